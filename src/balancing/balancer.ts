@@ -1,0 +1,47 @@
+import type { AttemptContext } from '../core/attempt.js';
+import type { CallContext } from '../core/call-context.js';
+import type { Clock } from '../core/clock.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { Outcome } from '../core/outcome.js';
+
+/**
+ * Chooses the endpoint for one attempt. Pickers are immutable snapshots built
+ * by a {@link Balancer} for one endpoint set; `pick` is the hot path: no I/O,
+ * no allocation, no waiting.
+ */
+export interface Picker {
+  /** Endpoints this picker chooses from. */
+  readonly endpoints: readonly Endpoint[];
+  /**
+   * Returns an endpoint, or undefined when none can serve. Pickers should
+   * avoid endpoints in `call.tried` when others exist (retries move on).
+   */
+  pick(call: CallContext): Endpoint | undefined;
+}
+
+/**
+ * Turns endpoint sets into pickers and learns from attempt results. One
+ * balancer per client; state that must survive set changes (load estimates)
+ * lives here, keyed by `endpoint.id`.
+ */
+export interface Balancer {
+  /** Builds the picker for a new endpoint set. */
+  update(endpoints: readonly Endpoint[]): Picker;
+  /** Optional feedback: an attempt went out to `attempt.endpoint`. */
+  onAttemptStart?(attempt: AttemptContext): void;
+  /** Optional feedback: an attempt settled, classified once as `outcome`, after `durationMs`. */
+  onAttemptEnd?(attempt: AttemptContext, outcome: Outcome, durationMs: number): void;
+}
+
+/** What a balancer may use from its client. */
+export interface BalancerEnvironment {
+  readonly service: string;
+  readonly clock: Clock;
+}
+
+/** Creates one balancer per client (the builder holds factories, so builders can be shared). */
+export interface BalancerFactory {
+  /** The algorithm's name (`round-robin`, `p2c-peak-ewma`, ...). */
+  readonly name: string;
+  create(environment: BalancerEnvironment): Balancer;
+}

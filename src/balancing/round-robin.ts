@@ -1,0 +1,43 @@
+import type { CallContext } from '../core/call-context.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+
+/** Cycles through endpoints in order; skips ones the call already tried when others remain. */
+class RoundRobinPicker implements Picker {
+  readonly endpoints: readonly Endpoint[];
+  #next: number;
+
+  constructor(endpoints: readonly Endpoint[], start: number) {
+    this.endpoints = endpoints;
+    this.#next = start;
+  }
+
+  pick(call: CallContext): Endpoint | undefined {
+    const endpoints = this.endpoints;
+    const count = endpoints.length;
+    if (count === 0) return undefined;
+    for (let i = 0; i < count; i++) {
+      const index = this.#next;
+      this.#next = index + 1 === count ? 0 : index + 1;
+      const endpoint = endpoints[index] as Endpoint;
+      if (call.tried === undefined || !call.tried.includes(endpoint)) return endpoint;
+    }
+    // Every endpoint was tried: any of them is better than failing the retry.
+    return endpoints[this.#next];
+  }
+}
+
+/**
+ * Round robin: each endpoint in turn, ignoring weights and load. Each new set
+ * starts at a random offset so that many clients do not march in step.
+ */
+export function roundRobin(): BalancerFactory {
+  return Object.freeze({
+    name: 'round-robin',
+    create(environment: BalancerEnvironment): Balancer {
+      return {
+        update: (endpoints) => new RoundRobinPicker(endpoints, Math.floor(environment.clock.random() * endpoints.length)),
+      };
+    },
+  });
+}

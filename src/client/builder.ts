@@ -1,0 +1,135 @@
+import type { BalancerFactory } from '../balancing/balancer.js';
+import { roundRobin } from '../balancing/round-robin.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { EndpointInput } from '../core/endpoint.js';
+import { invalidConfig } from '../core/errors.js';
+import type { Policy } from '../core/policy.js';
+import type { Resolver } from '../discovery/resolver.js';
+import { staticEndpoints } from '../discovery/static.js';
+import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../policies/retry.js';
+import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
+import { undiciTransport, type HttpTransportFactory } from '../transports/undici.js';
+import { Client, type ClientConfig } from './client.js';
+
+interface BuilderState {
+  readonly name: string;
+  readonly resolver: Resolver | undefined;
+  readonly balancer: BalancerFactory | undefined;
+  readonly timeouts: TimeoutSettings;
+  readonly retry: RetrySettings;
+  readonly transport: HttpTransportFactory | undefined;
+  readonly policies: readonly Policy[];
+  readonly clock: Clock;
+}
+
+function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
+  const ok = typeof value === 'object' && value !== null
+    && methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  if (!ok) throw invalidConfig(option, expected, value);
+}
+
+/**
+ * Builds a {@link Client}. Every method validates its options at once
+ * (throwing `ERR_INVALID_CONFIG` that names the option and the bad value) and
+ * returns a new builder, so a partly configured builder can be shared and
+ * extended safely. `build()` checks that discovery is set.
+ *
+ * Defaults: round-robin balancing, no timeouts, 2 attempts for idempotent
+ * calls (see {@link RetryOptions}), the undici transport, no policies.
+ */
+export class ClientBuilder {
+  readonly #state: BuilderState;
+
+  /** @internal Use `client(name)`. */
+  constructor(state: BuilderState) {
+    this.#state = state;
+  }
+
+  #with(changes: Partial<BuilderState>): ClientBuilder {
+    return new ClientBuilder({ ...this.#state, ...changes });
+  }
+
+  /** Where endpoints come from: a {@link Resolver} (static, DNS, Consul, etcd or your own). Required. */
+  discovery(resolver: Resolver): ClientBuilder {
+    requireMethods(resolver, 'discovery', 'a resolver with subscribe()', ['subscribe']);
+    return this.#with({ resolver });
+  }
+
+  /** Shorthand for `.discovery(staticEndpoints(list))`: `'host:port'` strings or endpoint objects. */
+  endpoints(list: readonly EndpointInput[]): ClientBuilder {
+    return this.#with({ resolver: staticEndpoints(list) });
+  }
+
+  /** The load-balancing algorithm. Default `roundRobin()`. */
+  balancer(factory: BalancerFactory): ClientBuilder {
+    requireMethods(factory, 'balancer', 'a balancer factory such as roundRobin()', ['create']);
+    return this.#with({ balancer: factory });
+  }
+
+  /** Per-try timeout and total deadline. Default none; set both in production. */
+  timeout(options: TimeoutOptions): ClientBuilder {
+    return this.#with({ timeouts: resolveTimeouts(options) });
+  }
+
+  /** Retry policy, or `false` for a single attempt. Default 2 attempts, full-jitter backoff 25-250 ms. */
+  retry(options: RetryOptions | false): ClientBuilder {
+    return this.#with({ retry: resolveRetry(options) });
+  }
+
+  /** The HTTP transport for `request()` and `fetch()`. Default `undiciTransport()`. */
+  transport(factory: HttpTransportFactory): ClientBuilder {
+    requireMethods(factory, 'transport', 'a transport factory such as undiciTransport()', ['create']);
+    return this.#with({ transport: factory });
+  }
+
+  /** Adds a policy around every call. The first policy added is the outermost. */
+  policy(policy: Policy): ClientBuilder {
+    requireMethods(policy, 'policy', 'a policy with wrap(next)', ['wrap']);
+    return this.#with({ policies: [...this.#state.policies, policy] });
+  }
+
+  /** Time and randomness (tests use a virtual clock). Default the system clock. */
+  clock(clock: Clock): ClientBuilder {
+    requireMethods(clock, 'clock', 'a clock with now, random, setTimeout and clearTimeout', ['now', 'random', 'setTimeout', 'clearTimeout']);
+    return this.#with({ clock });
+  }
+
+  /** Validates the whole configuration and creates the client, which starts discovery at once. */
+  build(): Client {
+    const state = this.#state;
+    if (state.resolver === undefined) {
+      throw invalidConfig('discovery', 'a resolver: call .discovery(resolver) or .endpoints([...]) before build()', undefined);
+    }
+    const config: ClientConfig = Object.freeze({
+      name: state.name,
+      resolver: state.resolver,
+      balancer: state.balancer ?? roundRobin(),
+      timeouts: state.timeouts,
+      retry: state.retry,
+      transport: state.transport ?? undiciTransport(),
+      policies: Object.freeze([...state.policies]),
+      clock: state.clock,
+    });
+    return new Client(config);
+  }
+}
+
+/**
+ * Starts building a client for the service `name` (used in errors, status and
+ * telemetry; with discovery, usually the registry's service name).
+ */
+export function client(name: string): ClientBuilder {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/.test(name)) {
+    throw invalidConfig('name', 'a service name of letters, digits, ".", "_", ":" or "-"', name);
+  }
+  return new ClientBuilder({
+    name,
+    resolver: undefined,
+    balancer: undefined,
+    timeouts: NO_TIMEOUTS,
+    retry: DEFAULT_RETRY,
+    transport: undefined,
+    policies: [],
+    clock: systemClock,
+  });
+}

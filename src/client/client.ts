@@ -1,0 +1,206 @@
+import type { Balancer } from '../balancing/balancer.js';
+import type { AttemptContext } from '../core/attempt.js';
+import { CallContext, type Classifier, type CallTransport } from '../core/call-context.js';
+import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
+import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { isIdempotentRequest } from '../core/idempotency.js';
+import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
+import { TimerQueue } from '../core/timer-queue.js';
+import type { Resolver } from '../discovery/resolver.js';
+import type { RetrySettings } from '../policies/retry.js';
+import type { TimeoutSettings } from '../policies/timeout.js';
+import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
+import { httpClassifier } from '../transports/http-classifier.js';
+import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transports/http-types.js';
+import type { Transport } from '../transports/transport.js';
+import type { HttpTransportFactory } from '../transports/undici.js';
+import { EndpointState, type EndpointsSnapshot } from './endpoint-state.js';
+import { Executor } from './executor.js';
+import { fetchThrough, type FetchInput } from './fetch-facade.js';
+import type { CallOptions, RequestOptions } from './request-options.js';
+
+/** Everything a client is built from; frozen by the builder. */
+export interface ClientConfig {
+  readonly name: string;
+  readonly resolver: Resolver;
+  readonly balancer: { readonly name: string; create(environment: { service: string; clock: Clock }): Balancer };
+  readonly timeouts: TimeoutSettings;
+  readonly retry: RetrySettings;
+  readonly transport: HttpTransportFactory;
+  readonly policies: readonly Policy[];
+  readonly clock: Clock;
+}
+
+/** Options of `client.close()`. */
+export interface CloseOptions {
+  /** How long calls in flight may take to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`. */
+  readonly timeout?: number | string;
+}
+
+/**
+ * A governed client for one service. Immutable once built: its behaviour is
+ * fixed by the builder. Every call goes through the policies (first added
+ * outermost), then the attempt loop: pick, per-try timeout, transport,
+ * classification, retry.
+ */
+export class Client implements AsyncDisposable {
+  /** The service name given to `client(name)`. */
+  readonly name: string;
+  /** The resolved configuration, for inspection. */
+  readonly config: ClientConfig;
+  readonly #clock: Clock;
+  readonly #timers: TimerQueue;
+  readonly #state: EndpointState;
+  readonly #executor: Executor;
+  readonly #http: Transport<HttpRequest, HttpResponse>;
+  readonly #httpClassifier: Classifier<HttpResponse>;
+  readonly #invoke: Invoke;
+  #closing: Promise<void> | undefined = undefined;
+
+  /** @internal Use `client(name)...build()`. */
+  constructor(config: ClientConfig) {
+    this.name = config.name;
+    this.config = config;
+    this.#clock = config.clock;
+    this.#timers = new TimerQueue(config.clock);
+    const balancer = config.balancer.create({ service: config.name, clock: config.clock });
+    this.#http = config.transport.create();
+    this.#httpClassifier = httpClassifier(config.retry.statuses);
+    this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
+      this.#http.endpointsChanged?.(endpoints);
+    });
+    this.#executor = new Executor({
+      service: config.name,
+      clock: config.clock,
+      timers: this.#timers,
+      timeouts: config.timeouts,
+      retry: config.retry,
+      endpoints: this.#state,
+      balancer,
+    });
+    const executor = this.#executor;
+    const run: Invoke = (call) => executor.run(call);
+    this.#invoke = config.policies.length === 0 ? run : composePolicies(config.policies, run);
+    this.#state.start();
+  }
+
+  /**
+   * The fast path: one HTTP request on undici, governed. Resolves with
+   * undici's `{ statusCode, headers, body }` (read or `dump()` the body);
+   * a final 5xx response is returned, not thrown.
+   */
+  request(options: RequestOptions): Promise<HttpResponse> {
+    if (options === null || typeof options !== 'object') {
+      return Promise.reject(invalidArgument('options', '{ path, method?, headers?, body?, ... }', options));
+    }
+    let request: HttpRequest = options as HttpRequest;
+    if (typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
+      if (options.path !== undefined) return Promise.reject(invalidArgument('options.path', "a path starting with '/'", options.path));
+      request = { ...options, path: '/' };
+    }
+    return this.#run(
+      request,
+      this.#http,
+      this.#httpClassifier,
+      options,
+      isIdempotentRequest(options.method ?? 'GET', options.headers, options.idempotent),
+      isReplayableBody(options.body),
+    ) as Promise<HttpResponse>;
+  }
+
+  /**
+   * fetch-compatible: `client.fetch('/v1/orders/42', init)` or
+   * `client.fetch('http://orders/v1/orders/42')` (the host is ignored; the
+   * service's endpoints are used). Returns a standard `Response`. This is the
+   * compatibility path; `request()` is faster.
+   */
+  fetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+    return fetchThrough(input, init, (request, options, idempotent, replayable) =>
+      this.#run(request, this.#http, this.#httpClassifier, options, idempotent, replayable) as Promise<HttpResponse>,
+    );
+  }
+
+  /**
+   * Governs any async function: `fn(endpoint, attempt)` performs one attempt
+   * against the endpoint meshkit picked. Honour `attempt.signal` to stop work
+   * on timeout. Retried (elsewhere) only when `idempotent: true` or when the
+   * error is a connection failure.
+   */
+  call<T>(fn: GovernedFunction<T>, options: CallOptions = {}): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(invalidArgument('fn', 'a function (endpoint, attempt) => Promise', fn));
+    return this.#run(fn, functionTransport, functionClassifier, options, options.idempotent === true, true) as Promise<T>;
+  }
+
+  /** The current endpoint set, where it came from and how old it is. */
+  endpoints(): EndpointsSnapshot {
+    return this.#state.snapshot();
+  }
+
+  /** Calls in flight. */
+  get activeCalls(): number {
+    return this.#executor.active;
+  }
+
+  /**
+   * Stops discovery, refuses new calls (`ERR_CLIENT_CLOSED`), lets calls in
+   * flight finish within `timeout` (then aborts them), and closes every
+   * connection and timer. Idempotent: later calls return the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(parseDuration(options.timeout ?? 5000, 'close.timeout'));
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
+    this.#executor.refuseNew(closed);
+    this.#state.stop();
+    const drained = await this.#drain(timeoutMs);
+    if (!drained) {
+      this.#executor.stopAll(closed);
+      await this.#executor.idle();
+    }
+    this.#timers.clear();
+    await (drained ? this.#http.close() : this.#http.destroy());
+  }
+
+  /** Waits for calls in flight, up to `timeoutMs`; true when all finished. */
+  async #drain(timeoutMs: number): Promise<boolean> {
+    if (this.#executor.active === 0) return true;
+    let timer: unknown;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = this.#clock.setTimeout(() => resolve(false), timeoutMs);
+    });
+    const drained = await Promise.race([this.#executor.idle().then(() => true as const), timedOut]);
+    this.#clock.clearTimeout(timer);
+    return drained;
+  }
+
+  #run(
+    request: unknown,
+    transport: CallTransport,
+    classifier: Classifier,
+    options: CallOptions,
+    idempotent: boolean,
+    replayable: boolean,
+  ): Promise<unknown> {
+    const now = this.#clock.now();
+    let total = this.config.timeouts.total;
+    if (options.timeout !== undefined) {
+      try {
+        total = Math.min(total, parseDuration(options.timeout, 'options.timeout'));
+      } catch (error) {
+        return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration', options.timeout) : error);
+      }
+    }
+    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal);
+    return this.#invoke(call);
+  }
+}
+
+export type { AttemptContext };

@@ -1,0 +1,107 @@
+import type { Balancer, Picker } from '../balancing/balancer.js';
+import type { Clock } from '../core/clock.js';
+import { channels } from '../core/diagnostics.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
+
+/** A view of the endpoint set for status pages and tests. */
+export interface EndpointsSnapshot {
+  readonly service: string;
+  /** Where the set came from (`static`, `consul:orders`, ...). */
+  readonly source: string;
+  readonly endpoints: readonly Endpoint[];
+  /** Milliseconds since the set last changed; undefined before the first set arrived. */
+  readonly ageMs: number | undefined;
+  /** The last discovery error since the last good set, if any. */
+  readonly lastError: Error | undefined;
+}
+
+/**
+ * Connects a resolver to a balancer for one client: keeps the current set and
+ * its picker, wakes calls that wait for the first set, and tells the
+ * transports which endpoints left.
+ */
+export class EndpointState implements ResolverListener {
+  picker: Picker | undefined = undefined;
+  endpoints: readonly Endpoint[] = [];
+  readonly #service: string;
+  readonly #resolver: Resolver;
+  readonly #balancer: Balancer;
+  readonly #clock: Clock;
+  readonly #onChange: (endpoints: readonly Endpoint[]) => void;
+  readonly #waiters = new Set<{ wake(): void }>();
+  #source: string;
+  #updatedAt: number | undefined = undefined;
+  #lastError: Error | undefined = undefined;
+  #unsubscribe: (() => void) | undefined = undefined;
+
+  constructor(service: string, resolver: Resolver, balancer: Balancer, clock: Clock, onChange: (endpoints: readonly Endpoint[]) => void) {
+    this.#service = service;
+    this.#resolver = resolver;
+    this.#balancer = balancer;
+    this.#clock = clock;
+    this.#onChange = onChange;
+    this.#source = resolver.source;
+  }
+
+  /** True once a set (possibly empty) has arrived. */
+  get resolved(): boolean {
+    return this.#updatedAt !== undefined;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#resolver.subscribe(this);
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    for (const waiter of [...this.#waiters]) waiter.wake();
+  }
+
+  /** Registers a waiter woken by the next set; returns the function that removes it. */
+  waitForUpdate(waiter: { wake(): void }): () => void {
+    this.#waiters.add(waiter);
+    return () => this.#waiters.delete(waiter);
+  }
+
+  onUpdate(update: ResolverUpdate): void {
+    const previous = this.endpoints;
+    const endpoints = update.endpoints;
+    this.endpoints = endpoints;
+    this.picker = this.#balancer.update(endpoints);
+    this.#source = update.source;
+    this.#updatedAt = this.#clock.now();
+    this.#lastError = undefined;
+    this.#onChange(endpoints);
+    if (channels.endpoints.hasSubscribers) {
+      const before = new Set(previous.map((e) => e.id));
+      const after = new Set(endpoints.map((e) => e.id));
+      channels.endpoints.publish({
+        service: this.#service,
+        source: update.source,
+        endpoints,
+        added: endpoints.filter((e) => !before.has(e.id)),
+        removed: previous.filter((e) => !after.has(e.id)),
+      });
+    }
+    for (const waiter of [...this.#waiters]) waiter.wake();
+  }
+
+  onError(error: Error): void {
+    this.#lastError = error;
+    if (channels.discoveryError.hasSubscribers) {
+      channels.discoveryError.publish({ service: this.#service, source: this.#source, error });
+    }
+  }
+
+  snapshot(): EndpointsSnapshot {
+    return Object.freeze({
+      service: this.#service,
+      source: this.#source,
+      endpoints: this.endpoints,
+      ageMs: this.#updatedAt === undefined ? undefined : this.#clock.now() - this.#updatedAt,
+      lastError: this.#lastError,
+    });
+  }
+}

@@ -1,0 +1,299 @@
+import pRetry from 'p-retry';
+import type { Balancer } from '../balancing/balancer.js';
+import { Attempt, timeoutError } from '../core/attempt.js';
+import type { CallContext } from '../core/call-context.js';
+import type { Clock } from '../core/clock.js';
+import { channels } from '../core/diagnostics.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { MeshkitError } from '../core/errors.js';
+import { isSafeToRetryAnyMethod, Outcomes, type Outcome } from '../core/outcome.js';
+import { Pause } from '../core/pause.js';
+import type { TimerQueue } from '../core/timer-queue.js';
+import { backoffDelay, type RetrySettings } from '../policies/retry.js';
+import type { TimeoutSettings } from '../policies/timeout.js';
+import type { EndpointState } from './endpoint-state.js';
+
+/** How long a call waits for discovery's first set when it has no deadline of its own. */
+const FIRST_SET_WAIT_MS = 10_000;
+
+/** Thrown inside p-retry to ask for another attempt; carries the attempt that failed. */
+class RetryableFailure extends Error {
+  constructor(readonly attempt: Attempt) {
+    super('retryable failure');
+  }
+}
+
+/** Thrown inside p-retry when no further attempt may start (deadline, abort, close). */
+class StopRetrying extends Error {}
+
+export interface ExecutorSettings {
+  readonly service: string;
+  readonly clock: Clock;
+  readonly timers: TimerQueue;
+  readonly timeouts: TimeoutSettings;
+  readonly retry: RetrySettings;
+  readonly endpoints: EndpointState;
+  readonly balancer: Balancer;
+}
+
+/**
+ * Runs calls through the attempt loop: pick an endpoint, time the attempt,
+ * send it, classify the outcome once, feed it back, and retry on another
+ * endpoint when that is allowed. The success path makes one Attempt object
+ * and one promise; p-retry is entered only after a first retryable failure.
+ */
+export class Executor {
+  readonly #service: string;
+  readonly #clock: Clock;
+  readonly #timers: TimerQueue;
+  readonly #timeouts: TimeoutSettings;
+  readonly #retry: RetrySettings;
+  readonly #endpoints: EndpointState;
+  readonly #balancer: Balancer;
+  readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
+  #active: CallContext | undefined = undefined;
+  #activeCount = 0;
+  #idle: (() => void) | undefined = undefined;
+  #closing: Error | undefined = undefined;
+
+  constructor(settings: ExecutorSettings) {
+    this.#service = settings.service;
+    this.#clock = settings.clock;
+    this.#timers = settings.timers;
+    this.#timeouts = settings.timeouts;
+    this.#retry = settings.retry;
+    this.#endpoints = settings.endpoints;
+    this.#balancer = settings.balancer;
+  }
+
+  /** Calls in flight. */
+  get active(): number {
+    return this.#activeCount;
+  }
+
+  /** Runs one call to completion: resolves with the final response or rejects with the final error. */
+  async run(call: CallContext): Promise<unknown> {
+    if (this.#closing !== undefined) throw this.#closing;
+    this.#link(call);
+    const signal = call.signal;
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      if (signal.aborted) this.stop(call, abortedError(this.#service, signal.reason));
+      else signal.addEventListener('abort', (onAbort = () => this.stop(call, abortedError(this.#service, signal.reason))), { once: true });
+    }
+    let error: unknown;
+    try {
+      if (call.stopped !== undefined) throw call.stopped;
+      let attempt = await this.#attempt(call);
+      if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) attempt = await this.#retryLoop(call, attempt);
+      if (attempt.error === undefined && call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
+        // Stopped while waiting to retry: the failed response is not the answer the caller gets.
+        if (attempt.response !== undefined) call.transport.discard(attempt.response);
+        throw call.stopped;
+      }
+      return attempt.result();
+    } catch (caught) {
+      error = caught;
+      throw caught;
+    } finally {
+      if (onAbort !== undefined) (signal as AbortSignal).removeEventListener('abort', onAbort);
+      this.#unlink(call);
+      if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error });
+    }
+  }
+
+  /** Stops a call: no new attempt starts, the one in flight is aborted, a pause ends. */
+  stop(call: CallContext, reason: Error): void {
+    if (call.stopped !== undefined) return;
+    call.stopped = reason;
+    const attempt = call.current;
+    if (attempt !== undefined && attempt.outcome === undefined) {
+      this.#finish(attempt, Outcomes.aborted, undefined, reason);
+      attempt.abort(reason);
+    }
+    call.pause?.wake();
+  }
+
+  /** Refuses new calls and stops every call in flight with `reason`. */
+  stopAll(reason: Error): void {
+    this.#closing = reason;
+    for (let call = this.#active; call !== undefined; call = call.activeNext) this.stop(call, reason);
+  }
+
+  /** Refuses new calls from now on with `reason`; calls in flight continue but start no retries. */
+  refuseNew(reason: Error): void {
+    this.#closing = reason;
+  }
+
+  /** Resolves when no call is in flight. */
+  idle(): Promise<void> {
+    if (this.#activeCount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#idle;
+      this.#idle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #link(call: CallContext): void {
+    call.activeNext = this.#active;
+    if (this.#active !== undefined) this.#active.activePrev = call;
+    this.#active = call;
+    this.#activeCount++;
+  }
+
+  #unlink(call: CallContext): void {
+    const { activePrev: prev, activeNext: next } = call;
+    if (prev === undefined) this.#active = next;
+    else prev.activeNext = next;
+    if (next !== undefined) next.activePrev = prev;
+    call.activePrev = call.activeNext = undefined;
+    if (--this.#activeCount === 0 && this.#idle !== undefined) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  }
+
+  #mayRetry(call: CallContext, attempt: Attempt): boolean {
+    return call.attempts < this.#retry.attempts
+      && call.stopped === undefined
+      && this.#closing === undefined
+      && call.replayable
+      && (call.idempotent || isSafeToRetryAnyMethod(attempt.outcome as Outcome));
+  }
+
+  /** Picks an endpoint and starts one attempt; rejects only when no endpoint can be had. */
+  #attempt(call: CallContext): Promise<Attempt> {
+    const endpoint = this.#endpoints.picker?.pick(call);
+    if (endpoint !== undefined) return this.#start(call, endpoint);
+    return this.#waitForEndpoint(call).then((found) => this.#start(call, found));
+  }
+
+  /** Starts one attempt on `endpoint`; the promise never rejects: the attempt carries its result. */
+  #start(call: CallContext, endpoint: Endpoint): Promise<Attempt> {
+    const now = this.#clock.now();
+    const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#onAttemptTimeout);
+    call.current = attempt;
+    const remaining = call.deadline - now;
+    let delay = this.#timeouts.perTry;
+    if (remaining <= delay) {
+      delay = remaining;
+      attempt.timerIsDeadline = true;
+    }
+    if (delay !== Infinity) this.#timers.schedule(attempt, delay);
+    this.#balancer.onAttemptStart?.(attempt);
+    if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
+    return new Promise<Attempt>((resolve) => {
+      attempt.settle = resolve as (attempt: Attempt) => void;
+      const { transport, classifier } = call;
+      let sent: Promise<unknown>;
+      try {
+        sent = transport.send(endpoint, call.request, attempt);
+      } catch (thrown) {
+        sent = Promise.reject(thrown);
+      }
+      sent.then(
+        (response) => {
+          if (attempt.outcome === undefined) this.#finish(attempt, classifier.response(response), response, undefined);
+          else transport.discard(response); // settled already (timed out, aborted): nobody will read it
+        },
+        (error: unknown) => {
+          if (attempt.outcome === undefined) this.#finish(attempt, classifier.error(error), undefined, error);
+        },
+      );
+    });
+  }
+
+  /** Settles an attempt exactly once and feeds its classification back. */
+  #finish(attempt: Attempt, outcome: Outcome, response: unknown, error: unknown): void {
+    attempt.outcome = outcome;
+    attempt.response = response;
+    attempt.error = error;
+    attempt.endedAt = this.#clock.now();
+    this.#timers.cancel(attempt);
+    this.#balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
+    if (channels.attemptEnd.hasSubscribers) channels.attemptEnd.publish(attempt);
+    const settle = attempt.settle as (attempt: Attempt) => void;
+    attempt.settle = undefined;
+    settle(attempt);
+  }
+
+  #timeout(attempt: Attempt): void {
+    if (attempt.outcome !== undefined) return;
+    const error = timeoutError(attempt, this.#timeouts.perTry);
+    this.#finish(attempt, attempt.timerIsDeadline ? Outcomes.deadline : Outcomes.timeout, undefined, error);
+    attempt.abort(error);
+  }
+
+  /** Slow path: no picker yet, or it returned nothing. Waits for discovery's first set within the deadline. */
+  async #waitForEndpoint(call: CallContext): Promise<Endpoint> {
+    const giveUpAt = Math.min(call.deadline, this.#clock.now() + FIRST_SET_WAIT_MS);
+    for (;;) {
+      if (call.stopped !== undefined) throw call.stopped;
+      if (this.#closing !== undefined) throw this.#closing;
+      const endpoint = this.#endpoints.picker?.pick(call);
+      if (endpoint !== undefined) return endpoint;
+      const remaining = giveUpAt - this.#clock.now();
+      if (this.#endpoints.resolved || remaining <= 0) {
+        if (call.deadline <= this.#clock.now()) throw deadlineError(this.#service, call);
+        throw new MeshkitError('ERR_NO_ENDPOINTS', `${this.#service}: no endpoints available`, {
+          service: this.#service, source: this.#endpoints.snapshot().source,
+        });
+      }
+      const pause = new Pause(this.#clock, call);
+      const forget = this.#endpoints.waitForUpdate(pause);
+      await pause.wait(remaining);
+      forget();
+    }
+  }
+
+  /** The retry loop (p-retry), entered only after a first retryable failure. */
+  async #retryLoop(call: CallContext, first: Attempt): Promise<Attempt> {
+    let last = first;
+    try {
+      return await pRetry(
+        async () => {
+          if (!(await this.#backOff(call))) throw new StopRetrying();
+          // Committed to a new attempt: release the failed response and move on from its endpoint.
+          if (last.response !== undefined) call.transport.discard(last.response);
+          (call.tried ??= []).push(last.endpoint);
+          const attempt = await this.#attempt(call);
+          last = attempt;
+          if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) throw new RetryableFailure(attempt);
+          return attempt;
+        },
+        {
+          retries: this.#retry.attempts - 2,
+          minTimeout: 0,
+          factor: 1,
+          randomize: false,
+          shouldRetry: ({ error }) => error instanceof RetryableFailure,
+        },
+      );
+    } catch (error) {
+      if (error instanceof RetryableFailure || error instanceof StopRetrying) return last;
+      throw error;
+    }
+  }
+
+  /** Sleeps the jittered backoff; false when no further attempt fits (deadline, abort, close). */
+  async #backOff(call: CallContext): Promise<boolean> {
+    const delay = backoffDelay(this.#retry, call.attempts, this.#clock.random());
+    if (this.#clock.now() + delay >= call.deadline) return false;
+    if (delay > 0) await new Pause(this.#clock, call).wait(delay);
+    return call.stopped === undefined && this.#closing === undefined && this.#clock.now() < call.deadline;
+  }
+}
+
+function abortedError(service: string, reason: unknown): MeshkitError {
+  return new MeshkitError('ERR_ABORTED', `${service}: the call was aborted`, { service }, { cause: reason });
+}
+
+function deadlineError(service: string, call: CallContext): MeshkitError {
+  return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${service}: deadline exceeded after ${call.attempts} attempt(s)`, {
+    service, attempts: call.attempts,
+  });
+}

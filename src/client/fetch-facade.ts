@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { isIdempotentRequest } from '../core/idempotency.js';
+import type { HttpBody, HttpRequest, HttpResponse } from '../transports/http-types.js';
+import type { CallOptions } from './request-options.js';
+
+/** What `client.fetch` accepts as its first argument, like `fetch`. */
+export type FetchInput = string | URL | Request;
+
+/** Runs one governed HTTP call (provided by the client). */
+export type RunHttp = (request: HttpRequest, options: CallOptions, idempotent: boolean, replayable: boolean) => Promise<HttpResponse>;
+
+/** Placeholder origin for resolving relative paths and redirects; the host is never contacted. */
+const BASE = 'http://meshkit.invalid';
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+
+interface PreparedBody {
+  readonly body: HttpBody | undefined;
+  readonly contentType: string | undefined;
+  readonly replayable: boolean;
+}
+
+/** Turns a fetch body into one undici sends; only streams are not replayable. */
+async function prepareBody(body: RequestInit['body']): Promise<PreparedBody> {
+  if (body === undefined || body === null) return { body: undefined, contentType: undefined, replayable: true };
+  if (typeof body === 'string') return { body, contentType: 'text/plain;charset=UTF-8', replayable: true };
+  if (body instanceof URLSearchParams) {
+    return { body: body.toString(), contentType: 'application/x-www-form-urlencoded;charset=UTF-8', replayable: true };
+  }
+  if (body instanceof ArrayBuffer) return { body: new Uint8Array(body), contentType: undefined, replayable: true };
+  if (ArrayBuffer.isView(body)) {
+    return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), contentType: undefined, replayable: true };
+  }
+  if (body instanceof Blob) {
+    return { body: new Uint8Array(await body.arrayBuffer()), contentType: body.type === '' ? undefined : body.type, replayable: true };
+  }
+  if (body instanceof FormData) return { body, contentType: undefined, replayable: true };
+  if (body instanceof ReadableStream) {
+    return { body: Readable.fromWeb(body as import('node:stream/web').ReadableStream), contentType: undefined, replayable: false };
+  }
+  throw invalidArgument('init.body', 'a string, ArrayBuffer, typed array, Blob, FormData, URLSearchParams or ReadableStream', body);
+}
+
+/** Path and query of `input`; the host of an absolute URL is ignored (the service's endpoints are used). */
+function pathOf(input: string | URL): string {
+  let url: URL;
+  try {
+    url = typeof input === 'string' ? new URL(input, BASE) : input;
+  } catch {
+    throw invalidArgument('input', 'a path or URL', input);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument('input', 'an http(s) URL or a path', String(input));
+  return `${url.pathname}${url.search}`;
+}
+
+function toFlatHeaders(headers: Headers): string[] {
+  const flat: string[] = [];
+  headers.forEach((value, name) => {
+    flat.push(name, value);
+  });
+  return flat;
+}
+
+function toResponse(response: HttpResponse, method: string): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  const status = response.statusCode;
+  const noBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
+  if (noBody) response.body.dump().catch(() => {});
+  const body = noBody ? null : (Readable.toWeb(response.body) as unknown as ReadableStream<Uint8Array>);
+  return new Response(body, { status, statusText: response.statusText, headers });
+}
+
+/**
+ * `fetch` semantics on top of the governed request path: standard `Request`
+ * inputs and `RequestInit`, a standard `Response` with a streaming body,
+ * redirects followed within the service (`redirect: 'follow' | 'manual' |
+ * 'error'`), and aborts that reject with the signal's reason as `fetch` does.
+ */
+export async function fetchThrough(input: FetchInput, init: RequestInit | undefined, run: RunHttp): Promise<Response> {
+  const source = input instanceof Request ? input : undefined;
+  let path = pathOf(source !== undefined ? source.url : (input as string | URL));
+  let method = (init?.method ?? source?.method ?? 'GET').toUpperCase();
+  const headers = new Headers(init?.headers ?? source?.headers);
+  const signal = init?.signal ?? source?.signal ?? undefined;
+  const redirect = init?.redirect ?? source?.redirect ?? 'follow';
+  let prepared = await prepareBody(init?.body !== undefined ? init.body : source?.body);
+  if (prepared.contentType !== undefined && !headers.has('content-type')) headers.set('content-type', prepared.contentType);
+  const idempotent = isIdempotentRequest(method, headers, undefined);
+  const options: CallOptions = { signal, idempotent };
+
+  for (let hops = 0; ; hops++) {
+    const request: HttpRequest = { path, method, headers: toFlatHeaders(headers), body: prepared.body };
+    let response: HttpResponse;
+    try {
+      response = await run(request, options, idempotent, prepared.replayable);
+    } catch (error) {
+      // Like fetch: an abort rejects with the signal's own reason.
+      if (signal?.aborted === true && isMeshkitError(error, 'ERR_ABORTED')) throw signal.reason;
+      throw error;
+    }
+    const location = response.headers['location'];
+    if (!REDIRECT_STATUSES.has(response.statusCode) || redirect === 'manual' || typeof location !== 'string') {
+      return toResponse(response, method);
+    }
+    response.body.dump().catch(() => {});
+    if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} with redirect: 'error'`);
+    const target = new URL(location, new URL(path, BASE));
+    if (target.origin !== BASE) {
+      throw new MeshkitError('ERR_REDIRECT', `fetch: redirect to another origin (${target.origin}) is not followed`, { location });
+    }
+    if (hops + 1 >= MAX_REDIRECTS) throw new MeshkitError('ERR_REDIRECT', `fetch: more than ${MAX_REDIRECTS} redirects`, { location });
+    const status = response.statusCode;
+    if (status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST') {
+      // Per the fetch standard: switch to GET and drop the body and its headers.
+      method = 'GET';
+      prepared = { body: undefined, contentType: undefined, replayable: true };
+      for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']) headers.delete(name);
+    } else if (!prepared.replayable) {
+      throw new TypeError('fetch: cannot follow a redirect with a streamed request body');
+    }
+    path = `${target.pathname}${target.search}`;
+  }
+}

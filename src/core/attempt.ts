@@ -1,0 +1,131 @@
+import type { CallContext } from './call-context.js';
+import type { Endpoint } from './endpoint.js';
+import { MeshkitError } from './errors.js';
+import type { Outcome } from './outcome.js';
+import { TimerEntry } from './timer-queue.js';
+
+/** What a transport or a governed function sees of the attempt it performs. */
+export interface AttemptContext {
+  /** The logical call this attempt belongs to. */
+  readonly call: CallContext;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  readonly number: number;
+  /** The endpoint picked for this attempt. */
+  readonly endpoint: Endpoint;
+  /** Absolute clock time by which the call must finish; `Infinity` when unbounded. */
+  readonly deadline: number;
+  /**
+   * Aborts when this attempt times out, the call is aborted or the client
+   * closes. Created on first access, so attempts that never look pay nothing.
+   */
+  readonly signal: AbortSignal;
+}
+
+type Settle = (attempt: Attempt) => void;
+
+/**
+ * One try of a call against one endpoint. It is also the timeout entry and the
+ * abort source handed to undici (which accepts any object with the
+ * EventEmitter `once`/`removeListener` protocol), so an attempt costs one
+ * object instead of an AbortController, a timer and a wrapper.
+ * @internal Only {@link AttemptContext} is public.
+ */
+export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext {
+  readonly call: CallContext;
+  readonly number: number;
+  readonly endpoint: Endpoint;
+  readonly startedAt: number;
+  endedAt = 0;
+  /** Set exactly once, when the attempt settles. */
+  outcome: Outcome | undefined = undefined;
+  response: Res | undefined = undefined;
+  error: unknown = undefined;
+  /** True when the timer armed for this attempt is the call's deadline, not the per-try timeout. */
+  timerIsDeadline = false;
+  /** Abort state in the EventEmitter-signal protocol undici reads. */
+  aborted = false;
+  reason: unknown = undefined;
+  /** @internal Links in the executor's list of attempts in flight. */
+  activePrev: Attempt | undefined = undefined;
+  /** @internal */ activeNext: Attempt | undefined = undefined;
+  /** @internal Resolves the attempt's promise. */
+  settle: Settle | undefined = undefined;
+  #listener: (() => void) | undefined = undefined;
+  #controller: AbortController | undefined = undefined;
+  #onTimeout: ((attempt: Attempt) => void) | undefined;
+
+  constructor(call: CallContext, number: number, endpoint: Endpoint, startedAt: number, onTimeout?: (attempt: Attempt) => void) {
+    super();
+    this.call = call;
+    this.number = number;
+    this.endpoint = endpoint;
+    this.startedAt = startedAt;
+    this.#onTimeout = onTimeout;
+  }
+
+  get deadline(): number {
+    return this.call.deadline;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Latency in ms once settled. */
+  get duration(): number {
+    return this.endedAt - this.startedAt;
+  }
+
+  /** EventEmitter protocol (undici): remembers the single abort listener. */
+  once(_event: 'abort', listener: () => void): this {
+    this.#listener = listener;
+    return this;
+  }
+
+  /** EventEmitter protocol: undici checks that `on` exists before it calls `once`. */
+  on(event: 'abort', listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  /** EventEmitter protocol (undici): forgets the listener when the request completes. */
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.#listener === listener) this.#listener = undefined;
+    return this;
+  }
+
+  /** Aborts the work in flight for this attempt (the transport request and the lazy signal). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+    this.#controller?.abort(reason);
+  }
+
+  override onTimeout(): void {
+    this.#onTimeout?.(this);
+  }
+
+  /** The attempt's result for the caller: the response, or its error thrown. */
+  result(): Res {
+    if (this.error !== undefined) throw this.error;
+    return this.response as Res;
+  }
+}
+
+/** The error a per-try timeout or an exhausted deadline produces. */
+export function timeoutError(attempt: Attempt, timeoutMs: number): MeshkitError {
+  return attempt.timerIsDeadline
+    ? new MeshkitError('ERR_DEADLINE_EXCEEDED', `${attempt.call.service}: deadline exceeded during attempt ${attempt.number}`, {
+        service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
+      })
+    : new MeshkitError('ERR_TIMEOUT', `${attempt.call.service}: attempt ${attempt.number} to ${attempt.endpoint.id} timed out after ${timeoutMs} ms`, {
+        service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number, timeoutMs,
+      });
+}

@@ -1,0 +1,87 @@
+import type { Attempt, AttemptContext } from './attempt.js';
+import type { Endpoint } from './endpoint.js';
+import type { Outcome } from './outcome.js';
+
+/** How a call's transport reports results; one per call kind (HTTP, function). */
+export interface Classifier<Res = unknown> {
+  response(response: Res): Outcome;
+  error(error: unknown): Outcome;
+}
+
+/** The transport half a call needs (see `Transport` in transports/transport.ts). */
+export interface CallTransport<Req = unknown, Res = unknown> {
+  send(endpoint: Endpoint, request: Req, attempt: AttemptContext): Promise<Res>;
+  discard(response: Res): void;
+}
+
+/**
+ * What one logical call carries through the pipeline, across all of its
+ * attempts. Created once per call; policies may read it and annotate
+ * `attributes`, and must not replace its fields.
+ */
+export class CallContext {
+  /** The client's service name. */
+  readonly service: string;
+  /** What is being sent: an HTTP request, or the governed function for `client.call`. */
+  readonly request: unknown;
+  /** @internal How attempts are sent. */
+  readonly transport: CallTransport;
+  /** @internal How attempt results are classified. */
+  readonly classifier: Classifier;
+  /** Clock time when the call entered the pipeline. */
+  readonly startedAt: number;
+  /** Absolute clock time by which the call must finish; `Infinity` when unbounded. */
+  deadline: number;
+  /** Whether the call may be sent more than once. */
+  readonly idempotent: boolean;
+  /** False when the request body can be sent only once (a stream): then nothing is retried. */
+  readonly replayable: boolean;
+  /** The caller's signal, if any. */
+  readonly signal: AbortSignal | undefined;
+  /** Attempts started so far. */
+  attempts = 0;
+  /** Endpoints tried so far, so retries prefer another one; allocated only on a retry. */
+  tried: Endpoint[] | undefined = undefined;
+  /** The attempt in flight (the latest one). */
+  current: Attempt | undefined = undefined;
+  /** Set when the caller aborted or the client closed; no further attempt starts. */
+  stopped: Error | undefined = undefined;
+  /** @internal Links in the executor's list of calls in flight (for close()). */
+  activePrev: CallContext | undefined = undefined;
+  /** @internal */ activeNext: CallContext | undefined = undefined;
+  /** @internal A pause (backoff, waiting for endpoints) that abort or close must cut short. */
+  pause: { wake(): void } | undefined = undefined;
+  /** Free-form annotations for policies and telemetry; allocated on first use. */
+  #attributes: Record<string, unknown> | undefined = undefined;
+
+  constructor(
+    service: string,
+    request: unknown,
+    transport: CallTransport,
+    classifier: Classifier,
+    startedAt: number,
+    deadline: number,
+    idempotent: boolean,
+    replayable: boolean,
+    signal: AbortSignal | undefined,
+  ) {
+    this.service = service;
+    this.request = request;
+    this.transport = transport;
+    this.classifier = classifier;
+    this.startedAt = startedAt;
+    this.deadline = deadline;
+    this.idempotent = idempotent;
+    this.replayable = replayable;
+    this.signal = signal;
+  }
+
+  get attributes(): Record<string, unknown> {
+    return (this.#attributes ??= {});
+  }
+
+  /** Whether `endpoint` already served an attempt of this call. */
+  hasTried(endpoint: Endpoint): boolean {
+    return this.tried !== undefined && this.tried.includes(endpoint);
+  }
+}

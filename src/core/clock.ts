@@ -1,0 +1,35 @@
+/** A handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/**
+ * Time and randomness, injectable so that tests and simulations run in virtual
+ * time. `now()` is monotonic milliseconds (not wall-clock time).
+ */
+export interface Clock {
+  /** Monotonic time in milliseconds; only differences are meaningful. */
+  now(): number;
+  /** A uniformly distributed number in [0, 1). */
+  random(): number;
+  /**
+   * Runs `callback` after `ms`. Real clocks unref the timer unless `keepAlive`
+   * is true: a timeout guarding I/O must not hold the process open, but a
+   * wait that is the only thing a pending call is doing (a retry's backoff)
+   * must.
+   */
+  setTimeout(callback: () => void, ms: number, keepAlive?: boolean): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock: `performance.now()`, `Math.random()` and unref'd Node timers. */
+export const systemClock: Clock = Object.freeze({
+  now: () => performance.now(),
+  random: Math.random,
+  setTimeout(callback: () => void, ms: number, keepAlive = false): TimerHandle {
+    const timer = setTimeout(callback, ms);
+    if (!keepAlive) timer.unref();
+    return timer;
+  },
+  clearTimeout(handle: TimerHandle): void {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+});

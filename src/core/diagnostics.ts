@@ -1,0 +1,72 @@
+import * as diagnosticsChannel from 'node:diagnostics_channel';
+import type { AttemptContext } from './attempt.js';
+import type { CallContext } from './call-context.js';
+import type { Endpoint } from './endpoint.js';
+import type { Outcome } from './outcome.js';
+
+/** Published when an attempt starts: the attempt itself (read-only). */
+export interface AttemptStartMessage extends AttemptContext {
+  readonly startedAt: number;
+}
+
+/** Published when an attempt settles, with its classification. */
+export interface AttemptEndMessage extends AttemptStartMessage {
+  readonly endedAt: number;
+  readonly duration: number;
+  readonly outcome: Outcome | undefined;
+  readonly error: unknown;
+}
+
+/** Published when a call settles. */
+export interface CallEndMessage {
+  readonly call: CallContext;
+  readonly endedAt: number;
+  readonly error: unknown;
+}
+
+/** Published when a client's endpoint set changes. */
+export interface EndpointsMessage {
+  readonly service: string;
+  readonly source: string;
+  readonly endpoints: readonly Endpoint[];
+  readonly added: readonly Endpoint[];
+  readonly removed: readonly Endpoint[];
+}
+
+/** Published when discovery reports an error (the last good set stays in use). */
+export interface DiscoveryErrorMessage {
+  readonly service: string;
+  readonly source: string;
+  readonly error: Error;
+}
+
+/**
+ * meshkit's `node:diagnostics_channel` channels. Telemetry subscribes here
+ * without patching anything; publishing costs a property read when nobody
+ * listens. Messages are live objects: copy what you keep.
+ */
+export const channels = Object.freeze({
+  attemptStart: diagnosticsChannel.channel('meshkit:attempt:start'),
+  attemptEnd: diagnosticsChannel.channel('meshkit:attempt:end'),
+  callEnd: diagnosticsChannel.channel('meshkit:call:end'),
+  endpoints: diagnosticsChannel.channel('meshkit:discovery:endpoints'),
+  discoveryError: diagnosticsChannel.channel('meshkit:discovery:error'),
+});
+
+/** Message type per channel name, for {@link subscribe}. */
+export interface ChannelMessages {
+  attemptStart: AttemptStartMessage;
+  attemptEnd: AttemptEndMessage;
+  callEnd: CallEndMessage;
+  endpoints: EndpointsMessage;
+  discoveryError: DiscoveryErrorMessage;
+}
+
+/** Subscribes to one of meshkit's channels with a typed handler; returns the unsubscribe function. */
+export function subscribe<K extends keyof ChannelMessages>(name: K, handler: (message: ChannelMessages[K]) => void): () => void {
+  const listener = handler as (message: unknown, channelName: string | symbol) => void;
+  channels[name].subscribe(listener);
+  return () => {
+    channels[name].unsubscribe(listener);
+  };
+}

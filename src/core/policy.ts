@@ -1,0 +1,25 @@
+import type { CallContext } from './call-context.js';
+
+/** Runs a call (or the rest of the pipeline) and settles with its result. */
+export type Invoke<T = unknown> = (call: CallContext) => Promise<T>;
+
+/**
+ * One stage of the call pipeline: given the rest of the pipeline (`next`),
+ * return a function that runs this stage around it. Policies added to the
+ * builder first are outermost: the first one added sees the call first and the
+ * result last. They wrap the whole call, retries included (a bulkhead or a
+ * service-level breaker belongs here; per-attempt behaviour belongs in the
+ * transport or the balancer).
+ */
+export interface Policy {
+  /** A short name for errors, telemetry and `client.describe()`. */
+  readonly name: string;
+  wrap<T>(next: Invoke<T>): Invoke<T>;
+}
+
+/** Composes policies around `inner`, first policy outermost. */
+export function composePolicies<T>(policies: readonly Policy[], inner: Invoke<T>): Invoke<T> {
+  let invoke = inner;
+  for (let i = policies.length - 1; i >= 0; i--) invoke = (policies[i] as Policy).wrap(invoke);
+  return invoke;
+}

@@ -1,0 +1,39 @@
+/**
+ * meshkit: an in-process service mesh for Node. Start with {@link client}.
+ * @packageDocumentation
+ */
+export { client, ClientBuilder } from './client/builder.js';
+export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
+export type { EndpointsSnapshot } from './client/endpoint-state.js';
+export type { FetchInput } from './client/fetch-facade.js';
+export type { CallOptions, RequestOptions } from './client/request-options.js';
+
+export type { AttemptContext } from './core/attempt.js';
+export { CallContext, type Classifier } from './core/call-context.js';
+export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
+export {
+  channels, subscribe,
+  type AttemptEndMessage, type AttemptStartMessage, type CallEndMessage, type ChannelMessages,
+  type DiscoveryErrorMessage, type EndpointsMessage,
+} from './core/diagnostics.js';
+export { parseDuration, type Duration } from './core/duration.js';
+export { toEndpoint, endpointId, type Endpoint, type EndpointInput } from './core/endpoint.js';
+export { MeshkitError, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails } from './core/errors.js';
+export { Outcomes, type Outcome, type OutcomeReason } from './core/outcome.js';
+export { composePolicies, type Invoke, type Policy } from './core/policy.js';
+
+export type { Resolver, ResolverListener, ResolverUpdate } from './discovery/resolver.js';
+export { staticEndpoints } from './discovery/static.js';
+
+export type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancing/balancer.js';
+export { roundRobin } from './balancing/round-robin.js';
+
+export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
+export type { TimeoutOptions, TimeoutSettings } from './policies/timeout.js';
+
+export { classifyError } from './transports/error-classifier.js';
+export type { GovernedFunction } from './transports/function.js';
+export { DEFAULT_RETRYABLE_STATUSES } from './transports/http-classifier.js';
+export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transports/http-types.js';
+export type { Transport } from './transports/transport.js';
+export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';

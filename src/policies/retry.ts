@@ -1,0 +1,56 @@
+import { parseDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+import { DEFAULT_RETRYABLE_STATUSES } from '../transports/http-classifier.js';
+
+/** Options for `.retry()`. */
+export interface RetryOptions {
+  /** Total attempts, the first one included (1 disables retries). Default 2. */
+  readonly attempts?: number;
+  /** Full-jitter exponential backoff between attempts. Defaults base `'25ms'`, cap `'250ms'` (Envoy's). */
+  readonly backoff?: { readonly base?: Duration; readonly cap?: Duration };
+  /** HTTP statuses retried (on another endpoint). Default `[502, 503, 504]`. */
+  readonly statuses?: readonly number[];
+}
+
+/** Resolved retry settings. */
+export interface RetrySettings {
+  readonly attempts: number;
+  readonly baseMs: number;
+  readonly capMs: number;
+  readonly statuses: readonly number[];
+}
+
+/** Retries on by default: at most one retry, so the worst case doubles load, never more. */
+export const DEFAULT_RETRY: RetrySettings = Object.freeze({
+  attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES,
+});
+
+/** Validates retry options; throws `ERR_INVALID_CONFIG` naming `retry.<option>`. */
+export function resolveRetry(options: RetryOptions | false): RetrySettings {
+  if (options === false) return Object.freeze({ ...DEFAULT_RETRY, attempts: 1 });
+  if (options === null || typeof options !== 'object') throw invalidConfig('retry', '{ attempts?, backoff?, statuses? } or false', options);
+  const attempts = options.attempts ?? DEFAULT_RETRY.attempts;
+  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 10) {
+    throw invalidConfig('retry.attempts', 'an integer from 1 to 10', attempts);
+  }
+  const backoff = options.backoff ?? {};
+  if (backoff === null || typeof backoff !== 'object') throw invalidConfig('retry.backoff', '{ base?, cap? }', backoff);
+  const baseMs = parseDuration(backoff.base ?? DEFAULT_RETRY.baseMs, 'retry.backoff.base');
+  const capMs = parseDuration(backoff.cap ?? Math.max(DEFAULT_RETRY.capMs, baseMs), 'retry.backoff.cap');
+  if (capMs < baseMs) throw invalidConfig('retry.backoff.cap', `a duration >= retry.backoff.base (${baseMs} ms)`, backoff.cap);
+  const statuses = options.statuses ?? DEFAULT_RETRY.statuses;
+  if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+    throw invalidConfig('retry.statuses', 'an array of HTTP status codes (100-599)', statuses);
+  }
+  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]) });
+}
+
+/**
+ * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And
+ * Jitter"): a uniform delay in [0, min(cap, base * 2^(retry-1))), `retry`
+ * counting from 1. Jitter spreads retries so they do not arrive in waves.
+ */
+export function backoffDelay(settings: RetrySettings, retry: number, random: number): number {
+  const ceiling = Math.min(settings.capMs, settings.baseMs * 2 ** (retry - 1));
+  return random * ceiling;
+}

@@ -1,0 +1,142 @@
+import { Pool } from 'undici';
+import type { AttemptContext } from '../core/attempt.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { invalidConfig } from '../core/errors.js';
+import { parseDuration, type Duration } from '../core/duration.js';
+import type { HttpRequest, HttpResponse } from './http-types.js';
+import type { Transport } from './transport.js';
+
+/** Options for {@link undiciTransport}. */
+export interface UndiciTransportOptions {
+  /** `http` or `https`. Default `http`. */
+  readonly protocol?: 'http' | 'https';
+  /** Maximum connections per endpoint. Default 128. */
+  readonly connections?: number;
+  /** Requests pipelined per connection. Default 1 (no pipelining). */
+  readonly pipelining?: number;
+  /** How long an idle keep-alive connection stays open. Default `'4s'` (undici's default). */
+  readonly keepAliveTimeout?: Duration;
+  /** Time allowed to establish a connection. Default `'10s'` (per-try timeouts usually fire first). */
+  readonly connectTimeout?: Duration;
+  /** TLS options for `https` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`). Default none. */
+  readonly tls?: Readonly<Record<string, unknown>>;
+}
+
+interface ResolvedOptions {
+  readonly protocol: 'http' | 'https';
+  readonly connections: number;
+  readonly pipelining: number;
+  readonly keepAliveTimeout: number;
+  readonly connectTimeout: number;
+  readonly tls: Readonly<Record<string, unknown>> | undefined;
+}
+
+function positiveInteger(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidConfig(option, 'an integer >= 1', value);
+  return value;
+}
+
+function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
+  const protocol = options.protocol ?? 'http';
+  if (protocol !== 'http' && protocol !== 'https') throw invalidConfig('transport.protocol', "'http' or 'https'", protocol);
+  return {
+    protocol,
+    connections: positiveInteger(options.connections ?? 128, 'transport.connections'),
+    pipelining: positiveInteger(options.pipelining ?? 1, 'transport.pipelining'),
+    keepAliveTimeout: parseDuration(options.keepAliveTimeout ?? 4000, 'transport.keepAliveTimeout'),
+    connectTimeout: parseDuration(options.connectTimeout ?? 10_000, 'transport.connectTimeout'),
+    tls: options.tls,
+  };
+}
+
+/** The EventEmitter-signal protocol undici accepts; meshkit's attempts implement it. */
+type EmitterSignal = AttemptContext & { once(event: 'abort', listener: () => void): unknown };
+
+/** A transport on undici: one keep-alive `Pool` per endpoint, opened on first use. */
+export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
+  readonly name = 'undici';
+  readonly #options: ResolvedOptions;
+  readonly #pools = new Map<string, Pool>();
+  /** Pools of endpoints that left the set, finishing their requests in flight. */
+  readonly #retiring = new Set<Pool>();
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
+    const pool = this.#pools.get(endpoint.id) ?? this.#open(endpoint);
+    return pool.request({
+      path: request.path,
+      method: (request.method ?? 'GET') as 'GET',
+      headers: request.headers ?? null,
+      body: (request.body ?? null) as string | null,
+      // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
+      signal: attempt as EmitterSignal as unknown as AbortSignal,
+    });
+  }
+
+  discard(response: HttpResponse): void {
+    response.body.dump().catch(() => {});
+  }
+
+  endpointsChanged(endpoints: readonly Endpoint[]): void {
+    if (this.#pools.size === 0) return;
+    const current = new Set(endpoints.map((endpoint) => endpoint.id));
+    for (const [id, pool] of this.#pools) {
+      if (current.has(id)) continue;
+      this.#pools.delete(id);
+      // Requests still in flight to a departed endpoint finish; then its sockets close.
+      this.#retiring.add(pool);
+      pool.close().catch(() => {}).finally(() => this.#retiring.delete(pool));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#takeAll().map((pool) => pool.close()));
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.#takeAll().map((pool) => pool.destroy()));
+  }
+
+  #takeAll(): Pool[] {
+    const pools = [...this.#pools.values(), ...this.#retiring];
+    this.#pools.clear();
+    this.#retiring.clear();
+    return pools;
+  }
+
+  /** Number of endpoints with an open pool (for status and tests). */
+  get openPools(): number {
+    return this.#pools.size;
+  }
+
+  #open(endpoint: Endpoint): Pool {
+    const options = this.#options;
+    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+    const pool = new Pool(`${options.protocol}://${host}:${endpoint.port}`, {
+      connections: options.connections,
+      pipelining: options.pipelining,
+      keepAliveTimeout: options.keepAliveTimeout,
+      connect: { timeout: options.connectTimeout, ...(options.tls ?? {}) },
+    });
+    this.#pools.set(endpoint.id, pool);
+    return pool;
+  }
+}
+
+/** The factory the builder takes: each client gets its own transport (and pools). */
+export interface HttpTransportFactory {
+  readonly name: string;
+  create(): Transport<HttpRequest, HttpResponse>;
+}
+
+/**
+ * The default transport: undici, a keep-alive Pool per endpoint. Options are
+ * validated here and throw `ERR_INVALID_CONFIG` naming `transport.<option>`.
+ */
+export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransportFactory {
+  const resolved = resolveOptions(options);
+  return Object.freeze({ name: 'undici', create: () => new UndiciTransport(resolved) });
+}
