@@ -78,6 +78,7 @@ export class Client implements AsyncDisposable {
       retry: config.retry,
       endpoints: this.#state,
       balancer,
+      firstAttemptAtStart: config.policies.length === 0,
     });
     const executor = this.#executor;
     const run: Invoke = (call) => executor.run(call);

@@ -34,6 +34,8 @@ export interface ExecutorSettings {
   readonly retry: RetrySettings;
   readonly endpoints: EndpointState;
   readonly balancer: Balancer;
+  /** No policy sits between the client and the executor (so a call's first attempt starts when the call does). */
+  readonly firstAttemptAtStart: boolean;
 }
 
 /**
@@ -50,6 +52,8 @@ export class Executor {
   readonly #retry: RetrySettings;
   readonly #endpoints: EndpointState;
   readonly #balancer: Balancer;
+  /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
+  readonly #firstAttemptAtStart: boolean;
   readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
@@ -64,6 +68,7 @@ export class Executor {
     this.#retry = settings.retry;
     this.#endpoints = settings.endpoints;
     this.#balancer = settings.balancer;
+    this.#firstAttemptAtStart = settings.firstAttemptAtStart;
   }
 
   /** Calls in flight. */
@@ -174,7 +179,8 @@ export class Executor {
 
   /** Starts one attempt on `endpoint`; the promise never rejects: the attempt carries its result. */
   #start(call: CallContext, endpoint: Endpoint): Promise<Attempt> {
-    const now = this.#clock.now();
+    // Clock reads cost ~60-90 ns here: the first attempt reuses the call's start time when nothing ran in between.
+    const now = call.attempts === 0 && this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
     const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#onAttemptTimeout);
     call.current = attempt;
     const remaining = call.deadline - now;
@@ -183,7 +189,7 @@ export class Executor {
       delay = remaining;
       attempt.timerIsDeadline = true;
     }
-    if (delay !== Infinity) this.#timers.schedule(attempt, delay);
+    if (delay !== Infinity) this.#timers.schedule(attempt, delay, now);
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
     return new Promise<Attempt>((resolve) => {
@@ -212,10 +218,15 @@ export class Executor {
     attempt.outcome = outcome;
     attempt.response = response;
     attempt.error = error;
-    attempt.endedAt = this.#clock.now();
     this.#timers.cancel(attempt);
-    this.#balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
-    if (channels.attemptEnd.hasSubscribers) channels.attemptEnd.publish(attempt);
+    const balancer = this.#balancer;
+    const publish = channels.attemptEnd.hasSubscribers;
+    // The end time is read only when someone consumes it.
+    if (balancer.onAttemptEnd !== undefined || publish) {
+      attempt.endedAt = this.#clock.now();
+      balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
+      if (publish) channels.attemptEnd.publish(attempt);
+    }
     const settle = attempt.settle as (attempt: Attempt) => void;
     attempt.settle = undefined;
     settle(attempt);

@@ -45,9 +45,6 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   /** Abort state in the EventEmitter-signal protocol undici reads. */
   aborted = false;
   reason: unknown = undefined;
-  /** @internal Links in the executor's list of attempts in flight. */
-  activePrev: Attempt | undefined = undefined;
-  /** @internal */ activeNext: Attempt | undefined = undefined;
   /** @internal Resolves the attempt's promise. */
   settle: Settle | undefined = undefined;
   #listener: (() => void) | undefined = undefined;

@@ -59,15 +59,19 @@ export class TimerQueue {
     return this.#size;
   }
 
-  /** Schedules `entry.onTimeout()` after `delay` ms. The entry must not be scheduled already. */
-  schedule(entry: TimerEntry, delay: number): void {
+  /**
+   * Schedules `entry.onTimeout()` after `delay` ms from `now` (the caller's
+   * fresh clock reading, passed in to save a second read). The entry must not
+   * be scheduled already.
+   */
+  schedule(entry: TimerEntry, delay: number, now: number = this.#clock.now()): void {
     const key = quantize(delay);
     let list = this.#lists.get(key);
     if (list === undefined) {
       list = new TimerList(key);
       this.#lists.set(key, list);
     }
-    const expiresAt = this.#clock.now() + key;
+    const expiresAt = now + key;
     entry.timerExpiresAt = expiresAt;
     entry.timerList = list;
     entry.timerNext = undefined;

@@ -1,0 +1,104 @@
+import { Agent } from 'node:http';
+import got from 'got';
+import { Pool } from 'undici';
+import { buildBenchClient } from './meshkit-client.js';
+import type { Operation } from './load.js';
+
+/** One HTTP client under test. `send` performs a GET and reads the body fully. */
+export interface HttpClientUnderTest {
+  /** Stable id used in the table, JSON and smoke test. */
+  readonly id: string;
+  readonly description: string;
+  readonly send: Operation;
+  close(): Promise<void>;
+}
+
+/** The client every other is compared against. */
+export const BASELINE_ID = 'undici-pool';
+
+function expectOk(statusCode: number): void {
+  if (statusCode !== 200) throw new Error(`unexpected status ${statusCode}`);
+}
+
+function rawUndici(origin: string, connections: number): HttpClientUnderTest {
+  const pool = new Pool(origin, { connections });
+  return {
+    id: BASELINE_ID,
+    description: `undici Pool (connections ${connections}), pool.request + body.text()`,
+    async send() {
+      const { statusCode, body } = await pool.request({ path: '/', method: 'GET' });
+      await body.text();
+      expectOk(statusCode);
+    },
+    close: () => pool.close(),
+  };
+}
+
+function meshkitRequest(hostPort: string, connections: number): HttpClientUnderTest {
+  const c = buildBenchClient('bench-request', [hostPort], connections);
+  return {
+    id: 'meshkit-request',
+    description: 'meshkit c.request + body.text(), all foundation stages on',
+    async send() {
+      const { statusCode, body } = await c.request({ path: '/', method: 'GET' });
+      await body.text();
+      expectOk(statusCode);
+    },
+    close: () => c.close(),
+  };
+}
+
+function meshkitFetch(hostPort: string, connections: number): HttpClientUnderTest {
+  const c = buildBenchClient('bench-fetch', [hostPort], connections);
+  return {
+    id: 'meshkit-fetch',
+    description: 'meshkit c.fetch + response.text(), all foundation stages on',
+    async send() {
+      const response = await c.fetch('/');
+      await response.text();
+      expectOk(response.status);
+    },
+    close: () => c.close(),
+  };
+}
+
+function globalFetch(origin: string): HttpClientUnderTest {
+  const url = `${origin}/`;
+  return {
+    id: 'global-fetch',
+    description: "Node's global fetch + response.text() (its bundled undici, default dispatcher)",
+    async send() {
+      const response = await fetch(url);
+      await response.text();
+      expectOk(response.status);
+    },
+    // The global dispatcher is shared process state; its idle sockets close when the upstream stops.
+    close: async () => {},
+  };
+}
+
+function gotClient(origin: string, connections: number): HttpClientUnderTest {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const instance = got.extend({ retry: { limit: 0 }, agent: { http: agent } });
+  const url = `${origin}/`;
+  return {
+    id: 'got',
+    description: `got@14 (retry off, http.Agent keepAlive, maxSockets ${connections}), body as text`,
+    async send() {
+      const response = await instance(url);
+      expectOk(response.statusCode);
+    },
+    close: async () => agent.destroy(),
+  };
+}
+
+/** Every client, baseline first, all pointed at the same upstream. */
+export function createHttpClients(origin: string, hostPort: string, connections: number): HttpClientUnderTest[] {
+  return [
+    rawUndici(origin, connections),
+    meshkitRequest(hostPort, connections),
+    meshkitFetch(hostPort, connections),
+    globalFetch(origin),
+    gotClient(origin, connections),
+  ];
+}

@@ -1,0 +1,56 @@
+/**
+ * The overhead scenario: (a) what meshkit's pipeline adds to a call with no network,
+ * (b) HTTP throughput and latency of meshkit against raw undici, global fetch and got,
+ * all against one upstream server in a separate process. Reports; never fails on a miss.
+ */
+import { createHttpClients, type HttpClientUnderTest } from './http-clients.js';
+import { runHttpMatrix } from './http-matrix.js';
+import { describeMachine } from './machine.js';
+import { FOUNDATION_STAGES } from './meshkit-client.js';
+import { readOverheadOptions } from './options.js';
+import { measurePipeline } from './pipeline.js';
+import { formatText, writeReport, type OverheadReport } from './report.js';
+import { evaluateTargets } from './targets.js';
+import { startUpstream, type Upstream } from './upstream.js';
+
+const progress = (line: string): void => console.error(`[bench] ${line}`);
+
+export async function runOverhead(): Promise<void> {
+  const options = readOverheadOptions();
+  const startedAt = new Date().toISOString();
+  const machine = describeMachine();
+
+  progress(`pipeline: ${options.pipelineRounds} rounds x ${options.pipelineCalls} calls`);
+  const pipeline = await measurePipeline(options.pipelineCalls, options.pipelineRounds);
+
+  let upstream: Upstream | undefined;
+  let clients: HttpClientUnderTest[] = [];
+  let http;
+  try {
+    upstream = await startUpstream();
+    progress(`upstream listening on ${upstream.origin}`);
+    clients = createHttpClients(upstream.origin, `${upstream.host}:${upstream.port}`, options.connections);
+    http = await runHttpMatrix(clients, upstream, options, progress);
+  } finally {
+    // Close every client even if one close fails, then the upstream: no handle may outlive the run.
+    const closes = await Promise.allSettled(clients.map((c) => c.close()));
+    for (const [i, outcome] of closes.entries()) {
+      if (outcome.status === 'rejected') progress(`closing ${clients[i]?.id} failed: ${String(outcome.reason)}`);
+    }
+    await upstream?.stop();
+  }
+
+  const report: OverheadReport = {
+    scenario: 'overhead',
+    startedAt,
+    machine,
+    options,
+    meshkitStages: FOUNDATION_STAGES,
+    pipeline,
+    http,
+    targets: evaluateTargets(pipeline, http),
+  };
+  console.log(formatText(report));
+  const written = await writeReport(report, options.resultsDir);
+  console.log(`\nresults: ${written.json}\nmarkdown: ${written.markdown}`);
+}

@@ -1,0 +1,128 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BASELINE_ID } from './http-clients.js';
+import type { CellResult } from './http-matrix.js';
+import type { MachineInfo } from './machine.js';
+import type { OverheadOptions } from './options.js';
+import type { PipelineResult } from './pipeline.js';
+import { median } from './stats.js';
+import { markdownTable, textTable } from './table.js';
+import type { TargetResult } from './targets.js';
+
+/** Everything one overhead run produced; this is the JSON written to bench/results. */
+export interface OverheadReport {
+  readonly scenario: 'overhead';
+  readonly startedAt: string;
+  readonly machine: MachineInfo;
+  readonly options: OverheadOptions;
+  readonly meshkitStages: unknown;
+  readonly pipeline: PipelineResult;
+  readonly http: readonly CellResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const integer = (value: number): string => (Number.isFinite(value) ? String(Math.round(value)) : 'n/a');
+
+const HTTP_HEADER = ['client', 'conc', 'req/s', 'spread', 'p50 ms', 'p99 ms', `vs ${BASELINE_ID}`, 'cpu us/req', 'upstream cpu', 'errors'];
+
+/** (max - min) / median of the per-round req/s: above ~10% the machine was busy during the cell. */
+function roundSpreadPercent(rates: readonly number[]): number {
+  if (rates.length < 2) return 0;
+  return ((Math.max(...rates) - Math.min(...rates)) / median(rates)) * 100;
+}
+
+function httpRows(cells: readonly CellResult[]): string[][] {
+  return cells.map((c) => [
+    c.client,
+    String(c.concurrency),
+    integer(c.reqPerSec),
+    `${integer(roundSpreadPercent(c.roundReqPerSec))}%`,
+    fixed(c.p50Ms, 3),
+    fixed(c.p99Ms, 3),
+    `${fixed(c.ratioToBaseline, 2)}x`,
+    fixed(c.clientCpuMicrosPerRequest, 1),
+    `${integer(c.upstreamCpuPercent)}%`,
+    String(c.errors),
+  ]);
+}
+
+const PIPELINE_HEADER = ['', 'ns/call', 'min', 'max'];
+
+function pipelineRows(p: PipelineResult): string[][] {
+  const row = (label: string, medianNs: number, rounds: readonly number[]): string[] =>
+    [label, integer(medianNs), integer(Math.min(...rounds)), integer(Math.max(...rounds))];
+  return [
+    row('direct call (await fn(endpoint))', p.directMedianNs, p.directNs),
+    row('meshkit c.call(fn)', p.meshkitMedianNs, p.meshkitNs),
+    row('added by the pipeline', p.addedMedianNs, p.addedNs),
+  ];
+}
+
+function targetRows(targets: readonly TargetResult[]): string[][] {
+  return targets.map((t) => [t.description, t.measured, t.pass ? 'PASS' : 'MISS']);
+}
+
+function machineLine(m: MachineInfo): string {
+  return `node ${m.node}, ${m.platform}, ${m.cpus} CPUs (${m.cpuModel}), load ${fixed(m.loadAverage1m, 2)}`;
+}
+
+function httpCaption(o: OverheadOptions): string {
+  return `${o.rounds} rounds x ${fixed(o.seconds / o.rounds, 2)} s per cell after ${fixed(o.warmupSeconds, 2)} s warm-up; ` +
+    `${o.connections} connections per pool; upstream in a separate process`;
+}
+
+export function formatText(r: OverheadReport): string {
+  const p = r.pipeline;
+  const errors = r.http.filter((c) => c.errors > 0).map((c) => `  ${c.client} @${c.concurrency}: ${c.errors} errors, first: ${c.firstError}`);
+  return [
+    `meshkit overhead bench, ${r.startedAt}`,
+    machineLine(r.machine),
+    '',
+    `(a) pipeline cost without network, ns/call: median, min and max of ${p.rounds} rounds x ${p.callsPerRound} sequential calls`,
+    textTable(PIPELINE_HEADER, pipelineRows(p)),
+    '',
+    `(b) HTTP keep-alive GET, closed loop; ${httpCaption(r.options)}`,
+    textTable(HTTP_HEADER, httpRows(r.http)),
+    ...(errors.length > 0 ? ['', 'errors:', ...errors] : []),
+    '',
+    'targets',
+    textTable(['target', 'measured', 'result'], targetRows(r.targets)),
+  ].join('\n');
+}
+
+export function formatMarkdown(r: OverheadReport): string {
+  const p = r.pipeline;
+  return [
+    '# meshkit overhead bench (latest run)',
+    '',
+    `${r.startedAt}; ${machineLine(r.machine)}.`,
+    'See bench/README.md for what each number means. The bench and the upstream share the same 2 cores.',
+    '',
+    `## (a) pipeline cost without network (median of ${p.rounds} rounds x ${p.callsPerRound} calls)`,
+    '',
+    markdownTable(PIPELINE_HEADER, pipelineRows(p)),
+    '',
+    '## (b) HTTP',
+    '',
+    `${httpCaption(r.options)}.`,
+    '',
+    markdownTable(HTTP_HEADER, httpRows(r.http)),
+    '',
+    '## targets',
+    '',
+    markdownTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    '',
+  ].join('\n');
+}
+
+/** Writes `overhead-<timestamp>.json` and `overhead-latest.md`; returns their paths. */
+export async function writeReport(r: OverheadReport, dir: string): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/[:.]/g, '-');
+  const json = join(dir, `overhead-${stamp}.json`);
+  const markdown = join(dir, 'overhead-latest.md');
+  await writeFile(json, `${JSON.stringify(r, null, 2)}\n`);
+  await writeFile(markdown, formatMarkdown(r));
+  return { json, markdown };
+}

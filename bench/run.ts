@@ -1,0 +1,51 @@
+/**
+ * Bench entry point: `node .build/bench/run.js <scenario>` (`npm run bench -- <scenario>`).
+ * Scenarios load lazily so one scenario's dependencies never slow another's start.
+ */
+const SCENARIOS: Readonly<Record<string, { readonly about: string; readonly run: () => Promise<void> }>> = {
+  overhead: {
+    about: "meshkit's added cost per call, and HTTP req/s and latency against undici, fetch and got",
+    run: async () => (await import('./overhead.js')).runOverhead(),
+  },
+};
+
+// After a scenario returns, the process should exit by itself; if something still
+// holds it open, say what instead of hanging silently.
+const EXIT_WATCHDOG_MS = 5000;
+
+function usage(): string {
+  const names = Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(12)} ${s.about}`);
+  return [
+    'usage: npm run bench -- <scenario>   (or node .build/bench/run.js <scenario>)',
+    '',
+    'scenarios:',
+    ...names,
+    '',
+    'environment: BENCH_SECONDS (per cell, default 3), BENCH_ROUNDS (6), BENCH_WARMUP_SECONDS,',
+    '  BENCH_CONCURRENCY (1,64), BENCH_PIPELINE_CALLS (100000), BENCH_PIPELINE_ROUNDS (7), BENCH_RESULTS_DIR',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const scenario = name === undefined ? undefined : SCENARIOS[name];
+  if (scenario === undefined) {
+    console.error(name === undefined ? 'bench: no scenario given' : `bench: unknown scenario ${JSON.stringify(name)}`);
+    console.error(usage());
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    await scenario.run();
+  } catch (error) {
+    console.error('bench: crashed:', error);
+    process.exitCode = 1;
+  }
+  setTimeout(() => {
+    console.error(`bench: still running ${EXIT_WATCHDOG_MS} ms after the scenario ended; open resources:`,
+      process.getActiveResourcesInfo().join(', '));
+    process.exit(3);
+  }, EXIT_WATCHDOG_MS).unref();
+}
+
+await main();

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Runs every compiled test file (.build/test/**/*.test.js) with `node --test`.
+// Node 20 has no glob support in --test, so the files are collected here and
+// passed explicitly. Extra argv is forwarded to node before the file list.
+//
+// Env:
+//   MESHKIT_TEST_FILTER          comma-separated substrings of the file path; run only matching files
+//   MESHKIT_TEST_FORCE_EXIT=0    let a test file with a leaked handle hang instead of exiting
+//                                once its tests are done (to hunt leaks locally)
+//   MESHKIT_TEST_RUN_TIMEOUT_MS  kill the whole run after this long (default 30 min, 0 = never)
+
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const buildDir = join(root, '.build', 'test');
+const extraArgs = process.argv.slice(2);
+
+function collect(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...collect(full));
+    else if (entry.isFile() && entry.name.endsWith('.test.js')) out.push(full);
+  }
+  return out;
+}
+
+function fail(message) {
+  console.error(`run-tests: ${message}`);
+  process.exit(1);
+}
+
+if (!existsSync(buildDir)) fail(`${relative(root, buildDir)} does not exist; run \`npm run compile\` first`);
+
+// tsc never deletes outputs, so a test removed from test/ can linger in .build/.
+const files = [];
+for (const file of collect(buildDir).sort()) {
+  const source = join(root, 'test', relative(buildDir, file)).replace(/\.js$/, '.ts');
+  if (existsSync(source)) files.push(file);
+  else console.error(`run-tests: skipping stale ${relative(root, file)} (no ${relative(root, source)})`);
+}
+
+const filters = (process.env.MESHKIT_TEST_FILTER ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const selected = filters.length === 0
+  ? files
+  : files.filter((f) => filters.some((s) => relative(root, f).split(sep).join('/').includes(s)));
+
+if (files.length === 0) fail(`no *.test.js files under ${relative(root, buildDir)}`);
+if (selected.length === 0) fail(`MESHKIT_TEST_FILTER=${process.env.MESHKIT_TEST_FILTER} matched none of ${files.length} test files`);
+
+const hasFlag = (name) => extraArgs.some((a) => a === name || a.startsWith(`${name}=`));
+const args = ['--test'];
+// tap prints the `# pass N` / `# fail N` closing lines on every Node version;
+// Node 23+ defaults to spec even when piped, so ask for tap explicitly there.
+if (!hasFlag('--test-reporter')) {
+  args.push(`--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout');
+}
+// 2 cores, and tests mostly wait on loopback I/O: two files at a time.
+if (!hasFlag('--test-concurrency')) args.push('--test-concurrency=2');
+// A failed assertion that skips cleanup leaves a socket or timer open; without
+// this the file's process never exits and the run hangs with no summary.
+if (process.env.MESHKIT_TEST_FORCE_EXIT !== '0') args.push('--test-force-exit');
+// Safety net for a test that never settles (Node 20 applies it per file, Node 22+ per test).
+if (!hasFlag('--test-timeout')) args.push('--test-timeout=600000');
+args.push(...extraArgs, ...selected.map((f) => relative(root, f)));
+
+const matching = filters.length > 0 ? ` matching ${filters.join(',')}` : '';
+console.log(`run-tests: node ${process.version}, ${selected.length}/${files.length} test files${matching}`);
+
+// Own process group, so the watchdog and signals reach the per-file test processes too.
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true });
+const killAll = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // group already gone
+  }
+};
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => killAll(signal));
+}
+
+const limitMs = Number(process.env.MESHKIT_TEST_RUN_TIMEOUT_MS ?? 30 * 60_000);
+const watchdog = limitMs > 0
+  ? setTimeout(() => {
+      console.error(`run-tests: run exceeded ${limitMs} ms; killing it (MESHKIT_TEST_RUN_TIMEOUT_MS)`);
+      killAll('SIGKILL');
+    }, limitMs)
+  : undefined;
+watchdog?.unref();
+
+child.on('error', (err) => fail(`could not start ${process.execPath}: ${err.message}`));
+child.on('exit', (code, signal) => {
+  if (watchdog) clearTimeout(watchdog);
+  if (signal) console.error(`run-tests: test runner ended by ${signal}`);
+  process.exit(code ?? 1);
+});

@@ -1,0 +1,82 @@
+/**
+ * Smoke test of the compiled overhead bench: it runs end to end, exits 0 and prints
+ * its tables. Asserts structure only, never timing: this machine is shared.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+const CLIENTS = ['undici-pool', 'meshkit-request', 'meshkit-fetch', 'global-fetch', 'got'];
+const CONCURRENCIES = [1, 64];
+
+interface Exit {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runBench(args: readonly string[], env: Readonly<Record<string, string>>): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN_JS, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('an unknown scenario prints usage and exits 2', async () => {
+  const result = await runBench(['no-such-scenario'], {});
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown scenario "no-such-scenario"/);
+  assert.match(result.stderr, /usage: /);
+  assert.match(result.stderr, /overhead/);
+});
+
+test('overhead runs end to end and prints a ratio row per client and concurrency', { timeout: 120_000 }, async () => {
+  const resultsDir = await mkdtemp(join(tmpdir(), 'meshkit-bench-'));
+  try {
+    const result = await runBench(['overhead'], {
+      BENCH_SECONDS: '0.3',
+      BENCH_ROUNDS: '2',
+      BENCH_WARMUP_SECONDS: '0.05',
+      BENCH_CONCURRENCY: CONCURRENCIES.join(','),
+      BENCH_PIPELINE_CALLS: '2000',
+      BENCH_PIPELINE_ROUNDS: '3',
+      BENCH_RESULTS_DIR: resultsDir,
+    });
+    assert.equal(result.code, 0, `bench failed:\n${result.stdout}\n${result.stderr}`);
+    const lines = result.stdout.split('\n');
+
+    for (const client of CLIENTS) {
+      for (const concurrency of CONCURRENCIES) {
+        // client, conc, req/s, spread, p50, p99, ratio "0.93x", cpu us/req, upstream cpu, errors
+        const row = new RegExp(`^${client}\\s+${concurrency}\\s+\\d+\\s+\\d+%\\s+[\\d.]+\\s+[\\d.]+\\s+\\d+\\.\\d\\dx\\s`);
+        assert.ok(lines.some((line) => row.test(line)), `no ratio row for ${client} at ${concurrency}:\n${result.stdout}`);
+      }
+    }
+    assert.ok(lines.some((line) => /^added by the pipeline\s+-?\d+\s+-?\d+\s+-?\d+$/.test(line)), 'no pipeline result line');
+    const verdicts = lines.filter((line) => /\s(PASS|MISS)$/.test(line));
+    assert.equal(verdicts.length, 2, `expected two target verdicts:\n${result.stdout}`);
+
+    const files = await readdir(resultsDir);
+    assert.ok(files.includes('overhead-latest.md'));
+    const jsonName = files.find((name) => /^overhead-.+\.json$/.test(name));
+    assert.ok(jsonName !== undefined, `no JSON result in ${files.join(', ')}`);
+    const report = JSON.parse(await readFile(join(resultsDir, jsonName), 'utf8')) as { http: unknown[]; targets: unknown[] };
+    assert.equal(report.http.length, CLIENTS.length * CONCURRENCIES.length);
+    assert.equal(report.targets.length, 2);
+  } finally {
+    await rm(resultsDir, { recursive: true, force: true });
+  }
+});
