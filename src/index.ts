@@ -37,3 +37,9 @@ export { DEFAULT_RETRYABLE_STATUSES } from './transports/http-classifier.js';
 export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transports/http-types.js';
 export type { Transport } from './transports/transport.js';
 export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
+
+export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
+export type { DiscoveryRejectedMessage } from './core/diagnostics.js';
+export { fullJitterBackoff } from './core/backoff.js';
+export { register, type RegisterOptions } from './registration/register.js';
+export type { HealthCheck, Registrar, Registration, ServiceInstance } from './registration/registrar.js';

@@ -14,6 +14,8 @@ export interface EndpointsSnapshot {
   readonly ageMs: number | undefined;
   /** The last discovery error since the last good set, if any. */
   readonly lastError: Error | undefined;
+  /** True when discovery reported an error since the set in use arrived: the set may be out of date. */
+  readonly stale: boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ export class EndpointState implements ResolverListener {
     this.endpoints = endpoints;
     this.picker = this.#balancer.update(endpoints);
     this.#source = update.source;
-    this.#updatedAt = this.#clock.now();
+    this.#updatedAt = this.#clock.now() - (update.ageMs ?? 0);
     this.#lastError = undefined;
     this.#onChange(endpoints);
     if (channels.endpoints.hasSubscribers) {
@@ -91,8 +93,20 @@ export class EndpointState implements ResolverListener {
   onError(error: Error): void {
     this.#lastError = error;
     if (channels.discoveryError.hasSubscribers) {
-      channels.discoveryError.publish({ service: this.#service, source: this.#source, error });
+      const staleForMs = this.#updatedAt === undefined ? undefined : this.#clock.now() - this.#updatedAt;
+      channels.discoveryError.publish({ service: this.#service, source: this.#source, error, staleForMs });
     }
+  }
+
+  onRejected(entry: unknown, error: Error): void {
+    if (channels.discoveryRejected.hasSubscribers) {
+      channels.discoveryRejected.publish({ service: this.#service, source: this.#source, entry, error });
+    }
+  }
+
+  /** An attempt could not connect: the set may be out of date, so ask discovery to look again. */
+  onConnectFailure(): void {
+    this.#resolver.refresh?.();
   }
 
   snapshot(): EndpointsSnapshot {
@@ -102,6 +116,7 @@ export class EndpointState implements ResolverListener {
       endpoints: this.endpoints,
       ageMs: this.#updatedAt === undefined ? undefined : this.#clock.now() - this.#updatedAt,
       lastError: this.#lastError,
+      stale: this.#lastError !== undefined,
     });
   }
 }

@@ -227,6 +227,7 @@ export class Executor {
       balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
       if (publish) channels.attemptEnd.publish(attempt);
     }
+    if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
     const settle = attempt.settle as (attempt: Attempt) => void;
     attempt.settle = undefined;
     settle(attempt);

@@ -33,10 +33,21 @@ export interface EndpointsMessage {
   readonly removed: readonly Endpoint[];
 }
 
-/** Published when discovery reports an error (the last good set stays in use). */
+/** Published when discovery reports an error: the registry is unreachable or answered garbage. The last good set stays in use. */
 export interface DiscoveryErrorMessage {
   readonly service: string;
   readonly source: string;
+  readonly error: Error;
+  /** Milliseconds since the set in use last changed (how stale it may be); undefined before the first set. */
+  readonly staleForMs: number | undefined;
+}
+
+/** Published when one entry of a discovery answer is invalid and left out. */
+export interface DiscoveryRejectedMessage {
+  readonly service: string;
+  readonly source: string;
+  /** The entry as the registry gave it. */
+  readonly entry: unknown;
   readonly error: Error;
 }
 
@@ -51,6 +62,7 @@ export const channels = Object.freeze({
   callEnd: diagnosticsChannel.channel('meshkit:call:end'),
   endpoints: diagnosticsChannel.channel('meshkit:discovery:endpoints'),
   discoveryError: diagnosticsChannel.channel('meshkit:discovery:error'),
+  discoveryRejected: diagnosticsChannel.channel('meshkit:discovery:rejected'),
 });
 
 /** Message type per channel name, for {@link subscribe}. */
@@ -60,6 +72,7 @@ export interface ChannelMessages {
   callEnd: CallEndMessage;
   endpoints: EndpointsMessage;
   discoveryError: DiscoveryErrorMessage;
+  discoveryRejected: DiscoveryRejectedMessage;
 }
 
 /** Subscribes to one of meshkit's channels with a typed handler; returns the unsubscribe function. */

@@ -6,14 +6,21 @@ export interface ResolverUpdate {
   readonly endpoints: readonly Endpoint[];
   /** Where the set came from, for status and telemetry (`static`, `consul:orders`, ...). */
   readonly source: string;
+  /**
+   * How old the set already is when delivered, in ms (a shared watch hands a
+   * new subscriber the set it has had for a while). Default 0.
+   */
+  readonly ageMs?: number;
 }
 
 /** Receives what a resolver finds. */
 export interface ResolverListener {
   /** A new endpoint set. May be called synchronously inside `subscribe`. */
   onUpdate(update: ResolverUpdate): void;
-  /** Discovery failed; the listener keeps using the last set it received. */
+  /** Discovery failed (registry unreachable, or an answer that is garbage as a whole); the listener keeps using the last set it received. */
   onError(error: Error): void;
+  /** One entry of an answer was invalid and left out; the rest of the set is used. */
+  onRejected?(entry: unknown, error: Error): void;
 }
 
 /**
@@ -34,4 +41,9 @@ export interface Resolver {
   /** A short description for errors and status (`static`, `consul:orders`). */
   readonly source: string;
   subscribe(listener: ResolverListener): () => void;
+  /**
+   * A hint that the set may be out of date (a client saw a connection
+   * refused): re-resolve early if the provider can. Providers rate-limit it.
+   */
+  refresh?(): void;
 }

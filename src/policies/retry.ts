@@ -1,3 +1,4 @@
+import { fullJitterBackoff } from '../core/backoff.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { DEFAULT_RETRYABLE_STATUSES } from '../transports/http-classifier.js';
@@ -45,12 +46,7 @@ export function resolveRetry(options: RetryOptions | false): RetrySettings {
   return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]) });
 }
 
-/**
- * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And
- * Jitter"): a uniform delay in [0, min(cap, base * 2^(retry-1))), `retry`
- * counting from 1. Jitter spreads retries so they do not arrive in waves.
- */
+/** The full-jitter delay before retry number `retry` (from 1). */
 export function backoffDelay(settings: RetrySettings, retry: number, random: number): number {
-  const ceiling = Math.min(settings.capMs, settings.baseMs * 2 ** (retry - 1));
-  return random * ceiling;
+  return fullJitterBackoff(retry, settings.baseMs, settings.capMs, random);
 }

@@ -1,0 +1,56 @@
+import { invalidConfig } from '../core/errors.js';
+import type { HealthCheck, Registrar, Registration, ServiceInstance } from './registrar.js';
+
+/** Options of {@link register}. */
+export interface RegisterOptions {
+  /** Health check for the registry. Default: the registrar's own (a TTL check kept passing by meshkit, for Consul). */
+  readonly check?: HealthCheck;
+  /**
+   * Signals on which to deregister before the process goes on shutting down.
+   * Default `['SIGTERM', 'SIGINT']`; `[]` to handle shutdown yourself with `deregister()`.
+   */
+  readonly signals?: readonly NodeJS.Signals[];
+  /**
+   * Runs after deregistering on a signal (stop accepting, drain, close clients).
+   * Default: re-raise the signal with meshkit's handler removed, so the
+   * process ends as it would have without meshkit.
+   */
+  readonly onShutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
+}
+
+/**
+ * Registers this instance and removes it on shutdown: on each of `signals`,
+ * it deregisters first (so callers stop sending), then runs `onShutdown`.
+ * A crashed process disappears by itself once its check or lease expires.
+ */
+export async function register(registrar: Registrar, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
+  if (registrar === null || typeof registrar !== 'object' || typeof registrar.register !== 'function') {
+    throw invalidConfig('registrar', 'a registrar such as consul({ ... }) or etcd({ ... })', registrar);
+  }
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  if (!Array.isArray(signals)) throw invalidConfig('signals', 'an array of signal names', signals);
+  const registration = await registrar.register(instance, options.check);
+  if (signals.length === 0) return registration;
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const name of signals) process.removeListener(name, onSignal);
+    void (async () => {
+      try {
+        await registration.deregister();
+      } catch {
+        // The registry is unreachable: the check or lease expiry removes us anyway.
+      }
+      if (options.onShutdown !== undefined) await options.onShutdown(signal);
+      else process.kill(process.pid, signal);
+    })();
+  };
+  for (const name of signals) process.once(name, onSignal);
+  return Object.freeze({
+    id: registration.id,
+    instance: registration.instance,
+    async deregister(): Promise<void> {
+      for (const name of signals) process.removeListener(name, onSignal);
+      await registration.deregister();
+    },
+  });
+}
