@@ -175,7 +175,8 @@ export class Client implements AsyncDisposable {
     if (this.#executor.active === 0) return true;
     let timer: unknown;
     const timedOut = new Promise<false>((resolve) => {
-      timer = this.#clock.setTimeout(() => resolve(false), timeoutMs);
+      // Kept alive: close() is what the caller awaits, even if nothing else holds the process open.
+      timer = this.#clock.setTimeout(() => resolve(false), timeoutMs, true);
     });
     const drained = await Promise.race([this.#executor.idle().then(() => true as const), timedOut]);
     this.#clock.clearTimeout(timer);

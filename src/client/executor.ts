@@ -91,8 +91,8 @@ export class Executor {
       if (call.stopped !== undefined) throw call.stopped;
       let attempt = await this.#attempt(call);
       if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) attempt = await this.#retryLoop(call, attempt);
-      if (attempt.error === undefined && call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
-        // Stopped while waiting to retry: the failed response is not the answer the caller gets.
+      if (call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
+        // Stopped (aborted, or closed) after a failure: the caller learns why the call stopped, not the failure it cut short.
         if (attempt.response !== undefined) call.transport.discard(attempt.response);
         throw call.stopped;
       }

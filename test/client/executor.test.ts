@@ -269,3 +269,23 @@ describe('policies', () => {
     assert.deepEqual(order, ['outer:in', 'inner:in', 'inner:out', 'outer:out']);
   });
 });
+
+describe('abort during a backoff', () => {
+  it('rejects with ERR_ABORTED, not the failure it cut short, and starts no further attempt', async () => {
+    const clock = new VirtualClock(0, 5);
+    await using c = client('abort-backoff').endpoints(['127.0.0.1:1', '127.0.0.1:2'])
+      .retry({ attempts: 3, backoff: { base: '100ms', cap: '100ms' } }).clock(clock).build();
+    const controller = new AbortController();
+    let calls = 0;
+    const pending = c.call(() => {
+      calls++;
+      return Promise.reject(connectError());
+    }, { signal: controller.signal }).catch((error: unknown) => error);
+    await clock.advance(0);
+    assert.equal(calls, 1);
+    controller.abort(new Error('enough'));
+    await clock.advance(500);
+    assert.ok(isMeshkitError(await pending, 'ERR_ABORTED'));
+    assert.equal(calls, 1);
+  });
+});

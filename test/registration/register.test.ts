@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isMeshkitError, register, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
+
+/** A registrar that records what happens to it; register() is tested for its own logic (signals, order). */
+function recordingRegistrar(log: string[]): Registrar {
+  return {
+    kind: 'recording',
+    async register(instance: ServiceInstance, check?: HealthCheck) {
+      log.push(`register ${instance.service} ${check === undefined ? 'default' : 'custom'}`);
+      return { id: 'i-1', instance, deregister: async () => { log.push('deregister'); } };
+    },
+  };
+}
+
+const instance: ServiceInstance = { service: 'orders', address: '127.0.0.1', port: 8080 };
+
+describe('register', () => {
+  it('deregisters first on a signal, then runs onShutdown', async () => {
+    const log: string[] = [];
+    // Signal listeners do not keep the event loop alive; this does until the signal arrives.
+    const keepAlive = setTimeout(() => {}, 5000);
+    const shutdown = new Promise<NodeJS.Signals>((resolve) => {
+      void register(recordingRegistrar(log), instance, {
+        signals: ['SIGUSR2'],
+        onShutdown: (signal) => {
+          log.push(`shutdown ${signal}`);
+          resolve(signal);
+        },
+      }).then(() => process.kill(process.pid, 'SIGUSR2'));
+    });
+    assert.equal(await shutdown, 'SIGUSR2');
+    clearTimeout(keepAlive);
+    assert.deepEqual(log, ['register orders default', 'deregister', 'shutdown SIGUSR2']);
+    assert.equal(process.listenerCount('SIGUSR2'), 0);
+  });
+
+  it('removes its signal handlers when deregistered by hand', async () => {
+    const log: string[] = [];
+    const before = process.listenerCount('SIGUSR2');
+    const registration = await register(recordingRegistrar(log), instance, { signals: ['SIGUSR2'], check: { ttl: '5s' } });
+    assert.equal(process.listenerCount('SIGUSR2'), before + 1);
+    await registration.deregister();
+    assert.equal(process.listenerCount('SIGUSR2'), before);
+    assert.deepEqual(log, ['register orders custom', 'deregister']);
+  });
+
+  it('rejects a missing registrar with ERR_INVALID_CONFIG', async () => {
+    await assert.rejects(register({} as Registrar, instance), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
+  });
+});
