@@ -200,7 +200,7 @@ export class Client implements AsyncDisposable {
         return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration', options.timeout) : error);
       }
     }
-    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal);
+    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key);
     return this.#invoke(call);
   }
 }

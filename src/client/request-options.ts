@@ -13,6 +13,8 @@ export interface CallOptions {
   readonly idempotent?: boolean | undefined;
   /** A total timeout for this call; the tighter of it and the client's `timeout.total` wins. Default none. */
   readonly timeout?: Duration | undefined;
+  /** Routing key for hash-based balancers (a user or session id): equal keys go to the same endpoint. Default none. */
+  readonly key?: string | undefined;
 }
 
 /** Options of `client.request`: the fast path on undici. */

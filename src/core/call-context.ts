@@ -38,6 +38,8 @@ export class CallContext {
   readonly replayable: boolean;
   /** The caller's signal, if any. */
   readonly signal: AbortSignal | undefined;
+  /** Routing key for hash-based balancers (`options.key`); undefined when none was given. */
+  readonly hashKey: string | undefined;
   /** Attempts started so far. */
   attempts = 0;
   /** Endpoints tried so far, so retries prefer another one; allocated only on a retry. */
@@ -64,6 +66,7 @@ export class CallContext {
     idempotent: boolean,
     replayable: boolean,
     signal: AbortSignal | undefined,
+    hashKey: string | undefined = undefined,
   ) {
     this.service = service;
     this.request = request;
@@ -74,6 +77,7 @@ export class CallContext {
     this.idempotent = idempotent;
     this.replayable = replayable;
     this.signal = signal;
+    this.hashKey = hashKey;
   }
 
   get attributes(): Record<string, unknown> {
