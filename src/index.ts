@@ -17,7 +17,7 @@ export {
   type DiscoveryErrorMessage, type EndpointsMessage,
 } from './core/diagnostics.js';
 export { parseDuration, type Duration } from './core/duration.js';
-export { toEndpoint, endpointId, type Endpoint, type EndpointInput } from './core/endpoint.js';
+export { toEndpoint, endpointId, type Endpoint, type EndpointInput, type EndpointObject } from './core/endpoint.js';
 export { MeshkitError, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails } from './core/errors.js';
 export { Outcomes, type Outcome, type OutcomeReason } from './core/outcome.js';
 export { composePolicies, type Invoke, type Policy } from './core/policy.js';

@@ -18,17 +18,18 @@ export interface Endpoint {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** What a resolver or user may give for an endpoint: `'host:port'`, or an object. */
-export type EndpointInput =
-  | string
-  | {
-      readonly host: string;
-      readonly port: number;
-      readonly weight?: number;
-      readonly zone?: string;
-      readonly tags?: readonly string[];
-      readonly metadata?: Readonly<Record<string, string>>;
-    };
+/** An endpoint described as an object (the form registries store). */
+export interface EndpointObject {
+  readonly host: string;
+  readonly port: number;
+  readonly weight?: number;
+  readonly zone?: string;
+  readonly tags?: readonly string[];
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** What a resolver or user may give for an endpoint: `'host:port'`, or an {@link EndpointObject}. */
+export type EndpointInput = string | EndpointObject;
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 const EMPTY_METADATA: Readonly<Record<string, string>> = Object.freeze({});
