@@ -115,7 +115,8 @@ describe('timeouts and deadlines', () => {
   let fast: Upstream;
   let slow: Upstream;
   before(async () => {
-    [fast, slow] = (await startUpstreams([{}, { delayMs: 400 }])) as [Upstream, Upstream];
+    // The slow endpoint is far slower than any bound below, so the bounds stay generous on a loaded machine.
+    [fast, slow] = (await startUpstreams([{}, { delayMs: 3000 }])) as [Upstream, Upstream];
   });
   after(async () => {
     await Promise.all([fast.close(), slow.close()]);
@@ -128,7 +129,7 @@ describe('timeouts and deadlines', () => {
       const { result: res, attempts } = await recordAttempts('per-try', () => c.request({ path: '/' }));
       assert.equal(res.statusCode, 200);
       assert.equal(await res.body.text(), `ok ${fast.port}`);
-      assert.ok(performance.now() - started < 350, 'did not wait for the slow endpoint');
+      assert.ok(performance.now() - started < 1500, 'did not wait for the slow endpoint');
       if (attempts.length === 2) assert.equal(attempts[0]?.outcome?.reason, 'timeout');
     }
   });
@@ -144,7 +145,7 @@ describe('timeouts and deadlines', () => {
     const started = performance.now();
     await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_DEADLINE_EXCEEDED'));
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 95 && elapsed < 300, `settled at the deadline (${elapsed} ms)`);
+    assert.ok(elapsed >= 95 && elapsed < 1500, `settled at the deadline, not after the slow answer (${elapsed} ms)`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(slow.requests.length - before <= 2, 'at most two attempts fit in the deadline');
   });

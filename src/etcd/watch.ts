@@ -1,0 +1,206 @@
+import { Range, type Etcd3, type IDuplexStream, type IKeyValue, type IWatchRequest, type IWatchResponse } from 'etcd3';
+import { fullJitterBackoff } from '../core/backoff.js';
+import type { TimerHandle } from '../core/clock.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
+import { connectEtcd } from './connect.js';
+import { parseEtcdValue } from './entry.js';
+import type { EtcdSettings } from './options.js';
+
+/** Why a sync ended: the registry failed (back off, report) or compacted (re-sync at once). */
+type Ending = { readonly kind: 'failed'; readonly error: Error } | { readonly kind: 'compacted' };
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * One running watch of a prefix: a range read, then a watch from the read's
+ * revision + 1 that applies puts and deletes, pushing the whole set after
+ * each batch. Any failure tears the connection down and starts over (fresh
+ * client, fresh read) after a full-jitter backoff; a compaction re-syncs at once.
+ */
+class PrefixWatch {
+  readonly #settings: EtcdSettings;
+  readonly #sink: WatchSink;
+  readonly #range: Range;
+  /** key -> endpoint, for the entries that parsed. */
+  readonly #entries = new Map<string, Endpoint>();
+  /** key -> mod revision already reported as rejected, so a re-sync does not report it again. */
+  readonly #rejected = new Map<string, string>();
+  #client: Etcd3 | undefined = undefined;
+  #stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined = undefined;
+  #timer: TimerHandle | undefined = undefined;
+  #generation = 0;
+  #failures = 0;
+  #stopped = false;
+  #pushed: string | undefined = undefined;
+  #failing = false;
+
+  readonly #hooks: EtcdWatchHooks;
+
+  constructor(settings: EtcdSettings, sink: WatchSink, hooks: EtcdWatchHooks) {
+    this.#settings = settings;
+    this.#hooks = hooks;
+    this.#sink = sink;
+    this.#range = Range.prefix(settings.prefix);
+  }
+
+  start(): void {
+    void this.#sync();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#generation++;
+    if (this.#timer !== undefined) this.#settings.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#disconnect();
+  }
+
+  async #sync(): Promise<void> {
+    const generation = ++this.#generation;
+    const live = (): boolean => generation === this.#generation;
+    try {
+      const client = (this.#client ??= connectEtcd(this.#settings));
+      const answer = await client.kv.range({ key: this.#range.start, range_end: this.#range.end });
+      if (!live()) return;
+      this.#entries.clear();
+      const seen = new Set<string>();
+      for (const kv of answer.kvs) {
+        seen.add(kv.key.toString());
+        this.#apply(kv);
+      }
+      for (const key of this.#rejected.keys()) if (!seen.has(key)) this.#rejected.delete(key);
+      this.#push();
+      await this.#hooks.afterRead?.(answer.header.revision);
+      if (!live()) return;
+      const stream = await client.watchClient.watch();
+      if (!live()) {
+        stream.on('error', () => {}); // the cancel surfaces as a CANCELLED error
+        stream.cancel();
+        return;
+      }
+      this.#stream = stream;
+      stream.on('data', (response) => {
+        if (live()) this.#onResponse(response);
+      });
+      stream.on('error', (error) => {
+        if (live()) this.#end({ kind: 'failed', error });
+      });
+      stream.on('end', () => {
+        if (live()) this.#end({ kind: 'failed', error: new Error('etcd ended the watch stream') });
+      });
+      const startRevision = (BigInt(answer.header.revision) + 1n).toString();
+      stream.write({ create_request: { key: this.#range.start, range_end: this.#range.end, start_revision: startRevision } });
+    } catch (error) {
+      if (live()) this.#end({ kind: 'failed', error: asError(error) });
+    }
+  }
+
+  #onResponse(response: IWatchResponse): void {
+    if (response.canceled) {
+      // A start revision older than the last compaction: those changes are gone, read the whole prefix again.
+      if (response.compact_revision !== undefined && response.compact_revision !== '0') this.#end({ kind: 'compacted' });
+      else this.#end({ kind: 'failed', error: new Error(`etcd canceled the watch: ${response.cancel_reason || 'no reason given'}`) });
+      return;
+    }
+    if (response.created) {
+      this.#failures = 0;
+      return;
+    }
+    for (const event of response.events) {
+      if (event.type === 'Put') this.#apply(event.kv);
+      else {
+        const key = event.kv.key.toString();
+        this.#entries.delete(key);
+        this.#rejected.delete(key);
+      }
+    }
+    this.#push();
+  }
+
+  /** Parses one key; a bad value is reported (once per revision) and left out, the rest survive. */
+  #apply(kv: IKeyValue): void {
+    const key = kv.key.toString();
+    const value = kv.value.toString('utf8');
+    try {
+      this.#entries.set(key, parseEtcdValue(key, value));
+      this.#rejected.delete(key);
+    } catch (error) {
+      this.#entries.delete(key);
+      if (this.#rejected.get(key) === kv.mod_revision) return;
+      this.#rejected.set(key, kv.mod_revision);
+      this.#sink.reject({ key, value }, asError(error));
+    }
+  }
+
+  /** Pushes the complete set (in key order, one endpoint per host:port) when it changed or follows a failure. */
+  #push(): void {
+    const byId = new Map<string, Endpoint>();
+    for (const key of [...this.#entries.keys()].sort()) {
+      const endpoint = this.#entries.get(key) as Endpoint;
+      if (!byId.has(endpoint.id)) byId.set(endpoint.id, endpoint);
+    }
+    const endpoints = Object.freeze([...byId.values()]);
+    const signature = JSON.stringify(endpoints);
+    if (signature === this.#pushed && !this.#failing) return;
+    this.#pushed = signature;
+    this.#failing = false;
+    this.#sink.update(endpoints);
+  }
+
+  #end(ending: Ending): void {
+    this.#generation++;
+    if (ending.kind === 'compacted') {
+      this.#cancelStream();
+      void this.#sync();
+      return;
+    }
+    this.#disconnect();
+    this.#failures++;
+    this.#failing = true;
+    this.#sink.error(ending.error);
+    const delay = fullJitterBackoff(this.#failures, this.#settings.backoffBaseMs, this.#settings.backoffCapMs, this.#settings.clock.random());
+    this.#timer = this.#settings.clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#stopped) void this.#sync();
+    }, delay);
+  }
+
+  #cancelStream(): void {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (stream === undefined) return;
+    stream.on('error', () => {}); // the cancel itself surfaces as a CANCELLED error
+    stream.cancel();
+  }
+
+  #disconnect(): void {
+    this.#cancelStream();
+    const client = this.#client;
+    this.#client = undefined;
+    client?.close();
+  }
+}
+
+/**
+ * @internal Test seam: runs between the range read and the watch creation, so
+ * a test can make etcd compact past the read revision at that exact moment.
+ */
+export interface EtcdWatchHooks {
+  readonly afterRead?: (revision: string) => Promise<void>;
+}
+
+/** The {@link WatchSource} of one etcd prefix; equal hosts, prefix and user share one watch. */
+export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = {}): WatchSource {
+  return Object.freeze({
+    key: `etcd|${settings.hosts.join(',')}|${settings.prefix}|${settings.auth?.username ?? ''}|${settings.credentials === undefined ? 'plain' : 'tls'}`,
+    source: `etcd:${settings.service}`,
+    start(sink: WatchSink): () => void {
+      const watch = new PrefixWatch(settings, sink, hooks);
+      watch.start();
+      return () => watch.stop();
+    },
+  });
+}
