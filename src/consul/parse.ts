@@ -1,0 +1,109 @@
+import { toEndpoint, type Endpoint } from '../core/endpoint.js';
+import { invalidConfig } from '../core/errors.js';
+
+/** One entry of an answer that was left out, and why. */
+export interface RejectedEntry {
+  readonly entry: unknown;
+  readonly error: Error;
+}
+
+/** A `/v1/health/service/<name>` answer turned into endpoints. */
+export interface ParsedHealth {
+  readonly endpoints: readonly Endpoint[];
+  readonly rejected: readonly RejectedEntry[];
+}
+
+/** The answer as a whole is unusable (not a JSON array): the watch keeps its last good set. */
+export class ConsulAnswerError extends Error {
+  override readonly name = 'ConsulAnswerError';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Consul encodes "none" as null or omits the field; both mean the default. */
+function orDefault<T>(value: unknown, fallback: T): unknown {
+  return value === null || value === undefined ? fallback : value;
+}
+
+/**
+ * Turns one health entry into an endpoint. Host is `Service.Address`, or
+ * `Node.Address` when the service registered none; weight is
+ * `Service.Weights.Passing`; zone is `Service.Meta.zone`; tags and metadata
+ * are the service's. Throws `ERR_INVALID_CONFIG` naming the bad field.
+ */
+export function healthEntryToEndpoint(entry: unknown, option: string): Endpoint {
+  if (!isRecord(entry)) throw invalidConfig(option, 'an object { Node, Service, Checks }', entry);
+  const service = entry['Service'];
+  if (!isRecord(service)) throw invalidConfig(`${option}.Service`, 'an object', service);
+  const node = orDefault(entry['Node'], {});
+  if (!isRecord(node)) throw invalidConfig(`${option}.Node`, 'an object', node);
+  const serviceAddress = orDefault(service['Address'], '');
+  if (typeof serviceAddress !== 'string') throw invalidConfig(`${option}.Service.Address`, 'a string', serviceAddress);
+  const host = serviceAddress !== '' ? serviceAddress : orDefault(node['Address'], '');
+  if (typeof host !== 'string' || host === '') {
+    throw invalidConfig(`${option}.Service.Address`, 'a non-empty address (or Node.Address)', host);
+  }
+  const weights = orDefault(service['Weights'], {});
+  if (!isRecord(weights)) throw invalidConfig(`${option}.Service.Weights`, 'an object { Passing, Warning }', weights);
+  const meta = orDefault(service['Meta'], {});
+  const zone = isRecord(meta) && typeof meta['zone'] === 'string' && meta['zone'] !== '' ? meta['zone'] : undefined;
+  return toEndpoint({
+    host,
+    port: service['Port'] as number,
+    weight: orDefault(weights['Passing'], 1) as number,
+    tags: orDefault(service['Tags'], []) as string[],
+    metadata: meta as Record<string, string>,
+    ...(zone === undefined ? {} : { zone }),
+  }, `${option}.Service`);
+}
+
+/**
+ * Parses a health answer: entries that fail validation are rejected one by
+ * one (the rest survive), entries without every `requiredTags` tag are left
+ * out silently (they are not for us), and a second entry with an endpoint id
+ * already seen is rejected. Throws {@link ConsulAnswerError} when the body is
+ * not an array at all.
+ */
+export function parseHealthAnswer(body: unknown, requiredTags: readonly string[], label: string): ParsedHealth {
+  if (!Array.isArray(body)) {
+    const got = Buffer.isBuffer(body) ? `${body.length} bytes that are not JSON` : body === null ? 'null' : typeof body;
+    throw new ConsulAnswerError(`${label}: expected a JSON array of health entries, got ${got}`);
+  }
+  const endpoints: Endpoint[] = [];
+  const rejected: RejectedEntry[] = [];
+  const seen = new Set<string>();
+  body.forEach((entry: unknown, index) => {
+    let endpoint: Endpoint;
+    try {
+      endpoint = healthEntryToEndpoint(entry, `${label}[${index}]`);
+    } catch (error) {
+      rejected.push({ entry, error: error as Error });
+      return;
+    }
+    if (!requiredTags.every((tag) => endpoint.tags.includes(tag))) return;
+    if (seen.has(endpoint.id)) {
+      rejected.push({ entry, error: invalidConfig(`${label}[${index}]`, 'an endpoint not listed twice', endpoint.id) });
+      return;
+    }
+    seen.add(endpoint.id);
+    endpoints.push(endpoint);
+  });
+  return { endpoints: Object.freeze(endpoints), rejected };
+}
+
+/**
+ * Reads `X-Consul-Index`. Returns undefined (start over with a non-blocking
+ * query) when it is missing, not a positive integer, or lower than
+ * `previous`: Consul's docs ask clients to reset in those cases, since
+ * blocking on a bad index could wait forever or return at once forever.
+ */
+export function nextIndex(header: unknown, previous: bigint | undefined): bigint | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) return undefined;
+  const index = BigInt(text);
+  if (index <= 0n) return undefined;
+  if (previous !== undefined && index < previous) return undefined;
+  return index;
+}

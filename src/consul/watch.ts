@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { fullJitterBackoff } from '../core/backoff.js';
+import type { TimerHandle } from '../core/clock.js';
+import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
+import { createAgentClient, type AgentClient } from './agent-client.js';
+import type { ResolvedConsulOptions } from './options.js';
+import { nextIndex, parseHealthAnswer, type ParsedHealth } from './parse.js';
+
+/** Consul adds up to wait/16 of jitter to a blocking query; past that plus this margin the agent is not answering. */
+const ANSWER_MARGIN_MS = 5_000;
+
+/** A papi request context: emitting `cancel` aborts the request; `includeResponse` returns [res, body]. */
+interface RequestContext extends EventEmitter {
+  includeResponse: boolean;
+}
+
+interface HealthResponse {
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+function signature(parsed: ParsedHealth): string {
+  return JSON.stringify([parsed.endpoints, parsed.rejected.map((r) => [r.entry, r.error.message])]);
+}
+
+/**
+ * One running watch of `/v1/health/service/<name>`: blocking queries with
+ * index and wait, at most one poll start per `minInterval`, full-jitter
+ * backoff after errors, and the last good set kept (the sink is only told
+ * about errors). Everything it holds is released by `stop()`.
+ */
+class ConsulWatchRun {
+  readonly #options: ResolvedConsulOptions;
+  readonly #sink: WatchSink;
+  readonly #client: AgentClient;
+  readonly #label: string;
+  #index: bigint | undefined = undefined;
+  #failures = 0;
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #timer: TimerHandle | undefined = undefined;
+  #timerAt = 0;
+  #inFlight: RequestContext | undefined = undefined;
+  #stopped = false;
+  #delivered: string | undefined = undefined;
+  #errorSinceUpdate = false;
+
+  constructor(options: ResolvedConsulOptions, sink: WatchSink) {
+    this.#options = options;
+    this.#sink = sink;
+    this.#client = createAgentClient(options, true);
+    this.#label = `consul:${options.service}`;
+  }
+
+  begin(): void {
+    void this.#poll();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#inFlight?.emit('cancel');
+    this.#inFlight = undefined;
+    this.#client.close();
+  }
+
+  /** Poll as soon as `minInterval` allows. A blocking query in flight already returns on any change, so it is left alone. */
+  refresh(): void {
+    if (this.#stopped || this.#timer === undefined) return;
+    const at = Math.max(this.#options.clock.now(), this.#lastStart + this.#options.minIntervalMs);
+    if (at < this.#timerAt) this.#schedule(at);
+  }
+
+  #schedule(at: number): void {
+    const clock = this.#options.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#poll();
+    }, Math.max(0, at - clock.now()));
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#stopped) return;
+    const { clock, waitMs } = this.#options;
+    this.#lastStart = clock.now();
+    const blocking = this.#index !== undefined;
+    const ctx = Object.assign(new EventEmitter(), { includeResponse: true }) as RequestContext;
+    const limitMs = blocking ? waitMs + waitMs / 16 + ANSWER_MARGIN_MS : ANSWER_MARGIN_MS * 2;
+    let timedOut = false;
+    const timeout = clock.setTimeout(() => {
+      timedOut = true;
+      ctx.emit('cancel');
+    }, limitMs);
+    this.#inFlight = ctx;
+    let response: HealthResponse | undefined;
+    let body: unknown;
+    let failure: unknown;
+    try {
+      [response, body] = (await this.#client.consul.health.service({
+        service: this.#options.service,
+        passing: this.#options.passingOnly,
+        ...(this.#options.datacenter === undefined ? {} : { dc: this.#options.datacenter }),
+        ...this.#queryExtras(blocking),
+      } as { service: string })) as unknown as [HealthResponse, unknown];
+    } catch (error) {
+      failure = timedOut ? new Error(`${this.#label}: the agent did not answer within ${Math.round(limitMs)} ms`, { cause: error }) : error;
+    } finally {
+      clock.clearTimeout(timeout);
+      if (this.#inFlight === ctx) this.#inFlight = undefined;
+    }
+    if (this.#stopped) return;
+    if (failure === undefined && response !== undefined) {
+      try {
+        this.#accept(response, body);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    this.#fail(failure);
+  }
+
+  /** index/wait for a blocking query, node-meta filters, and the papi context (passed through by the consul package). */
+  #queryExtras(blocking: boolean): Record<string, unknown> {
+    const extras: Record<string, unknown> = { ctx: this.#inFlight };
+    if (blocking) {
+      extras['index'] = String(this.#index);
+      extras['wait'] = `${Math.ceil(this.#options.waitMs)}ms`;
+    }
+    const meta = Object.entries(this.#options.nodeMeta).map(([key, value]) => `${key}:${value}`);
+    if (meta.length > 0) extras['node-meta'] = meta;
+    return extras;
+  }
+
+  #accept(response: HealthResponse, body: unknown): void {
+    const parsed = parseHealthAnswer(body, this.#options.tags, this.#label);
+    this.#index = nextIndex(response.headers['x-consul-index'], this.#index);
+    this.#failures = 0;
+    const sig = signature(parsed);
+    // The index also moves for unrelated changes: only a different answer (or recovery after an error) is news.
+    if (sig !== this.#delivered || this.#errorSinceUpdate) {
+      this.#delivered = sig;
+      this.#errorSinceUpdate = false;
+      for (const { entry, error } of parsed.rejected) this.#sink.reject(entry, error);
+      this.#sink.update(parsed.endpoints);
+    }
+    this.#schedule(this.#lastStart + this.#options.minIntervalMs);
+  }
+
+  #fail(failure: unknown): void {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    const error = message.startsWith(this.#label) && failure instanceof Error
+      ? failure
+      : new Error(`${this.#label}: ${message}`, { cause: failure });
+    // Start over with a non-blocking read: the old index may belong to an agent that restarted.
+    this.#index = undefined;
+    this.#failures += 1;
+    this.#errorSinceUpdate = true;
+    this.#sink.error(error);
+    const { clock, backoffBaseMs, backoffCapMs, minIntervalMs } = this.#options;
+    const delay = fullJitterBackoff(this.#failures, backoffBaseMs, backoffCapMs, clock.random());
+    this.#schedule(Math.max(clock.now() + delay, this.#lastStart + minIntervalMs));
+  }
+}
+
+/** The {@link WatchSource} of one Consul service query; equal options share one running watch. */
+export class ConsulWatchSource implements WatchSource {
+  readonly key: string;
+  readonly source: string;
+  readonly #options: ResolvedConsulOptions;
+  #run: ConsulWatchRun | undefined = undefined;
+
+  constructor(options: ResolvedConsulOptions) {
+    this.#options = options;
+    this.key = options.key;
+    this.source = `consul:${options.service}`;
+  }
+
+  start(sink: WatchSink): () => void {
+    const run = new ConsulWatchRun(this.#options, sink);
+    this.#run = run;
+    run.begin();
+    return () => {
+      run.stop();
+      if (this.#run === run) this.#run = undefined;
+    };
+  }
+
+  refresh(): void {
+    this.#run?.refresh();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * DNS discovery for meshkit: SRV records, or A/AAAA records on a fixed port,
+ * re-resolved as their TTLs run out.
+ * @packageDocumentation
+ */
+import type { Clock } from '../core/clock.js';
+import type { Resolver } from '../discovery/resolver.js';
+import { sharedResolver } from '../discovery/shared-watch.js';
+import { parseDnsOptions, type DnsOptions, type DnsSettings } from './options.js';
+import { DnsWatch } from './watch.js';
+
+export type { DnsOptions, DnsRecordType } from './options.js';
+export { ZERO_WEIGHT_SHARE } from './srv-weights.js';
+
+// Clocks cannot go in a string key: number them, so only watches on the same clock are shared.
+const clockIds = new WeakMap<Clock, number>();
+let nextClockId = 0;
+function clockId(clock: Clock): number {
+  let id = clockIds.get(clock);
+  if (id === undefined) clockIds.set(clock, (id = nextClockId++));
+  return id;
+}
+
+function watchKey(settings: DnsSettings): string {
+  const { clock, ...rest } = settings;
+  return `dns:${JSON.stringify({ ...rest, name: rest.name.toLowerCase(), clock: clockId(clock) })}`;
+}
+
+/**
+ * A {@link Resolver} over DNS. Clients with equal options share one resolve
+ * loop (through the process-wide discovery cache).
+ *
+ * - `type: 'srv'` (default): `name` is an SRV name; the lowest-numbered
+ *   priority group with at least one target that resolves to A/AAAA is used;
+ *   SRV weights become endpoint weights (weight 0: see {@link ZERO_WEIGHT_SHARE}).
+ * - `type: 'a' | 'aaaa' | 'a+aaaa'`: every address of `name`, on `port`.
+ *
+ * The name is resolved again after min(ttlCap, max(ttlFloor, smallest TTL));
+ * `refresh()` (a client saw a connection refused) resolves early, at most once
+ * per ttlFloor. NXDOMAIN or "no records" is an empty set; other failures keep
+ * the last good set, report an error, and retry with full-jitter backoff.
+ * Throws `ERR_INVALID_CONFIG` naming the bad option.
+ *
+ * @example
+ * client('orders').discovery(dns({ name: '_http._tcp.orders.example.test', servers: ['127.0.0.1:5353'] })).build();
+ */
+export function dns(options: DnsOptions): Resolver {
+  const settings = parseDnsOptions(options);
+  return sharedResolver(new DnsWatch(settings, watchKey(settings)));
+}

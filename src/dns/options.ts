@@ -1,0 +1,109 @@
+import { isIP } from 'node:net';
+import { systemClock, type Clock } from '../core/clock.js';
+import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+
+/**
+ * What to look up: `'srv'` (SRV records, each target resolved to A and AAAA),
+ * `'a'`, `'aaaa'`, or `'a+aaaa'` (both families) on a fixed `port`.
+ */
+export type DnsRecordType = 'srv' | 'a' | 'aaaa' | 'a+aaaa';
+
+/** Options of {@link dns}. Durations are ms or strings such as `'500ms'`. */
+export interface DnsOptions {
+  /** The name to resolve: `_http._tcp.orders.example.test` for SRV, `orders.example.test` for A/AAAA. Required. */
+  readonly name: string;
+  /** Record type. Default `'srv'`. */
+  readonly type?: DnsRecordType;
+  /** Port of every address for A/AAAA lookups (required there); not allowed with `'srv'` (the records carry ports). */
+  readonly port?: number;
+  /**
+   * DNS servers to ask, `'ip'` or `'ip:port'` (`'[::1]:5353'` for IPv6).
+   * Default: the system's resolvers (`/etc/resolv.conf`).
+   */
+  readonly servers?: readonly string[];
+  /** Shortest wait before re-resolving, whatever the record TTL says; also the refresh() rate limit. Default `'1s'`. */
+  readonly ttlFloor?: Duration;
+  /** Longest wait before re-resolving, whatever the record TTL says. Default `'30s'`. */
+  readonly ttlCap?: Duration;
+  /** How long the first try of a DNS query waits for an answer before it is sent again or fails (c-ares timeout; later tries may wait longer). Default `'2s'`. */
+  readonly timeout?: Duration;
+  /** Sends per query before it fails (c-ares tries). Default 2. */
+  readonly tries?: number;
+  /** Re-resolve backoff after failures: full jitter between 0 and min(cap, base * 2^(n-1)), never sooner than `ttlFloor`. Default `{ base: '1s', cap: '30s' }`. */
+  readonly errorBackoff?: { readonly base?: Duration; readonly cap?: Duration };
+  /** Time and randomness (a VirtualClock in tests). Default the system clock. */
+  readonly clock?: Clock;
+}
+
+/** Validated {@link DnsOptions}, durations in ms. */
+export interface DnsSettings {
+  readonly name: string;
+  readonly type: DnsRecordType;
+  readonly port: number | undefined;
+  readonly servers: readonly string[] | undefined;
+  readonly ttlFloorMs: number;
+  readonly ttlCapMs: number;
+  readonly timeoutMs: number;
+  readonly tries: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  readonly clock: Clock;
+}
+
+const TYPES: readonly DnsRecordType[] = ['srv', 'a', 'aaaa', 'a+aaaa'];
+// Letters, digits, '-', '_' (SRV labels), dot-separated, an optional final dot.
+const NAME = /^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+function checkServer(server: unknown, option: string): string {
+  const expected = "an IP address with an optional port ('127.0.0.1:5353', '[::1]:5353')";
+  if (typeof server !== 'string') throw invalidConfig(option, expected, server);
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(server);
+  const withPort = bracketed === null ? /^([^:]+):(\d+)$/.exec(server) : null;
+  const host = bracketed?.[1] ?? withPort?.[1] ?? server;
+  const port = bracketed?.[2] ?? withPort?.[2];
+  if (isIP(host) === 0) throw invalidConfig(option, expected, server);
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw invalidConfig(option, expected, server);
+  return server;
+}
+
+function checkPort(port: unknown, option: string): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalidConfig(option, 'an integer port from 1 to 65535', port);
+  }
+  return port;
+}
+
+/** Validates {@link DnsOptions}; throws `ERR_INVALID_CONFIG` naming the option (`dns.ttlFloor`, ...). */
+export function parseDnsOptions(options: DnsOptions): DnsSettings {
+  if (options === null || typeof options !== 'object') throw invalidConfig('dns', 'an options object', options);
+  const { name, type = 'srv', port, servers, tries = 2, errorBackoff = {}, clock = systemClock } = options;
+  if (typeof name !== 'string' || !NAME.test(name)) throw invalidConfig('dns.name', 'a DNS name such as _http._tcp.orders.example.test', name);
+  if (!TYPES.includes(type)) throw invalidConfig('dns.type', `one of ${TYPES.join(', ')}`, type);
+  if (type === 'srv' && port !== undefined) throw invalidConfig('dns.port', 'no port with type srv (SRV records carry their ports)', port);
+  if (type !== 'srv') checkPort(port, 'dns.port');
+  if (servers !== undefined && (!Array.isArray(servers) || servers.length === 0)) {
+    throw invalidConfig('dns.servers', 'a non-empty array of server addresses', servers);
+  }
+  servers?.forEach((server, index) => checkServer(server, `dns.servers[${index}]`));
+  const ttlFloorMs = parsePositiveDuration(options.ttlFloor ?? '1s', 'dns.ttlFloor');
+  const ttlCapMs = parsePositiveDuration(options.ttlCap ?? '30s', 'dns.ttlCap');
+  if (ttlCapMs < ttlFloorMs) throw invalidConfig('dns.ttlCap', `a duration >= ttlFloor (${ttlFloorMs} ms)`, options.ttlCap);
+  const timeoutMs = parsePositiveDuration(options.timeout ?? '2s', 'dns.timeout');
+  if (!Number.isInteger(tries) || tries < 1 || tries > 10) throw invalidConfig('dns.tries', 'an integer from 1 to 10', tries);
+  if (errorBackoff === null || typeof errorBackoff !== 'object') throw invalidConfig('dns.errorBackoff', '{ base?, cap? }', errorBackoff);
+  const backoffBaseMs = parsePositiveDuration(errorBackoff.base ?? '1s', 'dns.errorBackoff.base');
+  const backoffCapMs = parseDuration(errorBackoff.cap ?? '30s', 'dns.errorBackoff.cap');
+  if (backoffCapMs < backoffBaseMs) throw invalidConfig('dns.errorBackoff.cap', `a duration >= errorBackoff.base (${backoffBaseMs} ms)`, errorBackoff.cap);
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function'
+    || typeof clock.clearTimeout !== 'function' || typeof clock.random !== 'function') {
+    throw invalidConfig('dns.clock', 'a Clock (now, random, setTimeout, clearTimeout)', clock);
+  }
+  return Object.freeze({
+    name: name.endsWith('.') ? name.slice(0, -1) : name,
+    type,
+    port: type === 'srv' ? undefined : (port as number),
+    servers: servers === undefined ? undefined : Object.freeze([...servers]),
+    ttlFloorMs, ttlCapMs, timeoutMs, tries, backoffBaseMs, backoffCapMs, clock,
+  });
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ConsulAnswerError, nextIndex, parseHealthAnswer } from '../../src/consul/index.js';
+import { isMeshkitError } from '../../src/index.js';
+
+const entry = (service: Record<string, unknown>, node: Record<string, unknown> = { Address: '10.0.0.1' }): unknown => ({ Node: node, Service: service, Checks: [] });
+
+describe('Consul health answer parsing', () => {
+  it('maps address (with Node.Address fallback), weight, zone, tags and metadata', () => {
+    const { endpoints, rejected } = parseHealthAnswer([
+      entry({ Address: '127.0.0.2', Port: 80, Tags: ['v2'], Meta: { zone: 'a', team: 't' }, Weights: { Passing: 3, Warning: 1 } }),
+      entry({ Address: '', Port: 81, Tags: null, Meta: null }, { Address: '127.0.0.1' }),
+      entry({ Address: '::1', Port: 82 }),
+    ], [], 'consul:s');
+    assert.deepEqual(rejected, []);
+    assert.deepEqual(endpoints.map((e) => [e.id, e.weight, e.zone, e.tags, e.metadata]), [
+      ['127.0.0.2:80', 3, 'a', ['v2'], { zone: 'a', team: 't' }],
+      ['127.0.0.1:81', 1, undefined, [], {}],
+      ['[::1]:82', 1, undefined, [], {}],
+    ]);
+  });
+
+  it('filters by required tags and rejects duplicates', () => {
+    const { endpoints, rejected } = parseHealthAnswer([
+      entry({ Address: '127.0.0.1', Port: 80, Tags: ['v2', 'blue'] }),
+      entry({ Address: '127.0.0.1', Port: 81, Tags: ['v2'] }),
+      entry({ Address: '127.0.0.1', Port: 80, Tags: ['v2', 'blue'] }),
+    ], ['blue', 'v2'], 'consul:s');
+    assert.deepEqual(endpoints.map((e) => e.port), [80]);
+    assert.equal(rejected.length, 1);
+    assert.match(rejected[0]?.error.message ?? '', /listed twice/);
+  });
+
+  it('throws ConsulAnswerError when the answer is not an array', () => {
+    for (const body of [null, {}, 'text', Buffer.from('<html>'), 42]) {
+      assert.throws(() => parseHealthAnswer(body, [], 'consul:s'), ConsulAnswerError);
+    }
+  });
+
+  it('property: never throws for array answers; every entry is kept, filtered or rejected', () => {
+    const junk = fc.oneof(fc.constant(null), fc.integer(), fc.string(), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.string()));
+    const service = fc.record({
+      Address: fc.oneof(fc.constantFrom('', '127.0.0.1', '::1', 'host.example'), junk),
+      Port: fc.oneof(fc.integer({ min: -5, max: 70_000 }), junk),
+      Tags: fc.oneof(fc.array(fc.constantFrom('v1', 'v2')), junk),
+      Meta: fc.oneof(fc.dictionary(fc.constantFrom('zone', 'k'), fc.string()), junk),
+      Weights: fc.oneof(fc.record({ Passing: fc.oneof(fc.integer({ min: -2, max: 5 }), junk) }), junk),
+    }, { requiredKeys: [] });
+    const item = fc.oneof(junk, fc.record({ Node: fc.oneof(fc.record({ Address: fc.oneof(fc.constantFrom('', '127.0.0.9'), junk) }), junk), Service: fc.oneof(service, junk) }, { requiredKeys: [] }));
+    fc.assert(fc.property(fc.array(item, { maxLength: 8 }), fc.subarray(['v1', 'v2']), (body, tags) => {
+      const { endpoints, rejected } = parseHealthAnswer(body, tags, 'consul:s');
+      assert.ok(endpoints.length + rejected.length <= body.length);
+      for (const e of endpoints) {
+        assert.ok(e.host !== '' && Number.isInteger(e.port) && e.port >= 1 && e.port <= 65535 && e.weight > 0);
+        for (const tag of tags) assert.ok(e.tags.includes(tag));
+      }
+      assert.equal(new Set(endpoints.map((e) => e.id)).size, endpoints.length);
+      for (const r of rejected) assert.ok(isMeshkitError(r.error, 'ERR_INVALID_CONFIG'));
+      assert.ok(Object.isFrozen(endpoints));
+    }), { numRuns: 500 });
+  });
+
+  it('resets the index when it is missing, 0, malformed or goes backwards', () => {
+    assert.equal(nextIndex(undefined, 5n), undefined);
+    assert.equal(nextIndex('0', 5n), undefined);
+    assert.equal(nextIndex('-3', undefined), undefined);
+    assert.equal(nextIndex('12abc', undefined), undefined);
+    assert.equal(nextIndex('4', 5n), undefined);
+    assert.equal(nextIndex('5', 5n), 5n);
+    assert.equal(nextIndex(['9'], 5n), 9n);
+    fc.assert(fc.property(fc.bigInt({ min: 1n, max: 2n ** 63n }), fc.option(fc.bigInt({ min: 1n, max: 2n ** 63n }), { nil: undefined }), (index, previous) => {
+      const next = nextIndex(String(index), previous);
+      assert.equal(next, previous !== undefined && index < previous ? undefined : index);
+    }));
+  });
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { consul } from '../../src/consul/index.js';
+import { isMeshkitError } from '../../src/index.js';
+import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
+import { serverMissing } from '../helpers/require-server.js';
+import { startServedProcess } from './served-process.js';
+import { testAgent, uniqueName, within } from './support.js';
+
+describe('register(consul(...)) from a meshkit-served process', () => {
+  let server: ConsulServer | undefined;
+  let startError: unknown;
+  before(async () => {
+    try {
+      server = await startConsul();
+    } catch (error) {
+      startError = error;
+    }
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('registers on start, stays passing through its TTL keep-alive, and deregisters on SIGTERM before it stops accepting', async (t) => {
+    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const agent = testAgent(server.address);
+    t.after(() => agent.close());
+    const service = uniqueName('served');
+    const served = startServedProcess({ CONSUL_ADDRESS: server.address, SERVICE: service, TTL: '1s' });
+    t.after(() => {
+      served.child.kill('SIGKILL');
+    });
+    const ready = await served.next('ready');
+    assert.deepEqual(await agent.ids(service), [ready['id']]);
+    // Three TTLs later it is still passing: meshkit reports every ttl/3.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const passing = (await agent.api.health.service({ service, passing: true })) as unknown[];
+    assert.equal(passing.length, 1, 'the TTL check is kept passing');
+
+    served.child.kill('SIGTERM');
+    const shutdown = await served.next('shutdown');
+    assert.equal(shutdown['stillRegistered'], false, 'deregistered before onShutdown ran');
+    assert.equal(shutdown['stillServing'], true, 'still accepting after deregistering');
+    assert.deepEqual(await served.exited, { code: 0, signal: null });
+    assert.deepEqual(await agent.ids(service), []);
+  });
+
+  it('deregister() removes the instance and stops the keep-alive; bad instances and checks are refused', async (t) => {
+    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const agent = testAgent(server.address);
+    t.after(() => agent.close());
+    const service = uniqueName('direct');
+    const provider = consul({ service, address: server.address });
+    const http = await provider.register({ service, address: '127.0.0.1', port: 1, id: 'with-http-check', tags: ['v1'], zone: 'z1' }, { http: '/health', interval: '1s' });
+    const checks = (await agent.api.agent.check.list()) as Record<string, { ServiceID: string; Type?: string; Definition?: { HTTP?: string } }>;
+    assert.ok(Object.values(checks).some((c) => c.ServiceID === 'with-http-check'));
+    const services = (await agent.api.agent.service.list()) as Record<string, { Tags: string[]; Meta: Record<string, string> }>;
+    assert.deepEqual(services['with-http-check']?.Tags, ['v1']);
+    assert.equal(services['with-http-check']?.Meta['zone'], 'z1');
+    await http.deregister();
+    await http.deregister();
+    assert.deepEqual(await agent.ids(service), []);
+
+    await assert.rejects(provider.register({ service, address: '', port: 80 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /instance\.host/.test(e.message));
+    await assert.rejects(provider.register({ service, address: '127.0.0.1', port: 0 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /instance\.port/.test(e.message));
+    await assert.rejects(provider.register({ service, address: '127.0.0.1', port: 80 }, { ttl: 'soon' }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /check\.ttl/.test(e.message));
+    await assert.rejects(provider.register({ service, address: '127.0.0.1', port: 80, weight: 1.5 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /instance\.weight/.test(e.message));
+    await within(100, 'nothing registered', async () => (await agent.ids(service)).length === 0);
+  });
+});

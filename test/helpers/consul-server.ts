@@ -1,0 +1,215 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** The Consul release shipped beside the repository (Consul is not in Debian 12). */
+export const CONSUL_DEB = 'consul_1.8.7+dfsg1-2+b3_amd64.deb';
+
+/** Metadata of the test agent's node, for node-meta filter tests. */
+export const CONSUL_NODE_META = Object.freeze({ key: 'rack', value: 'r1' });
+
+/** How to get Consul, for serverMissing() messages. */
+export const CONSUL_HOW_TO_GET = `set CONSUL_BIN, put consul on PATH, or keep ../shared/vendor/${CONSUL_DEB} beside the repo (needs dpkg-deb)`;
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'src'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('consul-server: repository root not found');
+    dir = parent;
+  }
+  return dir;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds a consul binary: `CONSUL_BIN`, then `consul` on PATH, then the vendor
+ * .deb extracted with `dpkg-deb -x` into `<tmpdir>/meshkit-consul` (once;
+ * concurrent test files race safely through an atomic rename).
+ */
+export async function findConsulBinary(): Promise<string> {
+  const fromEnv = process.env['CONSUL_BIN'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!executable(fromEnv)) throw new Error(`CONSUL_BIN=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (dir !== '' && executable(path.join(dir, 'consul'))) return path.join(dir, 'consul');
+  }
+  const deb = path.join(repoRoot(), '..', 'shared', 'vendor', CONSUL_DEB);
+  const cache = path.join(os.tmpdir(), 'meshkit-consul', CONSUL_DEB.replace(/\.deb$/, ''));
+  const bin = path.join(cache, 'usr', 'bin', 'consul');
+  if (executable(bin)) return bin;
+  if (!existsSync(deb)) throw new Error(`no consul binary and no ${deb}`);
+  mkdirSync(path.dirname(cache), { recursive: true });
+  const staging = mkdtempSync(`${cache}.tmp-`);
+  try {
+    await promisify(execFile)('dpkg-deb', ['-x', deb, staging]);
+    try {
+      renameSync(staging, cache);
+    } catch (error) {
+      if (!executable(bin)) throw error; // another test file won the race
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  if (!executable(bin)) throw new Error(`${deb} did not contain usr/bin/consul`);
+  return bin;
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 (Consul's DNS and Serf ports use both). */
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const tcp = createServer();
+    await new Promise<void>((resolve, reject) => tcp.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const port = (tcp.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    if (udpFree) await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (udpFree && !taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('consul-server: no free loopback port');
+}
+
+function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A `consul agent -dev` on loopback ports, started by a test suite. */
+export interface ConsulServer {
+  /** `http://127.0.0.1:<httpPort>`: pass as the `address` option. */
+  readonly address: string;
+  readonly httpPort: number;
+  readonly bin: string;
+  /** The agent's output so far (for failure messages). */
+  logs(): string;
+  /** SIGKILL: the agent is gone at once, with its in-memory state (dev mode keeps nothing). */
+  kill(): Promise<void>;
+  /**
+   * Starts the agent again on the same ports (after `kill`), with an empty
+   * data dir (a registry that lost its state: every instance must register
+   * again), waiting until it has a leader.
+   */
+  restart(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s; removes the data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts `consul agent -dev` bound to 127.0.0.1 on free ports, and waits until it has a leader and answers. */
+export async function startConsul(): Promise<ConsulServer> {
+  const bin = await findConsulBinary();
+  const taken = new Set<number>();
+  const [httpPort, dnsPort, serfLan, serfWan, serverPort] = [
+    await freePort(taken), await freePort(taken), await freePort(taken), await freePort(taken), await freePort(taken),
+  ] as [number, number, number, number, number];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-consul-data-'));
+  const address = `http://127.0.0.1:${httpPort}`;
+  let output = '';
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const args = [
+    'agent', '-dev', '-node', 'meshkit-test', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-advertise', '127.0.0.1',
+    '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfLan),
+    '-serf-wan-port', String(serfWan), '-server-port', String(serverPort), '-grpc-port', '-1',
+    '-data-dir', dataDir, '-hcl', 'disable_update_check = true', '-node-meta', `${CONSUL_NODE_META.key}:${CONSUL_NODE_META.value}`,
+  ];
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    const append = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-20_000);
+    };
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`consul exited while starting:\n${output}`);
+      try {
+        const leader = await getJson(`${address}/v1/status/leader`);
+        const self = await getJson(`${address}/v1/catalog/node/meshkit-test`);
+        // Leader elected and the node synced into the catalog: registrations and health reads now work.
+        if (leader.status === 200 && typeof leader.body === 'string' && leader.body !== '' && self.status === 200 && self.body !== null) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`consul did not get ready within 20 s:\n${output}`);
+      }
+      await sleep(50);
+    }
+  };
+
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch();
+  let stopped = false;
+  return {
+    address, httpPort, bin,
+    logs: () => output,
+    kill: () => terminate('SIGKILL'),
+    async restart(): Promise<void> {
+      await terminate('SIGKILL');
+      // The agent persists local services and check states in its data dir; start clean instead.
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir, { recursive: true });
+      await launch();
+    },
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      await terminate('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
