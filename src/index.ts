@@ -27,6 +27,10 @@ export { staticEndpoints } from './discovery/static.js';
 
 export type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancing/balancer.js';
 export { roundRobin } from './balancing/round-robin.js';
+export {
+  leastRequest, peakEwma, random, ringHash, weighted,
+  type LeastRequestOptions, type PeakEwmaOptions, type RingHashOptions,
+} from './balancing/index.js';
 
 export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
 export type { TimeoutOptions, TimeoutSettings } from './policies/timeout.js';
@@ -43,3 +47,5 @@ export type { DiscoveryRejectedMessage } from './core/diagnostics.js';
 export { fullJitterBackoff } from './core/backoff.js';
 export { register, type RegisterOptions } from './registration/register.js';
 export type { HealthCheck, Registrar, Registration, ServiceInstance } from './registration/registrar.js';
+export type { EjectionReason, EndpointHealth } from './health/outlier-detector.js';
+export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';

@@ -5,6 +5,7 @@ import type { EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
+import { resolveOutlierDetection, type OutlierDetectionOptions, type OutlierSettings } from '../health/outlier-options.js';
 import { staticEndpoints } from '../discovery/static.js';
 import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../policies/retry.js';
 import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
@@ -20,6 +21,7 @@ interface BuilderState {
   readonly transport: HttpTransportFactory | undefined;
   readonly policies: readonly Policy[];
   readonly clock: Clock;
+  readonly outlierDetection: OutlierSettings | undefined;
 }
 
 function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
@@ -88,6 +90,15 @@ export class ClientBuilder {
     return this.#with({ policies: [...this.#state.policies, policy] });
   }
 
+  /**
+   * Outlier detection: eject endpoints that keep failing (consecutive gateway
+   * failures, success-rate outliers), with a panic threshold and optional slow
+   * start. Default off; `.outlierDetection({})` turns it on with Envoy's defaults.
+   */
+  outlierDetection(options: OutlierDetectionOptions | false): ClientBuilder {
+    return this.#with({ outlierDetection: options === false ? undefined : resolveOutlierDetection(options) });
+  }
+
   /** Time and randomness (tests use a virtual clock). Default the system clock. */
   clock(clock: Clock): ClientBuilder {
     requireMethods(clock, 'clock', 'a clock with now, random, setTimeout and clearTimeout', ['now', 'random', 'setTimeout', 'clearTimeout']);
@@ -109,6 +120,7 @@ export class ClientBuilder {
       transport: state.transport ?? undiciTransport(),
       policies: Object.freeze([...state.policies]),
       clock: state.clock,
+      outlierDetection: state.outlierDetection,
     });
     return new Client(config);
   }
@@ -131,5 +143,6 @@ export function client(name: string): ClientBuilder {
     transport: undefined,
     policies: [],
     clock: systemClock,
+    outlierDetection: undefined,
   });
 }

@@ -8,6 +8,8 @@ import { isIdempotentRequest } from '../core/idempotency.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
 import { TimerQueue } from '../core/timer-queue.js';
 import type { Resolver } from '../discovery/resolver.js';
+import { OutlierDetector } from '../health/outlier-detector.js';
+import type { OutlierSettings } from '../health/outlier-options.js';
 import type { RetrySettings } from '../policies/retry.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
@@ -30,6 +32,8 @@ export interface ClientConfig {
   readonly transport: HttpTransportFactory;
   readonly policies: readonly Policy[];
   readonly clock: Clock;
+  /** Outlier detection settings; undefined when off. */
+  readonly outlierDetection: OutlierSettings | undefined;
 }
 
 /** Options of `client.close()`. */
@@ -70,6 +74,10 @@ export class Client implements AsyncDisposable {
     this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
       this.#http.endpointsChanged?.(endpoints);
     });
+    const health = config.outlierDetection === undefined
+      ? undefined
+      : new OutlierDetector(config.outlierDetection, config.clock, () => this.#state.rebuild());
+    if (health !== undefined) this.#state.useHealth(health);
     this.#executor = new Executor({
       service: config.name,
       clock: config.clock,
@@ -78,6 +86,7 @@ export class Client implements AsyncDisposable {
       retry: config.retry,
       endpoints: this.#state,
       balancer,
+      health,
       firstAttemptAtStart: config.policies.length === 0,
     });
     const executor = this.#executor;

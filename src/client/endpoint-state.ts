@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
+import type { EndpointHealth, OutlierDetector } from '../health/outlier-detector.js';
 
 /** A view of the endpoint set for status pages and tests. */
 export interface EndpointsSnapshot {
@@ -16,6 +17,10 @@ export interface EndpointsSnapshot {
   readonly lastError: Error | undefined;
   /** True when discovery reported an error since the set in use arrived: the set may be out of date. */
   readonly stale: boolean;
+  /** Per-endpoint health from outlier detection; empty when it is off. */
+  readonly health: readonly EndpointHealth[];
+  /** The endpoints the balancer uses now (ejected ones left out, slow-start weights applied). */
+  readonly available: readonly Endpoint[];
 }
 
 /**
@@ -36,6 +41,7 @@ export class EndpointState implements ResolverListener {
   #updatedAt: number | undefined = undefined;
   #lastError: Error | undefined = undefined;
   #unsubscribe: (() => void) | undefined = undefined;
+  #health: OutlierDetector | undefined = undefined;
 
   constructor(service: string, resolver: Resolver, balancer: Balancer, clock: Clock, onChange: (endpoints: readonly Endpoint[]) => void) {
     this.#service = service;
@@ -44,6 +50,16 @@ export class EndpointState implements ResolverListener {
     this.#clock = clock;
     this.#onChange = onChange;
     this.#source = resolver.source;
+  }
+
+  /** Puts outlier detection between discovery and the balancer (before `start`). */
+  useHealth(health: OutlierDetector): void {
+    this.#health = health;
+  }
+
+  /** Rebuilds the picker from what health allows (outlier detection changed its mind). */
+  rebuild(): void {
+    this.picker = this.#balancer.update(this.#health === undefined ? this.endpoints : this.#health.available);
   }
 
   /** True once a set (possibly empty) has arrived. */
@@ -58,6 +74,7 @@ export class EndpointState implements ResolverListener {
   stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#health?.close();
     for (const waiter of [...this.#waiters]) waiter.wake();
   }
 
@@ -71,7 +88,8 @@ export class EndpointState implements ResolverListener {
     const previous = this.endpoints;
     const endpoints = update.endpoints;
     this.endpoints = endpoints;
-    this.picker = this.#balancer.update(endpoints);
+    this.#health?.setEndpoints(endpoints);
+    this.rebuild();
     this.#source = update.source;
     this.#updatedAt = this.#clock.now() - (update.ageMs ?? 0);
     this.#lastError = undefined;
@@ -117,6 +135,8 @@ export class EndpointState implements ResolverListener {
       ageMs: this.#updatedAt === undefined ? undefined : this.#clock.now() - this.#updatedAt,
       lastError: this.#lastError,
       stale: this.#lastError !== undefined,
+      health: this.#health?.snapshot() ?? [],
+      available: this.#health === undefined ? this.endpoints : this.#health.available,
     });
   }
 }

@@ -9,6 +9,7 @@ import { MeshkitError } from '../core/errors.js';
 import { isSafeToRetryAnyMethod, Outcomes, type Outcome } from '../core/outcome.js';
 import { Pause } from '../core/pause.js';
 import type { TimerQueue } from '../core/timer-queue.js';
+import type { OutlierDetector } from '../health/outlier-detector.js';
 import { backoffDelay, type RetrySettings } from '../policies/retry.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
@@ -34,6 +35,8 @@ export interface ExecutorSettings {
   readonly retry: RetrySettings;
   readonly endpoints: EndpointState;
   readonly balancer: Balancer;
+  /** Outlier detection, when configured: sees every attempt's outcome. */
+  readonly health: OutlierDetector | undefined;
   /** No policy sits between the client and the executor (so a call's first attempt starts when the call does). */
   readonly firstAttemptAtStart: boolean;
 }
@@ -52,6 +55,7 @@ export class Executor {
   readonly #retry: RetrySettings;
   readonly #endpoints: EndpointState;
   readonly #balancer: Balancer;
+  readonly #health: OutlierDetector | undefined;
   /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
   readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
@@ -68,6 +72,7 @@ export class Executor {
     this.#retry = settings.retry;
     this.#endpoints = settings.endpoints;
     this.#balancer = settings.balancer;
+    this.#health = settings.health;
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
   }
 
@@ -227,6 +232,7 @@ export class Executor {
       balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
       if (publish) channels.attemptEnd.publish(attempt);
     }
+    this.#health?.observe(attempt.endpoint, outcome);
     if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
     const settle = attempt.settle as (attempt: Attempt) => void;
     attempt.settle = undefined;

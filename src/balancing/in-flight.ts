@@ -1,0 +1,46 @@
+import type { AttemptContext } from '../core/attempt.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { EndpointStates } from './endpoint-states.js';
+
+/** One endpoint's attempts in flight from this client. */
+export class InFlight {
+  active = 0;
+}
+
+/**
+ * Counts attempts in flight per endpoint (by `endpoint.id`) and in total,
+ * from the balancer's onAttemptStart / onAttemptEnd feedback.
+ */
+export class InFlightTracker {
+  readonly #states = new EndpointStates<InFlight>(() => new InFlight());
+  /** Attempts in flight on endpoints of the current set. */
+  total = 0;
+
+  /** Aligns counters with a new set; counters of endpoints that left are dropped. */
+  sync(endpoints: readonly Endpoint[]): InFlight[] {
+    const states = this.#states.sync(endpoints);
+    let total = 0;
+    for (const state of this.#states.values()) total += state.active;
+    this.total = total;
+    return states;
+  }
+
+  get(id: string): InFlight | undefined {
+    return this.#states.get(id);
+  }
+
+  start(attempt: AttemptContext): void {
+    const state = this.#states.get(attempt.endpoint.id);
+    if (state === undefined) return; // picked from an older set and gone since: nothing to balance
+    state.active++;
+    this.total++;
+  }
+
+  end(attempt: AttemptContext): void {
+    const state = this.#states.get(attempt.endpoint.id);
+    // Zero when the endpoint left and came back while this attempt was out: its new counter never saw the start.
+    if (state === undefined || state.active === 0) return;
+    state.active--;
+    this.total--;
+  }
+}

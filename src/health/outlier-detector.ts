@@ -1,0 +1,253 @@
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { Outcome } from '../core/outcome.js';
+import type { OutlierSettings } from './outlier-options.js';
+
+/** Why an endpoint was ejected. */
+export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate';
+
+/** Health of one endpoint as the outlier detector sees it (for `client.endpoints()`). */
+export interface EndpointHealth {
+  readonly id: string;
+  readonly ejected: boolean;
+  readonly reason: EjectionReason | undefined;
+  /** Milliseconds until an ejected endpoint may return (it returns at the next review after that). */
+  readonly ejectedForMs: number | undefined;
+  /** Ejections so far, decayed by one per healthy interval; multiplies the next ejection time. */
+  readonly ejections: number;
+  readonly consecutiveGatewayFailures: number;
+  /** The slow-start weight factor (0-1) while ramping up; undefined otherwise. */
+  readonly slowStartFactor: number | undefined;
+}
+
+/** Per-endpoint counters; one record per endpoint, no timer per endpoint. */
+interface HostRecord {
+  endpoint: Endpoint;
+  consecutive: number;
+  requests: number;
+  successes: number;
+  ejections: number;
+  ejectedUntil: number | undefined;
+  reason: EjectionReason | undefined;
+  /** When slow start began for it (added after the first set, or returned from ejection); undefined when not ramping. */
+  rampFrom: number | undefined;
+}
+
+/** 502/503/504, and failures with no response at all: the endpoint (or the path to it) is broken. */
+function isGatewayFailure(outcome: Outcome): boolean {
+  const r = outcome.reason;
+  return r === 'connect' || r === 'reset' || r === 'timeout' || (r === 'status' && outcome.status >= 502 && outcome.status <= 504);
+}
+
+/**
+ * Outlier detection (Envoy's outlier detection, gRPC A50): consecutive
+ * gateway failures and success-rate outliers eject an endpoint for
+ * base time x ejections (capped); at most `maxEjectionPercent` are ejected
+ * at once (always at least one may be); below the panic threshold every
+ * endpoint is used; returning and new endpoints ramp up with slow start.
+ *
+ * The balancer never sees ejected endpoints: the detector hands it the set
+ * to balance over, rebuilt only when health changes. All endpoints share one
+ * timer, armed only while there is something to review.
+ */
+export class OutlierDetector {
+  readonly #settings: OutlierSettings;
+  readonly #clock: Clock;
+  readonly #onChange: () => void;
+  readonly #records = new Map<string, HostRecord>();
+  #available: readonly Endpoint[] = [];
+  #seenFirstSet = false;
+  #nextReviewAt = Infinity;
+  #timer: TimerHandle | undefined = undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  constructor(settings: OutlierSettings, clock: Clock, onChange: () => void) {
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#onChange = onChange;
+  }
+
+  /** The endpoints the balancer should use now. */
+  get available(): readonly Endpoint[] {
+    return this.#available;
+  }
+
+  /** Discovery delivered a new set: keep what is known about endpoints that stay. */
+  setEndpoints(endpoints: readonly Endpoint[]): void {
+    const now = this.#clock.now();
+    if (!this.#seenFirstSet) this.#nextReviewAt = now + this.#settings.intervalMs;
+    const next = new Map<string, HostRecord>();
+    for (const endpoint of endpoints) {
+      const known = this.#records.get(endpoint.id);
+      if (known !== undefined) {
+        known.endpoint = endpoint;
+        next.set(endpoint.id, known);
+      } else {
+        next.set(endpoint.id, {
+          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined,
+          // The first set is the fleet as it is; only endpoints that join later ramp up.
+          rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? now : undefined,
+        });
+      }
+    }
+    this.#seenFirstSet = true;
+    this.#records.clear();
+    for (const [id, record] of next) this.#records.set(id, record);
+    this.#recompute(now);
+    this.#arm();
+  }
+
+  /** Feeds one attempt's classification. Called once per attempt. */
+  observe(endpoint: Endpoint, outcome: Outcome): void {
+    const record = this.#records.get(endpoint.id);
+    if (record === undefined || record.ejectedUntil !== undefined) return;
+    record.requests++;
+    if (outcome.ok) record.successes++;
+    if (!isGatewayFailure(outcome)) {
+      record.consecutive = 0;
+      return;
+    }
+    record.consecutive++;
+    const threshold = this.#settings.consecutiveGatewayFailures;
+    if (threshold > 0 && record.consecutive >= threshold && this.#eject(record, 'consecutive-gateway-failures', this.#clock.now())) {
+      if (this.#recompute(this.#clock.now())) this.#onChange();
+    }
+  }
+
+  /** Health of every endpoint. */
+  snapshot(): EndpointHealth[] {
+    const now = this.#clock.now();
+    return [...this.#records.values()].map((r) => Object.freeze({
+      id: r.endpoint.id,
+      ejected: r.ejectedUntil !== undefined,
+      reason: r.reason,
+      ejectedForMs: r.ejectedUntil === undefined ? undefined : Math.max(0, r.ejectedUntil - now),
+      ejections: r.ejections,
+      consecutiveGatewayFailures: r.consecutive,
+      slowStartFactor: this.#rampFactor(r, now),
+    }));
+  }
+
+  /** Stops the review timer. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #ejectedCount(): number {
+    let ejected = 0;
+    for (const r of this.#records.values()) if (r.ejectedUntil !== undefined) ejected++;
+    return ejected;
+  }
+
+  /** Ejects when the ejection cap allows; returns whether it did. */
+  #eject(record: HostRecord, reason: EjectionReason, now: number): boolean {
+    const percent = this.#settings.maxEjectionPercent;
+    if (percent === 0) return false;
+    const allowed = Math.max(1, Math.floor((this.#records.size * percent) / 100));
+    if (this.#ejectedCount() >= allowed) return false;
+    record.ejections++;
+    record.ejectedUntil = now + Math.min(this.#settings.maxEjectionMs, this.#settings.baseEjectionMs * record.ejections);
+    record.reason = reason;
+    record.consecutive = 0;
+    record.rampFrom = undefined;
+    return true;
+  }
+
+  /** The one timer: reviews every interval, and recomputes ramping weights in between. */
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    if (now >= this.#nextReviewAt) {
+      this.#review(now);
+      this.#nextReviewAt = now + this.#settings.intervalMs;
+    }
+    if (this.#recompute(now)) this.#onChange();
+    this.#arm();
+  }
+
+  /** The interval review: return endpoints whose time is up, run the success-rate rule, reset counters. */
+  #review(now: number): void {
+    for (const r of this.#records.values()) {
+      if (r.ejectedUntil !== undefined && r.ejectedUntil <= now) {
+        r.ejectedUntil = undefined;
+        r.reason = undefined;
+        if (this.#settings.slowStart !== undefined) r.rampFrom = now;
+      } else if (r.ejectedUntil === undefined && r.ejections > 0) {
+        r.ejections--; // as Envoy: each interval out of ejection shortens the next ejection
+      }
+    }
+    this.#successRateRule(now);
+    for (const r of this.#records.values()) {
+      r.requests = 0;
+      r.successes = 0;
+    }
+  }
+
+  /** Ejects endpoints whose success rate is below mean - factor * stdev (Envoy's success-rate outlier detection). */
+  #successRateRule(now: number): void {
+    const rule = this.#settings.successRate;
+    if (rule === undefined) return;
+    const candidates = [...this.#records.values()].filter((r) => r.ejectedUntil === undefined && r.requests >= rule.requestVolume);
+    if (candidates.length < rule.minimumHosts) return;
+    const rates = candidates.map((r) => r.successes / r.requests);
+    const mean = rates.reduce((sum, x) => sum + x, 0) / rates.length;
+    const stdev = Math.sqrt(rates.reduce((sum, x) => sum + (x - mean) ** 2, 0) / rates.length);
+    const floor = mean - rule.stdevFactor * stdev;
+    candidates.forEach((r, i) => {
+      if ((rates[i] as number) < floor) this.#eject(r, 'success-rate', now);
+    });
+  }
+
+  #rampFactor(r: HostRecord, now: number): number | undefined {
+    const slow = this.#settings.slowStart;
+    if (slow === undefined || r.rampFrom === undefined || r.ejectedUntil !== undefined) return undefined;
+    const t = now - r.rampFrom;
+    if (t >= slow.windowMs) return undefined;
+    return Math.max(slow.minWeight, (t / slow.windowMs) ** (1 / slow.aggression));
+  }
+
+  /** Recomputes the set for the balancer; returns whether it changed. */
+  #recompute(now: number): boolean {
+    const records = [...this.#records.values()];
+    const healthy = records.filter((r) => r.ejectedUntil === undefined);
+    const threshold = this.#settings.panicThreshold;
+    // Panic: with too few healthy endpoints, concentrating all traffic on them would overload them.
+    const panic = records.length > 0 && (healthy.length * 100) / records.length < threshold;
+    const chosen = panic ? records : healthy;
+    const next = chosen.map((r) => {
+      const factor = this.#rampFactor(r, now);
+      if (factor === undefined) {
+        r.rampFrom = undefined;
+        return r.endpoint;
+      }
+      return Object.freeze({ ...r.endpoint, weight: r.endpoint.weight * factor });
+    });
+    const changed = next.length !== this.#available.length
+      || next.some((e, i) => e !== this.#available[i] && (e.id !== this.#available[i]?.id || e.weight !== this.#available[i]?.weight));
+    if (changed) this.#available = Object.freeze(next);
+    return changed;
+  }
+
+  /** Arms the one timer for the next review, or sooner while an endpoint ramps up (re-arming if it is set too late). */
+  #arm(): void {
+    if (this.#closed || this.#records.size === 0) return;
+    const now = this.#clock.now();
+    let at = this.#nextReviewAt;
+    const slow = this.#settings.slowStart;
+    if (slow !== undefined) {
+      for (const r of this.#records.values()) {
+        if (r.rampFrom !== undefined) at = Math.min(at, now + Math.max(10, slow.windowMs / 10));
+      }
+    }
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return;
+      this.#clock.clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#onTimer(), Math.max(0, at - now));
+  }
+}

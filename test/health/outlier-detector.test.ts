@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Outcomes, toEndpoint, type Endpoint, type Outcome } from '../../src/index.js';
+import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { resolveOutlierDetection, type OutlierDetectionOptions } from '../../src/health/outlier-options.js';
+import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
+import { VirtualClock } from '../../src/testing/virtual-clock.js';
+
+const statuses = new HttpStatusClassifier();
+const ok: Outcome = Outcomes.success;
+const unavailable: Outcome = statuses.classify(503);
+const internalError: Outcome = statuses.classify(500);
+
+function fleet(count: number): Endpoint[] {
+  return Array.from({ length: count }, (_, i) => toEndpoint(`127.0.0.1:${2000 + i}`, 'e'));
+}
+
+function detector(options: OutlierDetectionOptions = {}, clock = new VirtualClock()) {
+  let changes = 0;
+  const d = new OutlierDetector(resolveOutlierDetection(options), clock, () => changes++);
+  return { d, clock, changes: () => changes };
+}
+
+const ids = (endpoints: readonly Endpoint[]): string[] => endpoints.map((e) => e.id);
+
+describe('OutlierDetector', () => {
+  it('ejects after 5 consecutive gateway failures, not after 4 or after plain 500s', () => {
+    const { d, changes } = detector({ maxEjectionPercent: 50 });
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    d.setEndpoints([a, b]);
+    for (let i = 0; i < 4; i++) d.observe(a, unavailable);
+    d.observe(a, ok); // a success breaks the run
+    for (let i = 0; i < 4; i++) d.observe(a, unavailable);
+    for (let i = 0; i < 10; i++) d.observe(b, internalError);
+    assert.deepEqual(ids(d.available), [a.id, b.id]);
+    d.observe(a, Outcomes.connect);
+    assert.deepEqual(ids(d.available), [b.id]);
+    assert.equal(changes(), 1);
+    const health = d.snapshot().find((h) => h.id === a.id);
+    assert.deepEqual([health?.ejected, health?.reason, health?.ejections], [true, 'consecutive-gateway-failures', 1]);
+    d.close();
+  });
+
+  it('returns an ejected endpoint at the review after base time x ejections, capped', async () => {
+    const { d, clock } = detector({ interval: '10s', baseEjectionTime: '30s', maxEjectionTime: '50s', maxEjectionPercent: 50, panicThreshold: 0 });
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    d.setEndpoints([a, b]);
+    const eject = () => { for (let i = 0; i < 5; i++) d.observe(a, unavailable); };
+    eject();
+    await clock.advance(25_000);
+    assert.deepEqual(ids(d.available), [b.id], 'still out before 30 s');
+    await clock.advance(10_000); // review at 30 s returns it
+    assert.deepEqual(ids(d.available), [a.id, b.id]);
+    eject(); // second ejection: 60 s, capped at 50 s
+    const ejectedAt = clock.now();
+    assert.equal(d.snapshot().find((h) => h.id === a.id)?.ejectedForMs, 50_000);
+    await clock.advance(45_000);
+    assert.deepEqual(ids(d.available), [b.id]);
+    await clock.advance(20_000);
+    assert.deepEqual(ids(d.available), [a.id, b.id]);
+    assert.ok(clock.now() - ejectedAt <= 65_000);
+    d.close();
+  });
+
+  it('never ejects more than maxEjectionPercent, but always allows one', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 100 }), (count, percent) => {
+      const { d } = detector({ maxEjectionPercent: percent, panicThreshold: 0 });
+      const endpoints = fleet(count);
+      d.setEndpoints(endpoints);
+      for (const e of endpoints) for (let i = 0; i < 5; i++) d.observe(e, unavailable);
+      const ejected = d.snapshot().filter((h) => h.ejected).length;
+      assert.equal(ejected, Math.max(1, Math.floor((count * percent) / 100)));
+      assert.equal(d.available.length, count - ejected);
+      d.close();
+    }));
+  });
+
+  it('uses every endpoint in panic mode (below the healthy threshold)', () => {
+    const { d } = detector({ maxEjectionPercent: 100, panicThreshold: 50 });
+    const endpoints = fleet(4);
+    d.setEndpoints(endpoints);
+    const fail = (e: Endpoint) => { for (let i = 0; i < 5; i++) d.observe(e, unavailable); };
+    fail(endpoints[0] as Endpoint);
+    fail(endpoints[1] as Endpoint);
+    assert.equal(d.available.length, 2, '50 % healthy is not below the threshold');
+    fail(endpoints[2] as Endpoint);
+    assert.deepEqual(ids(d.available), ids(endpoints), '25 % healthy: panic, all endpoints');
+    d.close();
+  });
+
+  it('ejects success-rate outliers below mean - 1.9 stdev among enough busy hosts', async () => {
+    const { d, clock } = detector({ consecutiveGatewayFailures: 0, maxEjectionPercent: 50, successRate: { minimumHosts: 5, requestVolume: 100 } });
+    const endpoints = fleet(6);
+    d.setEndpoints(endpoints);
+    endpoints.forEach((e, i) => {
+      for (let n = 0; n < 200; n++) d.observe(e, i === 0 ? (n % 2 === 0 ? ok : internalError) : (n % 50 === 0 ? internalError : ok));
+    });
+    await clock.advance(10_000);
+    const ejected = d.snapshot().filter((h) => h.ejected);
+    assert.deepEqual(ejected.map((h) => [h.id, h.reason]), [[endpoints[0]?.id, 'success-rate']]);
+    d.close();
+  });
+
+  it('skips the success-rate rule with too few busy hosts', async () => {
+    const { d, clock } = detector({ consecutiveGatewayFailures: 0, maxEjectionPercent: 50 });
+    const endpoints = fleet(4);
+    d.setEndpoints(endpoints);
+    endpoints.forEach((e, i) => { for (let n = 0; n < 200; n++) d.observe(e, i === 0 ? internalError : ok); });
+    await clock.advance(10_000);
+    assert.equal(d.snapshot().filter((h) => h.ejected).length, 0);
+    d.close();
+  });
+
+  it('ramps new and returning endpoints with slow start', async () => {
+    const { d, clock } = detector({ slowStart: { window: '10s', aggression: 1, minWeightPercent: 10 }, maxEjectionPercent: 50, panicThreshold: 0 });
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    d.setEndpoints([a]);
+    assert.equal(d.available[0]?.weight, 1, 'the first set does not ramp');
+    d.setEndpoints([a, b]);
+    assert.ok(Math.abs((d.available[1]?.weight ?? 0) - 0.1) < 1e-9, 'starts at the minimum weight');
+    await clock.advance(5_000);
+    assert.ok(Math.abs((d.available[1]?.weight ?? 0) - 0.5) < 0.011, `half way: ${d.available[1]?.weight}`);
+    await clock.advance(6_000);
+    assert.equal(d.available[1], b, 'after the window: the endpoint itself, full weight');
+    d.close();
+  });
+
+  it('forgets endpoints that leave and keeps state for those that stay', () => {
+    const { d } = detector({ maxEjectionPercent: 50, panicThreshold: 0 });
+    const [a, b, c] = fleet(3) as [Endpoint, Endpoint, Endpoint];
+    d.setEndpoints([a, b, c]);
+    for (let i = 0; i < 5; i++) d.observe(a, unavailable);
+    d.setEndpoints([a, b]);
+    assert.deepEqual(ids(d.available), [b.id]);
+    assert.equal(d.snapshot().length, 2);
+    d.close();
+  });
+
+  it('rejects bad options naming them', () => {
+    for (const [options, option] of [
+      [{ consecutiveGatewayFailures: -1 }, 'outlierDetection.consecutiveGatewayFailures'],
+      [{ maxEjectionPercent: 101 }, 'outlierDetection.maxEjectionPercent'],
+      [{ interval: '0s' }, 'outlierDetection.interval'],
+      [{ baseEjectionTime: '10s', maxEjectionTime: '1s' }, 'outlierDetection.maxEjectionTime'],
+      [{ slowStart: { window: 'soon' } }, 'outlierDetection.slowStart.window'],
+      [{ successRate: { stdevFactor: 0 } }, 'outlierDetection.successRate.stdevFactor'],
+    ] as const) {
+      assert.throws(() => resolveOutlierDetection(options as never), (e: unknown) => (e as { details?: { option?: string } }).details?.option === option);
+    }
+  });
+});
