@@ -18,31 +18,32 @@ const instance: ServiceInstance = { service: 'orders', address: '127.0.0.1', por
 describe('register', () => {
   it('deregisters first on a signal, then runs onShutdown', async () => {
     const log: string[] = [];
-    const listenersBefore = process.listenerCount('SIGUSR2');
+    // SIGWINCH: ignored by default, and unlike SIGUSR2 not used by Node 24's test runner (diagnostic reports).
+    const listenersBefore = process.listenerCount('SIGWINCH');
     // Signal listeners do not keep the event loop alive; this does until the signal arrives.
     const keepAlive = setTimeout(() => {}, 5000);
     const shutdown = new Promise<NodeJS.Signals>((resolve) => {
       void register(recordingRegistrar(log), instance, {
-        signals: ['SIGUSR2'],
+        signals: ['SIGWINCH'],
         onShutdown: (signal) => {
           log.push(`shutdown ${signal}`);
           resolve(signal);
         },
-      }).then(() => process.kill(process.pid, 'SIGUSR2'));
+      }).then(() => process.kill(process.pid, 'SIGWINCH'));
     });
-    assert.equal(await shutdown, 'SIGUSR2');
+    assert.equal(await shutdown, 'SIGWINCH');
     clearTimeout(keepAlive);
-    assert.deepEqual(log, ['register orders default', 'deregister', 'shutdown SIGUSR2']);
-    assert.equal(process.listenerCount('SIGUSR2'), listenersBefore, 'meshkit removed its handler');
+    assert.deepEqual(log, ['register orders default', 'deregister', 'shutdown SIGWINCH']);
+    assert.equal(process.listenerCount('SIGWINCH'), listenersBefore, 'meshkit removed its handler');
   });
 
   it('removes its signal handlers when deregistered by hand', async () => {
     const log: string[] = [];
-    const before = process.listenerCount('SIGUSR2');
-    const registration = await register(recordingRegistrar(log), instance, { signals: ['SIGUSR2'], check: { ttl: '5s' } });
-    assert.equal(process.listenerCount('SIGUSR2'), before + 1);
+    const before = process.listenerCount('SIGWINCH');
+    const registration = await register(recordingRegistrar(log), instance, { signals: ['SIGWINCH'], check: { ttl: '5s' } });
+    assert.equal(process.listenerCount('SIGWINCH'), before + 1);
     await registration.deregister();
-    assert.equal(process.listenerCount('SIGUSR2'), before);
+    assert.equal(process.listenerCount('SIGWINCH'), before);
     assert.deepEqual(log, ['register orders custom', 'deregister']);
   });
 
