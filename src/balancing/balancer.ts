@@ -25,8 +25,13 @@ export interface Picker {
  * lives here, keyed by `endpoint.id`.
  */
 export interface Balancer {
-  /** Builds the picker for a new endpoint set. */
-  update(endpoints: readonly Endpoint[]): Picker;
+  /**
+   * Builds the picker for a new endpoint set. `endpoints` are the ones to
+   * balance over (ejected endpoints left out, slow-start weights applied);
+   * `all` is the whole set from discovery, for balancers that reason about
+   * capacity (zone-aware routing). Default for `all`: `endpoints`.
+   */
+  update(endpoints: readonly Endpoint[], all?: readonly Endpoint[]): Picker;
   /** Optional feedback: an attempt went out to `attempt.endpoint`. */
   onAttemptStart?(attempt: AttemptContext): void;
   /** Optional feedback: an attempt settled, classified once as `outcome`, after `durationMs`. */

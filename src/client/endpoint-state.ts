@@ -59,7 +59,7 @@ export class EndpointState implements ResolverListener {
 
   /** Rebuilds the picker from what health allows (outlier detection changed its mind). */
   rebuild(): void {
-    this.picker = this.#balancer.update(this.#health === undefined ? this.endpoints : this.#health.available);
+    this.picker = this.#balancer.update(this.#health === undefined ? this.endpoints : this.#health.available, this.endpoints);
   }
 
   /** True once a set (possibly empty) has arrived. */

@@ -3,8 +3,8 @@ import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
 import type { OutlierSettings } from './outlier-options.js';
 
-/** Why an endpoint was ejected. */
-export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate';
+/** Why an endpoint is out of rotation. */
+export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate' | 'active-health-check';
 
 /** Health of one endpoint as the outlier detector sees it (for `client.endpoints()`). */
 export interface EndpointHealth {
@@ -31,6 +31,8 @@ interface HostRecord {
   reason: EjectionReason | undefined;
   /** When slow start began for it (added after the first set, or returned from ejection); undefined when not ramping. */
   rampFrom: number | undefined;
+  /** False while active health checks say the endpoint is down. */
+  activeHealthy: boolean;
 }
 
 /** 502/503/504, and failures with no response at all: the endpoint (or the path to it) is broken. */
@@ -85,7 +87,7 @@ export class OutlierDetector {
         next.set(endpoint.id, known);
       } else {
         next.set(endpoint.id, {
-          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined,
+          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true,
           // The first set is the fleet as it is; only endpoints that join later ramp up.
           rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? now : undefined,
         });
@@ -115,13 +117,28 @@ export class OutlierDetector {
     }
   }
 
+  /**
+   * Active health checks' verdict for one endpoint. An endpoint marked down
+   * leaves rotation at once, outside the ejection cap (the check is direct
+   * evidence), and comes back (with slow start) when marked up. The panic
+   * threshold still applies.
+   */
+  setActiveHealth(endpoint: Endpoint, healthy: boolean): void {
+    const record = this.#records.get(endpoint.id);
+    if (record === undefined || record.activeHealthy === healthy) return;
+    record.activeHealthy = healthy;
+    if (healthy && this.#settings.slowStart !== undefined && record.ejectedUntil === undefined) record.rampFrom = this.#clock.now();
+    if (this.#recompute(this.#clock.now())) this.#onChange();
+    this.#arm();
+  }
+
   /** Health of every endpoint. */
   snapshot(): EndpointHealth[] {
     const now = this.#clock.now();
     return [...this.#records.values()].map((r) => Object.freeze({
       id: r.endpoint.id,
-      ejected: r.ejectedUntil !== undefined,
-      reason: r.reason,
+      ejected: r.ejectedUntil !== undefined || !r.activeHealthy,
+      reason: r.ejectedUntil !== undefined ? r.reason : r.activeHealthy ? undefined : 'active-health-check',
       ejectedForMs: r.ejectedUntil === undefined ? undefined : Math.max(0, r.ejectedUntil - now),
       ejections: r.ejections,
       consecutiveGatewayFailures: r.consecutive,
@@ -213,7 +230,7 @@ export class OutlierDetector {
   /** Recomputes the set for the balancer; returns whether it changed. */
   #recompute(now: number): boolean {
     const records = [...this.#records.values()];
-    const healthy = records.filter((r) => r.ejectedUntil === undefined);
+    const healthy = records.filter((r) => r.ejectedUntil === undefined && r.activeHealthy);
     const threshold = this.#settings.panicThreshold;
     // Panic: with too few healthy endpoints, concentrating all traffic on them would overload them.
     const panic = records.length > 0 && (healthy.length * 100) / records.length < threshold;
