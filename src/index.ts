@@ -27,6 +27,8 @@ export { staticEndpoints } from './discovery/static.js';
 
 export type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancing/balancer.js';
 export { roundRobin } from './balancing/round-robin.js';
+export { subsets, type SubsetOptions } from './balancing/subsets.js';
+export type { SubsetSelector } from './balancing/subset-selector.js';
 export {
   leastRequest, peakEwma, random, ringHash, weighted,
   type LeastRequestOptions, type PeakEwmaOptions, type RingHashOptions,

@@ -1,5 +1,6 @@
 import type { BalancerFactory } from '../balancing/balancer.js';
 import { roundRobin } from '../balancing/round-robin.js';
+import { subsets, type SubsetOptions } from '../balancing/subsets.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
@@ -22,6 +23,7 @@ interface BuilderState {
   readonly policies: readonly Policy[];
   readonly clock: Clock;
   readonly outlierDetection: OutlierSettings | undefined;
+  readonly subsets: SubsetOptions | undefined;
 }
 
 function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
@@ -66,6 +68,17 @@ export class ClientBuilder {
   balancer(factory: BalancerFactory): ClientBuilder {
     requireMethods(factory, 'balancer', 'a balancer factory such as roundRobin()', ['create']);
     return this.#with({ balancer: factory });
+  }
+
+  /**
+   * Named subsets of endpoints (by tags or metadata) and an optional traffic
+   * split between them (`{ split: { v1: 90, v2: 10 } }`); a call may name its
+   * subset (`{ subset: 'v2' }`). The balancer runs within each subset.
+   * Default none: every call may use every endpoint.
+   */
+  subsets(options: SubsetOptions): ClientBuilder {
+    subsets(options, roundRobin()); // validates now, so the error points here
+    return this.#with({ subsets: options });
   }
 
   /** Per-try timeout and total deadline. Default none; set both in production. */
@@ -114,7 +127,7 @@ export class ClientBuilder {
     const config: ClientConfig = Object.freeze({
       name: state.name,
       resolver: state.resolver,
-      balancer: state.balancer ?? roundRobin(),
+      balancer: state.subsets === undefined ? (state.balancer ?? roundRobin()) : subsets(state.subsets, state.balancer ?? roundRobin()),
       timeouts: state.timeouts,
       retry: state.retry,
       transport: state.transport ?? undiciTransport(),
@@ -144,5 +157,6 @@ export function client(name: string): ClientBuilder {
     policies: [],
     clock: systemClock,
     outlierDetection: undefined,
+    subsets: undefined,
   });
 }

@@ -209,7 +209,7 @@ export class Client implements AsyncDisposable {
         return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration', options.timeout) : error);
       }
     }
-    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key);
+    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
     return this.#invoke(call);
   }
 }

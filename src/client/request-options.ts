@@ -15,6 +15,8 @@ export interface CallOptions {
   readonly timeout?: Duration | undefined;
   /** Routing key for hash-based balancers (a user or session id): equal keys go to the same endpoint. Default none. */
   readonly key?: string | undefined;
+  /** A named subset from `.subsets()` to send this call to (`'v2'`). Default: the client's split, or every endpoint. */
+  readonly subset?: string | undefined;
 }
 
 /** Options of `client.request`: the fast path on undici. */

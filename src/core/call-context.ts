@@ -40,6 +40,8 @@ export class CallContext {
   readonly signal: AbortSignal | undefined;
   /** Routing key for hash-based balancers (`options.key`); undefined when none was given. */
   readonly hashKey: string | undefined;
+  /** The named subset this call asked for (`options.subset`); undefined to follow the client's split. */
+  readonly subset: string | undefined;
   /** Attempts started so far. */
   attempts = 0;
   /** Endpoints tried so far, so retries prefer another one; allocated only on a retry. */
@@ -67,6 +69,7 @@ export class CallContext {
     replayable: boolean,
     signal: AbortSignal | undefined,
     hashKey: string | undefined = undefined,
+    subset: string | undefined = undefined,
   ) {
     this.service = service;
     this.request = request;
@@ -78,6 +81,7 @@ export class CallContext {
     this.replayable = replayable;
     this.signal = signal;
     this.hashKey = hashKey;
+    this.subset = subset;
   }
 
   get attributes(): Record<string, unknown> {
