@@ -25,7 +25,7 @@ export { composePolicies, type Invoke, type Policy } from './core/policy.js';
 export type { Resolver, ResolverListener, ResolverUpdate } from './discovery/resolver.js';
 export { staticEndpoints } from './discovery/static.js';
 
-export type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancing/balancer.js';
+export type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad, Picker } from './balancing/balancer.js';
 export { roundRobin } from './balancing/round-robin.js';
 export { subsets, type SubsetOptions } from './balancing/subsets.js';
 export type { SubsetSelector } from './balancing/subset-selector.js';

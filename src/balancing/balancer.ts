@@ -19,6 +19,16 @@ export interface Picker {
   pick(call: CallContext): Endpoint | undefined;
 }
 
+/** What a balancer knows about one endpoint's load, for `client.endpoints()`. */
+export interface EndpointLoad {
+  /** Attempts in flight to the endpoint from this client. */
+  readonly inFlight?: number;
+  /** The balancer's latency estimate in ms (peak EWMA's decayed cost). */
+  readonly latencyMs?: number;
+  /** The number the balancer compares (lower is preferred). */
+  readonly load?: number;
+}
+
 /**
  * Turns endpoint sets into pickers and learns from attempt results. One
  * balancer per client; state that must survive set changes (load estimates)
@@ -36,6 +46,8 @@ export interface Balancer {
   onAttemptStart?(attempt: AttemptContext): void;
   /** Optional feedback: an attempt settled, classified once as `outcome`, after `durationMs`. */
   onAttemptEnd?(attempt: AttemptContext, outcome: Outcome, durationMs: number): void;
+  /** Optional: what the balancer knows about an endpoint's load (status pages); undefined when nothing. */
+  describe?(endpoint: Endpoint): EndpointLoad | undefined;
 }
 
 /** What a balancer may use from its client. */

@@ -55,6 +55,10 @@ export function leastRequest(options?: LeastRequestOptions): BalancerFactory {
         update: (endpoints) => new LeastRequestPicker(endpoints, inFlight.sync(endpoints), environment.clock, choices),
         onAttemptStart: (attempt) => inFlight.start(attempt),
         onAttemptEnd: (attempt) => inFlight.end(attempt),
+        describe: (endpoint) => {
+          const state = inFlight.get(endpoint.id);
+          return state === undefined ? undefined : { inFlight: state.active, load: state.active / endpoint.weight };
+        },
       };
     },
   });

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad } from './balancer.js';
 import { EndpointStates } from './endpoint-states.js';
 import { readOptions } from './options.js';
 import { P2cPicker } from './p2c-picker.js';
@@ -72,6 +72,12 @@ export function peakEwma(options?: PeakEwmaOptions): BalancerFactory {
         onAttemptStart(attempt: AttemptContext): void {
           const cost = costs.get(attempt.endpoint.id);
           if (cost !== undefined) cost.pending++;
+        },
+        describe(endpoint: Endpoint): EndpointLoad | undefined {
+          const cost = costs.get(endpoint.id);
+          if (cost === undefined) return undefined;
+          const now = clock.now();
+          return { inFlight: cost.pending, latencyMs: cost.read(now), load: cost.load(now) };
         },
         onAttemptEnd(attempt: AttemptContext, outcome: Outcome, durationMs: number): void {
           const cost = costs.get(attempt.endpoint.id);

@@ -111,6 +111,7 @@ export function subsets(options: SubsetOptions, inner: BalancerFactory): Balance
           }
           return new SubsetPicker(endpoints, everything.update(endpoints, all), routes, splitRoutes, cumulative, fallback === 'any', random);
         },
+        describe: (endpoint: Endpoint) => everything.describe?.(endpoint),
         onAttemptStart(attempt: AttemptContext): void {
           everything.onAttemptStart?.(attempt);
           for (const route of routes.values()) if (route.ids.has(attempt.endpoint.id)) route.balancer.onAttemptStart?.(attempt);

@@ -1,4 +1,4 @@
-import type { Balancer, Picker } from '../balancing/balancer.js';
+import type { Balancer, EndpointLoad, Picker } from '../balancing/balancer.js';
 import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
@@ -21,6 +21,8 @@ export interface EndpointsSnapshot {
   readonly health: readonly EndpointHealth[];
   /** The endpoints the balancer uses now (ejected ones left out, slow-start weights applied). */
   readonly available: readonly Endpoint[];
+  /** What the balancer knows of each endpoint's load (in flight, latency estimate), where it tracks it. */
+  readonly load: readonly (EndpointLoad & { readonly id: string })[];
 }
 
 /**
@@ -137,6 +139,18 @@ export class EndpointState implements ResolverListener {
       stale: this.#lastError !== undefined,
       health: this.#health?.snapshot() ?? [],
       available: this.#health === undefined ? this.endpoints : this.#health.available,
+      load: this.#describeLoad(),
     });
+  }
+
+  #describeLoad(): (EndpointLoad & { readonly id: string })[] {
+    const describe = this.#balancer.describe;
+    if (describe === undefined) return [];
+    const loads: (EndpointLoad & { readonly id: string })[] = [];
+    for (const endpoint of this.endpoints) {
+      const load = describe.call(this.#balancer, endpoint);
+      if (load !== undefined) loads.push(Object.freeze({ id: endpoint.id, ...load }));
+    }
+    return loads;
   }
 }
