@@ -30,8 +30,8 @@ export { roundRobin } from './balancing/round-robin.js';
 export { subsets, type SubsetOptions } from './balancing/subsets.js';
 export type { SubsetSelector } from './balancing/subset-selector.js';
 export {
-  leastRequest, peakEwma, random, ringHash, weighted,
-  type LeastRequestOptions, type PeakEwmaOptions, type RingHashOptions,
+  leastRequest, peakEwma, random, ringHash, weighted, zoneAware,
+  type LeastRequestOptions, type PeakEwmaOptions, type RingHashOptions, type ZoneAwareOptions,
 } from './balancing/index.js';
 
 export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
@@ -51,3 +51,4 @@ export { register, type RegisterOptions } from './registration/register.js';
 export type { HealthCheck, Registrar, Registration, ServiceInstance } from './registration/registrar.js';
 export type { EjectionReason, EndpointHealth } from './health/outlier-detector.js';
 export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';
+export type { HealthCheckOptions, HealthCheckSettings } from './health/active-health-check-options.js';

@@ -11,3 +11,4 @@ export { weighted } from './weighted.js';
 export { leastRequest, type LeastRequestOptions } from './least-request.js';
 export { peakEwma, type PeakEwmaOptions } from './peak-ewma.js';
 export { ringHash, type RingHashOptions } from './ring-hash.js';
+export { zoneAware, type ZoneAwareOptions } from './zone-aware.js';

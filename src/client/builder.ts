@@ -1,4 +1,5 @@
 import type { BalancerFactory } from '../balancing/balancer.js';
+import { peakEwma } from '../balancing/peak-ewma.js';
 import { roundRobin } from '../balancing/round-robin.js';
 import { subsets, type SubsetOptions } from '../balancing/subsets.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -7,6 +8,7 @@ import { invalidConfig } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions, type OutlierSettings } from '../health/outlier-options.js';
+import { resolveHealthCheck, type HealthCheckOptions, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import { staticEndpoints } from '../discovery/static.js';
 import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../policies/retry.js';
 import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
@@ -23,6 +25,7 @@ interface BuilderState {
   readonly policies: readonly Policy[];
   readonly clock: Clock;
   readonly outlierDetection: OutlierSettings | undefined;
+  readonly healthCheck: HealthCheckSettings | undefined;
   readonly subsets: SubsetOptions | undefined;
 }
 
@@ -38,7 +41,7 @@ function requireMethods(value: unknown, option: string, expected: string, method
  * returns a new builder, so a partly configured builder can be shared and
  * extended safely. `build()` checks that discovery is set.
  *
- * Defaults: round-robin balancing, no timeouts, 2 attempts for idempotent
+ * Defaults: P2C peak-EWMA balancing, no timeouts, 2 attempts for idempotent
  * calls (see {@link RetryOptions}), the undici transport, no policies.
  */
 export class ClientBuilder {
@@ -64,7 +67,7 @@ export class ClientBuilder {
     return this.#with({ resolver: staticEndpoints(list) });
   }
 
-  /** The load-balancing algorithm. Default `roundRobin()`. */
+  /** The load-balancing algorithm. Default `peakEwma()`: P2C over latency x (in flight + 1), failures penalised. */
   balancer(factory: BalancerFactory): ClientBuilder {
     requireMethods(factory, 'balancer', 'a balancer factory such as roundRobin()', ['create']);
     return this.#with({ balancer: factory });
@@ -112,6 +115,18 @@ export class ClientBuilder {
     return this.#with({ outlierDetection: options === false ? undefined : resolveOutlierDetection(options) });
   }
 
+  /**
+   * Active health checks: `GET /health` on every endpoint every 5 s (+ up to
+   * 10 % jitter); 2 failed probes in a row take an endpoint out of rotation,
+   * 1 success brings it back. Probes are not calls (no retries, no metrics).
+   * Default off; `.healthCheck({})` turns it on. The verdict goes to outlier
+   * detection: without `.outlierDetection()`, a detector whose passive rules
+   * are off is created for it (panic threshold 50 %, no slow start).
+   */
+  healthCheck(options: HealthCheckOptions | false): ClientBuilder {
+    return this.#with({ healthCheck: options === false ? undefined : resolveHealthCheck(options) });
+  }
+
   /** Time and randomness (tests use a virtual clock). Default the system clock. */
   clock(clock: Clock): ClientBuilder {
     requireMethods(clock, 'clock', 'a clock with now, random, setTimeout and clearTimeout', ['now', 'random', 'setTimeout', 'clearTimeout']);
@@ -127,13 +142,14 @@ export class ClientBuilder {
     const config: ClientConfig = Object.freeze({
       name: state.name,
       resolver: state.resolver,
-      balancer: state.subsets === undefined ? (state.balancer ?? roundRobin()) : subsets(state.subsets, state.balancer ?? roundRobin()),
+      balancer: state.subsets === undefined ? (state.balancer ?? peakEwma()) : subsets(state.subsets, state.balancer ?? peakEwma()),
       timeouts: state.timeouts,
       retry: state.retry,
       transport: state.transport ?? undiciTransport(),
       policies: Object.freeze([...state.policies]),
       clock: state.clock,
       outlierDetection: state.outlierDetection,
+      healthCheck: state.healthCheck,
     });
     return new Client(config);
   }
@@ -157,6 +173,7 @@ export function client(name: string): ClientBuilder {
     policies: [],
     clock: systemClock,
     outlierDetection: undefined,
+    healthCheck: undefined,
     subsets: undefined,
   });
 }

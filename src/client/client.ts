@@ -8,8 +8,10 @@ import { isIdempotentRequest } from '../core/idempotency.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
 import { TimerQueue } from '../core/timer-queue.js';
 import type { Resolver } from '../discovery/resolver.js';
+import { ActiveHealthChecker } from '../health/active-health-check.js';
+import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
-import type { OutlierSettings } from '../health/outlier-options.js';
+import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
 import type { RetrySettings } from '../policies/retry.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
@@ -34,6 +36,8 @@ export interface ClientConfig {
   readonly clock: Clock;
   /** Outlier detection settings; undefined when off. */
   readonly outlierDetection: OutlierSettings | undefined;
+  /** Active health check settings; undefined when off. */
+  readonly healthCheck: HealthCheckSettings | undefined;
 }
 
 /** Options of `client.close()`. */
@@ -60,6 +64,7 @@ export class Client implements AsyncDisposable {
   readonly #http: Transport<HttpRequest, HttpResponse>;
   readonly #httpClassifier: Classifier<HttpResponse>;
   readonly #invoke: Invoke;
+  readonly #checker: ActiveHealthChecker | undefined;
   #closing: Promise<void> | undefined = undefined;
 
   /** @internal Use `client(name)...build()`. */
@@ -73,11 +78,18 @@ export class Client implements AsyncDisposable {
     this.#httpClassifier = httpClassifier(config.retry.statuses);
     this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
       this.#http.endpointsChanged?.(endpoints);
+      this.#checker?.setEndpoints(endpoints);
     });
-    const health = config.outlierDetection === undefined
+    // Active health checks need a detector to take their verdict; without .outlierDetection() it has no passive rules.
+    const outlier = config.outlierDetection
+      ?? (config.healthCheck === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
+    const health = outlier === undefined
       ? undefined
-      : new OutlierDetector(config.outlierDetection, config.clock, () => this.#state.rebuild());
+      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild());
     if (health !== undefined) this.#state.useHealth(health);
+    this.#checker = config.healthCheck === undefined || health === undefined
+      ? undefined
+      : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy));
     this.#executor = new Executor({
       service: config.name,
       clock: config.clock,
@@ -170,6 +182,7 @@ export class Client implements AsyncDisposable {
     const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
     this.#executor.refuseNew(closed);
     this.#state.stop();
+    const checkerStopped = this.#checker?.stop();
     const drained = await this.#drain(timeoutMs);
     if (!drained) {
       this.#executor.stopAll(closed);
@@ -177,6 +190,7 @@ export class Client implements AsyncDisposable {
     }
     this.#timers.clear();
     await (drained ? this.#http.close() : this.#http.destroy());
+    await checkerStopped;
   }
 
   /** Waits for calls in flight, up to `timeoutMs`; true when all finished. */

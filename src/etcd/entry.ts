@@ -4,7 +4,7 @@ import type { ServiceInstance } from '../registration/registrar.js';
 
 /**
  * The JSON value stored under each instance key:
- * `{ "host": "10.0.0.7", "port": 8080, "weight"?: 2, "zone"?: "eu-1", "tags"?: ["v2"], "metadata"?: { "k": "v" } }`.
+ * `{ "host": "127.0.0.7", "port": 8080, "weight"?: 2, "zone"?: "eu-1", "tags"?: ["v2"], "metadata"?: { "k": "v" } }`.
  * Other fields (meshkit's registrations add `id` and `service`) are ignored.
  */
 export interface EtcdEndpointValue {

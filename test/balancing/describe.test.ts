@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { client, leastRequest, peakEwma } from '../../src/index.js';
+import { client, leastRequest, peakEwma, roundRobin } from '../../src/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('load in client.endpoints()', () => {
@@ -30,7 +30,7 @@ describe('load in client.endpoints()', () => {
     assert.equal(lr.endpoints().load[0]?.inFlight, 2);
     for (const res of await Promise.all(calls)) await res.body.dump();
     assert.equal(lr.endpoints().load[0]?.inFlight, 0);
-    await using rr = client('rr-load').endpoints([(ups[0] as Upstream).address]).build();
+    await using rr = client('rr-load').endpoints([(ups[0] as Upstream).address]).balancer(roundRobin()).build();
     assert.deepEqual(rr.endpoints().load, []);
   });
 });

@@ -6,9 +6,10 @@ import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 // 10x apart. Absolute delays this large keep the test robust on a loaded 2-core machine: event-loop
 // stalls add the same few ms to every measured RTT, and peak EWMA remembers a fast instance's worst spike
-// for about its decay time (10 s), so with 2 ms vs 20 ms a stall can make a fast instance look slow.
-const FAST_MS = 5;
-const SLOW_MS = 50;
+// for about its decay time (10 s), so with 2 ms vs 20 ms a stall can make a fast instance look slow;
+// at 10 ms vs 100 ms only a stall of about 100 ms could.
+const FAST_MS = 10;
+const SLOW_MS = 100;
 const WARMUP = 100;
 const MEASURED = 300;
 const CONCURRENCY = 3;

@@ -76,7 +76,7 @@ describe('client builder validation', () => {
       assert.equal(a.config.timeouts.total, Infinity);
       assert.equal(b.config.timeouts.total, 1000);
       assert.ok(Object.isFrozen(a.config));
-      assert.equal(a.config.balancer.name, roundRobin().name);
+      assert.equal(a.config.balancer.name, 'p2c-peak-ewma', 'peak EWMA is the default balancer');
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

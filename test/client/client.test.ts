@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { client, isMeshkitError, subscribe, type AttemptEndMessage, type EndpointsMessage } from '../../src/index.js';
+import { client, isMeshkitError, roundRobin, subscribe, type AttemptEndMessage, type EndpointsMessage } from '../../src/index.js';
 import { activeResources, startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('Client against real upstreams', () => {
@@ -14,7 +14,7 @@ describe('Client against real upstreams', () => {
   });
 
   it('request() spreads calls round robin and returns undici responses', async () => {
-    await using orders = client('orders').endpoints(upstreams.map((u) => u.address)).build();
+    await using orders = client('orders').endpoints(upstreams.map((u) => u.address)).balancer(roundRobin()).build();
     const bodies: string[] = [];
     for (let i = 0; i < 6; i++) {
       const res = await orders.request({ path: '/v1/orders/42', headers: { 'x-test': '1' } });
@@ -39,7 +39,7 @@ describe('Client against real upstreams', () => {
   });
 
   it('call() governs any async function with the picked endpoint', async () => {
-    await using c = client('fn').endpoints(upstreams.map((u) => u.address)).build();
+    await using c = client('fn').endpoints(upstreams.map((u) => u.address)).balancer(roundRobin()).build();
     const ports = new Set<number>();
     for (let i = 0; i < 3; i++) ports.add(await c.call(async (endpoint, attempt) => {
       assert.equal(attempt.number, 1);

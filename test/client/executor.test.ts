@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import {
-  client, isMeshkitError, subscribe, type AttemptEndMessage, type Policy, type Resolver, type ResolverListener,
+  client, isMeshkitError, roundRobin, subscribe, type AttemptEndMessage, type Policy, type Resolver, type ResolverListener,
 } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -100,7 +100,7 @@ describe('retries', () => {
   });
 
   it('retry(false) makes a single attempt', async () => {
-    await using c = client('no-retry').endpoints([unavailable.address, ok.address]).retry(false).build();
+    await using c = client('no-retry').endpoints([unavailable.address, ok.address]).balancer(roundRobin()).retry(false).build();
     let failures = 0;
     for (let i = 0; i < 4; i++) {
       const res = await c.request({ path: '/' });

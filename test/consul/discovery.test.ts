@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, discoveryCacheEntries, type Client } from '../../src/index.js';
+import { client, discoveryCacheEntries, type Client, roundRobin } from '../../src/index.js';
 import { CONSUL_HOW_TO_GET, CONSUL_NODE_META, startConsul, type ConsulServer } from '../helpers/consul-server.js';
 import { serverMissing } from '../helpers/require-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -52,7 +52,7 @@ describe('consul() discovery against a real Consul agent', () => {
     const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
     const name = uniqueName('orders');
     await agent.register(name, 'a', a.port);
-    await using orders = client(name).discovery(consul({ service: name, address: consulServer.address })).build();
+    await using orders = client(name).balancer(roundRobin()).discovery(consul({ service: name, address: consulServer.address })).build();
     await within(5000, 'first set', () => ports(orders).length === 1);
     assert.deepEqual([...(await spread(orders, 4)).keys()], [a.port]);
     const timings: Record<string, number> = {};
@@ -104,7 +104,7 @@ describe('consul() discovery against a real Consul agent', () => {
     await agent.register(name, 'critical', c.port, { tags: ['v2'], status: 'critical' });
     try {
       const address = consulServer.address;
-      await using all = client(name).discovery(consul({ service: name, address })).build();
+      await using all = client(name).balancer(roundRobin()).discovery(consul({ service: name, address })).build();
       await within(5000, 'set', () => ports(all).length === 2);
       const byPort = new Map(all.endpoints().endpoints.map((e) => [e.port, e]));
       const plain = byPort.get(a.port);
@@ -117,20 +117,20 @@ describe('consul() discovery against a real Consul agent', () => {
       assert.equal(byPort.get(b.port)?.zone, undefined);
       assert.equal(all.endpoints().source, `consul:${name}`);
 
-      await using v2 = client(name).discovery(consul({ service: name, address, tags: ['v2', 'blue'] })).build();
+      await using v2 = client(name).balancer(roundRobin()).discovery(consul({ service: name, address, tags: ['v2', 'blue'] })).build();
       await within(5000, 'tag filter', () => v2.endpoints().ageMs !== undefined);
       assert.deepEqual(ports(v2), [a.port]);
 
-      await using anyHealth = client(name).discovery(consul({ service: name, address, passingOnly: false, tags: ['v2'] })).build();
+      await using anyHealth = client(name).balancer(roundRobin()).discovery(consul({ service: name, address, passingOnly: false, tags: ['v2'] })).build();
       await within(5000, 'critical included', () => ports(anyHealth).length === 2);
       assert.deepEqual(ports(anyHealth), [a.port, c.port].sort());
 
-      await using rack = client(name).discovery(consul({ service: name, address, nodeMeta: { [CONSUL_NODE_META.key]: CONSUL_NODE_META.value } })).build();
-      await using otherRack = client(name).discovery(consul({ service: name, address, nodeMeta: { [CONSUL_NODE_META.key]: 'elsewhere' } })).build();
+      await using rack = client(name).balancer(roundRobin()).discovery(consul({ service: name, address, nodeMeta: { [CONSUL_NODE_META.key]: CONSUL_NODE_META.value } })).build();
+      await using otherRack = client(name).balancer(roundRobin()).discovery(consul({ service: name, address, nodeMeta: { [CONSUL_NODE_META.key]: 'elsewhere' } })).build();
       await within(5000, 'node meta', () => ports(rack).length === 2 && otherRack.endpoints().ageMs !== undefined);
       assert.deepEqual(ports(otherRack), []);
 
-      await using wrongDc = client(name).discovery(consul({ service: name, address, datacenter: 'nowhere', backoff: { base: '50ms', cap: '100ms' } })).build();
+      await using wrongDc = client(name).balancer(roundRobin()).discovery(consul({ service: name, address, datacenter: 'nowhere', backoff: { base: '50ms', cap: '100ms' } })).build();
       await within(5000, 'unknown datacenter is an error', () => wrongDc.endpoints().lastError !== undefined);
       assert.match(wrongDc.endpoints().lastError?.message ?? '', /consul:/);
     } finally {
@@ -144,8 +144,8 @@ describe('consul() discovery against a real Consul agent', () => {
     const name = uniqueName('shared');
     await agent.register(name, 'one', (upstreams[0] as Upstream).port);
     const options = { service: name, address: consulServer.address };
-    const first = client(name).discovery(consul(options)).build();
-    const second = client(name).discovery(consul({ ...options })).build();
+    const first = client(name).balancer(roundRobin()).discovery(consul(options)).build();
+    const second = client(name).balancer(roundRobin()).discovery(consul({ ...options })).build();
     await within(5000, 'both resolved', () => ports(first).length === 1 && ports(second).length === 1);
     const mine = discoveryCacheEntries().filter((e) => e.source === `consul:${name}`);
     assert.equal(mine.length, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, isMeshkitError, subscribe, type DiscoveryErrorMessage, type DiscoveryRejectedMessage } from '../../src/index.js';
+import { client, isMeshkitError, subscribe, type DiscoveryErrorMessage, type DiscoveryRejectedMessage, roundRobin } from '../../src/index.js';
 import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
 import { serverMissing } from '../helpers/require-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -65,7 +65,7 @@ describe('consul() when the registry answers garbage (through a rewriting proxy)
     });
     t.after(stop);
 
-    await using orders = client(name).discovery(consul({ service: name, address: proxy.address })).build();
+    await using orders = client(name).balancer(roundRobin()).discovery(consul({ service: name, address: proxy.address })).build();
     await within(5000, 'good entries', () => orders.endpoints().endpoints.length === 2);
     assert.equal(rejected.length, bad.length, 'one event per bad entry');
     assert.deepEqual(rejected.map((m) => m.entry), bad);
@@ -94,7 +94,7 @@ describe('consul() when the registry answers garbage (through a rewriting proxy)
       proxy.rewrite = undefined;
     });
     const provider = consul({ service: name, address: proxy.address, backoff: { base: '50ms', cap: '200ms' } });
-    await using orders = client(name).discovery(provider).build();
+    await using orders = client(name).balancer(roundRobin()).discovery(provider).build();
     await within(5000, 'first set', () => orders.endpoints().endpoints.length === 1);
 
     const answers: [string, (body: string) => { status: number; body: string }][] = [
@@ -142,7 +142,7 @@ describe('consul() when the registry answers garbage (through a rewriting proxy)
       proxy.rewrite = undefined;
     });
     const minIntervalMs = 200;
-    await using orders = client(name).discovery(consul({ service: name, address: proxy.address, minInterval: minIntervalMs })).build();
+    await using orders = client(name).balancer(roundRobin()).discovery(consul({ service: name, address: proxy.address, minInterval: minIntervalMs })).build();
     await within(5000, 'first set', () => orders.endpoints().endpoints.length === 1);
     const from = performance.now();
     const countFrom = proxy.requests.filter((r) => r.url.startsWith(`/v1/health/service/${name}`)).length;

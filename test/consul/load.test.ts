@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, type Client } from '../../src/index.js';
+import { client, type Client, roundRobin } from '../../src/index.js';
 import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
 import { serverMissing } from '../helpers/require-server.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -42,7 +42,7 @@ describe('100 Consul watches through one agent while an unrelated service flaps'
     const empty = names.slice(WATCHES / 2);
     await Promise.all(registered.map((name) => agent.register(name, `${name}-1`, upstream.port)));
     const clients: Client[] = names.map((name) =>
-      client(name).discovery(consul({ service: name, address: proxy.address, minInterval: MIN_INTERVAL_MS })).build());
+      client(name).balancer(roundRobin()).discovery(consul({ service: name, address: proxy.address, minInterval: MIN_INTERVAL_MS })).build());
     t.after(() => Promise.all(clients.map((c) => c.close())));
     const started = performance.now();
     await within(10_000, 'all watches resolved', () => clients.every((c, i) =>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, subscribe, type DiscoveryErrorMessage } from '../../src/index.js';
+import { client, subscribe, type DiscoveryErrorMessage, roundRobin } from '../../src/index.js';
 import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
 import { serverMissing } from '../helpers/require-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -40,7 +40,7 @@ describe('consul() when the agent is killed mid-traffic', () => {
     });
     t.after(stopErrors);
     const provider = consul({ service: name, address: consulServer.address, backoff: { base: '100ms', cap: '400ms' } });
-    await using orders = client(name).discovery(provider).build();
+    await using orders = client(name).balancer(roundRobin()).discovery(provider).build();
     await within(5000, 'first set', () => orders.endpoints().endpoints.length === 2);
 
     // Traffic runs the whole time; every call must succeed.

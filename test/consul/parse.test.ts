@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ConsulAnswerError, nextIndex, parseHealthAnswer } from '../../src/consul/index.js';
 import { isMeshkitError } from '../../src/index.js';
 
-const entry = (service: Record<string, unknown>, node: Record<string, unknown> = { Address: '10.0.0.1' }): unknown => ({ Node: node, Service: service, Checks: [] });
+const entry = (service: Record<string, unknown>, node: Record<string, unknown> = { Address: '127.0.0.1' }): unknown => ({ Node: node, Service: service, Checks: [] });
 
 describe('Consul health answer parsing', () => {
   it('maps address (with Node.Address fallback), weight, zone, tags and metadata', () => {

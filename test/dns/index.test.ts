@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   client, discoveryCacheEntries, subscribe,
-  type Client, type DiscoveryErrorMessage, type DiscoveryRejectedMessage,
+  type Client, type DiscoveryErrorMessage, type DiscoveryRejectedMessage, roundRobin,
 } from '../../src/index.js';
 import { dns } from '../../src/dns/index.js';
 import { DNS_SERVER_HOW_TO_GET, startDnsServer, type DnsServer } from '../helpers/dns-server.js';
@@ -68,6 +68,7 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     if (s === undefined) return;
     const [u0, u1] = up as [Upstream, Upstream];
     await using c = client('churn')
+      .balancer(roundRobin())
       .discovery(dns({ name: srvName('churn'), servers: [s.address], ttlFloor: '100ms', ttlCap: '300ms' }))
       .build();
     assert.deepEqual(new Set(await send(c, 3)), new Set([`ok ${u0.port}`]));
@@ -93,6 +94,7 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     try {
       second = await listenOn('127.0.0.2', first.port);
       await using c = client('multi')
+        .balancer(roundRobin())
         .discovery(dns({ name: `multi.${ZONE}`, type: 'a', port: first.port, servers: [s.address], ttlFloor: '100ms', ttlCap: '300ms' }))
         .build();
       await send(c, 2);
@@ -117,6 +119,7 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     const stopErrors = subscribe('discoveryError', (m) => { if (m.service === 'outage') errors.push(m); });
     try {
       await using c = client('outage')
+        .balancer(roundRobin())
         .discovery(dns({
           name: srvName('outage'), servers: [s.address], ttlFloor: '100ms', ttlCap: '300ms',
           timeout: '200ms', tries: 1, errorBackoff: { base: '100ms', cap: '400ms' },
@@ -174,6 +177,7 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     const stop = subscribe('discoveryRejected', (m) => { if (m.service === 'garbage') rejected.push(m); });
     try {
       await using c = client('garbage')
+        .balancer(roundRobin())
         .discovery(dns({ name: srvName('garbage'), servers: [s.address], ttlFloor: '100ms', ttlCap: '300ms' }))
         .build();
       assert.deepEqual(new Set(await send(c, 4)), new Set([`ok ${u2.port}`, `ok ${u3.port}`]));
@@ -202,6 +206,7 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     // TTL 60 s and cap 30 s: without refresh() the move would not be seen for 30 s.
     await s.update(`add ${name}. 60 SRV 10 1 ${dead} host1.${ZONE}.`);
     await using c = client('moved')
+      .balancer(roundRobin())
       .discovery(dns({ name, servers: [s.address], ttlFloor: '200ms', ttlCap: '30s' }))
       .retry({ attempts: 3, backoff: { base: '100ms', cap: '300ms' } })
       .build();
@@ -228,8 +233,8 @@ describe('dns() with meshkit clients (real named, real upstreams)', () => {
     if (s === undefined) return;
     const baseline = activeResources().sort();
     const options = { name: srvName('shared'), servers: [s.address], ttlFloor: '100ms', ttlCap: '200ms' } as const;
-    const a = client('shared-a').discovery(dns(options)).build();
-    const b = client('shared-b').discovery(dns({ ...options, servers: [...options.servers] })).build();
+    const a = client('shared-a').balancer(roundRobin()).discovery(dns(options)).build();
+    const b = client('shared-b').balancer(roundRobin()).discovery(dns({ ...options, servers: [...options.servers] })).build();
     await send(a, 1);
     await send(b, 1);
     const entries = discoveryCacheEntries().filter((e) => e.source === `dns:${srvName('shared')}`);

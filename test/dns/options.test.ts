@@ -29,11 +29,11 @@ describe('dns options', () => {
 
   it('parses durations and servers, and drops a final dot from the name', () => {
     const settings = parseDnsOptions({
-      name: 'orders.example.test.', type: 'a+aaaa', port: 8080, servers: ['127.0.0.1:5353', '::1', '[::1]:53', '10.0.0.1'],
+      name: 'orders.example.test.', type: 'a+aaaa', port: 8080, servers: ['127.0.0.1:5353', '::1', '[::1]:53', '127.0.0.1'],
       ttlFloor: '250ms', ttlCap: '5s', timeout: 300, tries: 1, errorBackoff: { base: '100ms', cap: '2s' },
     });
     assert.equal(settings.name, 'orders.example.test');
-    assert.deepEqual(settings.servers, ['127.0.0.1:5353', '::1', '[::1]:53', '10.0.0.1']);
+    assert.deepEqual(settings.servers, ['127.0.0.1:5353', '::1', '[::1]:53', '127.0.0.1']);
     assert.deepEqual([settings.ttlFloorMs, settings.ttlCapMs, settings.timeoutMs, settings.backoffBaseMs, settings.backoffCapMs], [250, 5000, 300, 100, 2000]);
   });
 

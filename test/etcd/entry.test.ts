@@ -6,8 +6,8 @@ import { isMeshkitError } from '../../src/index.js';
 
 describe('parseEtcdValue', () => {
   it('reads host, port and the optional fields', () => {
-    const e = parseEtcdValue('/k/a', JSON.stringify({ host: '10.0.0.7', port: 8080, weight: 2, zone: 'eu-1', tags: ['v2'], metadata: { a: 'b' }, id: 'x' }));
-    assert.deepEqual({ ...e }, { id: '10.0.0.7:8080', host: '10.0.0.7', port: 8080, weight: 2, zone: 'eu-1', tags: ['v2'], metadata: { a: 'b' } });
+    const e = parseEtcdValue('/k/a', JSON.stringify({ host: '127.0.0.7', port: 8080, weight: 2, zone: 'eu-1', tags: ['v2'], metadata: { a: 'b' }, id: 'x' }));
+    assert.deepEqual({ ...e }, { id: '127.0.0.7:8080', host: '127.0.0.7', port: 8080, weight: 2, zone: 'eu-1', tags: ['v2'], metadata: { a: 'b' } });
     assert.ok(Object.isFrozen(e));
     const bare = parseEtcdValue('/k/b', '{"host":"::1","port":1}');
     assert.equal(bare.id, '[::1]:1');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { etcd } from '../../src/etcd/index.js';
-import { client, subscribe, type DiscoveryErrorMessage } from '../../src/index.js';
+import { client, subscribe, type DiscoveryErrorMessage, roundRobin } from '../../src/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { etcdFixture, uniqueService, value, waitFor } from './fixture.js';
 
@@ -32,7 +32,7 @@ describe('etcd outage', () => {
     const unsubscribe = subscribe('discoveryError', (m) => {
       if (m.service === service) errors.push(m);
     });
-    const orders = client(service).discovery(etcd({ service, hosts: server.url, backoff: { base: 50, cap: 500 }, requestTimeout: '1s' })).build();
+    const orders = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url, backoff: { base: 50, cap: 500 }, requestTimeout: '1s' })).build();
     // Traffic all along: every call must succeed, etcd up or down.
     let calls = 0;
     let failures = 0;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { etcd } from '../../src/etcd/index.js';
-import { client, register } from '../../src/index.js';
+import { client, register, roundRobin } from '../../src/index.js';
 import { activeResources } from '../helpers/upstream.js';
 import { etcdFixture, uniqueService, waitFor } from './fixture.js';
 
@@ -56,7 +56,7 @@ describe('etcd registration', () => {
     const leased = await kv.getAll().prefix(key).exec();
     assert.notEqual(leased.kvs[0]?.lease, '0', 'written under a lease');
 
-    const c = client(service).discovery(etcd({ service, hosts: server.url })).build();
+    const c = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url })).build();
     try {
       const res = await c.request({ path: '/' });
       assert.equal(await res.body.text(), `served ${served.child.pid}`);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { etcd } from '../../src/etcd/index.js';
 import { resolveEtcdOptions } from '../../src/etcd/options.js';
 import { etcdWatchSource } from '../../src/etcd/watch.js';
-import { client, discoveryCacheEntries, sharedResolver, subscribe, type DiscoveryRejectedMessage } from '../../src/index.js';
+import { client, discoveryCacheEntries, sharedResolver, subscribe, type DiscoveryRejectedMessage, roundRobin } from '../../src/index.js';
 import { activeResources, startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { etcdFixture, uniqueService, value, waitFor } from './fixture.js';
 
@@ -38,7 +38,7 @@ describe('etcd resolver against a real etcd', () => {
     const prefix = `/meshkit/services/${service}/`;
     const kv = fixture.kv();
     await kv.put(`${prefix}a`).value(value(a.port));
-    const orders = client(service).discovery(etcd({ service, hosts: server.url })).build();
+    const orders = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url })).build();
     try {
       assert.deepEqual([...(await spread(orders, 4)).keys()], [a.port]);
       assert.equal(orders.endpoints().source, `etcd:${service}`);
@@ -86,7 +86,7 @@ describe('etcd resolver against a real etcd', () => {
     const unsubscribe = subscribe('discoveryRejected', (m) => {
       if (m.service === service) rejected.push(m);
     });
-    const c = client(service).discovery(etcd({ service, hosts: server.url })).build();
+    const c = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url })).build();
     try {
       await waitFor('first set', () => c.endpoints().ageMs !== undefined);
       await waitFor('5 rejections', () => rejected.length === 5);
@@ -136,7 +136,7 @@ describe('etcd resolver against a real etcd', () => {
         assert.ok(BigInt(latest) > BigInt(revision));
       },
     });
-    const c = client(service).discovery(sharedResolver(source)).build();
+    const c = client(service).balancer(roundRobin()).discovery(sharedResolver(source)).build();
     try {
       await waitFor('re-sync shows b', () => c.endpoints().endpoints.length === 2);
       assert.equal(reads, 2, 'a second read after the compaction');
@@ -164,8 +164,8 @@ describe('etcd resolver against a real etcd', () => {
     const kv = fixture.kv();
     await kv.put(`/meshkit/services/${service}/a`).value(value(a.port));
     const before = activeResources().length;
-    const one = client(service).discovery(etcd({ service, hosts: server.url })).build();
-    const two = client(service).discovery(etcd({ service, hosts: server.url })).build();
+    const one = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url })).build();
+    const two = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url })).build();
     await waitFor('both resolved', () => one.endpoints().ageMs !== undefined && two.endpoints().ageMs !== undefined);
     const entries = discoveryCacheEntries().filter((e) => e.source === `etcd:${service}`);
     assert.equal(entries.length, 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { client } from '../../src/index.js';
+import { client, roundRobin } from '../../src/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('outlier detection in a client', () => {
@@ -15,7 +15,7 @@ describe('outlier detection in a client', () => {
   it('takes an endpoint that keeps answering 503 out of rotation, and shows why', async () => {
     const failing = ups[3] as Upstream;
     await using c = client('ejecting').endpoints(ups.map((u) => u.address))
-      .outlierDetection({ maxEjectionPercent: 25 }).retry({ attempts: 2 }).build();
+      .balancer(roundRobin()).outlierDetection({ maxEjectionPercent: 25 }).retry({ attempts: 2 }).build();
     for (let i = 0; i < 40; i++) await (await c.request({ path: '/' })).body.dump();
     const before = failing.requests.length;
     assert.ok(before >= 5 && before <= 6, `the failing endpoint saw only the 5 failures that ejected it (saw ${before})`);

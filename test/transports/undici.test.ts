@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { client, undiciTransport, type Resolver, type ResolverListener } from '../../src/index.js';
+import { client, roundRobin, undiciTransport, type Resolver, type ResolverListener } from '../../src/index.js';
 import { toEndpoint } from '../../src/core/endpoint.js';
 import { UndiciTransport } from '../../src/transports/undici.js';
 import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -64,7 +64,7 @@ describe('undici transport', () => {
     const ups = await startUpstreams([{}, {}]);
     t.after(() => Promise.all(ups.map((u) => u.close())));
     const transport = new UndiciTransport({ protocol: 'http', connections: 4, pipelining: 1, keepAliveTimeout: 1000, connectTimeout: 1000, tls: undefined });
-    const c = client('pools').endpoints(ups.map((u) => u.address)).transport({ name: 'test', create: () => transport }).build();
+    const c = client('pools').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).transport({ name: 'test', create: () => transport }).build();
     assert.equal(transport.openPools, 0);
     for (let i = 0; i < 2; i++) await (await c.request({ path: '/' })).body.dump();
     assert.equal(transport.openPools, 2);

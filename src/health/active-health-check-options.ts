@@ -1,0 +1,116 @@
+import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+
+/**
+ * Options of `.healthCheck()`: a periodic HTTP probe of every endpoint.
+ *
+ * Envoy's `HealthCheck` has no defaults for interval, timeout or the
+ * thresholds (all are required there); meshkit's defaults follow NGINX Plus
+ * (`health_check`: 5 s interval, statuses 2xx-3xx), Kubernetes probes
+ * (1 s timeout, one success to recover) and Envoy's jitter semantics
+ * (`interval_jitter`: a random amount added to every wait). See
+ * docs/balancing.md, "Active health checks".
+ */
+export interface HealthCheckOptions {
+  /** The path probed with `GET`. Default `'/health'`. */
+  readonly path?: string;
+  /** Time between the end of one probe and the start of the next, before jitter. Default `'5s'`. */
+  readonly interval?: Duration;
+  /** A probe that has not completed (status and body) within this time fails and is cancelled. Default `'1s'`. */
+  readonly timeout?: Duration;
+  /**
+   * Up to this much is added, uniformly at random, to every wait (Envoy's
+   * `interval_jitter`), and the first probe of an endpoint starts at a random
+   * point within it, so that clients started together do not probe in step.
+   * Default 10 % of `interval`.
+   */
+  readonly jitter?: Duration;
+  /** Failed probes in a row that take a healthy endpoint out of rotation. Default 2. */
+  readonly unhealthyThreshold?: number;
+  /** Successful probes in a row that bring an unhealthy endpoint back. Default 1. */
+  readonly healthyThreshold?: number;
+  /** Statuses that count as healthy: codes and inclusive `[from, to]` ranges. Default `[[200, 399]]`. */
+  readonly expectedStatuses?: readonly (number | readonly [number, number])[];
+  /** `http` or `https`; use what the transport uses. Default `'http'`. */
+  readonly protocol?: 'http' | 'https';
+  /** TLS options for `https` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`), as the transport takes them. Default none. */
+  readonly tls?: Readonly<Record<string, unknown>>;
+}
+
+/** Resolved health check settings (milliseconds; status ranges inclusive). */
+export interface HealthCheckSettings {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly jitterMs: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  readonly expectedStatuses: readonly (readonly [number, number])[];
+  readonly protocol: 'http' | 'https';
+  readonly tls: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** True when `status` is one the settings count as healthy. */
+export function isExpectedStatus(settings: HealthCheckSettings, status: number): boolean {
+  for (const [from, to] of settings.expectedStatuses) if (status >= from && status <= to) return true;
+  return false;
+}
+
+function threshold(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
+    throw invalidConfig(option, 'an integer from 1 to 1000', value);
+  }
+  return value;
+}
+
+function statusCode(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599;
+}
+
+function statuses(value: unknown, option: string): readonly (readonly [number, number])[] {
+  const expected = 'a non-empty array of status codes (100-599) and [from, to] ranges';
+  if (!Array.isArray(value) || value.length === 0) throw invalidConfig(option, expected, value);
+  return Object.freeze(value.map((item: unknown, i) => {
+    if (statusCode(item)) return Object.freeze([item, item] as const);
+    if (Array.isArray(item) && item.length === 2 && statusCode(item[0]) && statusCode(item[1]) && item[0] <= item[1]) {
+      return Object.freeze([item[0], item[1]] as const);
+    }
+    throw invalidConfig(`${option}[${i}]`, 'a status code (100-599) or a [from, to] range with from <= to', item);
+  }));
+}
+
+/** Validates health check options; errors name `healthCheck.<option>`. */
+export function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSettings {
+  const o = 'healthCheck';
+  if (options === null || typeof options !== 'object') throw invalidConfig(o, 'an options object or false', options);
+  const path = options.path ?? '/health';
+  if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || /[\s\u0000-\u001f]/.test(path)) {
+    throw invalidConfig(`${o}.path`, "a path starting with '/' and without spaces or control characters", path);
+  }
+  const protocol = options.protocol ?? 'http';
+  if (protocol !== 'http' && protocol !== 'https') throw invalidConfig(`${o}.protocol`, "'http' or 'https'", protocol);
+  const tls = options.tls;
+  if (tls !== undefined && (tls === null || typeof tls !== 'object')) throw invalidConfig(`${o}.tls`, 'an object of TLS options', tls);
+  const intervalMs = parsePositiveDuration(options.interval ?? 5000, `${o}.interval`);
+  return Object.freeze({
+    path,
+    intervalMs,
+    timeoutMs: parsePositiveDuration(options.timeout ?? 1000, `${o}.timeout`),
+    jitterMs: options.jitter === undefined ? intervalMs / 10 : parseDuration(options.jitter, `${o}.jitter`),
+    unhealthyThreshold: threshold(options.unhealthyThreshold ?? 2, `${o}.unhealthyThreshold`),
+    healthyThreshold: threshold(options.healthyThreshold ?? 1, `${o}.healthyThreshold`),
+    expectedStatuses: options.expectedStatuses === undefined
+      ? Object.freeze([Object.freeze([200, 399] as const)])
+      : statuses(options.expectedStatuses, `${o}.expectedStatuses`),
+    protocol,
+    tls,
+  });
+}
+
+/**
+ * The outlier detection a client gets when it has health checks but no
+ * `.outlierDetection()`: only a sink for the checks' verdict. Its passive
+ * rules are off (no ejection from traffic unless asked for); the panic
+ * threshold (50 %) stays, and there is no slow start.
+ */
+export const HEALTH_CHECK_ONLY_DETECTION = Object.freeze({ consecutiveGatewayFailures: 0, successRate: false } as const);
