@@ -1,25 +1,29 @@
-// meshkit demo: the same traffic, with and without meshkit.
+// meshkit demo: the same traffic, without meshkit, with meshkit's timeouts and
+// retries alone, and with meshkit's defaults plus outlier ejection.
 //
 // It starts a fleet of five upstream instances on 127.0.0.1 (three healthy, one
 // that answers after ~250 ms, one that answers 503) and sends the same GET traffic
-// through two clients:
+// through three clients:
 //   1. naive round robin with Node's global fetch: no timeout, no retry;
-//   2. a meshkit client over the same instances with a 50 ms per-try timeout, a
-//      1 s deadline and up to 3 attempts.
-// After an uncounted warm-up (cold start is not the story), it prints success
-// rate, p50, p99 and attempts per request side by side (attempts are counted by
-// the fleet itself), where the requests landed, and what happened. Everything
-// runs in this process and shuts down when it is done.
+//   2. meshkit with round robin over the same instances, a 50 ms per-try timeout,
+//      a 1 s deadline and up to 3 attempts: what timeouts and retries alone buy;
+//   3. meshkit with its default balancer (peak EWMA) and outlier detection
+//      (up to 40 % of the fleet ejected), and the same timeout and retries.
+// After an uncounted warm-up per client (cold start is not the story), it prints
+// success rate, p50, p99 and attempts per request side by side (attempts are
+// counted by the fleet itself), where the requests landed, when instances were
+// ejected, and what happened. Everything runs in this process and shuts down
+// when it is done.
 //
 //   npm run demo
 //   npm run demo -- --requests 100 --concurrency 4    (or DEMO_REQUESTS=100 ...)
 //   DEMO_JSON=1 npm run demo                          (adds one JSON line, for tests)
-import { meshkitClient, naiveRoundRobin, type DemoClient } from './clients.js';
+import { meshkitDefaults, meshkitRoundRobin, naiveRoundRobin, type DemoClient } from './clients.js';
 import { startFleet, type Fleet } from './fleet.js';
 import { runLoad } from './load.js';
 import { parseOptions, USAGE, UsageError, type DemoOptions } from './options.js';
-import { comparisonTable, explanation, perInstanceTable } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { comparisonTable, ejectionLines, explanation, perInstanceTable } from './report.js';
+import { summarize, type Ejection, type Summary } from './stats.js';
 
 /**
  * Warm-up requests per client, not counted: a cold process spends tens of ms on
@@ -31,19 +35,47 @@ function warmupRequests(fleet: Fleet, opts: DemoOptions): number {
 }
 
 async function measure(fleet: Fleet, c: DemoClient, opts: DemoOptions): Promise<Summary> {
-  await runLoad(() => c.send(), {
+  const nameOf = (address: string): string => fleet.instances.find((i) => i.address === address)?.name ?? address;
+  const counts = (): Record<string, number> => Object.fromEntries(fleet.instances.map((i) => [i.name, i.received]));
+  let phase: Ejection['phase'] = 'warm-up';
+  let done = 0;
+  let warmupReceived: Record<string, number> = {};
+  const ejections: Ejection[] = [];
+  // After each request, note instances that have just left rotation, and how much
+  // traffic they had taken from this client by then.
+  const send = async (): Promise<string> => {
+    const outcome = await c.send();
+    done += 1;
+    for (const address of c.ejected()) {
+      const instance = nameOf(address);
+      if (ejections.some((e) => e.instance === instance)) continue;
+      const sofar = (warmupReceived[instance] ?? 0) + (fleet.instances.find((i) => i.name === instance)?.received ?? 0);
+      ejections.push({ instance, phase, afterRequests: done, instanceReceived: sofar });
+    }
+    return outcome;
+  };
+
+  fleet.resetCounters();
+  await runLoad(send, {
     requests: warmupRequests(fleet, opts),
     concurrency: opts.concurrency,
     budgetMs: opts.maxSeconds * 1000,
   });
+  warmupReceived = counts();
   fleet.resetCounters();
-  const samples = await runLoad(() => c.send(), {
+  phase = 'measured';
+  done = 0;
+  const samples = await runLoad(send, {
     requests: opts.requests,
     concurrency: opts.concurrency,
     budgetMs: opts.maxSeconds * 1000,
   });
-  const received = Object.fromEntries(fleet.instances.map((i) => [i.name, i.received]));
-  return summarize(c.label, samples, received);
+  return summarize(c.label, c.heading, samples, {
+    received: counts(),
+    warmupReceived,
+    ejections,
+    ejectedAtEnd: c.ejected().map(nameOf),
+  });
 }
 
 async function demo(opts: DemoOptions): Promise<void> {
@@ -56,7 +88,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   );
 
   const results: Summary[] = [];
-  for (const make of [naiveRoundRobin, meshkitClient]) {
+  for (const make of [naiveRoundRobin, meshkitRoundRobin, meshkitDefaults]) {
     const c = make(fleet.instances);
     try {
       process.stdout.write(`  ${c.label} ... `);
@@ -67,13 +99,17 @@ async function demo(opts: DemoOptions): Promise<void> {
       await c.close();
     }
   }
-  const [naive, mesh] = results;
-  if (naive === undefined || mesh === undefined) throw new Error('a run is missing');
+  const [naive, rr, defaults] = results;
+  if (naive === undefined || rr === undefined || defaults === undefined) throw new Error('a run is missing');
 
-  console.log(`\n${comparisonTable(naive, mesh)}\n`);
-  console.log(`${perInstanceTable(fleet.instances, naive, mesh)}\n`);
-  console.log(`${explanation(fleet.instances, naive, mesh)}\n`);
-  if (opts.json) console.log(JSON.stringify({ demo: 'meshkit', naive, meshkit: mesh }));
+  console.log(`\n${comparisonTable(results)}\n`);
+  console.log(`${perInstanceTable(fleet.instances, results)}\n`);
+  console.log(`${ejectionLines(fleet.instances, defaults)}\n`);
+  console.log(`${explanation(fleet.instances, naive, rr, defaults)}\n`);
+  if (opts.json) {
+    const instances = fleet.instances.map((i) => ({ name: i.name, kind: i.kind }));
+    console.log(JSON.stringify({ demo: 'meshkit', instances, naive, meshkitRoundRobin: rr, meshkitDefaults: defaults }));
+  }
 }
 
 async function main(): Promise<void> {
