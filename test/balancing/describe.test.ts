@@ -5,7 +5,8 @@ import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('load in client.endpoints()', () => {
   it('shows peak EWMA latency estimates and attempts in flight per endpoint', async (t) => {
-    const ups = await startUpstreams([{ delayMs: 1 }, { delayMs: 60 }]);
+    // 300 ms: far above a fast endpoint's cold-start peak, which peak EWMA keeps for its decay time.
+    const ups = await startUpstreams([{ delayMs: 1 }, { delayMs: 300 }]);
     t.after(() => Promise.all(ups.map((u) => u.close())));
     const [fast, slow] = ups as [Upstream, Upstream];
     await using c = client('loads').endpoints([fast.address, slow.address]).balancer(peakEwma()).build();
