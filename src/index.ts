@@ -44,7 +44,7 @@ export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transpo
 export type { Transport } from './transports/transport.js';
 export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
 
-export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
+export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type RejectedEntry, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
 export type { DiscoveryRejectedMessage } from './core/diagnostics.js';
 export { fullJitterBackoff } from './core/backoff.js';
 export { register, type RegisterOptions } from './registration/register.js';

@@ -12,7 +12,8 @@ import { ConsulWatchSource } from './watch.js';
 
 export type { ConsulBackoffOptions, ConsulOptions, ConsulTlsOptions } from './options.js';
 export { DEFAULT_CONSUL_CHECK } from './registrar.js';
-export { healthEntryToEndpoint, nextIndex, parseHealthAnswer, ConsulAnswerError, type ParsedHealth, type RejectedEntry } from './parse.js';
+export { healthEntryToEndpoint, nextIndex, parseHealthAnswer, ConsulAnswerError, type ParsedHealth } from './parse.js';
+export type { RejectedEntry } from '../discovery/shared-watch.js';
 
 /** A Consul provider: a {@link Resolver} for `client(...).discovery(...)` and a {@link Registrar} for `register(...)`. */
 export interface ConsulProvider extends Resolver, Registrar {

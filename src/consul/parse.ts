@@ -1,11 +1,6 @@
+import type { RejectedEntry } from '../discovery/shared-watch.js';
 import { toEndpoint, type Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
-
-/** One entry of an answer that was left out, and why. */
-export interface RejectedEntry {
-  readonly entry: unknown;
-  readonly error: Error;
-}
 
 /** A `/v1/health/service/<name>` answer turned into endpoints. */
 export interface ParsedHealth {

@@ -2,6 +2,13 @@ import { LRUCache } from 'lru-cache';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Resolver, ResolverListener } from './resolver.js';
 
+/** One entry of a registry answer that was left out of the set, and why. */
+export interface RejectedEntry {
+  /** The entry as the registry gave it. */
+  readonly entry: unknown;
+  readonly error: Error;
+}
+
 /** Where a watch source reports what it finds. */
 export interface WatchSink {
   /** A complete, validated set. Replaces the previous one. */

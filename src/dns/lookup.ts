@@ -1,3 +1,4 @@
+import type { RejectedEntry } from '../discovery/shared-watch.js';
 import type { promises as dnsPromises, RecordWithTtl, SrvRecord } from 'node:dns';
 import { toEndpoint, type Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
@@ -6,11 +7,8 @@ import { srvEndpointWeights } from './srv-weights.js';
 
 type DnsResolver = dnsPromises.Resolver;
 
-/** One entry left out of an answer, and why. */
-export interface RejectedRecord {
-  readonly entry: unknown;
-  readonly error: Error;
-}
+/** One record left out of an answer, and why. */
+export type RejectedRecord = RejectedEntry;
 
 /** A usable DNS answer: the endpoints, the entries left out, and the smallest TTL seen (seconds). */
 export interface DnsAnswer {

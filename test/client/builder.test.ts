@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { client, isMeshkitError, MeshkitError, roundRobin, staticEndpoints, undiciTransport } from '../../src/index.js';
+import { client, isMeshkitError, MeshkitError, staticEndpoints, undiciTransport } from '../../src/index.js';
 
 /** Asserts `fn` throws ERR_INVALID_CONFIG naming `option`. */
 function assertInvalid(fn: () => unknown, option: string): void {

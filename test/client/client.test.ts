@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, subscribe, type AttemptEndMessage, type EndpointsMessage } from '../../src/index.js';
+import { clientSocketsTo, settledResources } from '../helpers/resources.js';
 import { activeResources, startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('Client against real upstreams', () => {
@@ -111,25 +111,6 @@ describe('Client.close()', () => {
     // Server-side sockets finish closing a little later; meshkit's own would never go.
     assert.deepEqual(await settledResources(before), before);
   });
-
-  /** Polls until the active resources equal `expected` (or 2 s pass), then returns them. */
-  async function settledResources(expected?: string[]): Promise<string[]> {
-    let current = activeResources().sort();
-    for (let i = 0; i < 40 && (expected === undefined || current.join() !== expected.join()); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      current = activeResources().sort();
-      if (expected === undefined && i >= 1) break;
-    }
-    return current;
-  }
-
-  /** Client-side sockets (remote port is an upstream's) still open. */
-  function clientSocketsTo(ports: ReadonlySet<number>): number[] {
-    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    return handles
-      .filter((h): h is Socket => h instanceof Socket && h.remotePort !== undefined && ports.has(h.remotePort))
-      .map((s) => s.localPort ?? 0);
-  }
 
   it('refuses new calls with ERR_CLIENT_CLOSED and is idempotent', async () => {
     const [upstream] = (await startUpstreams([{}])) as [Upstream];

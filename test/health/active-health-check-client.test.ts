@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { client, roundRobin, subscribe, toEndpoint, type Resolver, type ResolverListener } from '../../src/index.js';
-import { activeResources, startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { clientSocketsTo, settledResources } from '../helpers/resources.js';
+import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 /** Health of each upstream's /health, answered by the test; every other path answers 200 `ok <port>`. */
 interface Served {
@@ -207,22 +207,3 @@ describe('Client.close() with active health checks', () => {
     assert.deepEqual(await settledResources(before), before);
   });
 });
-
-/** Polls until the active resources equal `expected` (or 2 s pass), then returns them. */
-async function settledResources(expected?: string[]): Promise<string[]> {
-  let current = activeResources().sort();
-  for (let i = 0; i < 40 && (expected === undefined || current.join() !== expected.join()); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    current = activeResources().sort();
-    if (expected === undefined && i >= 1) break;
-  }
-  return current;
-}
-
-/** Client-side sockets (remote port is one of `ports`) still open. */
-function clientSocketsTo(ports: ReadonlySet<number>): number[] {
-  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles
-    .filter((h): h is Socket => h instanceof Socket && h.remotePort !== undefined && ports.has(h.remotePort))
-    .map((s) => s.localPort ?? 0);
-}

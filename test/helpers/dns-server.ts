@@ -1,34 +1,19 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { promises as dnsPromises } from 'node:dns';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { findExecutable } from './find-executable.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 
 /** How to install what these tests need, for skip/fail messages. */
 export const DNS_SERVER_HOW_TO_GET = 'apt-get install bind9 bind9-dnsutils, or set NAMED_BIN and NSUPDATE_BIN';
 
-function findBinary(envVar: string, name: string): string | undefined {
-  const fromEnv = process.env[envVar];
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin'];
-  for (const candidate of [fromEnv, ...dirs.map((dir) => (dir === '' ? undefined : join(dir, name)))]) {
-    if (candidate === undefined || candidate === '') continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // next candidate
-    }
-  }
-  return undefined;
-}
-
 /** `named` and `nsupdate`, from NAMED_BIN / NSUPDATE_BIN, PATH, or /usr/sbin and /usr/bin. Undefined if either is missing. */
 export function findBind(): { named: string; nsupdate: string } | undefined {
-  const named = findBinary('NAMED_BIN', 'named');
-  const nsupdate = findBinary('NSUPDATE_BIN', 'nsupdate');
+  const named = findExecutable('NAMED_BIN', 'named', ['/usr/sbin', '/usr/bin', '/sbin']);
+  const nsupdate = findExecutable('NSUPDATE_BIN', 'nsupdate', ['/usr/sbin', '/usr/bin', '/sbin']);
   return named === undefined || nsupdate === undefined ? undefined : { named, nsupdate };
 }
 

@@ -1,29 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { findExecutable } from './find-executable.js';
+import { join } from 'node:path';
 
 /** How to get etcd, for skip/fail messages. */
 export const ETCD_HOW_TO_GET = "apt-get install etcd-server, or set ETCD_BIN to an etcd 3.x binary";
 
 /** The etcd binary: `ETCD_BIN`, else `etcd` on PATH, else Debian's `/usr/bin/etcd`; undefined when none is executable. */
 export function findEtcd(): string | undefined {
-  const candidates = [
-    process.env['ETCD_BIN'],
-    ...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'etcd')),
-    '/usr/bin/etcd',
-  ];
-  for (const candidate of candidates) {
-    if (candidate === undefined || candidate === '') continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('ETCD_BIN', 'etcd', ['/usr/bin']);
 }
 
 async function freePort(): Promise<number> {
