@@ -11,6 +11,7 @@ import { Pause } from '../core/pause.js';
 import type { TimerQueue } from '../core/timer-queue.js';
 import type { OutlierDetector } from '../health/outlier-detector.js';
 import { backoffDelay, type RetrySettings } from '../policies/retry.js';
+import { RetryBudget } from '../policies/retry-budget.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
 
@@ -25,7 +26,14 @@ class RetryableFailure extends Error {
 }
 
 /** Thrown inside p-retry when no further attempt may start (deadline, abort, close). */
-class StopRetrying extends Error {}
+class StopRetrying extends Error {
+  constructor(readonly reason: StopReason) {
+    super(reason);
+  }
+}
+
+/** Why the retry loop ends without another attempt. */
+type StopReason = 'deadline' | 'budget' | 'stopped';
 
 export interface ExecutorSettings {
   readonly service: string;
@@ -56,6 +64,7 @@ export class Executor {
   readonly #endpoints: EndpointState;
   readonly #balancer: Balancer;
   readonly #health: OutlierDetector | undefined;
+  readonly #budget: RetryBudget | undefined;
   /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
   readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
@@ -73,6 +82,7 @@ export class Executor {
     this.#endpoints = settings.endpoints;
     this.#balancer = settings.balancer;
     this.#health = settings.health;
+    this.#budget = settings.retry.budget === undefined || settings.retry.attempts < 2 ? undefined : new RetryBudget(settings.retry.budget);
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
   }
 
@@ -84,6 +94,7 @@ export class Executor {
   /** Runs one call to completion: resolves with the final response or rejects with the final error. */
   async run(call: CallContext): Promise<unknown> {
     if (this.#closing !== undefined) throw this.#closing;
+    this.#budget?.recordCall(call.startedAt);
     this.#link(call);
     const signal = call.signal;
     let onAbort: (() => void) | undefined;
@@ -274,7 +285,8 @@ export class Executor {
     try {
       return await pRetry(
         async () => {
-          if (!(await this.#backOff(call))) throw new StopRetrying();
+          const stop = await this.#backOff(call);
+          if (stop !== undefined) throw new StopRetrying(stop);
           // Committed to a new attempt: release the failed response and move on from its endpoint.
           if (last.response !== undefined) call.transport.discard(last.response);
           (call.tried ??= []).push(last.endpoint);
@@ -292,17 +304,33 @@ export class Executor {
         },
       );
     } catch (error) {
+      // The deadline left no room for another attempt after a failure without a response: that is the caller's answer.
+      if (error instanceof StopRetrying && error.reason === 'deadline' && last.error !== undefined && call.stopped === undefined) {
+        throw deadlineError(this.#service, call, last.error);
+      }
       if (error instanceof RetryableFailure || error instanceof StopRetrying) return last;
       throw error;
     }
   }
 
-  /** Sleeps the jittered backoff; false when no further attempt fits (deadline, abort, close). */
-  async #backOff(call: CallContext): Promise<boolean> {
+  /** Sleeps the jittered backoff; says why no further attempt may start (deadline, budget, abort, close), or undefined to go on. */
+  async #backOff(call: CallContext): Promise<StopReason | undefined> {
     const delay = backoffDelay(this.#retry, call.attempts, this.#clock.random());
-    if (this.#clock.now() + delay >= call.deadline) return false;
+    const now = this.#clock.now();
+    if (now + delay >= call.deadline) return 'deadline';
+    // The budget is spent only for a retry that will happen; a spent budget ends the call with its last result.
+    if (this.#budget !== undefined && !this.#budget.tryRetry(now)) {
+      call.attributes['retryBudgetExhausted'] = true;
+      return 'budget';
+    }
     if (delay > 0) await new Pause(this.#clock, call).wait(delay);
-    return call.stopped === undefined && this.#closing === undefined && this.#clock.now() < call.deadline;
+    if (call.stopped !== undefined || this.#closing !== undefined) return 'stopped';
+    return this.#clock.now() < call.deadline ? undefined : 'deadline';
+  }
+
+  /** Retries the budget allows now; undefined when retries are not budgeted. */
+  retryBudgetRemaining(): number | undefined {
+    return this.#budget?.remaining(this.#clock.now());
   }
 }
 
@@ -310,8 +338,8 @@ function abortedError(service: string, reason: unknown): MeshkitError {
   return new MeshkitError('ERR_ABORTED', `${service}: the call was aborted`, { service }, { cause: reason });
 }
 
-function deadlineError(service: string, call: CallContext): MeshkitError {
+function deadlineError(service: string, call: CallContext, cause?: unknown): MeshkitError {
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${service}: deadline exceeded after ${call.attempts} attempt(s)`, {
     service, attempts: call.attempts,
-  });
+  }, cause === undefined ? undefined : { cause });
 }

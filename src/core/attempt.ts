@@ -14,6 +14,8 @@ export interface AttemptContext {
   readonly endpoint: Endpoint;
   /** Absolute clock time by which the call must finish; `Infinity` when unbounded. */
   readonly deadline: number;
+  /** Clock time when the attempt started (so `deadline - startedAt` is what it had left). */
+  readonly startedAt: number;
   /**
    * Aborts when this attempt times out, the call is aborted or the client
    * closes. Created on first access, so attempts that never look pay nothing.

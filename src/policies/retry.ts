@@ -2,6 +2,7 @@ import { fullJitterBackoff } from '../core/backoff.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { DEFAULT_RETRYABLE_STATUSES } from '../transports/http-classifier.js';
+import { DEFAULT_RETRY_BUDGET, resolveRetryBudget, type RetryBudgetOptions, type RetryBudgetSettings } from './retry-budget.js';
 
 /** Options for `.retry()`. */
 export interface RetryOptions {
@@ -11,6 +12,11 @@ export interface RetryOptions {
   readonly backoff?: { readonly base?: Duration; readonly cap?: Duration };
   /** HTTP statuses retried (on another endpoint). Default `[502, 503, 504]`. */
   readonly statuses?: readonly number[];
+  /**
+   * Retry budget shared by the client's calls: a ratio (`0.2`), options, or
+   * `false` for none. Default: 20 % of calls plus 10 per second over 10 s (Finagle).
+   */
+  readonly budget?: number | RetryBudgetOptions | false;
 }
 
 /** Resolved retry settings. */
@@ -19,11 +25,13 @@ export interface RetrySettings {
   readonly baseMs: number;
   readonly capMs: number;
   readonly statuses: readonly number[];
+  /** Undefined when retries are not budgeted. */
+  readonly budget: RetryBudgetSettings | undefined;
 }
 
 /** Retries on by default: at most one retry, so the worst case doubles load, never more. */
 export const DEFAULT_RETRY: RetrySettings = Object.freeze({
-  attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES,
+  attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES, budget: DEFAULT_RETRY_BUDGET,
 });
 
 /** Validates retry options; throws `ERR_INVALID_CONFIG` naming `retry.<option>`. */
@@ -43,7 +51,8 @@ export function resolveRetry(options: RetryOptions | false): RetrySettings {
   if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
     throw invalidConfig('retry.statuses', 'an array of HTTP status codes (100-599)', statuses);
   }
-  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]) });
+  const budget = options.budget === false ? undefined : options.budget === undefined ? DEFAULT_RETRY_BUDGET : resolveRetryBudget(options.budget);
+  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]), budget });
 }
 
 /** The full-jitter delay before retry number `retry` (from 1). */

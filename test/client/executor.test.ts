@@ -236,7 +236,7 @@ describe('backoff under a virtual clock', () => {
     gaps.forEach((gap, i) => assert.ok(gap >= 0 && gap < (ceilings[i] as number) * 1.02 + 1, `gap ${i}: ${gap}`));
   });
 
-  it('does not start a retry whose backoff would cross the deadline', async () => {
+  it('does not start a retry whose backoff would cross the deadline, and says the deadline ended the call', async () => {
     const clock = new VirtualClock(0, 3);
     await using c = client('backoff-deadline').endpoints(['127.0.0.1:1', '127.0.0.1:2'])
       .retry({ attempts: 5, backoff: { base: '1s', cap: '1s' } }).timeout({ total: '10ms' }).clock(clock).build();
@@ -246,7 +246,9 @@ describe('backoff under a virtual clock', () => {
       return Promise.reject(connectError());
     }).catch((error: unknown) => error);
     await clock.advance(100);
-    assert.equal((await pending as { code?: string }).code, 'ECONNREFUSED');
+    const error = await pending;
+    assert.ok(isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'), 'the deadline ended the call');
+    assert.equal((error.cause as { code?: string }).code, 'ECONNREFUSED', 'with the last failure as its cause');
     assert.ok(calls <= 2);
   });
 });

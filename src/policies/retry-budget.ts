@@ -1,0 +1,102 @@
+import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+
+/** Options of the retry budget (`.retry({ budget })`). Defaults are Finagle's and Linkerd's. */
+export interface RetryBudgetOptions {
+  /** Retries allowed as a fraction of calls in the window. Default 0.2. */
+  readonly ratio?: number;
+  /** Retries always allowed per second, so low-traffic clients can still retry. Default 10. */
+  readonly minPerSecond?: number;
+  /** How long calls and retries count. Default `'10s'`. */
+  readonly ttl?: Duration;
+}
+
+/** Resolved budget settings. */
+export interface RetryBudgetSettings {
+  readonly ratio: number;
+  readonly minPerSecond: number;
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_RETRY_BUDGET: RetryBudgetSettings = Object.freeze({ ratio: 0.2, minPerSecond: 10, ttlMs: 10_000 });
+
+/** Validates budget options (`0.2` is shorthand for `{ ratio: 0.2 }`); errors name `retry.budget.<option>`. */
+export function resolveRetryBudget(options: number | RetryBudgetOptions): RetryBudgetSettings {
+  const o = typeof options === 'number' ? { ratio: options } : options;
+  if (o === null || typeof o !== 'object') throw invalidConfig('retry.budget', 'a ratio, an options object or false', options);
+  const ratio = o.ratio ?? DEFAULT_RETRY_BUDGET.ratio;
+  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio < 0 || ratio > 10) {
+    throw invalidConfig('retry.budget.ratio', 'a number from 0 to 10', ratio);
+  }
+  const minPerSecond = o.minPerSecond ?? DEFAULT_RETRY_BUDGET.minPerSecond;
+  if (typeof minPerSecond !== 'number' || !Number.isFinite(minPerSecond) || minPerSecond < 0) {
+    throw invalidConfig('retry.budget.minPerSecond', 'a number >= 0', minPerSecond);
+  }
+  return Object.freeze({ ratio, minPerSecond, ttlMs: parsePositiveDuration(o.ttl ?? DEFAULT_RETRY_BUDGET.ttlMs, 'retry.budget.ttl') });
+}
+
+/** Buckets per window: fine enough that expiry is smooth, few enough to sum cheaply. */
+const BUCKETS = 10;
+
+/**
+ * A retry budget (Finagle's RetryBudget, Linkerd's retry budgets): retries
+ * may add at most `ratio` of the calls made in the last `ttl`, plus
+ * `minPerSecond * ttl`. Shared by every call of a client (hedges will spend
+ * from it too), so that retries never turn an outage into a multiple of the
+ * load. Counters live in ring buckets rotated lazily from the caller's clock
+ * reading: no timer, two array writes per call.
+ */
+export class RetryBudget {
+  readonly #settings: RetryBudgetSettings;
+  readonly #bucketMs: number;
+  readonly #calls = new Float64Array(BUCKETS);
+  readonly #retries = new Float64Array(BUCKETS);
+  #bucketStart = Number.NEGATIVE_INFINITY;
+  #index = 0;
+  #callSum = 0;
+  #retrySum = 0;
+
+  constructor(settings: RetryBudgetSettings) {
+    this.#settings = settings;
+    this.#bucketMs = settings.ttlMs / BUCKETS;
+  }
+
+  /** Counts a call (its first attempt). */
+  recordCall(now: number): void {
+    this.#rotate(now);
+    this.#calls[this.#index] = (this.#calls[this.#index] as number) + 1;
+    this.#callSum++;
+  }
+
+  /** Takes a retry from the budget if one is left; false when the budget is spent. */
+  tryRetry(now: number): boolean {
+    this.#rotate(now);
+    const allowed = this.#settings.minPerSecond * (this.#settings.ttlMs / 1000) + this.#settings.ratio * this.#callSum;
+    if (this.#retrySum + 1 > allowed) return false;
+    this.#retries[this.#index] = (this.#retries[this.#index] as number) + 1;
+    this.#retrySum++;
+    return true;
+  }
+
+  /** Retries left now (for status pages). */
+  remaining(now: number): number {
+    this.#rotate(now);
+    const allowed = this.#settings.minPerSecond * (this.#settings.ttlMs / 1000) + this.#settings.ratio * this.#callSum;
+    return Math.max(0, Math.floor(allowed - this.#retrySum));
+  }
+
+  #rotate(now: number): void {
+    if (now < this.#bucketStart + this.#bucketMs) return;
+    const steps = this.#bucketStart === Number.NEGATIVE_INFINITY ? BUCKETS : Math.floor((now - this.#bucketStart) / this.#bucketMs);
+    for (let i = 0; i < Math.min(steps, BUCKETS); i++) {
+      this.#index = (this.#index + 1) % BUCKETS;
+      this.#callSum -= this.#calls[this.#index] as number;
+      this.#retrySum -= this.#retries[this.#index] as number;
+      this.#calls[this.#index] = 0;
+      this.#retries[this.#index] = 0;
+    }
+    this.#bucketStart = steps >= BUCKETS || this.#bucketStart === Number.NEGATIVE_INFINITY
+      ? now
+      : this.#bucketStart + steps * this.#bucketMs;
+  }
+}

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { client, DEADLINE_HEADER, isMeshkitError, roundRobin } from '../../src/index.js';
+import { withDeadlineHeader } from '../../src/transports/deadline-header.js';
+import { startUpstreams, type Upstream } from '../helpers/upstream.js';
+
+describe('deadline propagation', () => {
+  it('adds or replaces the header in every header shape without touching the original', () => {
+    const object = { accept: 'a', 'X-Meshkit-Deadline': '999' };
+    assert.deepEqual(withDeadlineHeader(object, 120.7), { accept: 'a', [DEADLINE_HEADER]: '120' });
+    assert.equal(object['X-Meshkit-Deadline'], '999');
+    assert.deepEqual(withDeadlineHeader(['accept', 'a', 'x-meshkit-deadline', '5'], 10), ['accept', 'a', DEADLINE_HEADER, '10']);
+    assert.deepEqual(withDeadlineHeader(undefined, -3), { [DEADLINE_HEADER]: '0' });
+  });
+
+  it('a 200 ms deadline over slow upstreams: each attempt carries what is left, none starts after it, the caller gets ERR_DEADLINE_EXCEEDED at 200 ms', async (t) => {
+    const ups = await startUpstreams([{ delayMs: 2000 }, { delayMs: 2000 }, { delayMs: 2000 }]);
+    t.after(() => Promise.all(ups.map((u) => u.close())));
+    await using c = client('deadline-hops').endpoints(ups.map((u) => u.address)).balancer(roundRobin())
+      .timeout({ perTry: '60ms', total: '200ms' }).retry({ attempts: 10, backoff: { base: 1, cap: 5 } }).build();
+    const started = performance.now();
+    await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_DEADLINE_EXCEEDED'));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 195 && elapsed < 600, `rejected at the deadline (${elapsed.toFixed(0)} ms)`);
+    const arrivals = ups.flatMap((u: Upstream) => u.requests).map((r) => Number(r.headers[DEADLINE_HEADER]));
+    assert.ok(arrivals.length >= 2, 'retries happened within the deadline');
+    assert.ok(arrivals.every((ms) => Number.isInteger(ms) && ms >= 0 && ms <= 200), `headers ${arrivals.join(',')}`);
+    // Each attempt starts later than the one before, so each had less left (arrival order across servers is not kept).
+    const descending = [...arrivals].sort((a, b) => b - a);
+    for (let i = 1; i < descending.length; i++) assert.ok((descending[i] as number) < (descending[i - 1] as number), `what is left shrinks: ${descending.join(',')}`);
+    assert.ok((descending[0] as number) > 150, 'the first attempt had nearly all of it');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(ups.flatMap((u) => u.requests).length, arrivals.length, 'no attempt started after the deadline');
+  });
+
+  it('sends no header when the call has no deadline', async (t) => {
+    const [up] = (await startUpstreams([{}])) as [Upstream];
+    t.after(() => up.close());
+    await using c = client('no-deadline').endpoints([up.address]).build();
+    await (await c.request({ path: '/' })).body.dump();
+    assert.equal(up.requests[0]?.headers[DEADLINE_HEADER], undefined);
+  });
+});
