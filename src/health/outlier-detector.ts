@@ -102,6 +102,8 @@ export class OutlierDetector {
 
   /** Feeds one attempt's classification. Called once per attempt. */
   observe(endpoint: Endpoint, outcome: Outcome): void {
+    // An attempt the caller (or close()) aborted says nothing about the endpoint.
+    if (outcome.reason === 'aborted') return;
     const record = this.#records.get(endpoint.id);
     if (record === undefined || record.ejectedUntil !== undefined) return;
     record.requests++;

@@ -126,6 +126,17 @@ describe('OutlierDetector', () => {
     d.close();
   });
 
+  it('ignores aborted attempts: they neither break a failure run nor count for the success rate', () => {
+    const { d } = detector({ maxEjectionPercent: 50, panicThreshold: 0 });
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    d.setEndpoints([a, b]);
+    for (let i = 0; i < 4; i++) d.observe(a, unavailable);
+    d.observe(a, Outcomes.aborted);
+    d.observe(a, unavailable);
+    assert.deepEqual(ids(d.available), [b.id]);
+    d.close();
+  });
+
   it('forgets endpoints that leave and keeps state for those that stay', () => {
     const { d } = detector({ maxEjectionPercent: 50, panicThreshold: 0 });
     const [a, b, c] = fleet(3) as [Endpoint, Endpoint, Endpoint];
