@@ -37,6 +37,7 @@ export {
 export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
 export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions, type RetryBudgetSettings } from './policies/retry-budget.js';
 export { DEADLINE_HEADER } from './transports/deadline-header.js';
+export type { HedgeOptions, HedgeSettings } from './policies/hedge.js';
 export type { TimeoutOptions, TimeoutSettings } from './policies/timeout.js';
 
 export { classifyError } from './transports/error-classifier.js';

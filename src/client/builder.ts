@@ -7,6 +7,7 @@ import type { EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
+import { resolveHedge, type HedgeOptions, type HedgeSettings } from '../policies/hedge.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions, type OutlierSettings } from '../health/outlier-options.js';
 import { resolveHealthCheck, type HealthCheckOptions, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import { staticEndpoints } from '../discovery/static.js';
@@ -27,6 +28,7 @@ interface BuilderState {
   readonly outlierDetection: OutlierSettings | undefined;
   readonly healthCheck: HealthCheckSettings | undefined;
   readonly subsets: SubsetOptions | undefined;
+  readonly hedge: HedgeSettings | undefined;
 }
 
 function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
@@ -82,6 +84,17 @@ export class ClientBuilder {
   subsets(options: SubsetOptions): ClientBuilder {
     subsets(options, roundRobin()); // validates now, so the error points here
     return this.#with({ subsets: options });
+  }
+
+  /**
+   * Hedged requests for idempotent calls: when the first attempt has not
+   * answered after `after` (default the p95 of recent latency), another goes
+   * to a different endpoint; the first answer wins and the other is cancelled.
+   * Hedges spend from their own budget (default 5 % of calls) and from the
+   * retry budget. Default off.
+   */
+  hedge(options: HedgeOptions | false = {}): ClientBuilder {
+    return this.#with({ hedge: options === false ? undefined : resolveHedge(options) });
   }
 
   /** Per-try timeout and total deadline. Default none; set both in production. */
@@ -149,6 +162,7 @@ export class ClientBuilder {
       policies: Object.freeze([...state.policies]),
       clock: state.clock,
       outlierDetection: state.outlierDetection,
+      hedge: state.hedge,
       healthCheck: state.healthCheck,
     });
     return new Client(config);
@@ -175,5 +189,6 @@ export function client(name: string): ClientBuilder {
     outlierDetection: undefined,
     healthCheck: undefined,
     subsets: undefined,
+    hedge: undefined,
   });
 }

@@ -12,6 +12,7 @@ import { ActiveHealthChecker } from '../health/active-health-check.js';
 import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
 import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
+import type { HedgeSettings } from '../policies/hedge.js';
 import type { RetrySettings } from '../policies/retry.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
@@ -36,6 +37,8 @@ export interface ClientConfig {
   readonly clock: Clock;
   /** Outlier detection settings; undefined when off. */
   readonly outlierDetection: OutlierSettings | undefined;
+  /** Hedging settings; undefined when off. */
+  readonly hedge: HedgeSettings | undefined;
   /** Active health check settings; undefined when off. */
   readonly healthCheck: HealthCheckSettings | undefined;
 }
@@ -99,6 +102,7 @@ export class Client implements AsyncDisposable {
       endpoints: this.#state,
       balancer,
       health,
+      hedge: config.hedge,
       firstAttemptAtStart: config.policies.length === 0,
     });
     const executor = this.#executor;

@@ -8,9 +8,11 @@ import type { Endpoint } from '../core/endpoint.js';
 import { MeshkitError } from '../core/errors.js';
 import { isSafeToRetryAnyMethod, Outcomes, type Outcome } from '../core/outcome.js';
 import { Pause } from '../core/pause.js';
-import type { TimerQueue } from '../core/timer-queue.js';
+import { TimerEntry, type TimerQueue } from '../core/timer-queue.js';
 import type { OutlierDetector } from '../health/outlier-detector.js';
 import { backoffDelay, type RetrySettings } from '../policies/retry.js';
+import type { HedgeSettings } from '../policies/hedge.js';
+import { LatencyWindow } from '../policies/latency-window.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
@@ -32,6 +34,17 @@ class StopRetrying extends Error {
   }
 }
 
+/** Runs a callback when its time comes on the shared timer queue (the hedge delay). */
+class Alarm extends TimerEntry {
+  constructor(readonly ring: () => void) {
+    super();
+  }
+
+  override onTimeout(): void {
+    this.ring();
+  }
+}
+
 /** Why the retry loop ends without another attempt. */
 type StopReason = 'deadline' | 'budget' | 'stopped';
 
@@ -45,6 +58,8 @@ export interface ExecutorSettings {
   readonly balancer: Balancer;
   /** Outlier detection, when configured: sees every attempt's outcome. */
   readonly health: OutlierDetector | undefined;
+  /** Hedging, when configured. */
+  readonly hedge: HedgeSettings | undefined;
   /** No policy sits between the client and the executor (so a call's first attempt starts when the call does). */
   readonly firstAttemptAtStart: boolean;
 }
@@ -65,6 +80,10 @@ export class Executor {
   readonly #balancer: Balancer;
   readonly #health: OutlierDetector | undefined;
   readonly #budget: RetryBudget | undefined;
+  readonly #hedge: HedgeSettings | undefined;
+  readonly #hedgeBudget: RetryBudget | undefined;
+  /** Recent successful latencies, when hedging follows a percentile. */
+  readonly #latency: LatencyWindow | undefined;
   /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
   readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
@@ -83,6 +102,9 @@ export class Executor {
     this.#balancer = settings.balancer;
     this.#health = settings.health;
     this.#budget = settings.retry.budget === undefined || settings.retry.attempts < 2 ? undefined : new RetryBudget(settings.retry.budget);
+    this.#hedge = settings.hedge;
+    this.#hedgeBudget = settings.hedge === undefined ? undefined : new RetryBudget(settings.hedge.budget);
+    this.#latency = settings.hedge?.percentile === undefined ? undefined : new LatencyWindow(settings.hedge.percentile);
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
   }
 
@@ -95,6 +117,7 @@ export class Executor {
   async run(call: CallContext): Promise<unknown> {
     if (this.#closing !== undefined) throw this.#closing;
     this.#budget?.recordCall(call.startedAt);
+    this.#hedgeBudget?.recordCall(call.startedAt);
     this.#link(call);
     const signal = call.signal;
     let onAbort: (() => void) | undefined;
@@ -105,7 +128,9 @@ export class Executor {
     let error: unknown;
     try {
       if (call.stopped !== undefined) throw call.stopped;
-      let attempt = await this.#attempt(call);
+      let attempt = this.#hedge !== undefined && call.idempotent && call.replayable
+        ? await this.#hedged(call, this.#hedge)
+        : await this.#attempt(call);
       if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) attempt = await this.#retryLoop(call, attempt);
       if (call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
         // Stopped (aborted, or closed) after a failure: the caller learns why the call stopped, not the failure it cut short.
@@ -127,12 +152,15 @@ export class Executor {
   stop(call: CallContext, reason: Error): void {
     if (call.stopped !== undefined) return;
     call.stopped = reason;
-    const attempt = call.current;
-    if (attempt !== undefined && attempt.outcome === undefined) {
-      this.#finish(attempt, Outcomes.aborted, undefined, reason);
-      attempt.abort(reason);
-    }
+    for (const attempt of call.hedges ?? (call.current === undefined ? [] : [call.current])) this.#cancel(attempt, reason);
     call.pause?.wake();
+  }
+
+  /** Ends an attempt still in flight as aborted (its late response, if any, is discarded on arrival). */
+  #cancel(attempt: Attempt, reason: Error): void {
+    if (attempt.outcome !== undefined) return;
+    this.#finish(attempt, Outcomes.aborted, undefined, reason);
+    attempt.abort(reason);
   }
 
   /** Refuses new calls and stops every call in flight with `reason`. */
@@ -199,6 +227,7 @@ export class Executor {
     const now = call.attempts === 0 && this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
     const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#onAttemptTimeout);
     call.current = attempt;
+    call.hedges?.push(attempt);
     const remaining = call.deadline - now;
     let delay = this.#timeouts.perTry;
     if (remaining <= delay) {
@@ -238,9 +267,11 @@ export class Executor {
     const balancer = this.#balancer;
     const publish = channels.attemptEnd.hasSubscribers;
     // The end time is read only when someone consumes it.
-    if (balancer.onAttemptEnd !== undefined || publish) {
+    if (balancer.onAttemptEnd !== undefined || publish || this.#latency !== undefined) {
       attempt.endedAt = this.#clock.now();
-      balancer.onAttemptEnd?.(attempt, outcome, attempt.endedAt - attempt.startedAt);
+      const duration = attempt.endedAt - attempt.startedAt;
+      balancer.onAttemptEnd?.(attempt, outcome, duration);
+      if (outcome.ok) this.#latency?.record(duration);
       if (publish) channels.attemptEnd.publish(attempt);
     }
     this.#health?.observe(attempt.endpoint, outcome);
@@ -255,6 +286,70 @@ export class Executor {
     const error = timeoutError(attempt, this.#timeouts.perTry);
     this.#finish(attempt, attempt.timerIsDeadline ? Outcomes.deadline : Outcomes.timeout, undefined, error);
     attempt.abort(error);
+  }
+
+  /**
+   * A hedged first attempt (The Tail at Scale; Finagle's backup requests):
+   * if the attempt has not answered after the hedge delay, another goes to a
+   * different endpoint, within the hedge budget and the retry budget. The
+   * first usable answer wins; the others are cancelled and their responses
+   * released. When every attempt fails retryably, the last failure goes on to
+   * the retry loop.
+   */
+  #hedged(call: CallContext, settings: HedgeSettings): Promise<Attempt> {
+    const delay = settings.delayMs ?? this.#latency?.value;
+    if (delay === undefined) return this.#attempt(call); // no latency estimate yet
+    call.hedges = [];
+    return new Promise<Attempt>((resolve, reject) => {
+      let running = 0;
+      let hedges = 0;
+      let done = false;
+      const finish = (winner: Attempt): void => {
+        done = true;
+        this.#timers.cancel(alarm);
+        const others = call.hedges ?? [];
+        call.hedges = undefined;
+        call.current = winner;
+        for (const other of others) {
+          if (other === winner) continue;
+          this.#cancel(other, hedgeLost(this.#service));
+          if (other.response !== undefined) call.transport.discard(other.response);
+        }
+        resolve(winner);
+      };
+      const settled = (attempt: Attempt): void => {
+        running--;
+        if (done) return;
+        const outcome = attempt.outcome as Outcome;
+        // A usable answer, or a failure no retry would fix, ends the race; a retryable failure waits for the others.
+        if (outcome.ok || !outcome.retryable || running === 0) finish(attempt);
+      };
+      const launch = (first: boolean): void => {
+        running++;
+        this.#attempt(call).then(settled, (error: unknown) => {
+          running--;
+          if (done) return;
+          if (first || running === 0) {
+            done = true;
+            this.#timers.cancel(alarm);
+            call.hedges = undefined;
+            reject(error);
+          }
+        });
+      };
+      const alarm = new Alarm(() => {
+        if (done || call.stopped !== undefined || this.#closing !== undefined) return;
+        const now = this.#clock.now();
+        // Hedges spend from their own budget and from the retry budget: together they never multiply load.
+        if (!(this.#hedgeBudget as RetryBudget).tryRetry(now) || (this.#budget !== undefined && !this.#budget.tryRetry(now))) return;
+        call.tried = (call.hedges ?? []).map((a) => a.endpoint);
+        call.attributes['hedges'] = ++hedges;
+        launch(false);
+        if (hedges < settings.max) this.#timers.schedule(alarm, delay, now);
+      });
+      launch(true);
+      if (!done) this.#timers.schedule(alarm, delay);
+    });
   }
 
   /** Slow path: no picker yet, or it returned nothing. Waits for discovery's first set within the deadline. */
@@ -332,6 +427,10 @@ export class Executor {
   retryBudgetRemaining(): number | undefined {
     return this.#budget?.remaining(this.#clock.now());
   }
+}
+
+function hedgeLost(service: string): MeshkitError {
+  return new MeshkitError('ERR_ABORTED', `${service}: another attempt of this call answered first`, { service, reason: 'hedge-lost' });
 }
 
 function abortedError(service: string, reason: unknown): MeshkitError {

@@ -48,6 +48,8 @@ export class CallContext {
   tried: Endpoint[] | undefined = undefined;
   /** The attempt in flight (the latest one). */
   current: Attempt | undefined = undefined;
+  /** @internal While a hedged race runs: every attempt it started, so abort and the winner can stop the others. */
+  hedges: Attempt[] | undefined = undefined;
   /** Set when the caller aborted or the client closed; no further attempt starts. */
   stopped: Error | undefined = undefined;
   /** @internal Links in the executor's list of calls in flight (for close()). */
