@@ -55,3 +55,10 @@ export type { HealthCheck, Registrar, Registration, ServiceInstance } from './re
 export type { EjectionReason, EndpointHealth } from './health/outlier-detector.js';
 export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';
 export type { HealthCheckOptions, HealthCheckSettings } from './health/active-health-check-options.js';
+
+export { fallback, type FallbackFailure, type FallbackHandler, type FallbackOptions, type FallbackWhen } from './policies/fallback.js';
+export { staticResponse, type StaticResponseOptions } from './policies/fallback-response.js';
+export {
+  faultInjection, FAULT_INJECTED,
+  type FaultInjectionOptions, type FaultInjectionPolicy, type FaultDelayOptions, type FaultAbortOptions,
+} from './policies/fault-injection.js';

@@ -193,7 +193,10 @@ export class Client implements AsyncDisposable {
       await this.#executor.idle();
     }
     this.#timers.clear();
-    await (drained ? this.#http.close() : this.#http.destroy());
+    await Promise.all([
+      drained ? this.#http.close() : this.#http.destroy(),
+      ...this.config.policies.map((policy) => policy.close?.()),
+    ]);
     await checkerStopped;
   }
 

@@ -22,7 +22,9 @@ export type MeshkitErrorCode =
   /** A concurrency limit, rate limit or load shedder rejected the call. */
   | 'ERR_LIMIT_EXCEEDED'
   /** A redirect pointed somewhere meshkit will not follow (another origin, or too many hops). */
-  | 'ERR_REDIRECT';
+  | 'ERR_REDIRECT'
+  /** A fault-injection policy failed the call on purpose. */
+  | 'ERR_FAULT_INJECTED';
 
 /** Extra, code-specific facts about an error (the option name, the bad value, ...). */
 export interface MeshkitErrorDetails {

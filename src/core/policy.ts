@@ -15,6 +15,8 @@ export interface Policy {
   /** A short name for errors, telemetry and `client.describe()`. */
   readonly name: string;
   wrap<T>(next: Invoke<T>): Invoke<T>;
+  /** Optional: releases what the policy holds (timers, breaker state); `client.close()` calls it. */
+  close?(): void | Promise<void>;
 }
 
 /** Composes policies around `inner`, first policy outermost. */

@@ -1,0 +1,110 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import type { HttpResponse } from '../transports/http-types.js';
+
+/**
+ * A body that behaves like undici's `BodyReadable` (a Node `Readable` with the
+ * fetch body mixin: `text()`, `json()`, `bytes()`, `arrayBuffer()`, `blob()`,
+ * `dump()`, `bodyUsed`), holding bytes already in memory. Single use, like a
+ * real body.
+ */
+class StaticBody extends Readable {
+  constructor(bytes: Uint8Array) {
+    super();
+    if (bytes.byteLength > 0) this.push(bytes);
+    this.push(null);
+  }
+
+  override _read(): void {}
+
+  /** Never a web stream: as undici's body, read it with the methods below. */
+  get body(): undefined {
+    return undefined;
+  }
+
+  get bodyUsed(): boolean {
+    return this.readableDidRead || this.destroyed;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    if (this.bodyUsed) throw new TypeError('Body is unusable: the body has already been read');
+    const chunks: Buffer[] = [];
+    for await (const chunk of this) chunks.push(chunk as Buffer);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  async text(): Promise<string> {
+    return Buffer.from(await this.bytes()).toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.bytes();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  async blob(): Promise<Blob> {
+    return new Blob([await this.bytes()]);
+  }
+
+  formData(): Promise<never> {
+    return Promise.reject(new TypeError('formData() is not supported by undici bodies'));
+  }
+
+  /** Discards the rest of the body; resolves once it ended. */
+  dump(): Promise<void> {
+    if (this.destroyed || this.readableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.once('close', resolve);
+      this.resume();
+    });
+  }
+}
+
+/** Options of {@link staticResponse}. */
+export interface StaticResponseOptions {
+  /** Response headers (lower-case names, as undici gives them). Default: `content-type: text/plain; charset=utf-8` when there is a body. */
+  readonly headers?: IncomingHttpHeaders;
+  /** Status text. Default `''`. */
+  readonly statusText?: string;
+}
+
+/**
+ * Builds a response shaped like the one `client.request()` resolves with
+ * (undici's `{ statusCode, headers, body, trailers }`), with a body held in
+ * memory. Use it in a {@link fallback} handler of an HTTP client (whose callers
+ * and `client.fetch()` expect a response object), or wherever a synthetic
+ * response is needed (fault injection's aborts use it). The body is single use:
+ * build a new response per call. Strings are sent as UTF-8; objects that are
+ * not bytes are sent as JSON with `content-type: application/json`.
+ */
+export function staticResponse(status: number, body: string | Uint8Array | object = '', options: StaticResponseOptions = {}): HttpResponse {
+  let bytes: Uint8Array;
+  let contentType: string | undefined;
+  if (typeof body === 'string') {
+    bytes = Buffer.from(body, 'utf8');
+    contentType = 'text/plain; charset=utf-8';
+  } else if (body instanceof Uint8Array) {
+    bytes = body;
+    contentType = 'application/octet-stream';
+  } else {
+    bytes = Buffer.from(JSON.stringify(body), 'utf8');
+    contentType = 'application/json';
+  }
+  const headers: IncomingHttpHeaders = options.headers !== undefined
+    ? { ...options.headers }
+    : bytes.byteLength > 0 ? { 'content-type': contentType } : {};
+  headers['content-length'] ??= String(bytes.byteLength);
+  return {
+    statusCode: status,
+    statusText: options.statusText ?? '',
+    headers,
+    body: new StaticBody(bytes) as unknown as HttpResponse['body'],
+    trailers: {},
+    opaque: null,
+    context: {},
+  };
+}
