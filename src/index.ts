@@ -62,3 +62,14 @@ export {
   faultInjection, FAULT_INJECTED,
   type FaultInjectionOptions, type FaultInjectionPolicy, type FaultDelayOptions, type FaultAbortOptions,
 } from './policies/fault-injection.js';
+export { bulkhead, DEFAULT_BULKHEAD, type BulkheadOptions, type BulkheadPolicy, type BulkheadSettings, type BulkheadLimit } from './policies/bulkhead.js';
+export {
+  adaptiveThrottle, DEFAULT_ADAPTIVE_THROTTLE,
+  type AdaptiveThrottleOptions, type AdaptiveThrottlePolicy, type AdaptiveThrottleSettings, type AdaptiveThrottleState,
+} from './policies/adaptive-throttle.js';
+export { rateLimit, DEFAULT_RATE_LIMIT, type RateLimitOptions, type RateLimitPolicy, type RateLimitSettings } from './policies/rate-limit.js';
+export {
+  circuitBreaker, breakerStateChannel, breakerRotations, DEFAULT_CIRCUIT_BREAKER,
+  type CircuitBreakerOptions, type CircuitBreakerSettings, type CircuitBreakerPolicy, type CircuitBreakerStats,
+  type CircuitState, type BreakerStateMessage, type RotationInfo,
+} from './policies/circuit-breaker.js';

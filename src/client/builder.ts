@@ -7,6 +7,8 @@ import type { EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
+import { circuitBreaker } from '../policies/circuit-breaker.js';
+import { resolveCircuitBreaker, type CircuitBreakerOptions } from '../policies/circuit-breaker-options.js';
 import { resolveHedge, type HedgeOptions, type HedgeSettings } from '../policies/hedge.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions, type OutlierSettings } from '../health/outlier-options.js';
 import { resolveHealthCheck, type HealthCheckOptions, type HealthCheckSettings } from '../health/active-health-check-options.js';
@@ -23,7 +25,8 @@ interface BuilderState {
   readonly timeouts: TimeoutSettings;
   readonly retry: RetrySettings;
   readonly transport: HttpTransportFactory | undefined;
-  readonly policies: readonly Policy[];
+  /** Policy makers, first added outermost; each build() makes its own instances (a breaker's state is per client). */
+  readonly policies: readonly (() => Policy)[];
   readonly clock: Clock;
   readonly outlierDetection: OutlierSettings | undefined;
   readonly healthCheck: HealthCheckSettings | undefined;
@@ -116,7 +119,18 @@ export class ClientBuilder {
   /** Adds a policy around every call. The first policy added is the outermost. */
   policy(policy: Policy): ClientBuilder {
     requireMethods(policy, 'policy', 'a policy with wrap(next)', ['wrap']);
-    return this.#with({ policies: [...this.#state.policies, policy] });
+    return this.#with({ policies: [...this.#state.policies, () => policy] });
+  }
+
+  /**
+   * Adds a service-level circuit breaker (opossum) as a policy; each built
+   * client gets its own breaker. Same as `.policy(circuitBreaker(options))`,
+   * except that the breaker is made per build. Defaults: error threshold 0.5
+   * over 10 s, volume threshold 20, reset timeout 5 s.
+   */
+  circuitBreaker(options: CircuitBreakerOptions = {}): ClientBuilder {
+    resolveCircuitBreaker(options); // validates now, so the error points here
+    return this.#with({ policies: [...this.#state.policies, () => circuitBreaker(options)] });
   }
 
   /**
@@ -159,7 +173,7 @@ export class ClientBuilder {
       timeouts: state.timeouts,
       retry: state.retry,
       transport: state.transport ?? undiciTransport(),
-      policies: Object.freeze([...state.policies]),
+      policies: Object.freeze(state.policies.map((make) => make())),
       clock: state.clock,
       outlierDetection: state.outlierDetection,
       hedge: state.hedge,

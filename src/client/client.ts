@@ -185,6 +185,8 @@ export class Client implements AsyncDisposable {
   async #close(timeoutMs: number): Promise<void> {
     const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
     this.#executor.refuseNew(closed);
+    // Policies release what they hold now: calls queued in a bulkhead or waiting for a token are not in flight yet.
+    const policiesClosed = Promise.all(this.config.policies.map((policy) => policy.close?.()));
     this.#state.stop();
     const checkerStopped = this.#checker?.stop();
     const drained = await this.#drain(timeoutMs);
@@ -193,10 +195,7 @@ export class Client implements AsyncDisposable {
       await this.#executor.idle();
     }
     this.#timers.clear();
-    await Promise.all([
-      drained ? this.#http.close() : this.#http.destroy(),
-      ...this.config.policies.map((policy) => policy.close?.()),
-    ]);
+    await Promise.all([drained ? this.#http.close() : this.#http.destroy(), policiesClosed]);
     await checkerStopped;
   }
 

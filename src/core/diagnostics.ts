@@ -3,6 +3,7 @@ import type { AttemptContext } from './attempt.js';
 import type { CallContext } from './call-context.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './outcome.js';
+import type { BreakerStateMessage } from '../policies/circuit-breaker.js';
 
 /** Published when an attempt starts: the attempt itself (read-only). */
 export interface AttemptStartMessage extends AttemptContext {
@@ -63,6 +64,7 @@ export const channels = Object.freeze({
   endpoints: diagnosticsChannel.channel('meshkit:discovery:endpoints'),
   discoveryError: diagnosticsChannel.channel('meshkit:discovery:error'),
   discoveryRejected: diagnosticsChannel.channel('meshkit:discovery:rejected'),
+  breakerState: diagnosticsChannel.channel('meshkit:breaker:state'),
 });
 
 /** Message type per channel name, for {@link subscribe}. */
@@ -73,6 +75,7 @@ export interface ChannelMessages {
   endpoints: EndpointsMessage;
   discoveryError: DiscoveryErrorMessage;
   discoveryRejected: DiscoveryRejectedMessage;
+  breakerState: BreakerStateMessage;
 }
 
 /** Subscribes to one of meshkit's channels with a typed handler; returns the unsubscribe function. */

@@ -66,6 +66,21 @@ describe('client builder validation', () => {
     }
   });
 
+  it('.circuitBreaker() gives each built client its own breaker, and validates at once', async () => {
+    const base = client('orders').endpoints(['127.0.0.1:8080']).circuitBreaker({ errorThreshold: 0.5 });
+    const a = base.build();
+    const b = base.build();
+    try {
+      const [breakerA] = a.config.policies;
+      const [breakerB] = b.config.policies;
+      assert.ok(breakerA !== undefined && breakerB !== undefined && breakerA !== breakerB);
+      assert.equal(breakerA.name, breakerB.name);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    assertInvalid(() => client('orders').circuitBreaker({ errorThreshold: 50 }), 'circuitBreaker.errorThreshold');
+  });
+
   it('returns a new builder from each method, so shared bases stay unchanged', async () => {
     const shared = client('orders').endpoints(['127.0.0.1:8080']);
     const strict = shared.timeout({ total: '1s' });

@@ -1,0 +1,312 @@
+import * as diagnosticsChannel from 'node:diagnostics_channel';
+import CircuitBreaker from 'opossum';
+import type { CallContext } from '../core/call-context.js';
+import { isMeshkitError, MeshkitError } from '../core/errors.js';
+import type { Invoke, Policy } from '../core/policy.js';
+import {
+  resolveCircuitBreaker, type CircuitBreakerOptions, type CircuitBreakerSettings,
+} from './circuit-breaker-options.js';
+import { acquireRotation, releaseRotation, type SharedRotation } from './circuit-breaker-rotation.js';
+
+export { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerOptions, type CircuitBreakerSettings } from './circuit-breaker-options.js';
+export { breakerRotations, type RotationInfo } from './circuit-breaker-rotation.js';
+
+/** Where a breaker is: letting calls through, failing them fast, or letting one trial through. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/** A breaker's counters: `window` is opossum's rolling window, the rest count since creation. */
+export interface CircuitBreakerStats {
+  readonly state: CircuitState;
+  /** False once `close()` has shut the breaker down. */
+  readonly active: boolean;
+  /** Calls let through during the rolling window (refused calls are not counted). */
+  readonly calls: number;
+  /** Of those, calls that succeeded, including those that ended in an ignored error (abort, local limit). */
+  readonly successes: number;
+  /** Of those, calls counted as failures. */
+  readonly failures: number;
+  /** `failures / calls` over the window (0 when there are no calls): the breaker opens when this exceeds `errorThreshold`. */
+  readonly errorRate: number;
+  /** Calls refused with `ERR_CIRCUIT_OPEN` since creation. */
+  readonly rejected: number;
+  /** Calls whose error was not counted as a failure (aborted, client closed, `ERR_LIMIT_EXCEEDED`) since creation. */
+  readonly ignored: number;
+  /** Times the breaker opened since creation (a failed half-open trial counts again). */
+  readonly opened: number;
+  /** While open: ms until the half-open trial is allowed; otherwise 0. */
+  readonly retryAfterMs: number;
+}
+
+/** A circuit breaker policy: add it with `.policy(breaker)`; read its state; `close()` it with the client. */
+export interface CircuitBreakerPolicy extends Policy {
+  /** The current state. */
+  readonly state: CircuitState;
+  /** The resolved settings. */
+  readonly settings: CircuitBreakerSettings;
+  /** A snapshot of the counters (computed on each call: not for the hot path). */
+  stats(): CircuitBreakerStats;
+  /**
+   * Shuts the breaker down: releases its reset timer and its share of the
+   * rotation timer. Later calls through it reject with `ERR_CLIENT_CLOSED`;
+   * calls in flight settle normally. Idempotent.
+   */
+  close(): void;
+}
+
+/** Published on {@link breakerStateChannel} when a breaker changes state. */
+export interface BreakerStateMessage {
+  /** The service of the client using the breaker ('' before its first call). */
+  readonly service: string;
+  /** The breaker policy's name. */
+  readonly name: string;
+  readonly state: CircuitState;
+  readonly previous: CircuitState;
+  /** The breaker itself, for `stats()`. */
+  readonly breaker: CircuitBreakerPolicy;
+}
+
+/** `meshkit:breaker:state`: every breaker's state changes, as {@link BreakerStateMessage}. */
+export const breakerStateChannel = diagnosticsChannel.channel('meshkit:breaker:state');
+
+/**
+ * A result that resolved but whose final outcome is a failure (an HTTP 5xx):
+ * thrown inside opossum's action so that opossum counts it, and unwrapped
+ * back into the result outside. Not an `Error`: no stack is captured.
+ */
+class FailedResult {
+  constructor(readonly value: unknown) {}
+}
+
+type Action = (next: Invoke<unknown>, call: CallContext) => Promise<unknown>;
+
+/** opossum's action: runs the rest of the pipeline and turns a failed result into a rejection. */
+const runAndJudge: Action = async (next, call) => {
+  const result = await next(call);
+  if (call.current?.outcome?.ok === false) throw new FailedResult(result);
+  return result;
+};
+
+/**
+ * Errors that say nothing about the upstream's health: the caller gave up
+ * (`ERR_ABORTED`, or its signal fired), the client is closing
+ * (`ERR_CLIENT_CLOSED`), or an inner admission policy refused the call
+ * locally (`ERR_LIMIT_EXCEEDED`: nothing was sent).
+ */
+function isIgnored(error: unknown, call: CallContext): boolean {
+  if (call.stopped !== undefined) return true;
+  return isMeshkitError(error) && (error.code === 'ERR_ABORTED' || error.code === 'ERR_CLIENT_CLOSED' || error.code === 'ERR_LIMIT_EXCEEDED');
+}
+
+/**
+ * opossum's window pushes every call's latency into an array even with
+ * percentiles disabled (hundreds of thousands of numbers per window at high
+ * rates, about 0.5 us per call in `bench`). Nothing here reads latencies, so
+ * the status counts only. Guarded: if opossum's internals change, the stock
+ * `increment` stays (correct, just slower); a test notices.
+ * @returns whether the status now counts without latencies
+ */
+function countWithoutLatencies(status: CircuitBreaker.Status): boolean {
+  const key = Object.getOwnPropertySymbols(status).find((symbol) => symbol.description === 'window');
+  const window: unknown = key === undefined ? undefined : (status as unknown as Record<symbol, unknown>)[key];
+  if (!Array.isArray(window) || window.length === 0 || typeof (window[0] as { fires?: unknown }).fires !== 'number') return false;
+  const buckets = window as Record<string, number>[];
+  // opossum rotates by pop() + unshift() on this same array, so buckets[0] is always the current bucket.
+  (status as unknown as { increment(property: string): void }).increment = (property: string): void => {
+    const bucket = buckets[0] as Record<string, number>;
+    bucket[property] = (bucket[property] as number) + 1;
+  };
+  return true;
+}
+
+/** @internal For tests: the opossum breaker behind a policy. */
+export function opossumBreaker(policy: CircuitBreakerPolicy): CircuitBreaker | undefined {
+  return policy instanceof CircuitBreakerPolicyImpl ? policy.opossum : undefined;
+}
+
+class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
+  readonly name: string;
+  readonly settings: CircuitBreakerSettings;
+  readonly #breaker: CircuitBreaker<[Invoke<unknown>, CallContext], unknown>;
+  readonly #rotation: SharedRotation;
+  #state: CircuitState = 'closed';
+  #service = '';
+  #active = true;
+  #openedAt = 0;
+  #rejected = 0;
+  #ignored = 0;
+  #opened = 0;
+
+  constructor(settings: CircuitBreakerSettings) {
+    this.name = settings.name;
+    this.settings = settings;
+    this.#rotation = acquireRotation(settings.clock, settings.windowMs / settings.buckets);
+    const errorFilter = (error: unknown, _next: unknown, call: CallContext): boolean => {
+      if (error instanceof FailedResult || !isIgnored(error, call)) return false;
+      this.#ignored++;
+      // opossum knows only failures and successes. An ignored error counts as a
+      // success (it must not trip the breaker), except for a half-open trial:
+      // a success would close the breaker on no evidence, so it re-opens instead.
+      return !this.#breaker.halfOpen;
+    };
+    this.#breaker = new CircuitBreaker<[Invoke<unknown>, CallContext], unknown>(runAndJudge, {
+      name: settings.name,
+      errorThresholdPercentage: settings.errorThreshold * 100,
+      volumeThreshold: settings.volumeThreshold,
+      resetTimeout: settings.resetTimeoutMs,
+      rollingCountTimeout: settings.windowMs,
+      rollingCountBuckets: settings.buckets,
+      // The deadline and per-try timeouts are meshkit's: no opossum timer per call.
+      timeout: false,
+      // No latency percentiles and no snapshot timer: nobody reads them.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      // Rotate the window on the shared timer, not one setInterval per breaker.
+      rotateBucketController: this.#rotation,
+      errorFilter: errorFilter as (error: unknown) => boolean,
+    });
+    countWithoutLatencies(this.#breaker.status);
+    this.#breaker.on('open', () => {
+      this.#opened++;
+      this.#openedAt = Date.now();
+      this.#transition('open');
+    });
+    this.#breaker.on('halfOpen', () => this.#transition('half-open'));
+    this.#breaker.on('close', () => {
+      this.#resetWindow();
+      this.#transition('closed');
+    });
+  }
+
+  get state(): CircuitState {
+    return this.#state;
+  }
+
+  /** @internal Not public: a fallback or manual open registered on it would bypass meshkit's semantics. */
+  get opossum(): CircuitBreaker {
+    return this.#breaker as unknown as CircuitBreaker;
+  }
+
+  wrap<T>(next: Invoke<T>): Invoke<T> {
+    const breaker = this.#breaker;
+    const inner = next as Invoke<unknown>;
+    // One shared rejection handler per wrap: no closure per call.
+    const settle = (error: unknown): unknown => {
+      if (error instanceof FailedResult) return error.value;
+      throw this.#mapError(error);
+    };
+    return (call: CallContext): Promise<T> => {
+      if (this.#service === '') this.#service = call.service;
+      // Refuse here, before opossum: its refusal builds an Error with a stack
+      // and counts the refused call as a "fire", which would dilute the error
+      // rate after the breaker closes again.
+      if (!breaker.closed && (!this.#active || !breaker.pendingClose)) return Promise.reject(this.#refusal(call.service));
+      return breaker.fire(inner, call).then(undefined, settle) as Promise<T>;
+    };
+  }
+
+  stats(): CircuitBreakerStats {
+    const window = this.#breaker.stats;
+    const calls = window.fires;
+    return {
+      state: this.#state,
+      active: this.#active,
+      calls,
+      successes: window.successes,
+      failures: window.failures,
+      errorRate: calls === 0 ? 0 : window.failures / calls,
+      rejected: this.#rejected,
+      ignored: this.#ignored,
+      opened: this.#opened,
+      retryAfterMs: this.#retryAfterMs(),
+    };
+  }
+
+  close(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#breaker.shutdown();
+    releaseRotation(this.#rotation);
+  }
+
+  #retryAfterMs(): number {
+    return this.#state === 'open' ? Math.max(0, this.#openedAt + this.settings.resetTimeoutMs - Date.now()) : 0;
+  }
+
+  #refusal(service: string): MeshkitError {
+    if (!this.#active) {
+      return new MeshkitError('ERR_CLIENT_CLOSED', `${service}: circuit breaker ${this.name} is shut down`, {
+        service, breaker: this.name,
+      });
+    }
+    this.#rejected++;
+    return new MeshkitError('ERR_CIRCUIT_OPEN', `${service}: circuit breaker ${this.name} is ${this.#state}`, {
+      service, breaker: this.name, state: this.#state, retryAfterMs: this.#retryAfterMs(),
+    });
+  }
+
+  /** Maps opossum's own rejections (its open and shutdown errors) to meshkit's; anything else passes through. */
+  #mapError(error: unknown): unknown {
+    if (!(error instanceof Error) || !CircuitBreaker.isOurError(error)) return error;
+    const refusal = this.#refusal(this.#service);
+    return new MeshkitError(refusal.code, refusal.message, refusal.details, { cause: error });
+  }
+
+  /** Starts the closed state with an empty window (as Polly does), so failures from before the break do not reopen it at once. */
+  #resetWindow(): void {
+    for (const bucket of this.#breaker.status.window) {
+      const counts = bucket as unknown as Record<string, unknown>;
+      for (const key of Object.keys(counts)) if (typeof counts[key] === 'number') counts[key] = 0;
+      bucket.latencyTimes.length = 0;
+    }
+  }
+
+  #transition(state: CircuitState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    if (breakerStateChannel.hasSubscribers) {
+      const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
+      breakerStateChannel.publish(message);
+    }
+  }
+}
+
+/**
+ * A service-level circuit breaker on opossum: counts each logical call once
+ * (retries included) over a rolling window and, when more than
+ * `errorThreshold` of at least `volumeThreshold` calls failed, opens: calls
+ * then reject at once with `ERR_CIRCUIT_OPEN` (no attempt is sent) until
+ * `resetTimeout` has passed; then one trial call goes through (half-open),
+ * whose success closes the breaker (with a fresh window) and whose failure
+ * opens it again. The design is Hystrix's as implemented by opossum; the
+ * defaults are Hystrix's and opossum's window (10 s in 10 buckets), Hystrix's
+ * volume (20) and Hystrix's and Polly's 5 s break; see
+ * {@link CircuitBreakerOptions}.
+ *
+ * - A failure is a rejection, or a result whose final outcome is not ok
+ *   (`call.current.outcome.ok === false`: the HTTP 5xx that `request()`
+ *   resolves with, which the caller still receives). Deadline and timeout
+ *   errors are failures.
+ * - Not failures: the caller's abort, the client's close, and
+ *   `ERR_LIMIT_EXCEEDED` from an inner admission policy. They say nothing
+ *   about the upstream, and counting them would let impatient callers or local
+ *   load shedding cut the service off. opossum has no third category, so they
+ *   count as successes; a half-open trial that ends this way re-opens the
+ *   breaker (no evidence either way; closing would be the riskier guess).
+ * - Refused calls are not counted in the window.
+ * - State changes are published on `meshkit:breaker:state`
+ *   ({@link breakerStateChannel}).
+ *
+ * Pipeline order (docs/policies.md): after the fallback (so the fallback
+ * also covers `ERR_CIRCUIT_OPEN`), the rate limit and the adaptive throttle;
+ * before the bulkhead or adaptive concurrency (an open breaker refuses before
+ * a call takes a slot, and their `ERR_LIMIT_EXCEEDED` is not counted). It
+ * always wraps the retries, so it sees one result per logical call. One instance per client (a shared instance shares its state);
+ * `close()` it when the client closes: it holds a share of the rotation timer
+ * and, while open, opossum's reset timer. Success-path cost: opossum's
+ * `fire()`, about 1 us (a few promises and event emissions; no timer, no
+ * AbortController, no latency recording).
+ */
+export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreakerPolicy {
+  return new CircuitBreakerPolicyImpl(resolveCircuitBreaker(options));
+}

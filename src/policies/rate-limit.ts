@@ -1,0 +1,283 @@
+import type { CallContext } from '../core/call-context.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
+import { invalidConfig, MeshkitError } from '../core/errors.js';
+import type { Invoke, Policy } from '../core/policy.js';
+
+/** Options of {@link rateLimit}. */
+export interface RateLimitOptions {
+  /** Calls allowed per `per` on average (tokens added per `per`): a number > 0. Required. */
+  readonly rate: number;
+  /** The period `rate` is counted over. Default `'1s'`. */
+  readonly per?: Duration;
+  /**
+   * Calls allowed at once after a quiet spell (the bucket's size): a number >= 1.
+   * Default `rate` (at least 1): a full second's worth when `per` is 1 s.
+   */
+  readonly burst?: number;
+  /**
+   * How long a call may wait for a token instead of being rejected. Waiting
+   * calls are served in arrival order; a call whose wait would exceed
+   * `maxWait` or run past its deadline is rejected at once. Default 0: never wait.
+   */
+  readonly maxWait?: Duration;
+  /**
+   * Time source; must be the client's clock, since calls' deadlines are read on
+   * it. Default the system clock (as the client's). Tests pass a `VirtualClock`.
+   */
+  readonly clock?: Clock;
+}
+
+/** Resolved rate limit settings. */
+export interface RateLimitSettings {
+  readonly rate: number;
+  readonly perMs: number;
+  readonly burst: number;
+  readonly maxWaitMs: number;
+}
+
+/** Defaults of {@link rateLimit} (`rate` has none; `burst` defaults to max(1, rate)). */
+export const DEFAULT_RATE_LIMIT = Object.freeze({ perMs: 1000, maxWaitMs: 0 });
+
+/** A rate limit policy: a {@link Policy} with its bucket's level and a `close()`. */
+export interface RateLimitPolicy extends Policy {
+  readonly settings: RateLimitSettings;
+  /** Tokens in the bucket now (fractional, from 0 to `burst`). */
+  tokens(): number;
+  /** Calls waiting for a token now. */
+  readonly waiting: number;
+  /**
+   * Rejects every waiting call with `ERR_CLIENT_CLOSED` and clears the timer;
+   * afterwards calls that would wait are rejected the same way (calls that find
+   * a token still pass through, to be refused by the closed client).
+   * Idempotent. The client calls it from `close()`.
+   */
+  close(): void;
+}
+
+/** Validates {@link RateLimitOptions}; errors name `rateLimit.<option>`. */
+export function resolveRateLimit(options: RateLimitOptions): RateLimitSettings {
+  if (options === null || typeof options !== 'object') throw invalidConfig('rateLimit', '{ rate, per?, burst?, maxWait? }', options);
+  const { rate } = options;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw invalidConfig('rateLimit.rate', 'a number > 0', rate);
+  const perMs = parsePositiveDuration(options.per ?? DEFAULT_RATE_LIMIT.perMs, 'rateLimit.per');
+  const burst = options.burst ?? Math.max(1, rate);
+  if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) throw invalidConfig('rateLimit.burst', 'a number >= 1', burst);
+  const maxWaitMs = parseDuration(options.maxWait ?? DEFAULT_RATE_LIMIT.maxWaitMs, 'rateLimit.maxWait');
+  const clock = options.clock as unknown;
+  if (clock !== undefined && (clock === null || typeof clock !== 'object'
+    || !(['now', 'setTimeout', 'clearTimeout'] as const).every((m) => typeof (clock as Clock)[m] === 'function'))) {
+    throw invalidConfig('rateLimit.clock', 'a clock with now, setTimeout and clearTimeout', clock);
+  }
+  return Object.freeze({ rate, perMs, burst, maxWaitMs });
+}
+
+/**
+ * A token bucket for one client (Envoy's local rate limit filter, Polly's and
+ * Guava's rate limiters): the bucket holds up to `burst` tokens, gains `rate`
+ * tokens per `per`, and each call takes one. A call that finds no token is
+ * rejected with `ERR_LIMIT_EXCEEDED`, `details: { reason: 'rate-limit',
+ * retryAfterMs, rate, per, burst, service }` (`retryAfterMs`: when the next
+ * token is due), or, with `maxWait`, waits its turn for one.
+ *
+ * Over any interval of length t, at most `burst + rate * t / per` calls pass.
+ * The bucket starts full.
+ *
+ * - Refill is lazy, computed from the clock when a call arrives: no timer on
+ *   the success path, which costs one clock read and a few arithmetic
+ *   operations and allocates nothing.
+ * - Waiting (`maxWait` > 0): calls wait in arrival order, and a newcomer
+ *   takes a token only when nobody waits. One clock timer, armed for the
+ *   moment the next token accrues, serves the whole queue; when it fires the
+ *   bucket is refilled from the clock and as many waiters start as there are
+ *   tokens, so a late timer never lets more through than the bucket allows.
+ *   The timer is ref'd (like a retry's backoff: the wait is all the call is
+ *   doing) and exists only while calls wait. A waiter whose signal aborts
+ *   leaves with `ERR_ABORTED`. A wait that would outlast `maxWait` or the
+ *   call's deadline (estimated from the calls ahead of it) is not started: the
+ *   call is rejected at once.
+ *
+ * Defaults: `per` 1 s, `burst` = `rate` (at least 1), `maxWait` 0 (never wait).
+ * Place it outermost among the admission policies, after adaptive throttling
+ * (see docs/policies/rate-limit.md). One instance is one bucket: share it
+ * between clients only if they must share the rate.
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitPolicy {
+  return new RateLimit(resolveRateLimit(options), options.clock ?? systemClock);
+}
+
+/** Tolerance for float rounding in the refill, so that a token due now is not missed by 1 ulp. */
+const EPSILON = 1e-9;
+
+/** A call waiting for a token. */
+class Waiter {
+  next: Waiter | undefined = undefined;
+  prev: Waiter | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly call: CallContext,
+    readonly invoke: Invoke<unknown>,
+    readonly resolve: (value: Promise<unknown>) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+}
+
+class RateLimit implements RateLimitPolicy {
+  readonly name = 'rate-limit';
+  readonly settings: RateLimitSettings;
+  readonly #clock: Clock;
+  /** Tokens gained per ms. */
+  readonly #perMsRate: number;
+  #tokens: number;
+  #stamp: number;
+  #head: Waiter | undefined = undefined;
+  #tail: Waiter | undefined = undefined;
+  #waiting = 0;
+  #timer: TimerHandle | undefined = undefined;
+  #closed = false;
+  readonly #fire = (): void => this.#onTimer();
+
+  constructor(settings: RateLimitSettings, clock: Clock) {
+    this.settings = settings;
+    this.#clock = clock;
+    this.#perMsRate = settings.rate / settings.perMs;
+    this.#tokens = settings.burst;
+    this.#stamp = clock.now();
+  }
+
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  tokens(): number {
+    this.#refill(this.#clock.now());
+    return this.#tokens;
+  }
+
+  wrap<T>(next: Invoke<T>): Invoke<T> {
+    return (call) => {
+      const now = this.#clock.now();
+      this.#refill(now);
+      // Waiting calls go first: a newcomer takes a token only when nobody waits.
+      if (this.#tokens >= 1 - EPSILON && this.#head === undefined) {
+        this.#tokens -= 1;
+        return next(call);
+      }
+      return this.#wait(next as Invoke<unknown>, call, now) as Promise<T>;
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#head !== undefined) {
+      const waiter = this.#head;
+      this.#remove(waiter);
+      waiter.reject(closedError(waiter.call));
+    }
+    this.#disarm();
+  }
+
+  #refill(now: number): void {
+    const elapsed = now - this.#stamp;
+    if (elapsed <= 0) return;
+    this.#stamp = now;
+    const tokens = this.#tokens + elapsed * this.#perMsRate;
+    this.#tokens = tokens < this.settings.burst ? tokens : this.settings.burst;
+  }
+
+  /** No token for this call now: wait in line if allowed, else reject. */
+  #wait(next: Invoke<unknown>, call: CallContext, now: number): Promise<unknown> {
+    // Its token is the one after those of every call already waiting.
+    const wait = Math.max(0, (this.#waiting + 1 - this.#tokens) / this.#perMsRate);
+    if (this.settings.maxWaitMs === 0 || wait > this.settings.maxWaitMs || now + wait >= call.deadline) {
+      return Promise.reject(limitError(call, Math.ceil(wait), this.settings));
+    }
+    if (this.#closed) return Promise.reject(closedError(call));
+    const signal = call.signal;
+    if (signal?.aborted === true) return Promise.reject(abortedError(call, signal.reason));
+    return new Promise<unknown>((resolve, reject) => {
+      const waiter = new Waiter(call, next, resolve, reject);
+      waiter.prev = this.#tail;
+      if (this.#tail === undefined) this.#head = waiter;
+      else this.#tail.next = waiter;
+      this.#tail = waiter;
+      this.#waiting++;
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          if (!this.#remove(waiter)) return;
+          reject(abortedError(call, signal.reason));
+          if (this.#head === undefined) this.#disarm();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (this.#timer === undefined) this.#arm();
+    });
+  }
+
+  /** Unlinks a waiter and its abort listener; false when it already left. */
+  #remove(waiter: Waiter): boolean {
+    if (waiter.prev === undefined && this.#head !== waiter) return false;
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    waiter.prev = waiter.next = undefined;
+    this.#waiting--;
+    if (waiter.onAbort !== undefined) (waiter.call.signal as AbortSignal).removeEventListener('abort', waiter.onAbort);
+    return true;
+  }
+
+  /** Arms the one timer for the moment the next token accrues (the bucket was just refilled). */
+  #arm(): void {
+    const delay = Math.max(0, (1 - this.#tokens) / this.#perMsRate);
+    this.#timer = this.#clock.setTimeout(this.#fire, delay, true);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Admits as many waiting calls as there are tokens now, in order. Tokens are
+   * counted at the time the timer really fired, so a late timer never lets
+   * more through than the bucket allows; an early one simply re-arms.
+   */
+  #onTimer(): void {
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    this.#refill(now);
+    let waiter = this.#head;
+    while (waiter !== undefined && this.#tokens >= 1 - EPSILON) {
+      this.#tokens -= 1;
+      this.#remove(waiter);
+      let result: Promise<unknown>;
+      try {
+        result = waiter.invoke(waiter.call);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      waiter.resolve(result);
+      waiter = this.#head;
+    }
+    if (this.#head !== undefined) this.#arm();
+  }
+}
+
+function limitError(call: CallContext, retryAfterMs: number, settings: RateLimitSettings): MeshkitError {
+  return new MeshkitError(
+    'ERR_LIMIT_EXCEEDED',
+    `${call.service}: rate limit of ${settings.rate} per ${settings.perMs} ms reached; next token in ${retryAfterMs} ms`,
+    { service: call.service, reason: 'rate-limit', retryAfterMs, rate: settings.rate, per: settings.perMs, burst: settings.burst },
+  );
+}
+
+function abortedError(call: CallContext, reason: unknown): MeshkitError {
+  return new MeshkitError('ERR_ABORTED', `${call.service}: the call was aborted`, { service: call.service }, { cause: reason });
+}
+
+function closedError(call: CallContext): MeshkitError {
+  return new MeshkitError('ERR_CLIENT_CLOSED', `${call.service}: the client is closed`, { service: call.service });
+}
