@@ -73,3 +73,9 @@ export {
   type CircuitBreakerOptions, type CircuitBreakerSettings, type CircuitBreakerPolicy, type CircuitBreakerStats,
   type CircuitState, type BreakerStateMessage, type RotationInfo,
 } from './policies/circuit-breaker.js';
+export { adaptiveConcurrency, type AdaptiveConcurrencyOptions, type AdaptiveConcurrencyPolicy } from './policies/adaptive-concurrency.js';
+export {
+  gradient2, vegas, aimd, ConcurrencyLimiter,
+  type Gradient2Options, type VegasOptions, type AimdOptions, type LimitAlgorithm, type Limit,
+  type ConcurrencyLimiterOptions, type LimiterSignal, type SampleWindowOptions,
+} from './policies/limits/index.js';
