@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import got from 'got';
 import { Pool } from 'undici';
-import { buildBenchClient } from './meshkit-client.js';
+import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import type { Operation } from './load.js';
 
 /** One HTTP client under test. `send` performs a GET and reads the body fully. */
@@ -39,6 +39,23 @@ function meshkitRequest(hostPort: string, connections: number): HttpClientUnderT
   return {
     id: 'meshkit-request',
     description: 'meshkit c.request + body.text(), all foundation stages on',
+    async send() {
+      const { statusCode, body } = await c.request({ path: '/', method: 'GET' });
+      await body.text();
+      expectOk(statusCode);
+    },
+    close: () => c.close(),
+  };
+}
+
+/** The id of the full-stack row, used by the targets. */
+export const FULL_STACK_REQUEST_ID = 'meshkit-request-full-stack';
+
+function meshkitRequestFullStack(hostPort: string, connections: number): HttpClientUnderTest {
+  const c = buildFullStackClient('bench-request-full', [hostPort], connections);
+  return {
+    id: FULL_STACK_REQUEST_ID,
+    description: 'meshkit c.request + body.text(), full policy stack (FULL_STACK_STAGES)',
     async send() {
       const { statusCode, body } = await c.request({ path: '/', method: 'GET' });
       await body.text();
@@ -97,6 +114,7 @@ export function createHttpClients(origin: string, hostPort: string, connections:
   return [
     rawUndici(origin, connections),
     meshkitRequest(hostPort, connections),
+    meshkitRequestFullStack(hostPort, connections),
     meshkitFetch(hostPort, connections),
     globalFetch(origin),
     gotClient(origin, connections),

@@ -1,3 +1,4 @@
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { LatencyRecorder } from './stats.js';
 
 /** One request of a client under test; resolves once the response body has been read fully. */
@@ -17,6 +18,11 @@ export interface LoadResult {
  * Closed-loop load: `concurrency` workers, each sending its next request as soon as
  * the previous one finished, until `seconds` have passed. Requests in flight at the
  * deadline finish and count, and the elapsed time includes them, so req/s is honest.
+ *
+ * After a failed request the worker yields to the event loop before its next one.
+ * A client that refuses locally (a limiter shedding, a throttle) rejects within
+ * microtasks; without the yield such a worker would loop on microtasks alone and
+ * starve the I/O of every request in flight until the deadline.
  */
 export async function runClosedLoop(operation: Operation, concurrency: number, seconds: number): Promise<LoadResult> {
   const latencies = new LatencyRecorder();
@@ -37,6 +43,7 @@ export async function runClosedLoop(operation: Operation, concurrency: number, s
       } catch (error) {
         errors++;
         firstError ??= error;
+        await nextMacrotask();
       }
     }
   }

@@ -1,11 +1,37 @@
-import { client, roundRobin, undiciTransport } from '../src/index.js';
+import {
+  adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, roundRobin, undiciTransport,
+} from '../src/index.js';
 
-/** What the bench turns on: every stage of the foundation, so the numbers are the cost a real user pays. */
+/** What the foundation client turns on: every stage of the foundation, so the numbers are the cost a real user pays. */
 export const FOUNDATION_STAGES = {
   discovery: 'static endpoints',
   balancer: 'roundRobin()',
   timeout: { perTry: '1s', total: '2s' },
   retry: { attempts: 3 },
+} as const;
+
+/**
+ * What the full-stack client turns on: every built-in stage and every admission
+ * policy of the resilience issue, each sized so it never refuses on the success
+ * path. The hedge delay is a fixed 1 s rather than the default p95: with p95 a
+ * hedge would fire on the slowest ~5 % of HTTP requests (within its budget), so
+ * the row would measure extra load, not the pipeline's cost. Armed, it never fires.
+ * Policies are in docs/policies.md's recommended order, outermost first.
+ */
+export const FULL_STACK_STAGES = {
+  discovery: 'static endpoints',
+  balancer: 'peakEwma() (the default)',
+  timeout: { perTry: '1s', total: '2s' },
+  retry: { attempts: 3, budget: 'default (20 % + 10/s over 10 s)' },
+  hedge: { after: '1s' },
+  outlierDetection: '{} (Envoy defaults)',
+  policies: [
+    'rateLimit({ rate: 1e9 })',
+    'adaptiveThrottle({})',
+    '.circuitBreaker({})',
+    'bulkhead({ maxConcurrent: 1000 })',
+    'adaptiveConcurrency({}) (gradient2: initial 20, min 20, max 200)',
+  ],
 } as const;
 
 /** A meshkit client with every foundation stage on; `connections` sets the undici transport's pool size. */
@@ -15,6 +41,23 @@ export function buildBenchClient(name: string, endpoints: readonly string[], con
     .balancer(roundRobin())
     .timeout({ perTry: FOUNDATION_STAGES.timeout.perTry, total: FOUNDATION_STAGES.timeout.total })
     .retry({ attempts: FOUNDATION_STAGES.retry.attempts });
+  if (connections !== undefined) builder = builder.transport(undiciTransport({ connections }));
+  return builder.build();
+}
+
+/** A meshkit client with {@link FULL_STACK_STAGES}; `connections` sets the undici transport's pool size. */
+export function buildFullStackClient(name: string, endpoints: readonly string[], connections?: number) {
+  let builder = client(name)
+    .endpoints([...endpoints])
+    .timeout({ perTry: FULL_STACK_STAGES.timeout.perTry, total: FULL_STACK_STAGES.timeout.total })
+    .retry({ attempts: FULL_STACK_STAGES.retry.attempts })
+    .hedge({ after: FULL_STACK_STAGES.hedge.after })
+    .outlierDetection({})
+    .policy(rateLimit({ rate: 1e9 }))
+    .policy(adaptiveThrottle({}))
+    .circuitBreaker({})
+    .policy(bulkhead({ maxConcurrent: 1000 }))
+    .policy(adaptiveConcurrency({}));
   if (connections !== undefined) builder = builder.transport(undiciTransport({ connections }));
   return builder.build();
 }

@@ -1,12 +1,12 @@
 /**
- * The overhead scenario: (a) what meshkit's pipeline adds to a call with no network,
- * (b) HTTP throughput and latency of meshkit against raw undici, global fetch and got,
+ * The overhead scenario: (a) what meshkit's pipeline (foundation and full policy stack),
+ * cockatiel and p-retry add to a call with no network, (b) HTTP throughput and latency of meshkit against raw undici, global fetch and got,
  * all against one upstream server in a separate process. Reports; never fails on a miss.
  */
 import { createHttpClients, type HttpClientUnderTest } from './http-clients.js';
 import { runHttpMatrix } from './http-matrix.js';
 import { describeMachine } from './machine.js';
-import { FOUNDATION_STAGES } from './meshkit-client.js';
+import { FOUNDATION_STAGES, FULL_STACK_STAGES } from './meshkit-client.js';
 import { readOverheadOptions } from './options.js';
 import { measurePipeline } from './pipeline.js';
 import { formatText, writeReport, type OverheadReport } from './report.js';
@@ -45,7 +45,7 @@ export async function runOverhead(): Promise<void> {
     startedAt,
     machine,
     options,
-    meshkitStages: FOUNDATION_STAGES,
+    meshkitStages: { foundation: FOUNDATION_STAGES, fullStack: FULL_STACK_STAGES },
     pipeline,
     http,
     targets: evaluateTargets(pipeline, http),

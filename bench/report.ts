@@ -47,15 +47,14 @@ function httpRows(cells: readonly CellResult[]): string[][] {
   ]);
 }
 
-const PIPELINE_HEADER = ['', 'ns/call', 'min', 'max'];
+const PIPELINE_HEADER = ['', 'ns/call', 'min', 'max', 'added', 'added min', 'added max'];
 
 function pipelineRows(p: PipelineResult): string[][] {
-  const row = (label: string, medianNs: number, rounds: readonly number[]): string[] =>
-    [label, integer(medianNs), integer(Math.min(...rounds)), integer(Math.max(...rounds))];
+  const range = (medianNs: number, rounds: readonly number[]): string[] =>
+    [integer(medianNs), integer(Math.min(...rounds)), integer(Math.max(...rounds))];
   return [
-    row('direct call (await fn(endpoint))', p.directMedianNs, p.directNs),
-    row('meshkit c.call(fn)', p.meshkitMedianNs, p.meshkitNs),
-    row('added by the pipeline', p.addedMedianNs, p.addedNs),
+    ['direct call (await fn(endpoint))', ...range(p.directMedianNs, p.directNs), '-', '-', '-'],
+    ...p.subjects.map((s) => [s.label, ...range(s.medianNs, s.ns), ...range(s.addedMedianNs, s.addedNs)]),
   ];
 }
 
@@ -79,7 +78,8 @@ export function formatText(r: OverheadReport): string {
     `meshkit overhead bench, ${r.startedAt}`,
     machineLine(r.machine),
     '',
-    `(a) pipeline cost without network, ns/call: median, min and max of ${p.rounds} rounds x ${p.callsPerRound} sequential calls`,
+    `(a) pipeline cost without network, ns/call: median, min and max of ${p.rounds} rounds x ${p.callsPerRound} sequential calls;`,
+    '    added = (row - direct call) in the same round, median over rounds',
     textTable(PIPELINE_HEADER, pipelineRows(p)),
     '',
     `(b) HTTP keep-alive GET, closed loop; ${httpCaption(r.options)}`,
@@ -100,6 +100,8 @@ export function formatMarkdown(r: OverheadReport): string {
     'See bench/README.md for what each number means. The bench and the upstream share the same 2 cores.',
     '',
     `## (a) pipeline cost without network (median of ${p.rounds} rounds x ${p.callsPerRound} calls)`,
+    '',
+    '`added` is (row - direct call) in the same round, median over rounds.',
     '',
     markdownTable(PIPELINE_HEADER, pipelineRows(p)),
     '',

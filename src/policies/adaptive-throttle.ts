@@ -101,9 +101,11 @@ export function resolveAdaptiveThrottle(options: AdaptiveThrottleOptions): Adapt
  *
  * - An accept is a call whose final outcome is a success
  *   (`call.current.outcome.ok` with `reason === 'ok'`): 5xx, 429 and any other
- *   status classified as retryable, transport errors, timeouts and calls that
- *   never reached an attempt are not accepts. Retries inside the call do not
- *   count separately: one call is one request.
+ *   status classified as retryable, transport errors and timeouts are not
+ *   accepts. A call refused before any attempt by an inner policy (breaker,
+ *   bulkhead, concurrency limit) counts neither way: it never reached the
+ *   backend. Retries inside the call do not count separately: one call is
+ *   one request, counted when it settles.
  * - Rejected calls fail with `ERR_LIMIT_EXCEEDED`, `details: { reason:
  *   'adaptive-throttle', probability, requests, accepts, service }`.
  * - Counters live in `buckets` ring buckets rotated lazily when a call reads
@@ -152,9 +154,12 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
     return async (call) => {
       const slot = this.#rotate(this.#clock.now());
       const probability = this.#probability();
-      this.#requests[slot]! += 1;
-      this.#requestSum += 1;
-      if (probability > 0 && this.#clock.random() < probability) throw this.#rejection(call, probability);
+      if (probability > 0 && this.#clock.random() < probability) {
+        // Local rejections count as requests (SRE book): that is what keeps a few probes going to the backend.
+        this.#requests[slot]! += 1;
+        this.#requestSum += 1;
+        throw this.#rejection(call, probability);
+      }
       let result: T;
       try {
         result = await next(call);
@@ -180,6 +185,11 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
   }
 
   #settled(call: CallContext): void {
+    // A call refused before any attempt (an inner breaker, bulkhead or concurrency limit) never reached
+    // the backend and says nothing about it: counting it as a non-accept would let local shedding feed this throttle.
+    if (call.attempts === 0) return;
+    this.#requests[this.#slot]! += 1;
+    this.#requestSum += 1;
     const outcome = call.current?.outcome;
     if (outcome === undefined || !outcome.ok || outcome.reason !== 'ok') return;
     // Into the newest bucket as of the last clock reading (the latest call's

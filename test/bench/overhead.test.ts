@@ -11,7 +11,20 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-const CLIENTS = ['undici-pool', 'meshkit-request', 'meshkit-fetch', 'global-fetch', 'got'];
+const CLIENTS = ['undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'got'];
+// Part (a): every wrapper, measured against the direct call in the same rounds.
+const PIPELINE_ROWS = [
+  'meshkit foundation c.call(fn)',
+  'meshkit full stack c.call(fn)',
+  'cockatiel wrap(retry, breaker, timeout)',
+  'p-retry pRetry(fn, { retries: 2 })',
+];
+const TARGETS = [
+  /^foundation pipeline adds <= 1 us per call/,
+  /^full policy stack adds <= 1.5 us per call/,
+  /^c\.request \(foundation\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
+  /^c\.request \(full stack\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
+];
 const CONCURRENCIES = [1, 64];
 
 interface Exit {
@@ -43,7 +56,7 @@ test('an unknown scenario prints usage and exits 2', async () => {
   assert.match(result.stderr, /overhead/);
 });
 
-test('overhead runs end to end and prints a ratio row per client and concurrency', { timeout: 120_000 }, async () => {
+test('overhead runs end to end and prints every pipeline row, a ratio row per client and concurrency, and every target', { timeout: 120_000 }, async () => {
   const resultsDir = await mkdtemp(join(tmpdir(), 'meshkit-bench-'));
   try {
     const result = await runBench(['overhead'], {
@@ -61,21 +74,35 @@ test('overhead runs end to end and prints a ratio row per client and concurrency
     for (const client of CLIENTS) {
       for (const concurrency of CONCURRENCIES) {
         // client, conc, req/s, spread, p50, p99, ratio "0.93x", cpu us/req, upstream cpu, errors
-        const row = new RegExp(`^${client}\\s+${concurrency}\\s+\\d+\\s+\\d+%\\s+[\\d.]+\\s+[\\d.]+\\s+\\d+\\.\\d\\dx\\s`);
+        const row = new RegExp(`^${client}\\s+${concurrency}\\s+\\d+\\s+\\d+%\\s+(?:[\\d.]+|n/a)\\s+(?:[\\d.]+|n/a)\\s+\\d+\\.\\d\\dx\\s`);
         assert.ok(lines.some((line) => row.test(line)), `no ratio row for ${client} at ${concurrency}:\n${result.stdout}`);
       }
     }
-    assert.ok(lines.some((line) => /^added by the pipeline\s+-?\d+\s+-?\d+\s+-?\d+$/.test(line)), 'no pipeline result line');
+    assert.ok(lines.some((line) => /^direct call \(await fn\(endpoint\)\)\s+\d+\s+\d+\s+\d+\s+-\s+-\s+-$/.test(line)), 'no direct call row');
+    for (const label of PIPELINE_ROWS) {
+      // label, ns/call, min, max, added, added min, added max
+      const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const row = new RegExp(`^${escaped}\\s+\\d+\\s+\\d+\\s+\\d+\\s+-?\\d+\\s+-?\\d+\\s+-?\\d+$`);
+      assert.ok(lines.some((line) => row.test(line)), `no pipeline row for ${label}:\n${result.stdout}`);
+    }
     const verdicts = lines.filter((line) => /\s(PASS|MISS)$/.test(line));
-    assert.equal(verdicts.length, 2, `expected two target verdicts:\n${result.stdout}`);
+    assert.equal(verdicts.length, TARGETS.length, `expected ${TARGETS.length} target verdicts:\n${result.stdout}`);
+    for (const target of TARGETS) {
+      assert.ok(verdicts.some((line) => target.test(line)), `no verdict matching ${target}:\n${result.stdout}`);
+    }
 
     const files = await readdir(resultsDir);
     assert.ok(files.includes('overhead-latest.md'));
     const jsonName = files.find((name) => /^overhead-.+\.json$/.test(name));
     assert.ok(jsonName !== undefined, `no JSON result in ${files.join(', ')}`);
-    const report = JSON.parse(await readFile(join(resultsDir, jsonName), 'utf8')) as { http: unknown[]; targets: unknown[] };
+    const report = JSON.parse(await readFile(join(resultsDir, jsonName), 'utf8')) as {
+      http: unknown[];
+      targets: unknown[];
+      pipeline: { subjects: { id: string }[] };
+    };
     assert.equal(report.http.length, CLIENTS.length * CONCURRENCIES.length);
-    assert.equal(report.targets.length, 2);
+    assert.deepEqual(report.pipeline.subjects.map((s) => s.id), ['meshkit-foundation', 'meshkit-full-stack', 'cockatiel', 'p-retry']);
+    assert.equal(report.targets.length, TARGETS.length);
   } finally {
     await rm(resultsDir, { recursive: true, force: true });
   }

@@ -32,7 +32,11 @@ function makeCall(): CallContext {
 /** A `next` that ends the call with `outcome` as its final attempt's classification (rejecting when `reject`). */
 function ending(outcome: Outcome | undefined, reject = false) {
   return (call: CallContext): Promise<string> => {
-    if (outcome !== undefined) call.current = { outcome } as unknown as Attempt;
+    if (outcome !== undefined) {
+      // The call made an attempt that ended with `outcome`.
+      call.attempts = 1;
+      call.current = { outcome } as unknown as Attempt;
+    }
     return reject ? Promise.reject(new Error('transport error')) : Promise.resolve('response');
   };
 }
@@ -84,10 +88,10 @@ describe('adaptiveThrottle state machine (virtual clock)', () => {
     assert.deepEqual(policy.state(), { requests: 30, accepts: 10, probability: sre(30, 10) });
     assert.equal(policy.state().probability, 10 / 31);
     await run(policy, TOO_MANY, 5);
-    await run(policy, undefined, 3, true); // no attempt at all (refused inside)
+    await run(policy, undefined, 3, true); // no attempt at all (refused inside): counts neither way
     await run(policy, OK, 2, true); // rejected although the attempt was ok: the outcome decides
     await run(policy, NOT_FOUND, 4); // a 404 is an answer: accepted
-    assert.deepEqual(policy.state(), { requests: 44, accepts: 16, probability: sre(44, 16) });
+    assert.deepEqual(policy.state(), { requests: 41, accepts: 16, probability: sre(41, 16) });
 
     const k15 = adaptiveThrottle({ k: 1.5, minRequests: 0, clock });
     await run(k15, OK, 4);
@@ -145,12 +149,19 @@ describe('adaptiveThrottle state machine (virtual clock)', () => {
     assert.deepEqual(policy.state(), { requests: 0, accepts: 0, probability: 0 });
   });
 
-  it('counts an accept when the call ends, in the newest bucket of that moment', async () => {
+  it('is not fed by calls an inner policy refused before any attempt (local shedding is not a backend rejection)', async () => {
+    const policy = adaptiveThrottle({ minRequests: 0, clock: new ScriptedClock() });
+    assert.equal(await run(policy, undefined, 200, true), 0);
+    assert.deepEqual(policy.state(), { requests: 0, accepts: 0, probability: 0 });
+  });
+
+  it('counts a call and its accept when the call ends, in the newest bucket of that moment', async () => {
     const clock = new ScriptedClock();
     const policy = adaptiveThrottle({ window: '10s', buckets: 10, minRequests: 0, clock });
     let finish: (() => void) | undefined;
     const pending = policy.wrap((call) => new Promise<string>((resolve) => {
       finish = () => {
+        call.attempts = 1;
         call.current = { outcome: OK } as unknown as Attempt;
         resolve('late');
       };
@@ -160,8 +171,10 @@ describe('adaptiveThrottle state machine (virtual clock)', () => {
     finish?.();
     assert.equal(await pending, 'late');
     assert.deepEqual(policy.state(), { requests: 2, accepts: 1, probability: 0 });
-    await clock.advance(5000); // t = 10 s: the first request (bucket 0) is gone; the accept (bucket 5) is not
-    assert.deepEqual(policy.state(), { requests: 1, accepts: 1, probability: 0 });
+    await clock.advance(5000); // t = 10 s: both were counted at t = 5 s (bucket 5), which is still in the window
+    assert.deepEqual(policy.state(), { requests: 2, accepts: 1, probability: 0 });
+    await clock.advance(5000); // t = 15 s: bucket 5 has left the window
+    assert.deepEqual(policy.state(), { requests: 0, accepts: 0, probability: 0 });
   });
 
   it('matches a model that keeps every event for any sequence of calls and pauses (property)', async () => {
