@@ -1,4 +1,4 @@
-import { toEndpoint, type Endpoint, type EndpointInput } from '../core/endpoint.js';
+import { toEndpoint, type Endpoint, type EndpointInput, type EndpointObject } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { ServiceInstance } from '../registration/registrar.js';
 
@@ -7,14 +7,7 @@ import type { ServiceInstance } from '../registration/registrar.js';
  * `{ "host": "127.0.0.7", "port": 8080, "weight"?: 2, "zone"?: "eu-1", "tags"?: ["v2"], "metadata"?: { "k": "v" } }`.
  * Other fields (meshkit's registrations add `id` and `service`) are ignored.
  */
-export interface EtcdEndpointValue {
-  readonly host: string;
-  readonly port: number;
-  readonly weight?: number;
-  readonly zone?: string;
-  readonly tags?: readonly string[];
-  readonly metadata?: Readonly<Record<string, string>>;
-}
+export type EtcdEndpointValue = EndpointObject;
 
 /** An entry left out of the set: its key and raw value, as given to `discoveryRejected` listeners. */
 export interface RejectedEtcdEntry {

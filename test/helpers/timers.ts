@@ -9,21 +9,21 @@ function createdByMeshkit(stack: string): boolean {
 }
 
 /**
- * Counts Node timers created by meshkit's source files, ref'd or not, and how
- * many are still alive. Unref'd timers do not show in
- * `process.getActiveResourcesInfo()`, so a leak check needs this.
+ * Counts Node timers (`Timeout` resources, ref'd or not) whose creating stack
+ * `isOurs` accepts, and how many are still alive. Unref'd timers do not show
+ * in `process.getActiveResourcesInfo()`, so a leak check needs this.
  */
-export function trackMeshkitTimers(): { readonly created: number; readonly live: number; stop(): void } {
+export function trackTimers(isOurs: (stack: string) => boolean): { readonly created: number; readonly live: number; stop(): void } {
   const live = new Set<number>();
   let created = 0;
   const hook = createHook({
     init(id, type) {
       if (type !== 'Timeout') return;
       const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 30;
+      Error.stackTraceLimit = 50;
       const stack = new Error().stack ?? '';
       Error.stackTraceLimit = limit;
-      if (createdByMeshkit(stack)) {
+      if (isOurs(stack)) {
         created++;
         live.add(id);
       }
@@ -41,6 +41,11 @@ export function trackMeshkitTimers(): { readonly created: number; readonly live:
     },
     stop: () => hook.disable(),
   };
+}
+
+/** Timers created by meshkit's own source files. */
+export function trackMeshkitTimers(): { readonly created: number; readonly live: number; stop(): void } {
+  return trackTimers(createdByMeshkit);
 }
 
 /** Destroy hooks of cleared timers run a little later: give them a few turns. */

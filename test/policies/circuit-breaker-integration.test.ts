@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHook } from 'node:async_hooks';
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { client, isMeshkitError } from '../../src/index.js';
 import { breakerRotations, circuitBreaker, type BreakerStateMessage } from '../../src/policies/circuit-breaker.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { trackBreakerTimers } from './breaker-timers.js';
 
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
   const started = Date.now();
@@ -23,43 +23,7 @@ async function settle<T>(promise: Promise<T>): Promise<T | unknown> {
   }
 }
 
-/**
- * True when the code that called `setTimeout`/`setInterval` is opossum or the
- * breaker's own files (directly, or through the clock). Timers that other
- * code creates while a call runs inside the breaker (undici's) do not count.
- */
-function isBreakerTimer(stack: string): boolean {
-  const lines = stack.split('\n');
-  const at = lines.findIndex((line) => /at (setTimeout|setInterval) \(node:timers/.test(line));
-  const callers = lines.slice(at + 1).filter((line) => !line.includes('(node:'));
-  const [first = '', second = ''] = callers;
-  const breaker = /[\\/]src[\\/]policies[\\/]circuit-breaker/;
-  return /[\\/]opossum[\\/]lib[\\/]/.test(first) || breaker.test(first) || (/[\\/]src[\\/]core[\\/]clock\./.test(first) && breaker.test(second));
-}
 
-/** Live Node timers created by opossum or the breaker's source files (unref'd ones included). */
-function trackBreakerTimers(): { readonly live: number; stop(): void } {
-  const live = new Set<number>();
-  const hook = createHook({
-    init(id, type) {
-      if (type !== 'Timeout') return;
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 50;
-      const stack = new Error().stack ?? '';
-      Error.stackTraceLimit = limit;
-      if (isBreakerTimer(stack)) live.add(id);
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-  return {
-    get live() {
-      return live.size;
-    },
-    stop: () => hook.disable(),
-  };
-}
 
 describe('circuit breaker with a real client and real servers', () => {
   let upstream: Upstream;

@@ -1,59 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHook } from 'node:async_hooks';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import { breakerRotations, circuitBreaker, opossumBreaker, type CircuitBreakerPolicy } from '../../src/policies/circuit-breaker.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
+import { trackBreakerTimers } from './breaker-timers.js';
 
-/**
- * True when the code that called `setTimeout`/`setInterval` is opossum or the
- * breaker's own files (directly, or through the clock). Timers that other
- * code creates while a call runs inside the breaker (undici's) do not count.
- */
-function isBreakerTimer(stack: string): boolean {
-  const lines = stack.split('\n');
-  const at = lines.findIndex((line) => /at (setTimeout|setInterval) \(node:timers/.test(line));
-  const callers = lines.slice(at + 1).filter((line) => !line.includes('(node:'));
-  const [first = '', second = ''] = callers;
-  const breaker = /[\\/]src[\\/]policies[\\/]circuit-breaker/;
-  return /[\\/]opossum[\\/]lib[\\/]/.test(first) || breaker.test(first) || (/[\\/]src[\\/]core[\\/]clock\./.test(first) && breaker.test(second));
-}
 
-/**
- * Counts Node timers (`Timeout` resources, ref'd or not: unref'd timers do not
- * show in `process.getActiveResourcesInfo()`) created by opossum or by the
- * breaker's source files, and which of them are still alive.
- */
-function trackBreakerTimers(): { readonly created: number; readonly live: number; stop(): void } {
-  const live = new Set<number>();
-  let created = 0;
-  const hook = createHook({
-    init(id, type) {
-      if (type !== 'Timeout') return;
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 50;
-      const stack = new Error().stack ?? '';
-      Error.stackTraceLimit = limit;
-      if (isBreakerTimer(stack)) {
-        created++;
-        live.add(id);
-      }
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-  return {
-    get created() {
-      return created;
-    },
-    get live() {
-      return live.size;
-    },
-    stop: () => hook.disable(),
-  };
-}
 
 /** Destroy hooks for cleared timers run asynchronously: give them a few turns. */
 async function settleHooks(): Promise<void> {
