@@ -118,8 +118,12 @@ function countWithoutLatencies(status: CircuitBreaker.Status): boolean {
   return true;
 }
 
-/** @internal For tests: the opossum breaker behind a policy. */
-export function opossumBreaker(policy: CircuitBreakerPolicy): CircuitBreaker | undefined {
+/**
+ * @internal For tests: the opossum breaker behind a policy. Typed `unknown` so
+ * that meshkit's published types never name opossum's (whose types are a dev
+ * dependency only).
+ */
+export function opossumBreaker(policy: CircuitBreakerPolicy): unknown {
   return policy instanceof CircuitBreakerPolicyImpl ? policy.opossum : undefined;
 }
 

@@ -82,7 +82,7 @@ describe('circuit breaker timers', () => {
       assert.equal(b.state, 'open');
       assert.equal(timers.created, 2, 'the rotation and the reset timeout');
       assert.equal(timers.live, 2);
-      assert.equal(opossumBreaker(b)?.opened, true);
+      assert.equal((opossumBreaker(b) as CircuitBreaker | undefined)?.opened, true);
       b.close();
       await settleHooks();
       assert.equal(timers.live, 0);

@@ -3,6 +3,7 @@ import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
+import type CircuitBreaker from 'opossum';
 import { client, isMeshkitError, MeshkitError, type Client, type Policy } from '../../src/index.js';
 import type { CallContext } from '../../src/core/call-context.js';
 import {
@@ -325,7 +326,7 @@ describe('circuitBreaker state machine', () => {
     const c = clientWith(b);
     await settle(c.call(fail));
     assert.equal(b.state, 'open');
-    const opossum = opossumBreaker(b);
+    const opossum = opossumBreaker(b) as CircuitBreaker | undefined;
     assert.ok(opossum !== undefined);
     let fallbacks = 0;
     opossum.on('fallback', () => fallbacks++);
@@ -350,7 +351,7 @@ describe('circuitBreaker state machine', () => {
     const b = breaker({ volumeThreshold: 100 });
     const c = clientWith(b);
     for (let i = 0; i < 10; i++) await c.call(succeed);
-    const window = opossumBreaker(b)?.status.window ?? [];
+    const window = (opossumBreaker(b) as CircuitBreaker | undefined)?.status.window ?? [];
     assert.equal(window[0]?.successes, 10);
     assert.equal(window[0]?.fires, 10);
     assert.deepEqual(window[0]?.latencyTimes, []);
