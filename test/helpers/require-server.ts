@@ -12,5 +12,6 @@ export function serverMissing(t: TestContext, server: string, howToGet: string, 
     throw new Error(`CI needs ${message}`);
   }
   console.warn(`\n!!! SKIPPING: ${message}\n`);
+  // Reason: a developer machine without this server (CI never gets here; it throws above).
   t.skip(message);
 }
