@@ -5,6 +5,8 @@
 export { client, ClientBuilder } from './client/builder.js';
 export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
 export type { EndpointsSnapshot } from './client/endpoint-state.js';
+export type { ClientSnapshot, EndpointStatus } from './client/snapshot.js';
+export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
 export type { CallOptions, RequestOptions } from './client/request-options.js';
 
@@ -14,8 +16,10 @@ export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export {
   channels, subscribe,
   type AttemptEndMessage, type AttemptStartMessage, type CallEndMessage, type ChannelMessages,
-  type DiscoveryErrorMessage, type EndpointsMessage,
+  type DiscoveryErrorMessage, type EndpointsMessage, type EjectionMessage,
 } from './core/diagnostics.js';
+export type { CallObserver, CallObserverFactory, ObservedAttempt, ObserverEnvironment, SettledAttempt } from './core/call-observer.js';
+export { runWithInbound, currentInbound, inboundRemainingMs, type InboundContext } from './core/inbound-context.js';
 export { parseDuration, type Duration } from './core/duration.js';
 export { toEndpoint, endpointId, type Endpoint, type EndpointInput, type EndpointObject } from './core/endpoint.js';
 export { MeshkitError, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails } from './core/errors.js';
@@ -36,7 +40,7 @@ export {
 
 export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
 export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions, type RetryBudgetSettings } from './policies/retry-budget.js';
-export { DEADLINE_HEADER } from './transports/deadline-header.js';
+export { DEADLINE_HEADER, withAttemptHeaders } from './transports/deadline-header.js';
 export type { HedgeOptions, HedgeSettings } from './policies/hedge.js';
 export type { TimeoutOptions, TimeoutSettings } from './policies/timeout.js';
 

@@ -5,6 +5,7 @@ import { subsets, type SubsetOptions } from '../balancing/subsets.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import type { CallObserverFactory } from '../core/call-observer.js';
 import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { circuitBreaker } from '../policies/circuit-breaker.js';
@@ -32,6 +33,7 @@ interface BuilderState {
   readonly healthCheck: HealthCheckSettings | undefined;
   readonly subsets: SubsetOptions | undefined;
   readonly hedge: HedgeSettings | undefined;
+  readonly observers: readonly CallObserverFactory[];
 }
 
 function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
@@ -154,6 +156,18 @@ export class ClientBuilder {
     return this.#with({ healthCheck: options === false ? undefined : resolveHealthCheck(options) });
   }
 
+  /**
+   * Adds a call observer: telemetry such as `openTelemetry()` from
+   * `meshkit/otel`, or your own {@link CallObserverFactory}. Each built
+   * client gets its own observer; several may be added and run in order.
+   * Observers run guarded: one that throws is reported once and never breaks
+   * a call. Default none (and then the call path pays nothing for it).
+   */
+  telemetry(factory: CallObserverFactory): ClientBuilder {
+    requireMethods(factory, 'telemetry', 'an observer factory such as openTelemetry()', ['create']);
+    return this.#with({ observers: [...this.#state.observers, factory] });
+  }
+
   /** Time and randomness (tests use a virtual clock). Default the system clock. */
   clock(clock: Clock): ClientBuilder {
     requireMethods(clock, 'clock', 'a clock with now, random, setTimeout and clearTimeout', ['now', 'random', 'setTimeout', 'clearTimeout']);
@@ -178,6 +192,7 @@ export class ClientBuilder {
       outlierDetection: state.outlierDetection,
       hedge: state.hedge,
       healthCheck: state.healthCheck,
+      observers: Object.freeze([...state.observers]),
     });
     return new Client(config);
   }
@@ -204,5 +219,6 @@ export function client(name: string): ClientBuilder {
     healthCheck: undefined,
     subsets: undefined,
     hedge: undefined,
+    observers: [],
   });
 }

@@ -1,7 +1,10 @@
 import type { Balancer } from '../balancing/balancer.js';
 import type { AttemptContext } from '../core/attempt.js';
 import { CallContext, type Classifier, type CallTransport } from '../core/call-context.js';
+import type { CallObserver, CallObserverFactory } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
+import { guardedObserver } from '../core/guarded-observer.js';
+import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration } from '../core/duration.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
@@ -23,6 +26,8 @@ import type { HttpTransportFactory } from '../transports/undici.js';
 import { EndpointState, type EndpointsSnapshot } from './endpoint-state.js';
 import { Executor } from './executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
+import { registerClient, unregisterClient } from './registry.js';
+import { endpointStatuses, type ClientSnapshot } from './snapshot.js';
 import type { CallOptions, RequestOptions } from './request-options.js';
 
 /** Everything a client is built from; frozen by the builder. */
@@ -41,6 +46,8 @@ export interface ClientConfig {
   readonly hedge: HedgeSettings | undefined;
   /** Active health check settings; undefined when off. */
   readonly healthCheck: HealthCheckSettings | undefined;
+  /** Call observers (telemetry), in the order added. */
+  readonly observers: readonly CallObserverFactory[];
 }
 
 /** Options of `client.close()`. */
@@ -68,6 +75,7 @@ export class Client implements AsyncDisposable {
   readonly #httpClassifier: Classifier<HttpResponse>;
   readonly #invoke: Invoke;
   readonly #checker: ActiveHealthChecker | undefined;
+  readonly #observer: CallObserver | undefined;
   #closing: Promise<void> | undefined = undefined;
 
   /** @internal Use `client(name)...build()`. */
@@ -88,11 +96,15 @@ export class Client implements AsyncDisposable {
       ?? (config.healthCheck === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
     const health = outlier === undefined
       ? undefined
-      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild());
+      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild(), config.name);
     if (health !== undefined) this.#state.useHealth(health);
     this.#checker = config.healthCheck === undefined || health === undefined
       ? undefined
       : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy));
+    this.#observer = guardedObserver(config.observers.map((factory) => ({
+      name: factory.name,
+      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot() }),
+    })));
     this.#executor = new Executor({
       service: config.name,
       clock: config.clock,
@@ -104,11 +116,13 @@ export class Client implements AsyncDisposable {
       health,
       hedge: config.hedge,
       firstAttemptAtStart: config.policies.length === 0,
+      observer: this.#observer,
     });
     const executor = this.#executor;
     const run: Invoke = (call) => executor.run(call);
     this.#invoke = config.policies.length === 0 ? run : composePolicies(config.policies, run);
     this.#state.start();
+    registerClient(this);
   }
 
   /**
@@ -169,6 +183,32 @@ export class Client implements AsyncDisposable {
   }
 
   /**
+   * The client's state as plain JSON: endpoints with load, in-flight and
+   * ejection state, discovery staleness, budgets, and each policy's state
+   * (breaker, limits). Off the hot path; safe to call at any time.
+   */
+  snapshot(): ClientSnapshot {
+    const view = this.#state.snapshot();
+    return {
+      service: this.name,
+      takenAt: new Date().toISOString(),
+      activeCalls: this.#executor.active,
+      closed: this.#closing !== undefined,
+      discovery: {
+        source: view.source,
+        endpoints: view.endpoints.length,
+        ageMs: view.ageMs,
+        stale: view.stale,
+        lastError: view.lastError?.message,
+      },
+      endpoints: endpointStatuses(view),
+      retryBudgetRemaining: this.#executor.retryBudgetRemaining(),
+      hedgeBudgetRemaining: this.#executor.hedgeBudgetRemaining(),
+      policies: this.config.policies.map((policy) => ({ name: policy.name, state: policy.snapshot?.() })),
+    };
+  }
+
+  /**
    * Stops discovery, refuses new calls (`ERR_CLIENT_CLOSED`), lets calls in
    * flight finish within `timeout` (then aborts them), and closes every
    * connection and timer. Idempotent: later calls return the same promise.
@@ -184,6 +224,7 @@ export class Client implements AsyncDisposable {
 
   async #close(timeoutMs: number): Promise<void> {
     const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
+    unregisterClient(this);
     this.#executor.refuseNew(closed);
     // Policies release what they hold now: calls queued in a bulkhead or waiting for a token are not in flight yet.
     const policiesClosed = Promise.all(this.config.policies.map((policy) => policy.close?.()));
@@ -197,6 +238,7 @@ export class Client implements AsyncDisposable {
     this.#timers.clear();
     await Promise.all([drained ? this.#http.close() : this.#http.destroy(), policiesClosed]);
     await checkerStopped;
+    await this.#observer?.close?.();
   }
 
   /** Waits for calls in flight, up to `timeoutMs`; true when all finished. */
@@ -221,7 +263,8 @@ export class Client implements AsyncDisposable {
     replayable: boolean,
   ): Promise<unknown> {
     const now = this.#clock.now();
-    let total = this.config.timeouts.total;
+    // A call made while serving an inbound request inherits what is left of that request's deadline.
+    let total = Math.min(this.config.timeouts.total, inboundRemainingMs());
     if (options.timeout !== undefined) {
       try {
         total = Math.min(total, parseDuration(options.timeout, 'options.timeout'));
@@ -230,7 +273,32 @@ export class Client implements AsyncDisposable {
       }
     }
     const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
-    return this.#invoke(call);
+    const observer = this.#observer;
+    if (observer === undefined) return this.#invoke(call);
+    return this.#observed(call, observer);
+  }
+
+  /** The call path with telemetry: the observer sees the call start in the caller's context and its end. */
+  #observed(call: CallContext, observer: CallObserver): Promise<unknown> {
+    observer.callStart?.(call);
+    let pending: Promise<unknown>;
+    try {
+      pending = this.#invoke(call);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    if (observer.callEnd === undefined) return pending;
+    const end = observer.callEnd;
+    return pending.then(
+      (result) => {
+        end(call, undefined, result);
+        return result;
+      },
+      (error: unknown) => {
+        end(call, error, undefined);
+        throw error;
+      },
+    );
   }
 }
 

@@ -2,6 +2,7 @@ import pRetry from 'p-retry';
 import type { Balancer } from '../balancing/balancer.js';
 import { Attempt, timeoutError } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
+import type { CallObserver } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
@@ -62,6 +63,8 @@ export interface ExecutorSettings {
   readonly hedge: HedgeSettings | undefined;
   /** No policy sits between the client and the executor (so a call's first attempt starts when the call does). */
   readonly firstAttemptAtStart: boolean;
+  /** Telemetry watching attempts (already guarded against throwing); undefined when none. */
+  readonly observer: CallObserver | undefined;
 }
 
 /**
@@ -86,6 +89,7 @@ export class Executor {
   readonly #latency: LatencyWindow | undefined;
   /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
+  readonly #observer: CallObserver | undefined;
   readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
@@ -106,6 +110,7 @@ export class Executor {
     this.#hedgeBudget = settings.hedge === undefined ? undefined : new RetryBudget(settings.hedge.budget);
     this.#latency = settings.hedge?.percentile === undefined ? undefined : new LatencyWindow(settings.hedge.percentile);
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
+    this.#observer = settings.observer;
   }
 
   /** Calls in flight. */
@@ -128,6 +133,8 @@ export class Executor {
     let error: unknown;
     try {
       if (call.stopped !== undefined) throw call.stopped;
+      // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
+      if (call.deadline <= call.startedAt) throw deadlineError(this.#service, call);
       let attempt = this.#hedge !== undefined && call.idempotent && call.replayable
         ? await this.#hedged(call, this.#hedge)
         : await this.#attempt(call);
@@ -237,6 +244,7 @@ export class Executor {
     if (delay !== Infinity) this.#timers.schedule(attempt, delay, now);
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
+    this.#observer?.attemptStart?.(attempt);
     return new Promise<Attempt>((resolve) => {
       attempt.settle = resolve as (attempt: Attempt) => void;
       const { transport, classifier } = call;
@@ -266,13 +274,15 @@ export class Executor {
     this.#timers.cancel(attempt);
     const balancer = this.#balancer;
     const publish = channels.attemptEnd.hasSubscribers;
+    const observer = this.#observer;
     // The end time is read only when someone consumes it.
-    if (balancer.onAttemptEnd !== undefined || publish || this.#latency !== undefined) {
+    if (balancer.onAttemptEnd !== undefined || publish || this.#latency !== undefined || observer !== undefined) {
       attempt.endedAt = this.#clock.now();
       const duration = attempt.endedAt - attempt.startedAt;
       balancer.onAttemptEnd?.(attempt, outcome, duration);
       if (outcome.ok) this.#latency?.record(duration);
       if (publish) channels.attemptEnd.publish(attempt);
+      observer?.attemptEnd?.(attempt);
     }
     this.#health?.observe(attempt.endpoint, outcome);
     if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
@@ -426,6 +436,11 @@ export class Executor {
   /** Retries the budget allows now; undefined when retries are not budgeted. */
   retryBudgetRemaining(): number | undefined {
     return this.#budget?.remaining(this.#clock.now());
+  }
+
+  /** Hedges the hedge budget allows now; undefined when hedging is off. */
+  hedgeBudgetRemaining(): number | undefined {
+    return this.#hedgeBudget?.remaining(this.#clock.now());
   }
 }
 

@@ -21,6 +21,13 @@ export interface AttemptContext {
    * closes. Created on first access, so attempts that never look pay nothing.
    */
   readonly signal: AbortSignal;
+  /**
+   * Headers telemetry asks to send with this attempt (W3C `traceparent`,
+   * `tracestate`, baggage); undefined when there are none. The HTTP
+   * transports send them; a `client.call` function should carry them too
+   * (as gRPC metadata, say) so the next hop continues the trace.
+   */
+  readonly outboundHeaders: Readonly<Record<string, string>> | undefined;
 }
 
 type Settle = (attempt: Attempt) => void;
@@ -49,6 +56,7 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   reason: unknown = undefined;
   /** @internal Resolves the attempt's promise. */
   settle: Settle | undefined = undefined;
+  outboundHeaders: Record<string, string> | undefined = undefined;
   #listener: (() => void) | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #onTimeout: ((attempt: Attempt) => void) | undefined;
@@ -72,6 +80,11 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
       if (this.aborted) this.#controller.abort(this.reason);
     }
     return this.#controller.signal;
+  }
+
+  /** Adds a header to this attempt's outbound request (used by call observers). */
+  setOutboundHeader(name: string, value: string): void {
+    (this.outboundHeaders ??= {})[name] = value;
   }
 
   /** Latency in ms once settled. */

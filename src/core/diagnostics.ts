@@ -4,6 +4,7 @@ import type { CallContext } from './call-context.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './outcome.js';
 import type { BreakerStateMessage } from '../policies/circuit-breaker.js';
+import type { EjectionReason } from '../health/outlier-detector.js';
 
 /** Published when an attempt starts: the attempt itself (read-only). */
 export interface AttemptStartMessage extends AttemptContext {
@@ -52,6 +53,20 @@ export interface DiscoveryRejectedMessage {
   readonly error: Error;
 }
 
+/** Published when outlier detection or an active health check takes an endpoint out of rotation, or lets it back. */
+export interface EjectionMessage {
+  readonly service: string;
+  readonly endpoint: Endpoint;
+  /** True when it left rotation, false when it returned. */
+  readonly ejected: boolean;
+  /** Why it was (or had been) ejected. */
+  readonly reason: EjectionReason | undefined;
+  /** How long it stays out, for time-bound ejections; undefined otherwise. */
+  readonly ejectedForMs: number | undefined;
+  /** Ejections so far (the multiplier of the next ejection time). */
+  readonly ejections: number;
+}
+
 /**
  * meshkit's `node:diagnostics_channel` channels. Telemetry subscribes here
  * without patching anything; publishing costs a property read when nobody
@@ -65,6 +80,7 @@ export const channels = Object.freeze({
   discoveryError: diagnosticsChannel.channel('meshkit:discovery:error'),
   discoveryRejected: diagnosticsChannel.channel('meshkit:discovery:rejected'),
   breakerState: diagnosticsChannel.channel('meshkit:breaker:state'),
+  ejection: diagnosticsChannel.channel('meshkit:health:ejection'),
 });
 
 /** Message type per channel name, for {@link subscribe}. */
@@ -76,6 +92,7 @@ export interface ChannelMessages {
   discoveryError: DiscoveryErrorMessage;
   discoveryRejected: DiscoveryRejectedMessage;
   breakerState: BreakerStateMessage;
+  ejection: EjectionMessage;
 }
 
 /** Subscribes to one of meshkit's channels with a typed handler; returns the unsubscribe function. */

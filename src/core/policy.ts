@@ -17,6 +17,12 @@ export interface Policy {
   wrap<T>(next: Invoke<T>): Invoke<T>;
   /** Optional: releases what the policy holds (timers, breaker state); `client.close()` calls it. */
   close?(): void | Promise<void>;
+  /**
+   * Optional: the policy's state as plain JSON (a breaker's state and
+   * counts, a limiter's limit and in-flight) for `client.snapshot()` and the
+   * status page. Called off the hot path; must not change the state.
+   */
+  snapshot?(): Readonly<Record<string, unknown>>;
 }
 
 /** Composes policies around `inner`, first policy outermost. */

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { channels, type EjectionMessage } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
 import type { OutlierSettings } from './outlier-options.js';
@@ -63,11 +64,26 @@ export class OutlierDetector {
   #timer: TimerHandle | undefined = undefined;
   #timerAt = Infinity;
   #closed = false;
+  readonly #service: string;
 
-  constructor(settings: OutlierSettings, clock: Clock, onChange: () => void) {
+  constructor(settings: OutlierSettings, clock: Clock, onChange: () => void, service = '') {
     this.#settings = settings;
     this.#clock = clock;
     this.#onChange = onChange;
+    this.#service = service;
+  }
+
+  /** Tells telemetry that an endpoint left rotation or came back (costs a property read when nobody listens). */
+  #publish(record: HostRecord, ejected: boolean, reason: EjectionReason | undefined, now: number): void {
+    if (!channels.ejection.hasSubscribers) return;
+    channels.ejection.publish({
+      service: this.#service,
+      endpoint: record.endpoint,
+      ejected,
+      reason,
+      ejectedForMs: ejected && record.ejectedUntil !== undefined ? record.ejectedUntil - now : undefined,
+      ejections: record.ejections,
+    } satisfies EjectionMessage);
   }
 
   /** The endpoints the balancer should use now. */
@@ -129,6 +145,7 @@ export class OutlierDetector {
     const record = this.#records.get(endpoint.id);
     if (record === undefined || record.activeHealthy === healthy) return;
     record.activeHealthy = healthy;
+    this.#publish(record, !healthy, 'active-health-check', this.#clock.now());
     if (healthy && this.#settings.slowStart !== undefined && record.ejectedUntil === undefined) record.rampFrom = this.#clock.now();
     if (this.#recompute(this.#clock.now())) this.#onChange();
     this.#arm();
@@ -172,6 +189,7 @@ export class OutlierDetector {
     record.reason = reason;
     record.consecutive = 0;
     record.rampFrom = undefined;
+    this.#publish(record, true, reason, now);
     return true;
   }
 
@@ -193,7 +211,9 @@ export class OutlierDetector {
     for (const r of this.#records.values()) {
       if (r.ejectedUntil !== undefined && r.ejectedUntil <= now) {
         r.ejectedUntil = undefined;
+        const reason = r.reason;
         r.reason = undefined;
+        this.#publish(r, false, reason, now);
         if (this.#settings.slowStart !== undefined) r.rampFrom = now;
       } else if (r.ejectedUntil === undefined && r.ejections > 0) {
         r.ejections--; // as Envoy: each interval out of ejection shortens the next ejection

@@ -25,3 +25,32 @@ export function withDeadlineHeader(headers: HttpHeaders | null | undefined, rema
   copy[DEADLINE_HEADER] = value;
   return copy;
 }
+
+/**
+ * Returns `headers` plus the attempt's outbound headers (trace context) and,
+ * when `remainingMs` is finite, the deadline header; each replaces a header of
+ * the same name the caller set. Copies, never mutates; returns `headers`
+ * itself when there is nothing to add.
+ */
+export function withAttemptHeaders(
+  headers: HttpHeaders | null | undefined,
+  extra: Readonly<Record<string, string>> | undefined,
+  remainingMs: number,
+): HttpHeaders | null {
+  if (extra === undefined) return remainingMs === Infinity ? (headers ?? null) : withDeadlineHeader(headers, remainingMs);
+  const added: Record<string, string> = {};
+  for (const name of Object.keys(extra)) added[name.toLowerCase()] = extra[name] as string;
+  if (remainingMs !== Infinity) added[DEADLINE_HEADER] = String(Math.max(0, Math.floor(remainingMs)));
+  if (headers === null || headers === undefined) return added;
+  if (Array.isArray(headers)) {
+    const flat: string[] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!Object.hasOwn(added, String(headers[i]).toLowerCase())) flat.push(headers[i] as string, headers[i + 1] as string);
+    }
+    for (const name of Object.keys(added)) flat.push(name, added[name] as string);
+    return flat;
+  }
+  const copy: Record<string, string | string[] | undefined> = {};
+  for (const name of Object.keys(headers)) if (!Object.hasOwn(added, name.toLowerCase())) copy[name] = headers[name];
+  return Object.assign(copy, added);
+}

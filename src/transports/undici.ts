@@ -3,7 +3,7 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { withDeadlineHeader } from './deadline-header.js';
+import { withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
 
@@ -71,8 +71,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
     return pool.request({
       path: request.path,
       method: (request.method ?? 'GET') as 'GET',
-      // The next hop learns what is left of the deadline; calls without one pay nothing.
-      headers: deadline === Infinity ? (request.headers ?? null) : withDeadlineHeader(request.headers, deadline - attempt.startedAt),
+      // The next hop learns what is left of the deadline and the trace; calls without either pay nothing.
+      headers: withAttemptHeaders(request.headers, attempt.outboundHeaders, deadline - attempt.startedAt),
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,

@@ -37,7 +37,7 @@ export class CountingClock extends VirtualClock {
 
 /** The attempt shape balancers see, for feeding them start/end events by hand. */
 export function attemptOn(endpoint: Endpoint, call: CallContext = newCall()): AttemptContext {
-  return { call, number: 1, endpoint, deadline: Infinity, startedAt: 0, get signal(): AbortSignal { throw new Error('unused'); } };
+  return { call, number: 1, endpoint, deadline: Infinity, startedAt: 0, outboundHeaders: undefined, get signal(): AbortSignal { throw new Error('unused'); } };
 }
 
 /** Starts `count` attempts on `endpoint` that never end (in-flight load). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, DEADLINE_HEADER, isMeshkitError, roundRobin } from '../../src/index.js';
-import { withDeadlineHeader } from '../../src/transports/deadline-header.js';
+import { withAttemptHeaders, withDeadlineHeader } from '../../src/transports/deadline-header.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('deadline propagation', () => {
@@ -11,6 +11,16 @@ describe('deadline propagation', () => {
     assert.equal(object['X-Meshkit-Deadline'], '999');
     assert.deepEqual(withDeadlineHeader(['accept', 'a', 'x-meshkit-deadline', '5'], 10), ['accept', 'a', DEADLINE_HEADER, '10']);
     assert.deepEqual(withDeadlineHeader(undefined, -3), { [DEADLINE_HEADER]: '0' });
+  });
+
+  it('merges trace headers with the deadline, replacing same-named headers in any case, without copying when nothing is added', () => {
+    const headers = { Traceparent: 'old', accept: 'a' };
+    assert.deepEqual(withAttemptHeaders(headers, { traceparent: 'new' }, 50.2), { accept: 'a', traceparent: 'new', [DEADLINE_HEADER]: '50' });
+    assert.equal(headers.Traceparent, 'old');
+    assert.deepEqual(withAttemptHeaders(['TRACEPARENT', 'old', 'accept', 'a'], { traceparent: 'new' }, Infinity), ['accept', 'a', 'traceparent', 'new']);
+    assert.deepEqual(withAttemptHeaders(null, { traceparent: 't' }, Infinity), { traceparent: 't' });
+    assert.equal(withAttemptHeaders(headers, undefined, Infinity), headers, 'no trace and no deadline: the caller\'s headers as they are');
+    assert.equal(withAttemptHeaders(undefined, undefined, Infinity), null);
   });
 
   it('a 200 ms deadline over slow upstreams: each attempt carries what is left, none starts after it, the caller gets ERR_DEADLINE_EXCEEDED at 200 ms', async (t) => {

@@ -1,0 +1,61 @@
+import type { AttemptContext } from './attempt.js';
+import type { CallContext } from './call-context.js';
+import type { ClientSnapshot } from '../client/snapshot.js';
+import type { Clock } from './clock.js';
+import type { Outcome } from './outcome.js';
+
+/** An attempt as an observer sees it when it starts: it may add headers for the next hop. */
+export interface ObservedAttempt extends AttemptContext {
+  /**
+   * Adds a header to this attempt's outbound request (trace context). The
+   * HTTP transports send it; `client.call` functions read
+   * `attempt.outboundHeaders` and carry it their own way (gRPC metadata).
+   */
+  setOutboundHeader(name: string, value: string): void;
+}
+
+/** An attempt as an observer sees it when it has settled. */
+export interface SettledAttempt extends AttemptContext {
+  /** Clock time when it settled. */
+  readonly endedAt: number;
+  /** Its classification (set once). */
+  readonly outcome: Outcome | undefined;
+  /** The transport's response, when there was one (it may be discarded later: read, never consume). */
+  readonly response: unknown;
+  /** The error, when the attempt failed without a response. */
+  readonly error: unknown;
+}
+
+/**
+ * Watches calls as they run, synchronously and in order: the seam telemetry
+ * plugs into (see `meshkit/otel`). Unlike the diagnostics channels it is
+ * per client and may change the outbound request (trace headers). Every
+ * method is optional; an observer must not throw (the client guards it
+ * anyway) and must not keep the objects it is given beyond the call.
+ */
+export interface CallObserver {
+  /** A call entered the client: runs in the caller's async context, before any policy. */
+  callStart?(call: CallContext): void;
+  /** An attempt is about to be sent to its endpoint. */
+  attemptStart?(attempt: ObservedAttempt): void;
+  /** An attempt settled (answered, failed, timed out, or was cancelled). */
+  attemptEnd?(attempt: SettledAttempt): void;
+  /** The call settled: `error` is undefined on success; `result` is what the caller receives. */
+  callEnd?(call: CallContext, error: unknown, result: unknown): void;
+  /** Releases what the observer holds; `client.close()` calls it. */
+  close?(): void | Promise<void>;
+}
+
+/** What an observer factory learns about the client it serves. */
+export interface ObserverEnvironment {
+  readonly service: string;
+  readonly clock: Clock;
+  /** The client's state (endpoints, budgets, policy state) as plain JSON, for observable gauges. Off the hot path. */
+  snapshot(): ClientSnapshot;
+}
+
+/** Makes one observer per built client (the builder may build several). */
+export interface CallObserverFactory {
+  readonly name: string;
+  create(environment: ObserverEnvironment): CallObserver;
+}
