@@ -139,6 +139,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   #rejected = 0;
   #ignored = 0;
   #opened = 0;
+  /** The status counts without latencies (our `increment`), so a closed breaker may skip `fire()`; see {@link #fastFire}. */
+  readonly #fast: boolean;
+  readonly #errorFilter: (error: unknown, next: unknown, call: CallContext) => boolean;
 
   constructor(settings: CircuitBreakerSettings) {
     this.name = settings.name;
@@ -168,7 +171,8 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       rotateBucketController: this.#rotation,
       errorFilter: errorFilter as (error: unknown) => boolean,
     });
-    countWithoutLatencies(this.#breaker.status);
+    this.#errorFilter = errorFilter;
+    this.#fast = countWithoutLatencies(this.#breaker.status);
     this.#breaker.on('open', () => {
       this.#opened++;
       this.#openedAt = Date.now();
@@ -204,8 +208,57 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       // and counts the refused call as a "fire", which would dilute the error
       // rate after the breaker closes again.
       if (!breaker.closed && (!this.#active || !breaker.pendingClose)) return Promise.reject(this.#refusal(call.service));
+      if (this.#fast && breaker.closed && breaker.enabled) return this.#fastFire(inner, call) as Promise<T>;
       return breaker.fire(inner, call).then(undefined, settle) as Promise<T>;
     };
+  }
+
+  /**
+   * The closed-state path without `fire()` (about 1.5 us of promises, rest
+   * arguments, two clock reads and event emissions per call). A closed
+   * breaker with no timeout, capacity, cache, coalescing or fallback (meshkit
+   * sets none) does only this in `fire()`: count the fire, run the action, then
+   * emit `success`, or `failure` and check the threshold. The same events are
+   * emitted here, so the window, the half-open close and every listener see
+   * what they would have seen; only the count of the fire goes straight to the
+   * status, as opossum's own `fire` listener would.
+   */
+  #fastFire(inner: Invoke<unknown>, call: CallContext): Promise<unknown> {
+    const breaker = this.#breaker;
+    (breaker.status as unknown as { increment(property: string): void }).increment('fires');
+    let pending: Promise<unknown>;
+    try {
+      pending = inner(call);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (value) => {
+        // runAndJudge's rule: a result whose final outcome failed (an HTTP 5xx) counts as a failure, and is still returned.
+        if (call.current?.outcome?.ok === false) this.#judgeFailure(new FailedResult(value), inner, call);
+        else breaker.emit('success', value, 0);
+        return value;
+      },
+      (error: unknown) => {
+        this.#judgeFailure(error, inner, call);
+        throw this.#mapError(error);
+      },
+    );
+  }
+
+  /** What opossum does with a rejected action (no fallback is ever registered): filter, count, maybe open. */
+  #judgeFailure(error: unknown, inner: Invoke<unknown>, call: CallContext): void {
+    const breaker = this.#breaker;
+    if (this.#errorFilter(error, inner, call)) {
+      breaker.emit('success', error, 0);
+      return;
+    }
+    breaker.emit('failure', error, 0, [inner, call]);
+    if (breaker.warmUp) return;
+    const halfOpen = breaker.halfOpen;
+    const { fires, failures } = breaker.stats;
+    if (fires < breaker.volumeThreshold && !halfOpen) return;
+    if (halfOpen || (failures / fires) * 100 > this.settings.errorThreshold * 100) breaker.open();
   }
 
   stats(): CircuitBreakerStats {
