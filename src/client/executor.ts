@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
 import type { Balancer } from '../balancing/balancer.js';
-import { Attempt, timeoutError } from '../core/attempt.js';
+import { Attempt, timeoutError, type AttemptOwner } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
 import type { CallObserver } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
@@ -43,6 +43,17 @@ class Alarm extends TimerEntry {
 
   override onTimeout(): void {
     this.ring();
+  }
+}
+
+/** The fast path's hedge delay for one call: a single timer entry, no closure (see `Executor.#onHedgeAlarm`). */
+class HedgeAlarm extends TimerEntry {
+  constructor(readonly call: CallContext, readonly ring: (alarm: HedgeAlarm) => void) {
+    super();
+  }
+
+  override onTimeout(): void {
+    this.ring(this);
   }
 }
 
@@ -90,7 +101,6 @@ export class Executor {
   /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
   readonly #observer: CallObserver | undefined;
-  readonly #onAttemptTimeout = (attempt: Attempt): void => this.#timeout(attempt);
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
   #idle: (() => void) | undefined = undefined;
@@ -118,42 +128,116 @@ export class Executor {
     return this.#activeCount;
   }
 
-  /** Runs one call to completion: resolves with the final response or rejects with the final error. */
-  async run(call: CallContext): Promise<unknown> {
-    if (this.#closing !== undefined) throw this.#closing;
+  /**
+   * Runs one call to completion: resolves with the final response or rejects
+   * with the final error. The common case (an endpoint at hand, no hedge)
+   * makes one promise, the caller's, and settles it from the attempt's
+   * callback; a retry, a hedge or a wait for endpoints goes on in
+   * {@link #runSlow}.
+   */
+  run(call: CallContext): Promise<unknown> {
+    if (this.#closing !== undefined) return Promise.reject(this.#closing);
     this.#budget?.recordCall(call.startedAt);
     this.#hedgeBudget?.recordCall(call.startedAt);
     this.#link(call);
     const signal = call.signal;
-    let onAbort: (() => void) | undefined;
     if (signal !== undefined) {
       if (signal.aborted) this.stop(call, abortedError(this.#service, signal.reason));
-      else signal.addEventListener('abort', (onAbort = () => this.stop(call, abortedError(this.#service, signal.reason))), { once: true });
+      else signal.addEventListener('abort', (call.onAbort = () => this.stop(call, abortedError(this.#service, signal.reason))), { once: true });
     }
-    let error: unknown;
-    try {
-      if (call.stopped !== undefined) throw call.stopped;
-      // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
-      if (call.deadline <= call.startedAt) throw deadlineError(this.#service, call);
-      let attempt = this.#hedge !== undefined && call.idempotent && call.replayable
-        ? await this.#hedged(call, this.#hedge)
-        : await this.#attempt(call);
-      if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) attempt = await this.#retryLoop(call, attempt);
-      if (call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
-        // Stopped (aborted, or closed) after a failure: the caller learns why the call stopped, not the failure it cut short.
-        if (attempt.response !== undefined) call.transport.discard(attempt.response);
-        throw call.stopped;
+    this.#capturing = call;
+    const promise = new Promise<unknown>(this.#capture);
+    if (call.stopped !== undefined) this.#end(call, call.stopped, undefined, true);
+    // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
+    else if (call.deadline <= call.startedAt) this.#end(call, deadlineError(this.#service, call), undefined, true);
+    else {
+      try {
+        const endpoint = this.#endpoints.picker?.pick(call);
+        if (endpoint === undefined) this.#runSlow(call).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
+        else {
+          this.#launch(call, endpoint, this.#onFirstSettled);
+          // A hedge is armed lazily: one timer entry, and the race is set up only if the delay runs out first.
+          const hedge = this.#hedge;
+          if (hedge !== undefined && call.idempotent && call.replayable && call.current?.outcome === undefined) {
+            const delay = hedge.delayMs ?? this.#latency?.value;
+            if (delay !== undefined) {
+              const alarm = new HedgeAlarm(call, this.#onHedgeAlarm);
+              call.hedgeAlarm = alarm;
+              this.#timers.schedule(alarm, delay, (call.current as Attempt).startedAt);
+            }
+          }
+        }
+      } catch (error) {
+        // A picker or balancer hook threw (a bad subset name, say): the caller gets it as a rejection.
+        this.#end(call, error, undefined, true);
       }
-      return attempt.result();
-    } catch (caught) {
-      error = caught;
-      throw caught;
-    } finally {
-      if (onAbort !== undefined) (signal as AbortSignal).removeEventListener('abort', onAbort);
-      this.#unlink(call);
-      if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error });
+    }
+    return promise;
+  }
+
+  /** The first attempt's end on the fast path: done, or on to the retry loop. */
+  readonly #onFirstSettled = (attempt: Attempt): void => {
+    const call = attempt.call;
+    if (call.hedgeAlarm !== undefined) {
+      this.#timers.cancel(call.hedgeAlarm);
+      call.hedgeAlarm = undefined;
+    }
+    if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) {
+      this.#retryLoop(call, attempt).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
+    } else {
+      this.#conclude(call, attempt);
+    }
+  };
+
+  /** The final attempt is known: the call ends with its result. */
+  readonly #onAttemptDone = (attempt: Attempt): void => this.#conclude(attempt.call, attempt);
+
+  /** The slow start: a hedged first attempt, or one that waits for endpoints; then the retry loop if needed. */
+  async #runSlow(call: CallContext): Promise<Attempt> {
+    let attempt = this.#hedge !== undefined && call.idempotent && call.replayable
+      ? await this.#hedged(call, this.#hedge)
+      : await this.#attempt(call);
+    if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) attempt = await this.#retryLoop(call, attempt);
+    return attempt;
+  }
+
+  /** Ends a call with its final attempt's result. */
+  #conclude(call: CallContext, attempt: Attempt): void {
+    if (call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
+      // Stopped (aborted, or closed) after a failure: the caller learns why the call stopped, not the failure it cut short.
+      if (attempt.response !== undefined) call.transport.discard(attempt.response);
+      this.#end(call, call.stopped, undefined, true);
+    } else if (attempt.error !== undefined) {
+      this.#end(call, attempt.error, undefined, true);
+    } else {
+      this.#end(call, undefined, attempt.response, false);
     }
   }
+
+  /** Releases the call (abort listener, list of calls in flight), reports its end, then settles the caller's promise. */
+  #end(call: CallContext, error: unknown, value: unknown, failed: boolean): void {
+    if (call.rejectCall === undefined) return; // ended already
+    if (call.onAbort !== undefined) {
+      (call.signal as AbortSignal).removeEventListener('abort', call.onAbort);
+      call.onAbort = undefined;
+    }
+    this.#unlink(call);
+    if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error: failed ? error : undefined });
+    const resolve = call.resolveCall as (value: unknown) => void;
+    const reject = call.rejectCall as (error: unknown) => void;
+    call.resolveCall = call.rejectCall = undefined;
+    if (failed) reject(error);
+    else resolve(value);
+  }
+
+  /** The call whose promise {@link #capture} is creating (a shared executor function: no closure per call). */
+  #capturing: CallContext | undefined = undefined;
+  readonly #capture = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+    const call = this.#capturing as CallContext;
+    this.#capturing = undefined;
+    call.resolveCall = resolve;
+    call.rejectCall = reject;
+  };
 
   /** Stops a call: no new attempt starts, the one in flight is aborted, a pause ends. */
   stop(call: CallContext, reason: Error): void {
@@ -173,7 +257,11 @@ export class Executor {
   /** Refuses new calls and stops every call in flight with `reason`. */
   stopAll(reason: Error): void {
     this.#closing = reason;
-    for (let call = this.#active; call !== undefined; call = call.activeNext) this.stop(call, reason);
+    // Stopping a call may end it at once (unlinking it), so read the next link first.
+    for (let call = this.#active, next: CallContext | undefined; call !== undefined; call = next) {
+      next = call.activeNext;
+      this.stop(call, reason);
+    }
   }
 
   /** Refuses new calls from now on with `reason`; calls in flight continue but start no retries. */
@@ -230,9 +318,14 @@ export class Executor {
 
   /** Starts one attempt on `endpoint`; the promise never rejects: the attempt carries its result. */
   #start(call: CallContext, endpoint: Endpoint): Promise<Attempt> {
+    return new Promise<Attempt>((resolve) => this.#launch(call, endpoint, resolve));
+  }
+
+  /** Starts one attempt on `endpoint`; `settle` runs once when it ends (the attempt carries its result). */
+  #launch(call: CallContext, endpoint: Endpoint, settle: (attempt: Attempt) => void): void {
     // Clock reads cost ~60-90 ns here: the first attempt reuses the call's start time when nothing ran in between.
     const now = call.attempts === 0 && this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
-    const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#onAttemptTimeout);
+    const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#owner);
     call.current = attempt;
     call.hedges?.push(attempt);
     const remaining = call.deadline - now;
@@ -245,26 +338,40 @@ export class Executor {
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
     this.#observer?.attemptStart?.(attempt);
-    return new Promise<Attempt>((resolve) => {
-      attempt.settle = resolve as (attempt: Attempt) => void;
-      const { transport, classifier } = call;
-      let sent: Promise<unknown>;
+    attempt.settle = settle;
+    const transport = call.transport;
+    if (transport.start !== undefined) {
+      // The callback form: the transport reports to the attempt; no promise or closure per attempt.
       try {
-        sent = transport.send(endpoint, call.request, attempt);
+        transport.start(endpoint, call.request, attempt);
       } catch (thrown) {
-        sent = Promise.reject(thrown);
+        Promise.reject(thrown).catch((error: unknown) => this.#owner.error(attempt, error));
       }
-      sent.then(
-        (response) => {
-          if (attempt.outcome === undefined) this.#finish(attempt, classifier.response(response), response, undefined);
-          else transport.discard(response); // settled already (timed out, aborted): nobody will read it
-        },
-        (error: unknown) => {
-          if (attempt.outcome === undefined) this.#finish(attempt, classifier.error(error), undefined, error);
-        },
-      );
-    });
+      return;
+    }
+    let sent: Promise<unknown>;
+    try {
+      sent = transport.send(endpoint, call.request, attempt);
+    } catch (thrown) {
+      sent = Promise.reject(thrown);
+    }
+    sent.then(
+      (response) => this.#owner.response(attempt, response),
+      (error: unknown) => this.#owner.error(attempt, error),
+    );
   }
+
+  /** Where attempts report: the transport's answer or failure, and the attempt's timer. */
+  readonly #owner: AttemptOwner = {
+    response: (attempt, response) => {
+      if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.response(response), response, undefined);
+      else attempt.call.transport.discard(response); // settled already (timed out, aborted): nobody will read it
+    },
+    error: (attempt, error) => {
+      if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.error(error), undefined, error);
+    },
+    timeout: (attempt) => this.#timeout(attempt),
+  };
 
   /** Settles an attempt exactly once and feeds its classification back. */
   #finish(attempt: Attempt, outcome: Outcome, response: unknown, error: unknown): void {
@@ -306,10 +413,10 @@ export class Executor {
    * released. When every attempt fails retryably, the last failure goes on to
    * the retry loop.
    */
-  #hedged(call: CallContext, settings: HedgeSettings): Promise<Attempt> {
+  #hedged(call: CallContext, settings: HedgeSettings, adopted?: Attempt): Promise<Attempt> {
     const delay = settings.delayMs ?? this.#latency?.value;
     if (delay === undefined) return this.#attempt(call); // no latency estimate yet
-    call.hedges = [];
+    call.hedges = adopted === undefined ? [] : [adopted];
     return new Promise<Attempt>((resolve, reject) => {
       let running = 0;
       let hedges = 0;
@@ -334,9 +441,9 @@ export class Executor {
         // A usable answer, or a failure no retry would fix, ends the race; a retryable failure waits for the others.
         if (outcome.ok || !outcome.retryable || running === 0) finish(attempt);
       };
-      const launch = (first: boolean): void => {
+      const launch = (first: boolean, pending = this.#attempt(call)): void => {
         running++;
-        this.#attempt(call).then(settled, (error: unknown) => {
+        pending.then(settled, (error: unknown) => {
           running--;
           if (done) return;
           if (first || running === 0) {
@@ -347,20 +454,49 @@ export class Executor {
           }
         });
       };
-      const alarm = new Alarm(() => {
-        if (done || call.stopped !== undefined || this.#closing !== undefined) return;
-        const now = this.#clock.now();
-        // Hedges spend from their own budget and from the retry budget: together they never multiply load.
-        if (!(this.#hedgeBudget as RetryBudget).tryRetry(now) || (this.#budget !== undefined && !this.#budget.tryRetry(now))) return;
+      const hedge = (now: number): void => {
         call.tried = (call.hedges ?? []).map((a) => a.endpoint);
         call.attributes['hedges'] = ++hedges;
         launch(false);
         if (hedges < settings.max) this.#timers.schedule(alarm, delay, now);
+      };
+      const alarm = new Alarm(() => {
+        if (done || call.stopped !== undefined || this.#closing !== undefined) return;
+        const now = this.#clock.now();
+        if (this.#mayHedge(now)) hedge(now);
       });
-      launch(true);
-      if (!done) this.#timers.schedule(alarm, delay);
+      if (adopted === undefined) {
+        launch(true);
+        if (!done) this.#timers.schedule(alarm, delay);
+      } else {
+        // The first attempt has run its delay already and the budgets allowed this hedge: the race starts with it.
+        launch(true, new Promise<Attempt>((settle) => {
+          adopted.settle = settle;
+        }));
+        hedge(this.#clock.now());
+      }
     });
   }
+
+  /** Hedges spend from their own budget and from the retry budget: together they never multiply load. */
+  #mayHedge(now: number): boolean {
+    return (this.#hedgeBudget as RetryBudget).tryRetry(now) && (this.#budget === undefined || this.#budget.tryRetry(now));
+  }
+
+  /**
+   * A hedge alarm of the fast path ran out while the first attempt is still
+   * in flight: if a hedge may go out, the call becomes the race of
+   * {@link #hedged}, which adopts the running attempt; otherwise the first
+   * attempt continues alone, as in the race.
+   */
+  readonly #onHedgeAlarm = (alarm: HedgeAlarm): void => {
+    const call = alarm.call;
+    const first = call.current;
+    if (call.hedgeAlarm !== alarm || first === undefined || first.outcome !== undefined) return;
+    call.hedgeAlarm = undefined;
+    if (call.stopped !== undefined || this.#closing !== undefined || !this.#mayHedge(this.#clock.now())) return;
+    this.#hedged(call, this.#hedge as HedgeSettings, first).then(this.#onFirstSettled, (error: unknown) => this.#end(call, error, undefined, true));
+  };
 
   /** Slow path: no picker yet, or it returned nothing. Waits for discovery's first set within the deadline. */
   async #waitForEndpoint(call: CallContext): Promise<Endpoint> {

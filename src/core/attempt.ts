@@ -32,6 +32,16 @@ export interface AttemptContext {
 
 type Settle = (attempt: Attempt) => void;
 
+/** @internal Who settles an attempt: the executor that started it. */
+export interface AttemptOwner {
+  /** The transport answered. */
+  response(attempt: Attempt, response: unknown): void;
+  /** The transport failed. */
+  error(attempt: Attempt, error: unknown): void;
+  /** The attempt's timer expired. */
+  timeout(attempt: Attempt): void;
+}
+
 /**
  * One try of a call against one endpoint. It is also the timeout entry and the
  * abort source handed to undici (which accepts any object with the
@@ -59,15 +69,25 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   outboundHeaders: Record<string, string> | undefined = undefined;
   #listener: (() => void) | undefined = undefined;
   #controller: AbortController | undefined = undefined;
-  #onTimeout: ((attempt: Attempt) => void) | undefined;
+  readonly #owner: AttemptOwner | undefined;
 
-  constructor(call: CallContext, number: number, endpoint: Endpoint, startedAt: number, onTimeout?: (attempt: Attempt) => void) {
+  constructor(call: CallContext, number: number, endpoint: Endpoint, startedAt: number, owner?: AttemptOwner) {
     super();
     this.call = call;
     this.number = number;
     this.endpoint = endpoint;
     this.startedAt = startedAt;
-    this.#onTimeout = onTimeout;
+    this.#owner = owner;
+  }
+
+  /** @internal Transport callback (`CallTransport.start`): the response arrived. */
+  deliver(response: Res): void {
+    this.#owner?.response(this, response);
+  }
+
+  /** @internal Transport callback (`CallTransport.start`): the attempt failed. */
+  fail(error: unknown): void {
+    this.#owner?.error(this, error);
   }
 
   get deadline(): number {
@@ -121,7 +141,7 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   }
 
   override onTimeout(): void {
-    this.#onTimeout?.(this);
+    this.#owner?.timeout(this);
   }
 
   /** The attempt's result for the caller: the response, or its error thrown. */

@@ -1,6 +1,7 @@
 import type { Attempt, AttemptContext } from './attempt.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './outcome.js';
+import type { TimerEntry } from './timer-queue.js';
 
 /** How a call's transport reports results; one per call kind (HTTP, function). */
 export interface Classifier<Res = unknown> {
@@ -12,6 +13,19 @@ export interface Classifier<Res = unknown> {
 export interface CallTransport<Req = unknown, Res = unknown> {
   send(endpoint: Endpoint, request: Req, attempt: AttemptContext): Promise<Res>;
   discard(response: Res): void;
+  /**
+   * @internal Optional callback form of `send`, preferred when present: the
+   * transport reports the result through `attempt.deliver(response)` or
+   * `attempt.fail(error)` (exactly once, never synchronously), so no promise
+   * or closure is made per attempt.
+   */
+  start?(endpoint: Endpoint, request: Req, attempt: AttemptSink<Res>): void;
+}
+
+/** @internal What {@link CallTransport.start} reports an attempt's result to. */
+export interface AttemptSink<Res = unknown> extends AttemptContext {
+  deliver(response: Res): void;
+  fail(error: unknown): void;
 }
 
 /**
@@ -55,6 +69,13 @@ export class CallContext {
   /** @internal Links in the executor's list of calls in flight (for close()). */
   activePrev: CallContext | undefined = undefined;
   /** @internal */ activeNext: CallContext | undefined = undefined;
+  /** @internal Settle the promise the caller holds (set by the executor's fast path). */
+  resolveCall: ((value: unknown) => void) | undefined = undefined;
+  /** @internal */ rejectCall: ((error: unknown) => void) | undefined = undefined;
+  /** @internal The armed hedge delay of the executor's fast path, until the first attempt ends or the delay runs out. */
+  hedgeAlarm: TimerEntry | undefined = undefined;
+  /** @internal The listener on the caller's signal, removed when the call ends. */
+  onAbort: (() => void) | undefined = undefined;
   /** @internal A pause (backoff, waiting for endpoints) that abort or close must cut short. */
   pause: { wake(): void } | undefined = undefined;
   /** Free-form annotations for policies and telemetry; allocated on first use. */

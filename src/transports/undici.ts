@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import type { AttemptSink } from '../core/call-context.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
@@ -53,6 +54,17 @@ function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
 /** The EventEmitter-signal protocol undici accepts; meshkit's attempts implement it. */
 type EmitterSignal = AttemptContext & { once(event: 'abort', listener: () => void): unknown };
 
+/**
+ * undici's callback for {@link UndiciTransport.start}: `opaque` is the
+ * attempt, hidden again from the caller. On an error undici passes only `{ opaque }`.
+ */
+function onResponse(error: Error | null, data: Dispatcher.ResponseData<unknown>): void {
+  const attempt = data.opaque as AttemptSink<HttpResponse>;
+  data.opaque = null; // what the promise API returns when no opaque was given
+  if (error !== null && error !== undefined) attempt.fail(error);
+  else attempt.deliver(data as HttpResponse);
+}
+
 /** A transport on undici: one keep-alive `Pool` per endpoint, opened on first use. */
 export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly name = 'undici';
@@ -66,17 +78,33 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
-    const pool = this.#pools.get(endpoint.id) ?? this.#open(endpoint);
-    const deadline = attempt.deadline;
-    return pool.request({
+    return this.#pool(endpoint).request(this.#requestOptions(request, attempt, null));
+  }
+
+  /**
+   * The callback form the executor prefers: undici's callback API with the
+   * attempt as `opaque`, so one shared callback serves every request (no
+   * promise, no closure per attempt).
+   */
+  start(endpoint: Endpoint, request: HttpRequest, attempt: AttemptSink<HttpResponse>): void {
+    this.#pool(endpoint).request<unknown>(this.#requestOptions(request, attempt, attempt), onResponse);
+  }
+
+  #pool(endpoint: Endpoint): Pool {
+    return this.#pools.get(endpoint.id) ?? this.#open(endpoint);
+  }
+
+  #requestOptions<T>(request: HttpRequest, attempt: AttemptContext, opaque: T): Dispatcher.RequestOptions<T> {
+    return {
+      opaque,
       path: request.path,
       method: (request.method ?? 'GET') as 'GET',
       // The next hop learns what is left of the deadline and the trace; calls without either pay nothing.
-      headers: withAttemptHeaders(request.headers, attempt.outboundHeaders, deadline - attempt.startedAt),
+      headers: withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,
-    });
+    };
   }
 
   discard(response: HttpResponse): void {
