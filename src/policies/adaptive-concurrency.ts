@@ -60,19 +60,28 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
     limiter,
     wrap<T>(next: Invoke<T>): Invoke<T> {
       const clock = limiter.clock;
-      return async (call: CallContext): Promise<T> => {
+      // Not an async function: `.then` with two small closures costs less than an async frame and its await.
+      return (call: CallContext): Promise<T> => {
         const inFlight = limiter.tryAcquire();
-        if (inFlight === 0) throw limitExceeded(call, limiter.limit);
+        if (inFlight === 0) return Promise.reject(limitExceeded(call, limiter.limit));
         const startedAt = clock.now();
-        let result: T;
+        let pending: Promise<T>;
         try {
-          result = await next(call);
+          pending = next(call);
         } catch (error) {
           limiter.release(startedAt, inFlight, signalOf(call));
-          throw error;
+          return Promise.reject(error);
         }
-        limiter.release(startedAt, inFlight, signalOf(call));
-        return result;
+        return pending.then(
+          (result) => {
+            limiter.release(startedAt, inFlight, signalOf(call));
+            return result;
+          },
+          (error: unknown) => {
+            limiter.release(startedAt, inFlight, signalOf(call));
+            throw error;
+          },
+        );
       };
     },
   });

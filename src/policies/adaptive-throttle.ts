@@ -118,7 +118,7 @@ export function resolveAdaptiveThrottle(options: AdaptiveThrottleOptions): Adapt
  * algorithm with a larger padding than the book's +1.
  *
  * Success path: one clock read, a few array writes; no timer, no allocation
- * beyond the promise of the async wrapper. An accept is counted in the newest
+ * beyond one `.then` (a promise and two closures). An accept is counted in the newest
  * bucket as of the latest call's start (not re-reading the clock when the call
  * ends), so after a quiet spell it may age out up to that spell early.
  * Place it outermost among the admission policies, before rate limits and
@@ -151,24 +151,33 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
   }
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
-    return async (call) => {
+    // Not an async function: `.then` with two small closures costs less than an async frame and its await.
+    return (call) => {
       const slot = this.#rotate(this.#clock.now());
       const probability = this.#probability();
       if (probability > 0 && this.#clock.random() < probability) {
         // Local rejections count as requests (SRE book): that is what keeps a few probes going to the backend.
         this.#requests[slot]! += 1;
         this.#requestSum += 1;
-        throw this.#rejection(call, probability);
+        return Promise.reject(this.#rejection(call, probability));
       }
-      let result: T;
+      let pending: Promise<T>;
       try {
-        result = await next(call);
+        pending = next(call);
       } catch (error) {
         this.#settled(call);
-        throw error;
+        return Promise.reject(error);
       }
-      this.#settled(call);
-      return result;
+      return pending.then(
+        (result) => {
+          this.#settled(call);
+          return result;
+        },
+        (error: unknown) => {
+          this.#settled(call);
+          throw error;
+        },
+      );
     };
   }
 
