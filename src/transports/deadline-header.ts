@@ -8,6 +8,26 @@ import type { HttpHeaders } from './http-types.js';
  */
 export const DEADLINE_HEADER = 'x-meshkit-deadline';
 
+/** The last headers object made for a request with no headers of its own, and its value. */
+let lastMs = -1;
+let lastHeaders: HttpHeaders = Object.freeze({ [DEADLINE_HEADER]: '0' });
+
+/**
+ * @internal For the undici transport: headers holding only the deadline, for
+ * a request with no headers of its own. Calls mostly send the same whole
+ * number of milliseconds (the total timeout, less what policies took), so the
+ * last object is reused while the value repeats: it is frozen (undici only
+ * reads it), and it saves an object and a number formatting per request.
+ */
+export function onlyDeadlineHeader(remainingMs: number): HttpHeaders {
+  const ms = Math.max(0, Math.floor(remainingMs));
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastHeaders = Object.freeze({ [DEADLINE_HEADER]: String(ms) });
+  }
+  return lastHeaders;
+}
+
 /** Returns `headers` plus the deadline header (replacing one the caller set); copies, never mutates. */
 export function withDeadlineHeader(headers: HttpHeaders | null | undefined, remainingMs: number): HttpHeaders {
   const value = String(Math.max(0, Math.floor(remainingMs)));

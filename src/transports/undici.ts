@@ -4,7 +4,7 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { withAttemptHeaders } from './deadline-header.js';
+import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
 
@@ -100,7 +100,9 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       path: request.path,
       method: (request.method ?? 'GET') as 'GET',
       // The next hop learns what is left of the deadline and the trace; calls without either pay nothing.
-      headers: withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
+      headers: request.headers == null && attempt.outboundHeaders === undefined && attempt.deadline !== Infinity
+        ? onlyDeadlineHeader(attempt.deadline - attempt.startedAt)
+        : withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,

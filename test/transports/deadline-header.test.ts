@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, DEADLINE_HEADER, isMeshkitError, roundRobin } from '../../src/index.js';
-import { withAttemptHeaders, withDeadlineHeader } from '../../src/transports/deadline-header.js';
+import { onlyDeadlineHeader, withAttemptHeaders, withDeadlineHeader } from '../../src/transports/deadline-header.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('deadline propagation', () => {
@@ -11,6 +11,17 @@ describe('deadline propagation', () => {
     assert.equal(object['X-Meshkit-Deadline'], '999');
     assert.deepEqual(withDeadlineHeader(['accept', 'a', 'x-meshkit-deadline', '5'], 10), ['accept', 'a', DEADLINE_HEADER, '10']);
     assert.deepEqual(withDeadlineHeader(undefined, -3), { [DEADLINE_HEADER]: '0' });
+  });
+
+  it('reuses one frozen deadline-only object while the whole milliseconds repeat', () => {
+    const first = onlyDeadlineHeader(1999.6);
+    assert.deepEqual(first, { [DEADLINE_HEADER]: '1999' });
+    assert.ok(Object.isFrozen(first));
+    assert.equal(onlyDeadlineHeader(1999.1), first);
+    const next = onlyDeadlineHeader(1998.9);
+    assert.deepEqual(next, { [DEADLINE_HEADER]: '1998' });
+    assert.notEqual(next, first);
+    assert.deepEqual(onlyDeadlineHeader(-5), { [DEADLINE_HEADER]: '0' });
   });
 
   it('merges trace headers with the deadline, replacing same-named headers in any case, without copying when nothing is added', () => {
