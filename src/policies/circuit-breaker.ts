@@ -360,9 +360,10 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
  * a call takes a slot, and their `ERR_LIMIT_EXCEEDED` is not counted). It
  * always wraps the retries, so it sees one result per logical call. One instance per client (a shared instance shares its state);
  * `close()` it when the client closes: it holds a share of the rotation timer
- * and, while open, opossum's reset timer. Success-path cost: opossum's
- * `fire()`, about 1 us (a few promises and event emissions; no timer, no
- * AbortController, no latency recording).
+ * and, while open, opossum's reset timer. Success-path cost while closed:
+ * about 0.3-0.5 us (opossum's `fire()` is skipped, its events are not; see
+ * docs/policies/circuit-breaker.md); no timer, no AbortController, no
+ * latency recording.
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreakerPolicy {
   return new CircuitBreakerPolicyImpl(resolveCircuitBreaker(options));

@@ -347,6 +347,33 @@ describe('circuitBreaker state machine', () => {
     await sleep(10);
   });
 
+  it('a call let in while closed that succeeds after the breaker went half-open closes it (as through fire())', async () => {
+    const b = breaker({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '50ms' });
+    const c = clientWith(b);
+    let answer: ((value: string) => void) | undefined;
+    const slow = c.call(() => new Promise<string>((resolve) => { answer = resolve; }));
+    await settle(c.call(fail));
+    assert.equal(b.state, 'open');
+    await waitFor('half-open', () => b.state === 'half-open');
+    (answer as (value: string) => void)('late');
+    assert.equal(await slow, 'late');
+    assert.equal(b.state, 'closed');
+  });
+
+  it('a call let in while closed that fails after the breaker opened counts as a failure, and the breaker stays open', async () => {
+    const b = breaker({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '10s' });
+    const c = clientWith(b);
+    let refuse: ((error: Error) => void) | undefined;
+    const slow = settle(c.call(() => new Promise<string>((_resolve, reject) => { refuse = reject; })));
+    await settle(c.call(fail));
+    assert.equal(b.state, 'open');
+    const failures = b.stats().failures;
+    (refuse as (error: Error) => void)(new Error('late'));
+    assert.equal(((await slow) as Error).message, 'late');
+    assert.equal(b.stats().failures, failures + 1);
+    assert.equal(b.state, 'open');
+  });
+
   it('counts without recording latencies (opossum internals still as expected)', async () => {
     const b = breaker({ volumeThreshold: 100 });
     const c = clientWith(b);
