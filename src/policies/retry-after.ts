@@ -1,0 +1,29 @@
+import type { Attempt } from '../core/attempt.js';
+
+/** Statuses whose Retry-After meshkit honours: the server asked for a pause (RFC 9110 §10.2.3). */
+const PAUSE_STATUSES = new Set([429, 503]);
+
+/**
+ * Milliseconds a `Retry-After` value asks to wait: delay-seconds (`120`) or
+ * an HTTP-date (RFC 9110 §10.2.3), measured against `wallNow`. Undefined when
+ * the value is missing or malformed; 0 for a date in the past.
+ */
+export function parseRetryAfter(value: unknown, wallNow: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (typeof text !== 'string') return undefined;
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Only something date-like: Date.parse also takes '-1' or '1.5' as dates.
+  if (!/[A-Za-z]/.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - wallNow);
+}
+
+/** How long the server behind a failed attempt asked us to wait (a 429 or 503 with Retry-After); undefined when it did not. */
+export function requestedPause(attempt: Attempt): number | undefined {
+  const status = attempt.outcome?.status;
+  if (status === undefined || !PAUSE_STATUSES.has(status)) return undefined;
+  const headers = (attempt.response as { headers?: Record<string, unknown> } | undefined)?.headers;
+  if (headers === undefined || headers === null) return undefined;
+  return parseRetryAfter(headers['retry-after'], Date.now());
+}
