@@ -245,7 +245,7 @@ export class Executor {
     if (delay !== Infinity) this.#timers.schedule(attempt, delay, now);
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
-    this.#observer?.attemptStart?.(attempt);
+    if (call.observed) this.#observer?.attemptStart?.(attempt);
     return new Promise<Attempt>((resolve) => {
       attempt.settle = resolve as (attempt: Attempt) => void;
       const { transport, classifier } = call;
@@ -275,7 +275,7 @@ export class Executor {
     this.#timers.cancel(attempt);
     const balancer = this.#balancer;
     const publish = channels.attemptEnd.hasSubscribers;
-    const observer = this.#observer;
+    const observer = attempt.call.observed ? this.#observer : undefined;
     // The end time is read only when someone consumes it.
     if (balancer.onAttemptEnd !== undefined || publish || this.#latency !== undefined || observer !== undefined) {
       attempt.endedAt = this.#clock.now();
@@ -422,8 +422,8 @@ export class Executor {
   /** Sleeps the jittered backoff; says why no further attempt may start (deadline, budget, abort, close), or undefined to go on. */
   async #backOff(call: CallContext): Promise<StopReason | undefined> {
     let delay = backoffDelay(this.#retry, call.attempts, this.#clock.random());
-    // A 429 or 503 with Retry-After sets the pause; one longer than we are willing to wait ends the retries with that answer.
-    const asked = call.current === undefined ? undefined : requestedPause(call.current);
+    // A Retry-After the server sent sets the pause; one longer than we are willing to wait ends the retries with that answer.
+    const asked = call.current === undefined ? undefined : requestedPause(call.current, this.#endpoints.endpoints.length <= 1);
     if (asked !== undefined) {
       if (asked > this.#retry.maxRetryAfterMs) return 'retry-after';
       delay = Math.max(delay, asked);

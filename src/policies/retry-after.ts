@@ -1,7 +1,5 @@
 import type { Attempt } from '../core/attempt.js';
 
-/** Statuses whose Retry-After meshkit honours: the server asked for a pause (RFC 9110 §10.2.3). */
-const PAUSE_STATUSES = new Set([429, 503]);
 
 /**
  * Milliseconds a `Retry-After` value asks to wait: delay-seconds (`120`) or
@@ -19,10 +17,17 @@ export function parseRetryAfter(value: unknown, wallNow: number): number | undef
   return Number.isNaN(at) ? undefined : Math.max(0, at - wallNow);
 }
 
-/** How long the server behind a failed attempt asked us to wait (a 429 or 503 with Retry-After); undefined when it did not. */
-export function requestedPause(attempt: Attempt): number | undefined {
+/**
+ * How long the server behind a failed attempt asked us to wait before the
+ * retry; undefined when it did not. A 429's Retry-After is honoured always (a
+ * rate limit usually covers the whole service). A 503's speaks for the
+ * instance that sent it (an overloaded or draining one), so it is honoured
+ * only when the retry must go back to that instance (`retrySameEndpoint`);
+ * otherwise the retry goes elsewhere after the usual backoff.
+ */
+export function requestedPause(attempt: Attempt, retrySameEndpoint: boolean): number | undefined {
   const status = attempt.outcome?.status;
-  if (status === undefined || !PAUSE_STATUSES.has(status)) return undefined;
+  if (status !== 429 && !(status === 503 && retrySameEndpoint)) return undefined;
   const headers = (attempt.response as { headers?: Record<string, unknown> } | undefined)?.headers;
   if (headers === undefined || headers === null) return undefined;
   return parseRetryAfter(headers['retry-after'], Date.now());

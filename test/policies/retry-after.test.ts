@@ -37,20 +37,38 @@ async function pausingPair(status: number, retryAfter: string): Promise<Upstream
 const total = (ups: Upstream[]): number => ups.reduce((n, u) => n + u.requests.length, 0);
 
 describe('Retry-After', () => {
-  it('a 503 with Retry-After: 1 waits a second before retrying on another endpoint', async (t) => {
-    const ups = await pausingPair(503, '1');
-    t.after(() => Promise.all(ups.map((u) => u.close())));
-    await using c = client('retry-after').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).build();
+  it('a 503 with Retry-After: 1 from the only endpoint waits a second before retrying it', async (t) => {
+    const [up] = await startUpstreams([{}]);
+    t.after(() => up?.close());
+    let first = true;
+    (up as Upstream).handler = (_req, res) => {
+      res.writeHead(first ? 503 : 200, first ? { 'retry-after': '1' } : {}).end();
+      first = false;
+    };
+    await using c = client('retry-after').endpoints([(up as Upstream).address]).build();
     const started = performance.now();
     const res = await c.request({ path: '/' });
     await res.body.dump();
     const elapsed = performance.now() - started;
     assert.equal(res.statusCode, 200);
     assert.ok(elapsed >= 990 && elapsed < 3000, `waited ${elapsed.toFixed(0)} ms (asked 1000 ms, backoff alone is <= 250 ms)`);
-    assert.equal(total(ups), 2, 'one pause, then one retry on the other endpoint');
+    assert.equal(up?.requests.length, 2);
   });
 
-  it('a 429 is retried when listed, honouring an HTTP-date Retry-After', async (t) => {
+  it('a 503 with Retry-After speaks for its instance: the retry goes to another endpoint without waiting', async (t) => {
+    const ups = await pausingPair(503, '5');
+    t.after(() => Promise.all(ups.map((u) => u.close())));
+    await using c = client('retry-after-elsewhere').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).build();
+    const started = performance.now();
+    const res = await c.request({ path: '/' });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.ok(performance.now() - started < 1000, `retried elsewhere at once (${(performance.now() - started).toFixed(0)} ms)`);
+    assert.equal(total(ups), 2);
+    assert.ok(ups.every((u) => u.requests.length === 1), 'one request to each endpoint');
+  });
+
+  it('a 429 is retried when listed, honouring its HTTP-date Retry-After even on another endpoint', async (t) => {
     const ups = await pausingPair(429, new Date(Date.now() + 2000).toUTCString());
     t.after(() => Promise.all(ups.map((u) => u.close())));
     await using c = client('retry-429').endpoints(ups.map((u) => u.address)).balancer(roundRobin())
@@ -64,13 +82,14 @@ describe('Retry-After', () => {
   });
 
   it('a Retry-After longer than maxRetryAfter is not retried: the caller gets that answer at once', async (t) => {
-    const ups = await pausingPair(503, '60');
+    const ups = await pausingPair(429, '60');
     t.after(() => Promise.all(ups.map((u) => u.close())));
-    await using c = client('retry-after-long').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).build();
+    await using c = client('retry-after-long').endpoints(ups.map((u) => u.address)).balancer(roundRobin())
+      .retry({ statuses: [429, 503] }).build();
     const started = performance.now();
     const res = await c.request({ path: '/' });
     await res.body.dump();
-    assert.equal(res.statusCode, 503);
+    assert.equal(res.statusCode, 429);
     assert.equal(res.headers['retry-after'], '60');
     assert.ok(performance.now() - started < 500);
     assert.equal(total(ups), 1, 'no retry went out');
@@ -78,14 +97,14 @@ describe('Retry-After', () => {
   });
 
   it('a Retry-After longer than the deadline leaves is not retried either', async (t) => {
-    const ups = await pausingPair(503, '60');
+    const ups = await pausingPair(429, '60');
     t.after(() => Promise.all(ups.map((u) => u.close())));
     await using c = client('retry-after-deadline').endpoints(ups.map((u) => u.address)).balancer(roundRobin())
-      .timeout({ total: '500ms' }).retry({ maxRetryAfter: '2m' }).build();
+      .timeout({ total: '500ms' }).retry({ statuses: [429], maxRetryAfter: '2m' }).build();
     const started = performance.now();
     const res = await c.request({ path: '/' });
     await res.body.dump();
-    assert.equal(res.statusCode, 503, 'a 60 s pause cannot fit a 500 ms deadline');
+    assert.equal(res.statusCode, 429, 'a 60 s pause cannot fit a 500 ms deadline');
     assert.ok(performance.now() - started < 450, 'answered at once, not at the deadline');
     assert.equal(total(ups), 1);
   });
