@@ -3,6 +3,7 @@ import got from 'got';
 import { Pool } from 'undici';
 import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import type { Operation } from './load.js';
+import { telemetryHttpClients } from './telemetry.js';
 
 /** One HTTP client under test. `send` performs a GET and reads the body fully. */
 export interface HttpClientUnderTest {
@@ -118,5 +119,6 @@ export function createHttpClients(origin: string, hostPort: string, connections:
     meshkitFetch(hostPort, connections),
     globalFetch(origin),
     gotClient(origin, connections),
+    ...telemetryHttpClients(hostPort, connections),
   ];
 }

@@ -1,5 +1,5 @@
 import {
-  adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, roundRobin, undiciTransport,
+  adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, roundRobin, undiciTransport, type CallObserverFactory,
 } from '../src/index.js';
 
 /** What the foundation client turns on: every stage of the foundation, so the numbers are the cost a real user pays. */
@@ -34,14 +34,15 @@ export const FULL_STACK_STAGES = {
   ],
 } as const;
 
-/** A meshkit client with every foundation stage on; `connections` sets the undici transport's pool size. */
-export function buildBenchClient(name: string, endpoints: readonly string[], connections?: number) {
+/** A meshkit client with every foundation stage on; `connections` sets the undici transport's pool size; `telemetry` adds an observer. */
+export function buildBenchClient(name: string, endpoints: readonly string[], connections?: number, telemetry?: CallObserverFactory) {
   let builder = client(name)
     .endpoints([...endpoints])
     .balancer(roundRobin())
     .timeout({ perTry: FOUNDATION_STAGES.timeout.perTry, total: FOUNDATION_STAGES.timeout.total })
     .retry({ attempts: FOUNDATION_STAGES.retry.attempts });
   if (connections !== undefined) builder = builder.transport(undiciTransport({ connections }));
+  if (telemetry !== undefined) builder = builder.telemetry(telemetry);
   return builder.build();
 }
 

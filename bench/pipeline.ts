@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import { roundOrder } from './http-matrix.js';
 import { median } from './stats.js';
+import { telemetryPipelineLoops } from './telemetry.js';
 
 /** One wrapper of the same call, measured against the direct call in the same rounds. */
 export interface PipelineSubject {
@@ -66,6 +67,7 @@ async function timePerCall(loop: Loop, calls: number): Promise<number> {
 export async function measurePipeline(callsPerRound: number, rounds: number): Promise<PipelineResult> {
   const foundation = buildBenchClient('bench-pipeline', ENDPOINTS);
   const fullStack = buildFullStackClient('bench-pipeline-full', ENDPOINTS);
+  const telemetry = telemetryPipelineLoops(ENDPOINTS, work, CALL_OPTIONS);
   try {
     // Every side gets a real endpoint object, the one meshkit hands to `work`.
     const endpoint = await foundation.call((picked) => Promise.resolve(picked), CALL_OPTIONS);
@@ -98,6 +100,7 @@ export async function measurePipeline(callsPerRound: number, rounds: number): Pr
         id: P_RETRY_ID, label: 'p-retry pRetry(fn, { retries: 2 })',
         loop: async (calls) => { for (let i = 0; i < calls; i++) await pRetry(thunk, P_RETRY_OPTIONS); },
       },
+      ...telemetry.loops,
     ];
 
     // Warm-up: let every loop reach optimised code before anything is recorded.
@@ -119,6 +122,6 @@ export async function measurePipeline(callsPerRound: number, rounds: number): Pr
     });
     return { callsPerRound, rounds, directNs, directMedianNs: median(directNs), subjects };
   } finally {
-    await Promise.allSettled([foundation.close(), fullStack.close()]);
+    await Promise.allSettled([foundation.close(), fullStack.close(), telemetry.close()]);
   }
 }

@@ -7,6 +7,7 @@ const SCENARIOS: Readonly<Record<string, { readonly about: string; readonly run:
     about: "meshkit's added cost per call, and HTTP req/s and latency against undici, fetch and got",
     run: async () => (await import('./overhead.js')).runOverhead(),
   },
+  soak: { about: '1,000,000 calls through the full pipeline: heap after GC, unhandled rejections, timers left, calls/s', run: async () => (await import('./soak.js')).runSoak() },
 };
 
 // After a scenario returns, the process should exit by itself; if something still

@@ -8,7 +8,7 @@ export type { EndpointsSnapshot } from './client/endpoint-state.js';
 export type { ClientSnapshot, EndpointStatus } from './client/snapshot.js';
 export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
-export type { CallOptions, RequestOptions } from './client/request-options.js';
+export type { CallOptions, GovernedCallOptions, RequestOptions } from './client/request-options.js';
 
 export type { AttemptContext } from './core/attempt.js';
 export { CallContext, type Classifier } from './core/call-context.js';
@@ -59,6 +59,7 @@ export type { HealthCheck, Registrar, Registration, ServiceInstance } from './re
 export type { EjectionReason, EndpointHealth } from './health/outlier-detector.js';
 export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';
 export type { HealthCheckOptions, HealthCheckSettings } from './health/active-health-check-options.js';
+export type { EndpointCircuitBreakerOptions, EndpointCircuitBreakerSettings } from './health/endpoint-breaker-options.js';
 
 export { fallback, type FallbackFailure, type FallbackHandler, type FallbackOptions, type FallbackWhen } from './policies/fallback.js';
 export { staticResponse, type StaticResponseOptions } from './policies/fallback-response.js';
@@ -83,3 +84,11 @@ export {
   type Gradient2Options, type VegasOptions, type AimdOptions, type LimitAlgorithm, type Limit,
   type ConcurrencyLimiterOptions, type LimiterSignal, type SampleWindowOptions,
 } from './policies/limits/index.js';
+// What each policy's snapshot() returns (client.snapshot().policies[i].state; keys documented in docs/status-page.md).
+export type { CircuitBreakerSnapshot } from './policies/circuit-breaker.js';
+export type { BulkheadSnapshot } from './policies/bulkhead.js';
+export type { AdaptiveConcurrencySnapshot } from './policies/adaptive-concurrency.js';
+export type { AdaptiveThrottleSnapshot } from './policies/adaptive-throttle.js';
+export type { RateLimitSnapshot } from './policies/rate-limit.js';
+export type { FaultInjectionSnapshot } from './policies/fault-injection.js';
+export type { FallbackSnapshot } from './policies/fallback.js';

@@ -13,6 +13,7 @@ import { TimerQueue } from '../core/timer-queue.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { ActiveHealthChecker } from '../health/active-health-check.js';
 import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
+import type { EndpointCircuitBreakerSettings } from '../health/endpoint-breaker-options.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
 import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
 import type { HedgeSettings } from '../policies/hedge.js';
@@ -28,7 +29,7 @@ import { Executor } from './executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
 import { registerClient, unregisterClient } from './registry.js';
 import { endpointStatuses, type ClientSnapshot } from './snapshot.js';
-import type { CallOptions, RequestOptions } from './request-options.js';
+import type { CallOptions, GovernedCallOptions, RequestOptions } from './request-options.js';
 
 /** Everything a client is built from; frozen by the builder. */
 export interface ClientConfig {
@@ -46,6 +47,8 @@ export interface ClientConfig {
   readonly hedge: HedgeSettings | undefined;
   /** Active health check settings; undefined when off. */
   readonly healthCheck: HealthCheckSettings | undefined;
+  /** Per-endpoint circuit breaker settings; undefined when off. */
+  readonly endpointBreakers?: EndpointCircuitBreakerSettings | undefined;
   /** Call observers (telemetry), in the order added. */
   readonly observers: readonly CallObserverFactory[];
 }
@@ -77,6 +80,7 @@ export class Client implements AsyncDisposable {
   readonly #checker: ActiveHealthChecker | undefined;
   readonly #observer: CallObserver | undefined;
   #closing: Promise<void> | undefined = undefined;
+  readonly #onClose = new Set<() => void | Promise<void>>();
 
   /** @internal Use `client(name)...build()`. */
   constructor(config: ClientConfig) {
@@ -91,12 +95,12 @@ export class Client implements AsyncDisposable {
       this.#http.endpointsChanged?.(endpoints);
       this.#checker?.setEndpoints(endpoints);
     });
-    // Active health checks need a detector to take their verdict; without .outlierDetection() it has no passive rules.
+    // Active health checks and endpoint breakers need a detector to act on; without .outlierDetection() it has no passive rules.
     const outlier = config.outlierDetection
-      ?? (config.healthCheck === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
+      ?? (config.healthCheck === undefined && config.endpointBreakers === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
     const health = outlier === undefined
       ? undefined
-      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild(), config.name);
+      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild(), config.name, config.endpointBreakers);
     if (health !== undefined) this.#state.useHealth(health);
     this.#checker = config.healthCheck === undefined || health === undefined
       ? undefined
@@ -165,11 +169,39 @@ export class Client implements AsyncDisposable {
    * Governs any async function: `fn(endpoint, attempt)` performs one attempt
    * against the endpoint meshkit picked. Honour `attempt.signal` to stop work
    * on timeout. Retried (elsewhere) only when `idempotent: true` or when the
-   * error is a connection failure.
+   * error is a connection failure. `options.classify` / `classifyError` /
+   * `discard` / `replayable` let an adapter report a returned value as a
+   * (retryable) failure, as `request()` does for a 503.
    */
-  call<T>(fn: GovernedFunction<T>, options: CallOptions = {}): Promise<T> {
+  call<T>(fn: GovernedFunction<T>, options: GovernedCallOptions<T> = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('fn', 'a function (endpoint, attempt) => Promise', fn));
-    return this.#run(fn, functionTransport, functionClassifier, options, options.idempotent === true, true) as Promise<T>;
+    const { classify, classifyError: classifyThrown, discard } = options;
+    // Adapters (got, gRPC) say which results and errors are failures; plain calls keep the shared constants.
+    const classifier: Classifier = classify === undefined && classifyThrown === undefined
+      ? functionClassifier
+      : { response: (classify ?? functionClassifier.response) as Classifier['response'], error: classifyThrown ?? functionClassifier.error };
+    const transport: CallTransport = discard === undefined
+      ? functionTransport
+      : { send: functionTransport.send, discard: discard as CallTransport['discard'] };
+    return this.#run(fn, transport, classifier, options, options.idempotent === true, options.replayable !== false) as Promise<T>;
+  }
+
+  /**
+   * Registers `release` to run when the client closes, once calls in flight
+   * have finished (or were aborted): adapters tie what they hold per endpoint
+   * (gRPC channels, sockets) to the client's life. Runs soon if the client is
+   * closed already; a throwing `release` does not fail `close()`. Returns a
+   * function that unregisters it.
+   */
+  onClose(release: () => void | Promise<void>): () => void {
+    if (this.#closing !== undefined) {
+      void this.#closing.then(() => release()).catch(() => {});
+      return () => {};
+    }
+    this.#onClose.add(release);
+    return () => {
+      this.#onClose.delete(release);
+    };
   }
 
   /** The current endpoint set, where it came from and how old it is. */
@@ -238,6 +270,8 @@ export class Client implements AsyncDisposable {
     this.#timers.clear();
     await Promise.all([drained ? this.#http.close() : this.#http.destroy(), policiesClosed]);
     await checkerStopped;
+    await Promise.allSettled([...this.#onClose].map(async (release) => release()));
+    this.#onClose.clear();
     await this.#observer?.close?.();
   }
 
@@ -280,7 +314,9 @@ export class Client implements AsyncDisposable {
 
   /** The call path with telemetry: the observer sees the call start in the caller's context and its end. */
   #observed(call: CallContext, observer: CallObserver): Promise<unknown> {
-    observer.callStart?.(call);
+    // Observers that record nothing for this call (no SDK registered) cost it nothing more.
+    if (observer.callStart?.(call) === false) return this.#invoke(call);
+    call.observed = true;
     let pending: Promise<unknown>;
     try {
       pending = this.#invoke(call);

@@ -14,6 +14,7 @@ import type { OutlierDetector } from '../health/outlier-detector.js';
 import { backoffDelay, type RetrySettings } from '../policies/retry.js';
 import type { HedgeSettings } from '../policies/hedge.js';
 import { LatencyWindow } from '../policies/latency-window.js';
+import { requestedPause } from '../policies/retry-after.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
@@ -58,7 +59,7 @@ class HedgeAlarm extends TimerEntry {
 }
 
 /** Why the retry loop ends without another attempt. */
-type StopReason = 'deadline' | 'budget' | 'stopped';
+type StopReason = 'deadline' | 'budget' | 'stopped' | 'retry-after';
 
 export interface ExecutorSettings {
   readonly service: string;
@@ -337,7 +338,7 @@ export class Executor {
     if (delay !== Infinity) this.#timers.schedule(attempt, delay, now);
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
-    this.#observer?.attemptStart?.(attempt);
+    if (call.observed) this.#observer?.attemptStart?.(attempt);
     attempt.settle = settle;
     const transport = call.transport;
     if (transport.start !== undefined) {
@@ -381,7 +382,7 @@ export class Executor {
     this.#timers.cancel(attempt);
     const balancer = this.#balancer;
     const publish = channels.attemptEnd.hasSubscribers;
-    const observer = this.#observer;
+    const observer = attempt.call.observed ? this.#observer : undefined;
     // The end time is read only when someone consumes it.
     if (balancer.onAttemptEnd !== undefined || publish || this.#latency !== undefined || observer !== undefined) {
       attempt.endedAt = this.#clock.now();
@@ -556,9 +557,15 @@ export class Executor {
 
   /** Sleeps the jittered backoff; says why no further attempt may start (deadline, budget, abort, close), or undefined to go on. */
   async #backOff(call: CallContext): Promise<StopReason | undefined> {
-    const delay = backoffDelay(this.#retry, call.attempts, this.#clock.random());
+    let delay = backoffDelay(this.#retry, call.attempts, this.#clock.random());
+    // A Retry-After the server sent sets the pause; one longer than we are willing to wait ends the retries with that answer.
+    const asked = call.current === undefined ? undefined : requestedPause(call.current, this.#endpoints.endpoints.length <= 1);
+    if (asked !== undefined) {
+      if (asked > this.#retry.maxRetryAfterMs) return 'retry-after';
+      delay = Math.max(delay, asked);
+    }
     const now = this.#clock.now();
-    if (now + delay >= call.deadline) return 'deadline';
+    if (now + delay >= call.deadline) return asked !== undefined && asked > 0 ? 'retry-after' : 'deadline';
     // The budget is spent only for a retry that will happen; a spent budget ends the call with its last result.
     if (this.#budget !== undefined && !this.#budget.tryRetry(now)) {
       call.attributes['retryBudgetExhausted'] = true;

@@ -1,4 +1,5 @@
 import type { Duration } from '../core/duration.js';
+import type { Outcome } from '../core/outcome.js';
 import type { HttpBody, HttpHeaders } from '../transports/http-types.js';
 
 /** Options every governed call accepts. */
@@ -29,4 +30,25 @@ export interface RequestOptions extends CallOptions {
   readonly headers?: HttpHeaders;
   /** Request body. Strings and byte arrays are re-sent on retry; streams make the call non-retryable. */
   readonly body?: HttpBody;
+}
+
+/**
+ * Options of `client.call`: the common ones plus how to read what the
+ * function returns, so adapters (got, gRPC, ...) classify attempts the way
+ * `request()` does.
+ */
+export interface GovernedCallOptions<T = unknown> extends CallOptions {
+  /**
+   * Classifies a value the function returned. Default: every value is a
+   * success. Return a failed, retryable outcome for a response that asks for
+   * a retry (an HTTP 503); if no retry follows, the value still reaches the
+   * caller, as `request()` returns a final 5xx.
+   */
+  readonly classify?: ((result: T) => Outcome) | undefined;
+  /** Classifies an error the function threw. Default `classifyError` (by code: connect, reset, timeout; others fatal). */
+  readonly classifyError?: ((error: unknown) => Outcome) | undefined;
+  /** Releases a returned value that will not reach the caller (a retried response, a hedging loser). Default none. */
+  readonly discard?: ((result: T) => void) | undefined;
+  /** False when an attempt consumes what it cannot send again (a streamed body): the call is then never retried. Default true. */
+  readonly replayable?: boolean | undefined;
 }

@@ -1,5 +1,6 @@
 import type { EndpointLoad } from '../balancing/balancer.js';
 import type { EjectionReason } from '../health/outlier-detector.js';
+import type { CircuitState } from '../policies/circuit-breaker.js';
 import type { EndpointsSnapshot } from './endpoint-state.js';
 
 /** One endpoint in a {@link ClientSnapshot}: where it is, what it carries, whether it is in rotation. */
@@ -22,6 +23,12 @@ export interface EndpointStatus {
   readonly ejectionReason: EjectionReason | undefined;
   /** Milliseconds until an ejected endpoint may return. */
   readonly ejectedForMs: number | undefined;
+  /** Ejections so far (decayed while healthy); 0 without outlier detection. */
+  readonly ejections: number;
+  /** Slow-start weight factor (0-1) while the endpoint ramps up after joining or returning; undefined otherwise. */
+  readonly slowStartFactor: number | undefined;
+  /** The endpoint's own circuit breaker state (`.endpointCircuitBreakers()`); undefined when those are off. */
+  readonly circuit: CircuitState | undefined;
 }
 
 /** A plain-JSON picture of one client, for status pages, logs and tests. */
@@ -70,6 +77,9 @@ export function endpointStatuses(view: EndpointsSnapshot): EndpointStatus[] {
       ejected: h?.ejected ?? false,
       ejectionReason: h?.reason,
       ejectedForMs: h?.ejectedForMs,
+      ejections: h?.ejections ?? 0,
+      circuit: h?.circuit,
+      slowStartFactor: h?.slowStartFactor,
     };
   });
 }

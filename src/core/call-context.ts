@@ -64,6 +64,8 @@ export class CallContext {
   current: Attempt | undefined = undefined;
   /** @internal While a hedged race runs: every attempt it started, so abort and the winner can stop the others. */
   hedges: Attempt[] | undefined = undefined;
+  /** @internal True when the client's observers watch this call (set at call start). */
+  observed = false;
   /** Set when the caller aborted or the client closed; no further attempt starts. */
   stopped: Error | undefined = undefined;
   /** @internal Links in the executor's list of calls in flight (for close()). */

@@ -34,8 +34,13 @@ export interface SettledAttempt extends AttemptContext {
  * anyway) and must not keep the objects it is given beyond the call.
  */
 export interface CallObserver {
-  /** A call entered the client: runs in the caller's async context, before any policy. */
-  callStart?(call: CallContext): void;
+  /**
+   * A call entered the client: runs in the caller's async context, before
+   * any policy. Return `false` when this observer records nothing for the
+   * call (no SDK, not sampled): when every observer says so, no other hook
+   * runs for it and the call costs what it would without observers.
+   */
+  callStart?(call: CallContext): boolean | void;
   /** An attempt is about to be sent to its endpoint. */
   attemptStart?(attempt: ObservedAttempt): void;
   /** An attempt settled (answered, failed, timed out, or was cancelled). */

@@ -21,7 +21,7 @@ function warnOnce(warned: Set<string>, observer: string, method: string, error: 
 export function guardedObserver(observers: readonly { readonly name: string; readonly observer: CallObserver }[]): CallObserver | undefined {
   if (observers.length === 0) return undefined;
   const warned = new Set<string>();
-  const each = <K extends 'callStart' | 'attemptStart' | 'attemptEnd' | 'callEnd'>(method: K) => {
+  const each = <K extends 'attemptStart' | 'attemptEnd' | 'callEnd'>(method: K) => {
     const bound = observers
       .filter((o) => typeof o.observer[method] === 'function')
       .map((o) => ({ name: o.name, fn: (o.observer[method] as (...args: unknown[]) => void).bind(o.observer) }));
@@ -37,11 +37,26 @@ export function guardedObserver(observers: readonly { readonly name: string; rea
     };
   };
   const combined: CallObserver = {};
-  const callStart = each('callStart');
+  const starts = observers
+    .filter((o) => typeof o.observer.callStart === 'function')
+    .map((o) => ({ name: o.name, fn: (o.observer.callStart as (call: unknown) => boolean | void).bind(o.observer) }));
+  // Wanted unless every observer declines; one that throws is treated as watching, so its later hooks still see the call.
+  const callStart = starts.length === 0 ? undefined : (call: unknown): boolean => {
+    let wanted = false;
+    for (const { name, fn } of starts) {
+      try {
+        if (fn(call) !== false) wanted = true;
+      } catch (error) {
+        wanted = true;
+        warnOnce(warned, name, 'callStart', error);
+      }
+    }
+    return wanted;
+  };
   const attemptStart = each('attemptStart');
   const attemptEnd = each('attemptEnd');
   const callEnd = each('callEnd');
-  if (callStart !== undefined) combined.callStart = callStart;
+  if (callStart !== undefined) combined.callStart = callStart as CallObserver['callStart'] & object;
   if (attemptStart !== undefined) combined.attemptStart = attemptStart;
   if (attemptEnd !== undefined) combined.attemptEnd = attemptEnd;
   if (callEnd !== undefined) combined.callEnd = callEnd;

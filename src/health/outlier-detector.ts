@@ -2,10 +2,13 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { channels, type EjectionMessage } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
+import type { CircuitState } from '../policies/circuit-breaker.js';
+import { EndpointBreakers } from './endpoint-breaker.js';
+import type { EndpointCircuitBreakerSettings } from './endpoint-breaker-options.js';
 import type { OutlierSettings } from './outlier-options.js';
 
 /** Why an endpoint is out of rotation. */
-export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate' | 'active-health-check';
+export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate' | 'active-health-check' | 'circuit-open';
 
 /** Health of one endpoint as the outlier detector sees it (for `client.endpoints()`). */
 export interface EndpointHealth {
@@ -19,6 +22,8 @@ export interface EndpointHealth {
   readonly consecutiveGatewayFailures: number;
   /** The slow-start weight factor (0-1) while ramping up; undefined otherwise. */
   readonly slowStartFactor: number | undefined;
+  /** The endpoint's circuit breaker state (`'closed'` before its first attempt); undefined when endpoint breakers are off. */
+  readonly circuit: CircuitState | undefined;
 }
 
 /** Per-endpoint counters; one record per endpoint, no timer per endpoint. */
@@ -34,6 +39,8 @@ interface HostRecord {
   rampFrom: number | undefined;
   /** False while active health checks say the endpoint is down. */
   activeHealthy: boolean;
+  /** True while the endpoint's circuit breaker is open. */
+  circuitOpen: boolean;
 }
 
 /** 502/503/504, and failures with no response at all: the endpoint (or the path to it) is broken. */
@@ -52,6 +59,13 @@ function isGatewayFailure(outcome: Outcome): boolean {
  * The balancer never sees ejected endpoints: the detector hands it the set
  * to balance over, rebuilt only when health changes. All endpoints share one
  * timer, armed only while there is something to review.
+ *
+ * With per-endpoint circuit breakers ({@link EndpointBreakers}), an endpoint
+ * whose breaker is open is out of rotation (reason `'circuit-open'`) until the
+ * breaker turns half-open. Like active health checks, this is outside
+ * `maxEjectionPercent` (an open breaker always takes its endpoint out, and
+ * does not use up the cap of the passive rules); the panic threshold still
+ * applies.
  */
 export class OutlierDetector {
   readonly #settings: OutlierSettings;
@@ -65,23 +79,33 @@ export class OutlierDetector {
   #timerAt = Infinity;
   #closed = false;
   readonly #service: string;
+  readonly #breakers: EndpointBreakers | undefined;
 
-  constructor(settings: OutlierSettings, clock: Clock, onChange: () => void, service = '') {
+  /** `endpointBreakers`: settings of per-endpoint circuit breakers; undefined (the default) for none. */
+  constructor(settings: OutlierSettings, clock: Clock, onChange: () => void, service = '', endpointBreakers?: EndpointCircuitBreakerSettings) {
     this.#settings = settings;
     this.#clock = clock;
     this.#onChange = onChange;
     this.#service = service;
+    this.#breakers = endpointBreakers === undefined
+      ? undefined
+      : new EndpointBreakers(endpointBreakers, clock, (id, state) => this.#onCircuit(id, state));
+  }
+
+  /** The per-endpoint circuit breakers, when on (for status and tests). */
+  get endpointBreakers(): EndpointBreakers | undefined {
+    return this.#breakers;
   }
 
   /** Tells telemetry that an endpoint left rotation or came back (costs a property read when nobody listens). */
-  #publish(record: HostRecord, ejected: boolean, reason: EjectionReason | undefined, now: number): void {
+  #publish(record: HostRecord, ejected: boolean, reason: EjectionReason | undefined, now: number, forMs?: number): void {
     if (!channels.ejection.hasSubscribers) return;
     channels.ejection.publish({
       service: this.#service,
       endpoint: record.endpoint,
       ejected,
       reason,
-      ejectedForMs: ejected && record.ejectedUntil !== undefined ? record.ejectedUntil - now : undefined,
+      ejectedForMs: forMs ?? (ejected && record.ejectedUntil !== undefined ? record.ejectedUntil - now : undefined),
       ejections: record.ejections,
     } satisfies EjectionMessage);
   }
@@ -103,13 +127,14 @@ export class OutlierDetector {
         next.set(endpoint.id, known);
       } else {
         next.set(endpoint.id, {
-          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true,
+          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true, circuitOpen: false,
           // The first set is the fleet as it is; only endpoints that join later ramp up.
           rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? now : undefined,
         });
       }
     }
     this.#seenFirstSet = true;
+    this.#breakers?.retain(next);
     this.#records.clear();
     for (const [id, record] of next) this.#records.set(id, record);
     this.#recompute(now);
@@ -121,7 +146,10 @@ export class OutlierDetector {
     // An attempt the caller (or close()) aborted says nothing about the endpoint.
     if (outcome.reason === 'aborted') return;
     const record = this.#records.get(endpoint.id);
-    if (record === undefined || record.ejectedUntil !== undefined) return;
+    if (record === undefined) return;
+    // Before the ejection check: an attempt reaching an ejected endpoint (panic mode) is still evidence for its breaker.
+    this.#breakers?.observe(endpoint, outcome);
+    if (record.ejectedUntil !== undefined) return;
     record.requests++;
     if (outcome.ok) record.successes++;
     if (!isGatewayFailure(outcome)) {
@@ -151,23 +179,45 @@ export class OutlierDetector {
     this.#arm();
   }
 
+  /**
+   * An endpoint's breaker changed state: open takes it out of rotation,
+   * half-open puts it back for the trial (ramping up if slow start is on).
+   */
+  #onCircuit(id: string, state: CircuitState): void {
+    const record = this.#records.get(id);
+    if (record === undefined || this.#closed) return;
+    const open = state === 'open';
+    if (record.circuitOpen === open) return;
+    record.circuitOpen = open;
+    const now = this.#clock.now();
+    this.#publish(record, open, 'circuit-open', now, open ? this.#breakers?.settings.resetTimeoutMs : undefined);
+    if (!open && this.#settings.slowStart !== undefined && record.ejectedUntil === undefined && record.activeHealthy) record.rampFrom = now;
+    if (this.#recompute(now)) this.#onChange();
+    this.#arm();
+  }
+
   /** Health of every endpoint. */
   snapshot(): EndpointHealth[] {
     const now = this.#clock.now();
+    const breakers = this.#breakers;
     return [...this.#records.values()].map((r) => Object.freeze({
       id: r.endpoint.id,
-      ejected: r.ejectedUntil !== undefined || !r.activeHealthy,
-      reason: r.ejectedUntil !== undefined ? r.reason : r.activeHealthy ? undefined : 'active-health-check',
-      ejectedForMs: r.ejectedUntil === undefined ? undefined : Math.max(0, r.ejectedUntil - now),
+      ejected: r.ejectedUntil !== undefined || !r.activeHealthy || r.circuitOpen,
+      reason: r.ejectedUntil !== undefined ? r.reason : !r.activeHealthy ? 'active-health-check' : r.circuitOpen ? 'circuit-open' : undefined,
+      ejectedForMs: r.ejectedUntil !== undefined
+        ? Math.max(0, r.ejectedUntil - now)
+        : r.activeHealthy && r.circuitOpen ? breakers?.retryAfterMs(r.endpoint.id) : undefined,
       ejections: r.ejections,
       consecutiveGatewayFailures: r.consecutive,
       slowStartFactor: this.#rampFactor(r, now),
+      circuit: breakers?.state(r.endpoint.id),
     }));
   }
 
-  /** Stops the review timer. */
+  /** Stops the review timer and drops the endpoint breakers. */
   close(): void {
     this.#closed = true;
+    this.#breakers?.close();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -252,7 +302,7 @@ export class OutlierDetector {
   /** Recomputes the set for the balancer; returns whether it changed. */
   #recompute(now: number): boolean {
     const records = [...this.#records.values()];
-    const healthy = records.filter((r) => r.ejectedUntil === undefined && r.activeHealthy);
+    const healthy = records.filter((r) => r.ejectedUntil === undefined && r.activeHealthy && !r.circuitOpen);
     const threshold = this.#settings.panicThreshold;
     // Panic: with too few healthy endpoints, concentrating all traffic on them would overload them.
     const panic = records.length > 0 && (healthy.length * 100) / records.length < threshold;

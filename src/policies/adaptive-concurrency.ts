@@ -18,11 +18,31 @@ export interface AdaptiveConcurrencyOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * Adaptive concurrency's state for `client.snapshot()` and status pages. Plain
+ * JSON with stable keys (see docs/status-page.md); a type alias so it is a `Record<string, unknown>`.
+ */
+export type AdaptiveConcurrencySnapshot = {
+  readonly kind: 'adaptive-concurrency';
+  /** The limit algorithm's name (`gradient2`, `vegas`, `aimd`, or yours). */
+  readonly algorithm: string;
+  /** The current limit on calls in flight. */
+  readonly limit: number;
+  /** Calls admitted and not yet settled. */
+  readonly inFlight: number;
+  readonly minLimit: number;
+  readonly maxLimit: number;
+  /** Calls refused over the limit since creation. */
+  readonly rejected: number;
+};
+
 /** The policy returned by {@link adaptiveConcurrency}. */
 export interface AdaptiveConcurrencyPolicy extends Policy {
   readonly name: 'adaptive-concurrency';
   /** Its limiter: read `limiter.limit` and `limiter.inFlight` for status. */
   readonly limiter: ConcurrencyLimiter;
+  /** The limit, calls in flight and refusals as plain JSON, for `client.snapshot()`. Reads only. */
+  snapshot(): AdaptiveConcurrencySnapshot;
 }
 
 /**
@@ -55,6 +75,8 @@ export interface AdaptiveConcurrencyPolicy extends Policy {
  */
 export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): AdaptiveConcurrencyPolicy {
   const limiter = new ConcurrencyLimiter(options ?? {}, 'adaptiveConcurrency');
+  // Counted on the refusal path only: admitted calls pay nothing for it.
+  let rejected = 0;
   return Object.freeze({
     name: 'adaptive-concurrency' as const,
     limiter,
@@ -63,7 +85,10 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
       // Not an async function: `.then` with two small closures costs less than an async frame and its await.
       return (call: CallContext): Promise<T> => {
         const inFlight = limiter.tryAcquire();
-        if (inFlight === 0) return Promise.reject(limitExceeded(call, limiter.limit));
+        if (inFlight === 0) {
+          rejected++;
+          return Promise.reject(limitExceeded(call, limiter.limit));
+        }
         const startedAt = clock.now();
         let pending: Promise<T>;
         try {
@@ -83,6 +108,10 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
           },
         );
       };
+    },
+    snapshot(): AdaptiveConcurrencySnapshot {
+      const { name, minLimit, maxLimit } = limiter.algorithm;
+      return { kind: 'adaptive-concurrency', algorithm: name, limit: limiter.limit, inFlight: limiter.inFlight, minLimit, maxLimit, rejected };
     },
   });
 }

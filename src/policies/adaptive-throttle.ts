@@ -54,11 +54,28 @@ export interface AdaptiveThrottleState {
   readonly probability: number;
 }
 
+/**
+ * Adaptive throttling's state for `client.snapshot()` and status pages: the
+ * window's counts, the rejection probability, local rejections and the
+ * settings. Plain JSON with stable keys (see docs/status-page.md); a type alias
+ * so it is a `Record<string, unknown>`.
+ */
+export type AdaptiveThrottleSnapshot = Pick<AdaptiveThrottleState, keyof AdaptiveThrottleState> & {
+  readonly kind: 'adaptive-throttle';
+  /** Calls rejected locally since creation. */
+  readonly rejected: number;
+  readonly k: number;
+  readonly windowMs: number;
+  readonly minRequests: number;
+};
+
 /** An adaptive throttling policy: a {@link Policy} whose counters can be read. */
 export interface AdaptiveThrottlePolicy extends Policy {
   readonly settings: AdaptiveThrottleSettings;
   /** The window's counts now. */
   state(): AdaptiveThrottleState;
+  /** {@link state} with local rejections and settings, for `client.snapshot()`. Reads without moving the window. */
+  snapshot(): AdaptiveThrottleSnapshot;
 }
 
 /** Validates {@link AdaptiveThrottleOptions}; errors name `adaptiveThrottle.<option>`. */
@@ -141,6 +158,7 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
   #slot = 0;
   #requestSum = 0;
   #acceptSum = 0;
+  #rejected = 0;
 
   constructor(settings: AdaptiveThrottleSettings, clock: Clock) {
     this.settings = settings;
@@ -159,6 +177,7 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
         // Local rejections count as requests (SRE book): that is what keeps a few probes going to the backend.
         this.#requests[slot]! += 1;
         this.#requestSum += 1;
+        this.#rejected++;
         return Promise.reject(this.#rejection(call, probability));
       }
       let pending: Promise<T>;
@@ -186,11 +205,33 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
     return { requests: this.#requestSum, accepts: this.#acceptSum, probability: this.#probability() };
   }
 
-  #probability(): number {
-    const requests = this.#requestSum;
+  snapshot(): AdaptiveThrottleSnapshot {
+    const { requests, accepts } = this.#peek(this.#clock.now());
+    const { k, windowMs, minRequests } = this.settings;
+    return {
+      kind: 'adaptive-throttle', requests, accepts, probability: this.#probability(requests, accepts), rejected: this.#rejected, k, windowMs, minRequests,
+    };
+  }
+
+  #probability(requests = this.#requestSum, accepts = this.#acceptSum): number {
     if (requests < this.settings.minRequests) return 0;
-    const p = (requests - this.settings.k * this.#acceptSum) / (requests + 1);
+    const p = (requests - this.settings.k * accepts) / (requests + 1);
     return p > 0 ? p : 0;
+  }
+
+  /** The window's sums as of `now`, as {@link #rotate} would leave them, without changing anything (a status read). */
+  #peek(now: number): { requests: number; accepts: number } {
+    const n = this.settings.buckets;
+    const behind = Math.floor(now / this.#bucketMs) - this.#epoch;
+    if (behind >= n) return { requests: 0, accepts: 0 };
+    let requests = this.#requestSum;
+    let accepts = this.#acceptSum;
+    for (let e = this.#epoch + 1; e <= this.#epoch + behind; e++) {
+      const i = ((e % n) + n) % n;
+      requests -= this.#requests[i]!;
+      accepts -= this.#accepts[i]!;
+    }
+    return { requests, accepts };
   }
 
   #settled(call: CallContext): void {

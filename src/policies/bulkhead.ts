@@ -43,6 +43,24 @@ export const DEFAULT_BULKHEAD = Object.freeze({ maxQueue: 0, queueTimeoutMs: 100
 /** Which limit refused a call, as `error.details.limit`. */
 export type BulkheadLimit = 'maxConcurrent' | 'maxQueue' | 'queueTimeout';
 
+/**
+ * A bulkhead's state for `client.snapshot()` and status pages. Plain JSON with
+ * stable keys (see docs/status-page.md); a type alias so it is a `Record<string, unknown>`.
+ */
+export type BulkheadSnapshot = {
+  readonly kind: 'bulkhead';
+  /** Calls holding a slot now. */
+  readonly active: number;
+  /** Calls waiting for a slot now. */
+  readonly queued: number;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  /** Longest wait in the queue, ms; `null` when only the deadline bounds it (`Infinity` is not JSON). */
+  readonly queueTimeoutMs: number | null;
+  /** Calls refused with `ERR_LIMIT_EXCEEDED` since creation (full, queue full, or waited too long). */
+  readonly rejected: number;
+};
+
 /** A bulkhead policy: a {@link Policy} with its live state and a `close()`. */
 export interface BulkheadPolicy extends Policy {
   readonly settings: BulkheadSettings;
@@ -50,6 +68,8 @@ export interface BulkheadPolicy extends Policy {
   readonly active: number;
   /** Calls waiting for a slot now. */
   readonly queued: number;
+  /** The live state and limits as plain JSON, for `client.snapshot()`. Reads only. */
+  snapshot(): BulkheadSnapshot;
   /**
    * Rejects every queued call with `ERR_CLIENT_CLOSED` and clears the queue's
    * timer; afterwards calls that would have to queue are rejected the same way
@@ -140,6 +160,7 @@ class Bulkhead implements BulkheadPolicy {
   #head: Waiter | undefined = undefined;
   #tail: Waiter | undefined = undefined;
   #closed = false;
+  #rejected = 0;
   // Shared settle handlers: a call holding a slot allocates no closure.
   readonly #releaseValue = (value: unknown): unknown => {
     this.#release();
@@ -161,6 +182,19 @@ class Bulkhead implements BulkheadPolicy {
 
   get queued(): number {
     return this.#queued;
+  }
+
+  snapshot(): BulkheadSnapshot {
+    const { maxConcurrent, maxQueue, queueTimeoutMs } = this.settings;
+    return {
+      kind: 'bulkhead',
+      active: this.#active,
+      queued: this.#queued,
+      maxConcurrent,
+      maxQueue,
+      queueTimeoutMs: queueTimeoutMs === Infinity ? null : queueTimeoutMs,
+      rejected: this.#rejected,
+    };
   }
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
@@ -209,7 +243,10 @@ class Bulkhead implements BulkheadPolicy {
   #enqueue(next: Invoke<unknown>, call: CallContext): Promise<unknown> {
     const { maxQueue, queueTimeoutMs } = this.settings;
     if (this.#closed) return Promise.reject(closedError(call));
-    if (this.#queued >= maxQueue) return Promise.reject(limitError(call, maxQueue === 0 ? 'maxConcurrent' : 'maxQueue', this.settings));
+    if (this.#queued >= maxQueue) {
+      this.#rejected++;
+      return Promise.reject(limitError(call, maxQueue === 0 ? 'maxConcurrent' : 'maxQueue', this.settings));
+    }
     const signal = call.signal;
     if (signal?.aborted === true) return Promise.reject(abortedError(call, signal.reason));
     const now = this.#clock.now();
@@ -241,6 +278,7 @@ class Bulkhead implements BulkheadPolicy {
   /** @internal The waiter's timer fired. */
   expire(waiter: Waiter): void {
     if (!this.#remove(waiter)) return;
+    if (!waiter.byDeadline) this.#rejected++;
     waiter.reject(waiter.byDeadline ? deadlineError(waiter.call) : limitError(waiter.call, 'queueTimeout', this.settings));
   }
 

@@ -72,33 +72,36 @@ export const DEFAULT_CIRCUIT_BREAKER = Object.freeze({
 /** Node's largest timer delay; opossum passes `resetTimeout` to `setTimeout`. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Validates options at creation; errors name `circuitBreaker.<option>`. */
-export function resolveCircuitBreaker(options: CircuitBreakerOptions): CircuitBreakerSettings {
+/**
+ * Validates options at creation; errors name `<option>.<field>`, where
+ * `option` defaults to `'circuitBreaker'` (per-endpoint breakers pass their own).
+ */
+export function resolveCircuitBreaker(options: CircuitBreakerOptions, option = 'circuitBreaker'): CircuitBreakerSettings {
   if (options === null || typeof options !== 'object') {
-    throw invalidConfig('circuitBreaker', '{ errorThreshold?, volumeThreshold?, resetTimeout?, window?, buckets? }', options);
+    throw invalidConfig(option, '{ errorThreshold?, volumeThreshold?, resetTimeout?, window?, buckets? }', options);
   }
   const errorThreshold = options.errorThreshold ?? DEFAULT_CIRCUIT_BREAKER.errorThreshold;
   if (typeof errorThreshold !== 'number' || !(errorThreshold >= 0 && errorThreshold < 1)) {
-    throw invalidConfig('circuitBreaker.errorThreshold', 'a fraction in [0, 1) such as 0.5 (for 50 %)', errorThreshold);
+    throw invalidConfig(`${option}.errorThreshold`, 'a fraction in [0, 1) such as 0.5 (for 50 %)', errorThreshold);
   }
   const volumeThreshold = options.volumeThreshold ?? DEFAULT_CIRCUIT_BREAKER.volumeThreshold;
   if (!Number.isSafeInteger(volumeThreshold) || volumeThreshold < 0) {
-    throw invalidConfig('circuitBreaker.volumeThreshold', 'an integer >= 0', volumeThreshold);
+    throw invalidConfig(`${option}.volumeThreshold`, 'an integer >= 0', volumeThreshold);
   }
-  const resetTimeoutMs = parsePositiveDuration(options.resetTimeout ?? DEFAULT_CIRCUIT_BREAKER.resetTimeoutMs, 'circuitBreaker.resetTimeout');
-  if (resetTimeoutMs > MAX_TIMER_MS) throw invalidConfig('circuitBreaker.resetTimeout', `a duration <= ${MAX_TIMER_MS} ms`, options.resetTimeout);
-  const windowMs = parsePositiveDuration(options.window ?? DEFAULT_CIRCUIT_BREAKER.windowMs, 'circuitBreaker.window');
-  if (windowMs > MAX_TIMER_MS) throw invalidConfig('circuitBreaker.window', `a duration <= ${MAX_TIMER_MS} ms`, options.window);
+  const resetTimeoutMs = parsePositiveDuration(options.resetTimeout ?? DEFAULT_CIRCUIT_BREAKER.resetTimeoutMs, `${option}.resetTimeout`);
+  if (resetTimeoutMs > MAX_TIMER_MS) throw invalidConfig(`${option}.resetTimeout`, `a duration <= ${MAX_TIMER_MS} ms`, options.resetTimeout);
+  const windowMs = parsePositiveDuration(options.window ?? DEFAULT_CIRCUIT_BREAKER.windowMs, `${option}.window`);
+  if (windowMs > MAX_TIMER_MS) throw invalidConfig(`${option}.window`, `a duration <= ${MAX_TIMER_MS} ms`, options.window);
   const buckets = options.buckets ?? DEFAULT_CIRCUIT_BREAKER.buckets;
-  if (!Number.isSafeInteger(buckets) || buckets < 1) throw invalidConfig('circuitBreaker.buckets', 'an integer >= 1', buckets);
+  if (!Number.isSafeInteger(buckets) || buckets < 1) throw invalidConfig(`${option}.buckets`, 'an integer >= 1', buckets);
   if (windowMs / buckets < 1) {
-    throw invalidConfig('circuitBreaker.buckets', `at most ${Math.floor(windowMs)} (buckets of at least 1 ms)`, buckets);
+    throw invalidConfig(`${option}.buckets`, `at most ${Math.floor(windowMs)} (buckets of at least 1 ms)`, buckets);
   }
   const name = options.name ?? DEFAULT_CIRCUIT_BREAKER.name;
-  if (typeof name !== 'string' || name === '') throw invalidConfig('circuitBreaker.name', 'a non-empty string', name);
+  if (typeof name !== 'string' || name === '') throw invalidConfig(`${option}.name`, 'a non-empty string', name);
   const clock = options.clock ?? systemClock;
   if (clock === null || typeof clock !== 'object' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
-    throw invalidConfig('circuitBreaker.clock', 'a Clock', clock);
+    throw invalidConfig(`${option}.clock`, 'a Clock', clock);
   }
   return Object.freeze({ errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets, name, clock });
 }

@@ -37,6 +37,28 @@ export interface CircuitBreakerStats {
   readonly retryAfterMs: number;
 }
 
+/**
+ * A breaker's state for `client.snapshot()` and status pages: {@link CircuitBreakerStats}
+ * plus when the state began and the thresholds it is judged by. Plain JSON; the keys are
+ * stable (telemetry reads them; see docs/status-page.md). A type alias, not an
+ * interface, so that it is a `Record<string, unknown>` as `Policy.snapshot` returns.
+ */
+export type CircuitBreakerSnapshot = Pick<CircuitBreakerStats, keyof CircuitBreakerStats> & {
+  readonly kind: 'circuit-breaker';
+  /** The breaker's name (`settings.name`). */
+  readonly name: string;
+  /** Wall-clock time (ISO 8601) the current state began; creation time while it never changed. */
+  readonly since: string;
+  /** Fraction of failed calls (0-1) over which it opens (`errorThreshold`). */
+  readonly errorThreshold: number;
+  /** Calls in the window before it may open (`volumeThreshold`). */
+  readonly volumeThreshold: number;
+  /** Length of the rolling window, ms. */
+  readonly windowMs: number;
+  /** How long it stays open before a trial call, ms. */
+  readonly resetTimeoutMs: number;
+};
+
 /** A circuit breaker policy: add it with `.policy(breaker)`; read its state; `close()` it with the client. */
 export interface CircuitBreakerPolicy extends Policy {
   /** The current state. */
@@ -45,6 +67,8 @@ export interface CircuitBreakerPolicy extends Policy {
   readonly settings: CircuitBreakerSettings;
   /** A snapshot of the counters (computed on each call: not for the hot path). */
   stats(): CircuitBreakerStats;
+  /** {@link stats} with the state's start time and thresholds, for `client.snapshot()`. Reads only. */
+  snapshot(): CircuitBreakerSnapshot;
   /**
    * Shuts the breaker down: releases its reset timer and its share of the
    * rotation timer. Later calls through it reject with `ERR_CLIENT_CLOSED`;
@@ -104,8 +128,9 @@ function isIgnored(error: unknown, call: CallContext): boolean {
  * the status counts only. Guarded: if opossum's internals change, the stock
  * `increment` stays (correct, just slower); a test notices.
  * @returns whether the status now counts without latencies
+ * @internal Also used by the per-endpoint breakers (src/health/endpoint-breaker.ts).
  */
-function countWithoutLatencies(status: CircuitBreaker.Status): boolean {
+export function countWithoutLatencies(status: object): boolean {
   const key = Object.getOwnPropertySymbols(status).find((symbol) => symbol.description === 'window');
   const window: unknown = key === undefined ? undefined : (status as unknown as Record<symbol, unknown>)[key];
   if (!Array.isArray(window) || window.length === 0 || typeof (window[0] as { fires?: unknown }).fires !== 'number') return false;
@@ -136,6 +161,8 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   #service = '';
   #active = true;
   #openedAt = 0;
+  /** Date.now() when the current state began (opossum's reset timer runs on wall-clock time too). */
+  #since = Date.now();
   #rejected = 0;
   #ignored = 0;
   #opened = 0;
@@ -278,6 +305,20 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     };
   }
 
+  snapshot(): CircuitBreakerSnapshot {
+    const { errorThreshold, volumeThreshold, windowMs, resetTimeoutMs } = this.settings;
+    return {
+      kind: 'circuit-breaker',
+      name: this.name,
+      ...this.stats(),
+      since: new Date(this.#since).toISOString(),
+      errorThreshold,
+      volumeThreshold,
+      windowMs,
+      resetTimeoutMs,
+    };
+  }
+
   close(): void {
     if (!this.#active) return;
     this.#active = false;
@@ -321,6 +362,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     const previous = this.#state;
     if (previous === state) return;
     this.#state = state;
+    this.#since = Date.now();
     if (breakerStateChannel.hasSubscribers) {
       const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
       breakerStateChannel.publish(message);

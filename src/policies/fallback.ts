@@ -40,6 +40,18 @@ export type FallbackFailure<T = unknown> =
  */
 export type FallbackWhen<T = unknown> = 'error' | 'failure' | ((failure: FallbackFailure<T>, call: CallContext) => boolean);
 
+/**
+ * The fallback's state for `client.snapshot()`: which failures it covers and how
+ * often its handler ran. Plain JSON with stable keys (see docs/status-page.md).
+ */
+export type FallbackSnapshot = {
+  readonly kind: 'fallback';
+  /** `'error'`, `'failure'`, or `'custom'` for a predicate. */
+  readonly when: 'error' | 'failure' | 'custom';
+  /** Times the handler ran since creation (including runs that threw). */
+  readonly substituted: number;
+};
+
 /** Produces the substitute result: a value or a promise of one. A throw rejects the call (see {@link fallback}). */
 export type FallbackHandler<T = unknown> = (failure: FallbackFailure<T>, call: CallContext) => T | PromiseLike<T>;
 
@@ -87,7 +99,11 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
   const responses = when !== 'error';
   const predicate = typeof when === 'function' ? when : undefined;
 
+  // Counted when the handler runs only: the success path pays nothing.
+  let substituted = 0;
+
   async function substitute(failure: FallbackFailure<T>, call: CallContext): Promise<T> {
+    substituted++;
     let result: T;
     try {
       result = await handler(failure, call);
@@ -103,8 +119,10 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
     return result;
   }
 
+  const whenName = typeof when === 'function' ? 'custom' : when;
   return Object.freeze({
     name: 'fallback',
+    snapshot: (): FallbackSnapshot => ({ kind: 'fallback', when: whenName, substituted }),
     wrap<U>(next: Invoke<U>): Invoke<U> {
       return async (call: CallContext): Promise<U> => {
         let value: U;

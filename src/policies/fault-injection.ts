@@ -53,8 +53,31 @@ export interface FaultInjectionOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * Fault injection's state for `client.snapshot()` and status pages (a status page
+ * should make it obvious that faults are being injected). Plain JSON with stable
+ * keys (see docs/status-page.md); a type alias so it is a `Record<string, unknown>`.
+ */
+export type FaultInjectionSnapshot = {
+  readonly kind: 'fault-injection';
+  /** False once `close()` ran: nothing is injected any more. */
+  readonly active: boolean;
+  readonly delayPercent: number;
+  readonly delayMs: number;
+  readonly abortPercent: number;
+  /** The status an injected abort answers with; `null` when it rejects with an error instead. */
+  readonly abortStatus: number | null;
+  /** Injected delays in progress now. */
+  readonly pendingDelays: number;
+  /** Delays and aborts injected since creation. */
+  readonly delays: number;
+  readonly aborts: number;
+};
+
 /** The fault injection policy: a {@link Policy} with a `close()` that ends pending delays. */
 export interface FaultInjectionPolicy extends Policy {
+  /** Settings and counts as plain JSON, for `client.snapshot()`. Reads only. */
+  snapshot(): FaultInjectionSnapshot;
   /**
    * Ends every pending injected delay (its call rejects with
    * `ERR_CLIENT_CLOSED`) and injects nothing from then on. The client calls
@@ -181,9 +204,13 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
 
   const pending = new Set<InjectedDelay>();
   let closed = false;
+  // Counted where a fault is injected only: the pass-through path pays nothing.
+  let delays = 0;
+  let aborts = 0;
   const hit = (percent: number): boolean => percent >= 100 || (percent > 0 && clock.random() * 100 < percent);
 
   function injectAbort(call: CallContext): Promise<never> | Promise<unknown> {
+    aborts++;
     const http = typeof call.request !== 'function';
     if (abortStatus !== undefined && http) {
       return Promise.resolve(staticResponse(abortStatus, 'fault injected', {
@@ -207,6 +234,7 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
     if (call.signal?.aborted === true) throw abortedError(call, call.signal.reason);
     const remaining = call.deadline - clock.now();
     const pastDeadline = remaining <= delayMs;
+    delays++;
     await new InjectedDelay(clock, call, pending).wait(pastDeadline ? Math.max(0, remaining) : delayMs);
     if (pastDeadline) {
       throw new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during an injected delay of ${delayMs} ms`, {
@@ -232,6 +260,12 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
         if (hit(delayPercent)) return delayed(call, next);
         if (hit(abortPercent)) return injectAbort(call) as Promise<U>;
         return next(call);
+      };
+    },
+    snapshot(): FaultInjectionSnapshot {
+      return {
+        kind: 'fault-injection', active: !closed, delayPercent, delayMs, abortPercent, abortStatus: abortStatus ?? null,
+        pendingDelays: pending.size, delays, aborts,
       };
     },
     close(): void {

@@ -39,6 +39,25 @@ export interface RateLimitSettings {
 /** Defaults of {@link rateLimit} (`rate` has none; `burst` defaults to max(1, rate)). */
 export const DEFAULT_RATE_LIMIT = Object.freeze({ perMs: 1000, maxWaitMs: 0 });
 
+/**
+ * A rate limit's state for `client.snapshot()` and status pages. Plain JSON
+ * with stable keys (see docs/status-page.md); a type alias so it is a `Record<string, unknown>`.
+ */
+export type RateLimitSnapshot = {
+  readonly kind: 'rate-limit';
+  /** Tokens in the bucket now (fractional, 0 to `burst`). */
+  readonly tokens: number;
+  readonly burst: number;
+  /** Tokens added per `perMs`. */
+  readonly rate: number;
+  readonly perMs: number;
+  readonly maxWaitMs: number;
+  /** Calls waiting for a token now. */
+  readonly waiting: number;
+  /** Calls refused with `ERR_LIMIT_EXCEEDED` since creation. */
+  readonly rejected: number;
+};
+
 /** A rate limit policy: a {@link Policy} with its bucket's level and a `close()`. */
 export interface RateLimitPolicy extends Policy {
   readonly settings: RateLimitSettings;
@@ -46,6 +65,8 @@ export interface RateLimitPolicy extends Policy {
   tokens(): number;
   /** Calls waiting for a token now. */
   readonly waiting: number;
+  /** The bucket's level, settings and refusals as plain JSON, for `client.snapshot()`. Reads without refilling. */
+  snapshot(): RateLimitSnapshot;
   /**
    * Rejects every waiting call with `ERR_CLIENT_CLOSED` and clears the timer;
    * afterwards calls that would wait are rejected the same way (calls that find
@@ -136,6 +157,7 @@ class RateLimit implements RateLimitPolicy {
   #waiting = 0;
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
+  #rejected = 0;
   readonly #fire = (): void => this.#onTimer();
 
   constructor(settings: RateLimitSettings, clock: Clock) {
@@ -153,6 +175,14 @@ class RateLimit implements RateLimitPolicy {
   tokens(): number {
     this.#refill(this.#clock.now());
     return this.#tokens;
+  }
+
+  snapshot(): RateLimitSnapshot {
+    // The level a refill at this moment would give, computed aside: reading must not move the bucket's stamp.
+    const elapsed = Math.max(0, this.#clock.now() - this.#stamp);
+    const tokens = Math.min(this.settings.burst, this.#tokens + elapsed * this.#perMsRate);
+    const { burst, rate, perMs, maxWaitMs } = this.settings;
+    return { kind: 'rate-limit', tokens, burst, rate, perMs, maxWaitMs, waiting: this.#waiting, rejected: this.#rejected };
   }
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
@@ -192,6 +222,7 @@ class RateLimit implements RateLimitPolicy {
     // Its token is the one after those of every call already waiting.
     const wait = Math.max(0, (this.#waiting + 1 - this.#tokens) / this.#perMsRate);
     if (this.settings.maxWaitMs === 0 || wait > this.settings.maxWaitMs || now + wait >= call.deadline) {
+      this.#rejected++;
       return Promise.reject(limitError(call, Math.ceil(wait), this.settings));
     }
     if (this.#closed) return Promise.reject(closedError(call));

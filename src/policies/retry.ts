@@ -10,8 +10,16 @@ export interface RetryOptions {
   readonly attempts?: number;
   /** Full-jitter exponential backoff between attempts. Defaults base `'25ms'`, cap `'250ms'` (Envoy's). */
   readonly backoff?: { readonly base?: Duration; readonly cap?: Duration };
-  /** HTTP statuses retried (on another endpoint). Default `[502, 503, 504]`. */
+  /** HTTP statuses retried (on another endpoint). Default `[502, 503, 504]`; add 429 to retry rate-limited answers. */
   readonly statuses?: readonly number[];
+  /**
+   * The longest `Retry-After` honoured. A retried 429 or 503 that carries
+   * `Retry-After` waits at least that long before the next attempt (it
+   * replaces a shorter backoff); one asking for longer than this, or for
+   * longer than the deadline leaves, is not retried: the caller gets that
+   * response. Default `'10s'`.
+   */
+  readonly maxRetryAfter?: Duration;
   /**
    * Retry budget shared by the client's calls: a ratio (`0.2`), options, or
    * `false` for none. Default: 20 % of calls plus 10 per second over 10 s (Finagle).
@@ -25,13 +33,15 @@ export interface RetrySettings {
   readonly baseMs: number;
   readonly capMs: number;
   readonly statuses: readonly number[];
+  /** The longest Retry-After honoured, ms. */
+  readonly maxRetryAfterMs: number;
   /** Undefined when retries are not budgeted. */
   readonly budget: RetryBudgetSettings | undefined;
 }
 
 /** Retries on by default: at most one retry, so the worst case doubles load, never more. */
 export const DEFAULT_RETRY: RetrySettings = Object.freeze({
-  attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES, budget: DEFAULT_RETRY_BUDGET,
+  attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES, maxRetryAfterMs: 10_000, budget: DEFAULT_RETRY_BUDGET,
 });
 
 /** Validates retry options; throws `ERR_INVALID_CONFIG` naming `retry.<option>`. */
@@ -51,8 +61,9 @@ export function resolveRetry(options: RetryOptions | false): RetrySettings {
   if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
     throw invalidConfig('retry.statuses', 'an array of HTTP status codes (100-599)', statuses);
   }
+  const maxRetryAfterMs = parseDuration(options.maxRetryAfter ?? DEFAULT_RETRY.maxRetryAfterMs, 'retry.maxRetryAfter');
   const budget = options.budget === false ? undefined : options.budget === undefined ? DEFAULT_RETRY_BUDGET : resolveRetryBudget(options.budget);
-  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]), budget });
+  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]), maxRetryAfterMs, budget });
 }
 
 /** The full-jitter delay before retry number `retry` (from 1). */

@@ -11,19 +11,25 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-const CLIENTS = ['undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'got'];
+const CLIENTS = [
+  'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'got',
+  'meshkit-otel-noop-request', 'meshkit-otel-sdk-request',
+];
 // Part (a): every wrapper, measured against the direct call in the same rounds.
 const PIPELINE_ROWS = [
   'meshkit foundation c.call(fn)',
   'meshkit full stack c.call(fn)',
   'cockatiel wrap(retry, breaker, timeout)',
   'p-retry pRetry(fn, { retries: 2 })',
+  'meshkit foundation + openTelemetry() no-op',
+  'meshkit foundation + openTelemetry() SDK batch',
 ];
 const TARGETS = [
   /^foundation pipeline adds <= 1 us per call/,
   /^full policy stack adds <= 1.5 us per call/,
   /^c\.request \(foundation\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
   /^c\.request \(full stack\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
+  /^openTelemetry\(\) without an SDK adds no more than noise to the foundation pipeline/,
 ];
 const CONCURRENCIES = [1, 64];
 
@@ -101,7 +107,9 @@ test('overhead runs end to end and prints every pipeline row, a ratio row per cl
       pipeline: { subjects: { id: string }[] };
     };
     assert.equal(report.http.length, CLIENTS.length * CONCURRENCIES.length);
-    assert.deepEqual(report.pipeline.subjects.map((s) => s.id), ['meshkit-foundation', 'meshkit-full-stack', 'cockatiel', 'p-retry']);
+    assert.deepEqual(report.pipeline.subjects.map((s) => s.id), [
+      'meshkit-foundation', 'meshkit-full-stack', 'cockatiel', 'p-retry', 'meshkit-otel-noop', 'meshkit-otel-sdk',
+    ]);
     assert.equal(report.targets.length, TARGETS.length);
   } finally {
     await rm(resultsDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ function recorder(log: string[], extra: Partial<CallObserver> = {}): CallObserve
   return {
     name: 'recorder',
     create: ({ service }) => ({
-      callStart: (call) => log.push(`callStart ${service} ${call.attempts}`),
+      callStart: (call) => { log.push(`callStart ${service} ${call.attempts}`); },
       attemptStart: (attempt) => {
         log.push(`attemptStart ${attempt.number} ${attempt.endpoint.port}`);
         attempt.setOutboundHeader('traceparent', `00-${'1'.repeat(32)}-${String(attempt.number).padStart(16, '0')}-01`);
@@ -23,11 +23,19 @@ function recorder(log: string[], extra: Partial<CallObserver> = {}): CallObserve
 
 describe('call observers', () => {
   it('see a retried call in order, and the headers they add reach the upstream on each attempt', async (t) => {
-    const [failing, healthy] = await startUpstreams([{ status: 503 }, {}]);
-    t.after(() => Promise.all([failing?.close(), healthy?.close()]));
+    const ups = await startUpstreams([{}, {}]);
+    t.after(() => Promise.all(ups.map((u) => u.close())));
+    // Round robin starts at a random endpoint: whichever gets the first request answers 503.
+    let first = true;
+    for (const up of ups) {
+      up.handler = (_req, res) => {
+        res.writeHead(first ? 503 : 200).end();
+        first = false;
+      };
+    }
     const log: string[] = [];
     const c = client('observed')
-      .endpoints([(failing as { address: string }).address, (healthy as { address: string }).address])
+      .endpoints(ups.map((u) => u.address))
       .balancer((await import('../../src/index.js')).roundRobin())
       .retry({ attempts: 2, backoff: { base: 0, cap: 0 } })
       .telemetry(recorder(log))
@@ -36,6 +44,8 @@ describe('call observers', () => {
     await res.body.dump();
     assert.equal(res.statusCode, 200);
     await c.close();
+    const failing = ups.find((u) => u.requests.length === 1 && String(u.requests[0]?.headers['traceparent']).endsWith('0000000000000001-01'));
+    const healthy = ups.find((u) => u !== failing);
     assert.deepEqual(log, [
       'callStart observed 0',
       `attemptStart 1 ${failing?.port}`,
@@ -81,6 +91,26 @@ describe('call observers', () => {
     await assert.rejects(c.call(async () => 'never'), /refused/);
     await c.close();
     assert.deepEqual(log, ['callStart refused 0', 'callEnd 0 error', 'close']);
+  });
+
+  it('a call every observer declines at callStart skips every other hook', async (t) => {
+    const [up] = await startUpstreams([{}]);
+    t.after(() => up?.close());
+    const seen: string[] = [];
+    const declining: CallObserverFactory = {
+      name: 'declining',
+      create: () => ({
+        callStart: (call) => { seen.push('callStart'); return call.request === undefined; },
+        attemptStart: () => { seen.push('attemptStart'); },
+        attemptEnd: () => { seen.push('attemptEnd'); },
+        callEnd: () => { seen.push('callEnd'); },
+      }),
+    };
+    const c = client('declined').endpoints([(up as { address: string }).address]).telemetry(declining).build();
+    await (await c.request({ path: '/' })).body.dump();
+    await c.close();
+    assert.deepEqual(seen, ['callStart'], 'declined at the start: nothing else ran');
+    assert.match(String(up?.requests[0]?.headers['traceparent'] ?? 'none'), /none/);
   });
 
   it('rejects a telemetry factory without create() at build time', () => {

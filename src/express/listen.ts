@@ -1,0 +1,84 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { invalidConfig } from '../core/errors.js';
+import type { Registration } from '../registration/registrar.js';
+import { ServerLifecycle } from '../server/lifecycle.js';
+import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
+import { instanceAt, type SelfRegistration } from '../server/self-registration.js';
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** Port to listen on. Default 0 (any free port). */
+  readonly port?: number;
+  /** Host to bind. Default `'127.0.0.1'`; use `'0.0.0.0'` or `'::'` for every interface (then set `register.instance.address`). */
+  readonly host?: string;
+  /** The lifecycle to drive, or options for a new one. Default a new `ServerLifecycle` with its defaults. */
+  readonly lifecycle?: ServerLifecycle | ServerLifecycleOptions;
+  /** Register in Consul/etcd once listening; shutdown deregisters first. Default none. */
+  readonly register?: SelfRegistration;
+  /** Options for `http.createServer`. Default none. */
+  readonly server?: http.ServerOptions;
+}
+
+/** A started server. */
+export interface MeshkitServer {
+  readonly server: http.Server;
+  readonly port: number;
+  /** `host:port` (IPv6 hosts in brackets). */
+  readonly address: string;
+  readonly lifecycle: ServerLifecycle;
+  /** The registration, when `register` was given. */
+  readonly registration: Registration | undefined;
+  /** Runs the lifecycle's shutdown sequence (deregister, stop accepting, drain, close clients). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `app` (an Express app or any request listener) on an
+ * `http.Server` and wires its life: the lifecycle tracks requests and turns
+ * ready once listening; with `register`, the instance is registered after
+ * listening (so the registry never lists a port that refuses connections);
+ * the lifecycle's signals (default SIGTERM, SIGINT) run its shutdown sequence:
+ * readiness false, deregister, keep serving for `propagationDelay`, stop
+ * accepting, drain within `drainTimeout`, close clients, then re-raise the
+ * signal (or `onShutdown`). If registering fails, the server is closed and
+ * the error is thrown.
+ */
+export async function listen(app: http.RequestListener, options: ListenOptions = {}): Promise<MeshkitServer> {
+  if (typeof app !== 'function') throw invalidConfig('app', 'an Express app or a request listener', app);
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidConfig('port', 'an integer from 0 to 65535', port);
+  const lifecycle = options.lifecycle instanceof ServerLifecycle ? options.lifecycle : new ServerLifecycle(options.lifecycle);
+  const self = options.register;
+  if (self !== undefined) instanceAt(self, { address: host, port: 1 }); // validate before binding
+  const server = http.createServer(options.server ?? {}, app);
+  lifecycle.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  let registration: Registration | undefined;
+  if (self !== undefined) {
+    try {
+      registration = await lifecycle.register(self.registrar, instanceAt(self, { address: host, port: bound }),
+        self.check === undefined ? {} : { check: self.check });
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+  }
+  if (lifecycle.settings.signals.length > 0) lifecycle.installSignalHandlers();
+  return Object.freeze({
+    server,
+    port: bound,
+    address: host.includes(':') ? `[${host}]:${bound}` : `${host}:${bound}`,
+    lifecycle,
+    registration,
+    close: () => lifecycle.close(),
+  });
+}

@@ -1,0 +1,44 @@
+import type { InboundContext } from '../core/inbound-context.js';
+import type { Registration } from '../registration/registrar.js';
+import type { HealthRoutesOptions } from '../server/health.js';
+import type { InboundOptions } from '../server/inbound-scope.js';
+import type { ServerLifecycle } from '../server/lifecycle.js';
+import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
+import type { LoadShedder, LoadShedderOptions } from '../server/load-shedder.js';
+import type { SelfRegistration } from '../server/self-registration.js';
+
+/** Options of the `meshkit/fastify` plugin. */
+export interface MeshkitFastifyOptions extends InboundOptions {
+  /** Inbound load shedding for the routes of this scope: options, a shared `LoadShedder`, or `false`. Default `false`. */
+  readonly shedding?: LoadShedderOptions | LoadShedder | false;
+  /** Liveness and readiness routes, or `false`. Default `/health/live` and `/health/ready` (first registration only). */
+  readonly health?: HealthRoutesOptions | false;
+  /** The lifecycle to drive, or options for a new one (first registration only). Default a new `ServerLifecycle`. */
+  readonly lifecycle?: ServerLifecycle | ServerLifecycleOptions;
+  /** Register in Consul/etcd once listening (first registration only); shutdown deregisters first. Default none. */
+  readonly register?: SelfRegistration;
+}
+
+/** What the plugin decorates the Fastify instance with, as `fastify.meshkit`. */
+export interface MeshkitFastify {
+  readonly lifecycle: ServerLifecycle;
+  /** The shedder of the scope that first registered the plugin, if it sheds. */
+  readonly shedder: LoadShedder | undefined;
+  /**
+   * Settles once the `register` option's registration is done (after
+   * `listen()` resolves: Fastify runs onListen hooks after it). Resolves to
+   * undefined without `register`, and rejects when registering failed.
+   */
+  registered(): Promise<Registration | undefined>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** meshkit's lifecycle and shedder (`meshkit/fastify`). */
+    meshkit: MeshkitFastify;
+  }
+  interface FastifyRequest {
+    /** The request's inbound context (deadline, service); null on routes the plugin does not cover (health) or before onRequest. */
+    meshkitInbound: InboundContext | null;
+  }
+}

@@ -1,0 +1,108 @@
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Options, RequestFunction } from 'got';
+import type { Client } from '../client/client.js';
+import type { AttemptContext } from '../core/attempt.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { isIdempotentRequest } from '../core/idempotency.js';
+import type { Outcome } from '../core/outcome.js';
+import { withAttemptHeaders } from '../transports/deadline-header.js';
+import type { HttpHeaders } from '../transports/http-types.js';
+import { isReplayable, writeBody, type GotBody } from './body.js';
+
+/** What one got request needs from the adapter to govern its attempts. */
+export interface GovernedRequestSettings {
+  readonly client: Client;
+  /** got's request function before the adapter replaced it (the user's own, or undefined for http/https). */
+  readonly send: RequestFunction | undefined;
+  /** got's options of this request: the body is read from here, after got serialised it. */
+  readonly options: Options;
+  /** Classifies a response status like `client.request` does. */
+  readonly classifyStatus: (status: number) => Outcome;
+  /** An explicit idempotency decision (`context.meshkit.idempotent`); undefined to decide from method and headers. */
+  readonly idempotent: boolean | undefined;
+  /** got's `timeout.request`, which becomes the call's total timeout; undefined when not set. */
+  readonly timeoutMs: number | undefined;
+  /** The caller's abort signal (got's `signal` option). */
+  readonly signal: AbortSignal | undefined;
+  /** Routing key for hash-based balancers. */
+  readonly key: string | undefined;
+  /** Named subset to send to. */
+  readonly subset: string | undefined;
+}
+
+/** Methods whose body got drops on a 303 (or 301/302 with method rewriting): a redirect that becomes a GET sends none. */
+const BODYLESS = new Set(['GET', 'HEAD']);
+
+function isClientRequest(value: unknown): value is ClientRequest {
+  return typeof value === 'object' && value !== null && typeof (value as ClientRequest).end === 'function'
+    && typeof (value as ClientRequest).once === 'function' && typeof (value as ClientRequest).setHeader === 'function';
+}
+
+/** The endpoint's URL for this attempt: got's URL with the host and port of the endpoint meshkit picked. */
+function endpointUrl(url: URL, endpoint: Endpoint): URL {
+  const target = new URL(url);
+  target.hostname = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  target.port = String(endpoint.port);
+  return target;
+}
+
+/** Sends one attempt and resolves with the response head (the body is left for got to read). */
+function attemptOnce(
+  settings: GovernedRequestSettings,
+  url: URL,
+  native: Parameters<RequestFunction>[1],
+  body: GotBody,
+  endpoint: Endpoint,
+  attempt: AttemptContext,
+): Promise<IncomingMessage> {
+  const signal = attempt.signal;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const target = endpointUrl(url, endpoint);
+  const headers = withAttemptHeaders(native.headers as HttpHeaders | undefined, attempt.outboundHeaders, attempt.deadline - attempt.startedAt);
+  const attemptOptions = { ...native, headers: headers as Record<string, string>, signal };
+  return (async () => {
+    let made: unknown = settings.send?.(target, attemptOptions);
+    if (made instanceof Promise) made = await made;
+    if (made === undefined) made = (target.protocol === 'https:' ? https.request : http.request)(target, attemptOptions);
+    if (!isClientRequest(made)) return made as IncomingMessage; // a custom request function answered by itself
+    const request = made;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+      writeBody(request, body);
+    });
+  })();
+}
+
+/**
+ * got's `request` option for one got request: each call of it (the request,
+ * and each redirect) is one governed meshkit call whose attempts go to the
+ * endpoints meshkit picks. The response head is classified like
+ * `client.request` (a 503 is a retryable failure); the final response goes
+ * back to got, which reads the body, runs its hooks and throws its
+ * `HTTPError` as usual.
+ */
+export function governedRequest(settings: GovernedRequestSettings): RequestFunction {
+  const { client, options } = settings;
+  return (url, native) => {
+    const method = (native.method ?? 'GET').toUpperCase();
+    const body = BODYLESS.has(method) && !BODYLESS.has(options.method.toUpperCase()) ? undefined : (options.body as GotBody);
+    const replayable = isReplayable(body);
+    // A stream is sent by meshkit, once; got must not pipe it a second time into its (unused) request.
+    if (!replayable) options.body = Buffer.alloc(0);
+    const idempotent = isIdempotentRequest(method, native.headers, settings.idempotent);
+    return client.call<IncomingMessage>((endpoint, attempt) => attemptOnce(settings, url, native, body, endpoint, attempt), {
+      idempotent,
+      replayable,
+      signal: settings.signal,
+      timeout: settings.timeoutMs,
+      key: settings.key,
+      subset: settings.subset,
+      classify: (response) => settings.classifyStatus(response.statusCode ?? 0),
+      discard: (response) => {
+        response.resume();
+      },
+    });
+  };
+}

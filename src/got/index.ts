@@ -1,0 +1,134 @@
+/**
+ * `meshkit/got`: a got instance whose requests go through a meshkit client.
+ * @packageDocumentation
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { got as defaultGot, type Got, type Options } from 'got';
+import type { Client } from '../client/client.js';
+import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { subscribe } from '../core/diagnostics.js';
+import { HttpStatusClassifier } from '../transports/http-classifier.js';
+import { governedRequest } from './governed-request.js';
+import { releaseIdleSockets } from './idle-sockets.js';
+
+/** Per-request meshkit options, given to got as `context: { meshkit: { ... } }`. */
+export interface GotMeshkitContext {
+  /** Whether the request may be sent more than once. Default: from the method (GET, PUT, DELETE...) and an `Idempotency-Key` header. */
+  readonly idempotent?: boolean;
+  /** Routing key for hash-based balancers. Default none. */
+  readonly key?: string;
+  /** Named subset to send the request to. Default: the client's split. */
+  readonly subset?: string;
+}
+
+/** Options of {@link meshkitGot}. */
+export interface MeshkitGotOptions {
+  /**
+   * The got instance to extend: its defaults, hooks and handlers are kept.
+   * Default: got's default export.
+   */
+  readonly got?: Got;
+  /**
+   * `prefixUrl` of the instance. The host of a request URL is never
+   * contacted (the client's endpoints are), so it only names the service.
+   * Default `http://<service name>` (for example `http://orders`), so
+   * `api.get('v1/orders/42')` works.
+   */
+  readonly prefixUrl?: string;
+}
+
+const CONTEXT_KEY = 'meshkit';
+const IDLE_MS = 4000;
+
+function contextOf(options: Options): GotMeshkitContext {
+  const value = (options.context as Record<string, unknown>)[CONTEXT_KEY];
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalidArgument('context.meshkit', '{ idempotent?, key?, subset? }', value);
+  return value as GotMeshkitContext;
+}
+
+function defaultPrefix(name: string): string | undefined {
+  try {
+    return new URL(`http://${name}`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Returns a got instance (`got.extend` with a handler) whose requests go
+ * through `client`: discovery picks the endpoints, the balancer picks one
+ * per attempt, and the client's policies, per-try timeout, deadline, retries
+ * (with their budget), hedging, breakers and outlier detection apply. got's
+ * own retry is off (`retry.limit` 0, forced per request) so meshkit's budgets
+ * hold. got's hooks, `responseType`, `.json()` / `.text()` / `.buffer()`,
+ * `HTTPError` and download streams (`api.stream(...)`) work as usual.
+ *
+ * Each attempt sends the `x-meshkit-deadline` header (the call's remaining
+ * time) and the trace headers telemetry adds; got's `signal` aborts the call;
+ * got's `timeout.request` becomes the call's total timeout (the tighter of it
+ * and the client's wins). A 5xx in the client's retryable statuses (default
+ * 502, 503, 504) is retried on another endpoint when the request is
+ * idempotent, exactly as `client.request` does.
+ *
+ * Per-request meshkit options go in got's context:
+ * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`.
+ *
+ * Connections: a keep-alive agent per instance (unless the request sets
+ * got's `agent`); idle sockets to an endpoint that left the set are closed,
+ * and the agent is destroyed when the client closes.
+ */
+export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got {
+  if (client === null || typeof client !== 'object' || typeof client.call !== 'function') {
+    throw invalidConfig('client', 'a meshkit Client', client);
+  }
+  if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ got?, prefixUrl? }', options);
+  const base = options.got ?? defaultGot;
+  if (typeof base !== 'function' || typeof base.extend !== 'function') throw invalidConfig('options.got', 'a got instance', base);
+  const prefixUrl = options.prefixUrl ?? defaultPrefix(client.name);
+  if (prefixUrl !== undefined && typeof prefixUrl !== 'string') throw invalidConfig('options.prefixUrl', 'a URL string', prefixUrl);
+
+  const statuses = new HttpStatusClassifier(client.config.retry.statuses);
+  const classifyStatus = (status: number) => statuses.classify(status);
+  // Idle sockets close after 4 s, undici's keep-alive default, as the client.request pools do.
+  const agent = { http: new http.Agent({ keepAlive: true, timeout: IDLE_MS }), https: new https.Agent({ keepAlive: true, timeout: IDLE_MS }) };
+  const unsubscribe = subscribe('endpoints', (message) => {
+    if (message.service !== client.name || message.removed.length === 0) return;
+    releaseIdleSockets(agent.http, message.removed);
+    releaseIdleSockets(agent.https, message.removed);
+  });
+  client.onClose(() => {
+    unsubscribe();
+    agent.http.destroy();
+    agent.https.destroy();
+  });
+
+  return base.extend({
+    ...(prefixUrl === undefined ? {} : { prefixUrl }),
+    agent,
+    retry: { limit: 0 },
+    handlers: [
+      (gotOptions, next) => {
+        // Retries are meshkit's: got retrying on top would multiply attempts past the budget.
+        gotOptions.retry = { ...gotOptions.retry, limit: 0 };
+        const context = contextOf(gotOptions);
+        const timeoutMs = gotOptions.timeout.request;
+        gotOptions.request = governedRequest({
+          client,
+          send: gotOptions.request,
+          options: gotOptions,
+          classifyStatus,
+          idempotent: context.idempotent,
+          timeoutMs,
+          signal: gotOptions.signal as AbortSignal | undefined,
+          key: context.key,
+          subset: context.subset,
+        });
+        return next(gotOptions);
+      },
+    ],
+  });
+}
+
+export { governedRequest, type GovernedRequestSettings } from './governed-request.js';

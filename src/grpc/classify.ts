@@ -1,0 +1,59 @@
+import { status } from '@grpc/grpc-js';
+import { isMeshkitError } from '../core/errors.js';
+import { Outcomes, type Outcome } from '../core/outcome.js';
+import { classifyError } from '../transports/error-classifier.js';
+
+/** Default status codes retried on another endpoint: UNAVAILABLE only, as gRPC's retry design (A6) suggests. */
+export const DEFAULT_RETRYABLE_CODES: readonly status[] = Object.freeze([status.UNAVAILABLE]);
+
+/**
+ * Codes that say the endpoint failed (they count against its health, like an
+ * HTTP 5xx); every other code is an answer the service meant to give.
+ */
+const FAILURE_CODES: ReadonlySet<status> = new Set([status.UNKNOWN, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS]);
+
+/**
+ * gRPC status to the HTTP status it stands for, as Envoy maps them
+ * (`Grpc::Utility::grpcToHttpStatus`): outcomes carry it so outlier
+ * detection (UNAVAILABLE = 503, a gateway failure) and telemetry read gRPC
+ * and HTTP calls alike.
+ */
+const HTTP_EQUIVALENT: readonly number[] = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+/** grpc-js's wording when no connection could be made: the call never reached the server, so any method may be retried. */
+const NOT_CONNECTED = /No connection established|connect ECONNREFUSED|connect EHOSTUNREACH|connect ENETUNREACH|Name resolution failed/;
+
+/** A gRPC status error as grpc-js raises it. */
+interface StatusError {
+  readonly code: number;
+  readonly details?: string;
+}
+
+function isStatusError(error: unknown): error is StatusError {
+  return typeof error === 'object' && error !== null && typeof (error as StatusError).code === 'number';
+}
+
+/**
+ * Maps gRPC status codes to meshkit outcomes: UNAVAILABLE before a
+ * connection is a connect failure (retryable for any method); other
+ * `retryableCodes` are retryable failures (for idempotent methods);
+ * DEADLINE_EXCEEDED is a timeout; UNKNOWN, INTERNAL, UNAVAILABLE and DATA_LOSS
+ * count against the endpoint; any other code is the service's answer.
+ * `outcome.status` is the code's HTTP equivalent (UNAVAILABLE: 503).
+ */
+export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_RETRYABLE_CODES): (error: unknown) => Outcome {
+  const table = new Map<number, Outcome>();
+  for (let code = 1; code <= 16; code++) {
+    const failed = FAILURE_CODES.has(code);
+    const retryable = retryableCodes.includes(code);
+    const httpStatus = HTTP_EQUIVALENT[code] ?? 500;
+    table.set(code, Object.freeze({ reason: failed || retryable ? 'status' : 'ok', ok: !failed, retryable, status: httpStatus }));
+  }
+  table.set(status.DEADLINE_EXCEEDED, Outcomes.timeout);
+  return (error: unknown): Outcome => {
+    if (isMeshkitError(error) || !isStatusError(error)) return classifyError(error);
+    if (error.code === status.UNAVAILABLE && NOT_CONNECTED.test(error.details ?? '')) return Outcomes.connect;
+    if (error.code === status.CANCELLED) return Outcomes.error;
+    return table.get(error.code) ?? Outcomes.error;
+  };
+}

@@ -1,0 +1,154 @@
+import { status, type ClientReadableStream, type deserialize, type Metadata, type serialize, type ServiceError } from '@grpc/grpc-js';
+import type { Client } from '../client/client.js';
+import type { CallOptions } from '../client/request-options.js';
+import type { AttemptContext } from '../core/attempt.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { MeshkitError } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
+import type { GrpcChannels } from './channels.js';
+import { attemptDeadline, attemptMetadata } from './metadata.js';
+
+/** Options of one governed gRPC call. */
+export interface GrpcCallOptions extends CallOptions {
+  /** Metadata to send (copied per attempt; trace and deadline entries are added). Default none. */
+  readonly metadata?: Metadata | undefined;
+}
+
+/** The client half of a method definition as grpc-js and proto-loader describe it (path, serialisers). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface AnyMethod<Req = any, Res = any> {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  readonly requestSerialize: serialize<Req>;
+  readonly responseDeserialize: deserialize<Res>;
+}
+
+/** What a governed call needs besides the request. */
+export interface GovernedCallSettings {
+  readonly client: Client;
+  readonly channels: GrpcChannels;
+  readonly classifyError: (error: unknown) => Outcome;
+  /** Whether the method may be sent more than once when the caller does not say. */
+  readonly idempotent: boolean;
+}
+
+/**
+ * A DEADLINE_EXCEEDED raised locally by the deadline meshkit gave grpc-js is
+ * the call's deadline: report it as meshkit does (`ERR_DEADLINE_EXCEEDED`),
+ * whichever timer fired first. One raised by the server stays as it is.
+ */
+function localDeadline(error: ServiceError, deadline: Date | undefined, attempt: AttemptContext): Error {
+  if (error.code !== status.DEADLINE_EXCEEDED || deadline === undefined || Date.now() < deadline.getTime() - 1) return error;
+  const { call } = attempt;
+  return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during attempt ${attempt.number}`, {
+    service: call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
+  }, { cause: error });
+}
+
+function unaryAttempt<Req, Res>(
+  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Req, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
+): Promise<Res> {
+  const signal = attempt.signal;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const channel = channels.get(endpoint);
+  const deadline = attemptDeadline(attempt);
+  return new Promise<Res>((resolve, reject) => {
+    const onAbort = (): void => call.cancel();
+    const call = channel.makeUnaryRequest<Req, Res>(
+      method.path, method.requestSerialize, method.responseDeserialize, request,
+      attemptMetadata(metadata, attempt), deadline === undefined ? {} : { deadline },
+      (error, value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (error !== null) reject(localDeadline(error, deadline, attempt));
+        else resolve(value as Res);
+      },
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Starts a server stream and resolves with it once the server answered
+ * (response metadata, sent with or before the first message); a failure
+ * before that (a trailers-only UNAVAILABLE, a refused connection, the
+ * per-try timeout) fails the attempt, which meshkit may retry elsewhere.
+ */
+function streamAttempt<Req, Res>(
+  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Req, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
+): Promise<ClientReadableStream<Res>> {
+  const signal = attempt.signal;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const channel = channels.get(endpoint);
+  const deadline = attemptDeadline(attempt);
+  return new Promise((resolve, reject) => {
+    const stream = channel.makeServerStreamRequest<Req, Res>(
+      method.path, method.requestSerialize, method.responseDeserialize, request,
+      attemptMetadata(metadata, attempt), deadline === undefined ? {} : { deadline },
+    );
+    let settled = false;
+    const onAbort = (): void => stream.cancel();
+    const settle = (): void => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      stream.off('metadata', onMetadata);
+    };
+    const onMetadata = (): void => {
+      settle();
+      resolve(stream);
+    };
+    stream.once('metadata', onMetadata);
+    // Stays attached: an error after the answer reaches the caller's own listener or iterator, never an unhandled 'error'.
+    stream.on('error', (error: ServiceError) => {
+      if (settled) return;
+      settle();
+      reject(localDeadline(error, deadline, attempt));
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function callOptions(settings: GovernedCallSettings, options: GrpcCallOptions) {
+  return {
+    idempotent: options.idempotent ?? settings.idempotent,
+    signal: options.signal,
+    timeout: options.timeout,
+    key: options.key,
+    subset: options.subset,
+    classifyError: settings.classifyError,
+  };
+}
+
+/** One governed unary call: pick, per-try timeout, deadline as the gRPC deadline, retries, breakers. */
+export function governedUnary<Req, Res>(
+  settings: GovernedCallSettings, method: AnyMethod<Req, Res>, request: Req, options: GrpcCallOptions = {},
+): Promise<Res> {
+  const { channels } = settings;
+  return settings.client.call<Res>(
+    (endpoint, attempt) => unaryAttempt(channels, method, request, options.metadata, endpoint, attempt),
+    callOptions(settings, options),
+  );
+}
+
+/**
+ * One governed server-streaming call: meshkit governs it until the server
+ * answers (pick, connection, per-try timeout, retries before the first
+ * message); the stream then runs under the call's gRPC deadline. The
+ * caller's `signal` still cancels the stream afterwards.
+ */
+export async function governedServerStream<Req, Res>(
+  settings: GovernedCallSettings, method: AnyMethod<Req, Res>, request: Req, options: GrpcCallOptions = {},
+): Promise<ClientReadableStream<Res>> {
+  const { channels } = settings;
+  const stream = await settings.client.call<ClientReadableStream<Res>>(
+    (endpoint, attempt) => streamAttempt(channels, method, request, options.metadata, endpoint, attempt),
+    { ...callOptions(settings, options), discard: (lost) => lost.cancel() },
+  );
+  const signal = options.signal;
+  if (signal !== undefined) {
+    const onAbort = (): void => stream.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return stream;
+}

@@ -1,0 +1,116 @@
+/**
+ * `meshkit/grpc`: gRPC calls (@grpc/grpc-js) governed by a meshkit client.
+ * @packageDocumentation
+ */
+import type { ClientReadableStream, ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
+import type { Client } from '../client/client.js';
+import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { grpcChannels, type GrpcChannels, type GrpcChannelsOptions } from './channels.js';
+import { DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
+import { governedServerStream, governedUnary, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+
+/** Options of {@link grpcClient}. */
+export interface GrpcClientOptions extends GrpcChannelsOptions {
+  /** Channels to use (share them between services). Default: the client's shared channels, or new ones when `credentials` / `channelOptions` are given. */
+  readonly channels?: GrpcChannels;
+  /** Status codes retried on another endpoint (idempotent methods only). Default `[UNAVAILABLE]`. */
+  readonly retryableCodes?: readonly number[];
+  /**
+   * Methods (by name, as in the definition) that may be sent more than once.
+   * Default: those whose proto declares `idempotency_level` NO_SIDE_EFFECTS or
+   * IDEMPOTENT (read from proto-loader definitions); none otherwise.
+   */
+  readonly idempotentMethods?: readonly string[];
+}
+
+/** A governed unary method: resolves with the response message. */
+export type UnaryMethod<Req, Res> = (request: Req, options?: GrpcCallOptions) => Promise<Res>;
+
+/** A governed server-streaming method: resolves with the stream once the server answered. */
+export type ServerStreamMethod<Req, Res> = (request: Req, options?: GrpcCallOptions) => Promise<ClientReadableStream<Res>>;
+
+/**
+ * The governed methods of a service: unary methods, and server-streaming
+ * ones when the definition's `responseStream` is the literal `true` (hand
+ * written or generated types); client and bidi streams are left out.
+ * Untyped (proto-loader) definitions give unary signatures with `unknown`
+ * messages: pass your own definition type as the type argument.
+ */
+export type GovernedGrpcClient<S> = {
+  readonly [K in keyof S]: S[K] extends AnyMethod<infer Req, infer Res> & { readonly requestStream: infer RequestStream; readonly responseStream: infer ResponseStream }
+    ? [RequestStream] extends [true] ? never
+      : [ResponseStream] extends [true] ? ServerStreamMethod<Req, Res> : UnaryMethod<Req, Res>
+    : never;
+};
+
+function definitionOf(service: ServiceDefinition | ServiceClientConstructor): ServiceDefinition {
+  const definition = typeof service === 'function' ? service.service : service;
+  if (definition === null || typeof definition !== 'object') {
+    throw invalidConfig('service', 'a grpc-js service definition or a client constructor from loadPackageDefinition', service);
+  }
+  return definition;
+}
+
+function declaredIdempotent(method: AnyMethod): boolean {
+  // proto-loader keeps method options; grpc-js's type does not declare them.
+  const level = (method as { options?: { idempotency_level?: unknown } }).options?.idempotency_level;
+  return level === 'IDEMPOTENT' || level === 'NO_SIDE_EFFECTS';
+}
+
+/**
+ * A governed client for one gRPC service on a meshkit client:
+ * `const greeter = grpcClient(meshkitClient, GreeterService)` then
+ * `await greeter.sayHello({ name })`. Each call picks an endpoint, uses that
+ * endpoint's channel (opened on first use, closed when it leaves the set or
+ * the client closes), sends the call's remaining time as the gRPC deadline
+ * (and `x-meshkit-deadline`) and the trace headers as metadata, and
+ * classifies the status: UNAVAILABLE is retried on another endpoint for
+ * idempotent methods (for any method when no connection was made),
+ * DEADLINE_EXCEEDED is a timeout, UNKNOWN / INTERNAL / UNAVAILABLE /
+ * DATA_LOSS count against the endpoint (outlier detection, breakers).
+ */
+export function grpcClient<S extends ServiceDefinition = ServiceDefinition>(
+  client: Client,
+  service: S | ServiceClientConstructor,
+  options: GrpcClientOptions = {},
+): GovernedGrpcClient<S> {
+  if (client === null || typeof client !== 'object' || typeof client.call !== 'function') throw invalidConfig('client', 'a meshkit Client', client);
+  if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ channels?, retryableCodes?, idempotentMethods?, ... }', options);
+  const definition = definitionOf(service);
+  const retryableCodes = options.retryableCodes ?? DEFAULT_RETRYABLE_CODES;
+  if (!Array.isArray(retryableCodes) || !retryableCodes.every((code) => Number.isInteger(code) && code > 0 && code <= 16)) {
+    throw invalidConfig('options.retryableCodes', 'an array of gRPC status codes (1-16)', retryableCodes);
+  }
+  const idempotentMethods = options.idempotentMethods;
+  if (idempotentMethods !== undefined && (!Array.isArray(idempotentMethods) || !idempotentMethods.every((name) => typeof name === 'string'))) {
+    throw invalidConfig('options.idempotentMethods', 'an array of method names', idempotentMethods);
+  }
+  const channels = options.channels
+    ?? (options.credentials === undefined && options.channelOptions === undefined
+      ? grpcChannels(client)
+      : grpcChannels(client, { ...(options.credentials === undefined ? {} : { credentials: options.credentials }), ...(options.channelOptions === undefined ? {} : { channelOptions: options.channelOptions }) }));
+  const classifyError = grpcErrorClassifier(retryableCodes);
+  const methods: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition) as [string, AnyMethod][]) {
+    if (method.requestStream) continue; // client and bidi streams are not governed (yet)
+    const settings: GovernedCallSettings = {
+      client, channels, classifyError,
+      idempotent: idempotentMethods?.includes(name) ?? declaredIdempotent(method),
+    };
+    methods[name] = method.responseStream
+      ? (request: unknown, callOptions?: GrpcCallOptions) => governedServerStream(settings, method, request, checked(callOptions))
+      : (request: unknown, callOptions?: GrpcCallOptions) => governedUnary(settings, method, request, checked(callOptions));
+  }
+  return Object.freeze(methods) as GovernedGrpcClient<S>;
+}
+
+function checked(options: GrpcCallOptions | undefined): GrpcCallOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', '{ metadata?, idempotent?, timeout?, signal?, ... }', options);
+  return options;
+}
+
+export { grpcChannels, GrpcChannels, type GrpcChannelsOptions } from './channels.js';
+export { DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
+export { governedServerStream, governedUnary, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+export { attemptDeadline, attemptMetadata } from './metadata.js';

@@ -1,0 +1,23 @@
+import { Metadata } from '@grpc/grpc-js';
+import type { AttemptContext } from '../core/attempt.js';
+import { DEADLINE_HEADER } from '../transports/deadline-header.js';
+
+/**
+ * The metadata of one attempt: the caller's (copied), the trace headers
+ * telemetry added (`traceparent`, ...) and `x-meshkit-deadline` with the
+ * call's remaining time; grpc-js sends the deadline itself as `grpc-timeout`.
+ */
+export function attemptMetadata(base: Metadata | undefined, attempt: AttemptContext): Metadata {
+  const metadata = base === undefined ? new Metadata() : base.clone();
+  const extra = attempt.outboundHeaders;
+  if (extra !== undefined) for (const name of Object.keys(extra)) metadata.set(name.toLowerCase(), extra[name] as string);
+  const remaining = attempt.deadline - attempt.startedAt;
+  if (remaining !== Infinity) metadata.set(DEADLINE_HEADER, String(Math.max(0, Math.floor(remaining))));
+  return metadata;
+}
+
+/** The gRPC deadline of an attempt: the call's remaining time from now, as a Date; undefined when unbounded. */
+export function attemptDeadline(attempt: AttemptContext): Date | undefined {
+  const remaining = attempt.deadline - attempt.startedAt;
+  return remaining === Infinity ? undefined : new Date(Date.now() + Math.max(0, remaining));
+}

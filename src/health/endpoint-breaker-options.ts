@@ -1,0 +1,66 @@
+import type { Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+import { resolveCircuitBreaker } from '../policies/circuit-breaker-options.js';
+
+/**
+ * Options of `.endpointCircuitBreakers()`: one opossum breaker per endpoint,
+ * fed with every attempt to that endpoint. The same knobs and defaults as the
+ * service-level `.circuitBreaker()` (Hystrix's window, volume and 5 s break);
+ * the clock is the client's.
+ */
+export interface EndpointCircuitBreakerOptions {
+  /**
+   * An endpoint's breaker opens when the share of its failed attempts in the
+   * rolling window exceeds this fraction (strictly greater). A fraction in
+   * [0, 1). Default `0.5` (opossum's and Hystrix's 50 %).
+   */
+  readonly errorThreshold?: number;
+  /**
+   * Attempts the endpoint's window must hold before its breaker may open, so a
+   * quiet endpoint is not cut off by two unlucky attempts. An integer >= 0.
+   * Default `20` (Hystrix's `requestVolumeThreshold`).
+   */
+  readonly volumeThreshold?: number;
+  /**
+   * How long an open endpoint stays out of rotation before it is half-open
+   * (back in rotation on trial: the first attempt outcome then closes or
+   * re-opens it). Default `'5s'` (Hystrix, Polly). Measured in real time by
+   * opossum, even with a virtual clock.
+   */
+  readonly resetTimeout?: Duration;
+  /** Length of the rolling window. Default `'10s'` (opossum, Hystrix). */
+  readonly window?: Duration;
+  /**
+   * Buckets the window is split into. An integer >= 1. Default `10`. Every
+   * endpoint breaker (of every client) with the same bucket length shares one
+   * rotation timer.
+   */
+  readonly buckets?: number;
+}
+
+/** Resolved {@link EndpointCircuitBreakerOptions}. */
+export interface EndpointCircuitBreakerSettings {
+  readonly errorThreshold: number;
+  readonly volumeThreshold: number;
+  readonly resetTimeoutMs: number;
+  readonly windowMs: number;
+  readonly buckets: number;
+}
+
+const KNOWN = new Set(['errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets']);
+
+/** Validates options; errors name `endpointCircuitBreakers.<option>`. */
+export function resolveEndpointCircuitBreakers(options: EndpointCircuitBreakerOptions): EndpointCircuitBreakerSettings {
+  const o = 'endpointCircuitBreakers';
+  if (options === null || typeof options !== 'object') {
+    throw invalidConfig(o, '{ errorThreshold?, volumeThreshold?, resetTimeout?, window?, buckets? } or false', options);
+  }
+  // `name` and `clock` belong to the service-level breaker; refusing them (and typos) beats ignoring them.
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw invalidConfig(`${o}.${key}`, `no such option (known: ${[...KNOWN].join(', ')})`, (options as Record<string, unknown>)[key]);
+    }
+  }
+  const { errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets } = resolveCircuitBreaker(options, o);
+  return Object.freeze({ errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets });
+}

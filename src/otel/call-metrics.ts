@@ -1,0 +1,192 @@
+import {
+  createNoopMeter, ValueType,
+  type Attributes, type BatchObservableCallback, type BatchObservableResult, type Counter, type Histogram, type Meter,
+  type Observable, type ObservableGauge, type ObservableUpDownCounter,
+} from '@opentelemetry/api';
+import type { SettledAttempt } from '../core/call-observer.js';
+import type { ClientSnapshot } from '../client/snapshot.js';
+import type { AttemptKind, CallState } from './call-state.js';
+import { isHedgeLoser } from './tracing.js';
+import { ATTR, errorType, semconvMethod, statusOf } from './semconv.js';
+
+/** The bucket boundaries the HTTP semantic conventions advise for `http.client.request.duration`, in seconds. */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+
+/** Every instrument name, for docs and tests. */
+export const METRIC = Object.freeze({
+  requestDuration: 'http.client.request.duration',
+  callDuration: 'meshkit.client.call.duration',
+  attempts: 'meshkit.client.attempts',
+  retries: 'meshkit.client.retries',
+  hedges: 'meshkit.client.hedges',
+  budgetRejections: 'meshkit.client.retry_budget.rejections',
+  budgetRemaining: 'meshkit.client.retry_budget.remaining',
+  activeCalls: 'meshkit.client.active_calls',
+  endpoints: 'meshkit.client.endpoints',
+  ejected: 'meshkit.client.endpoints.ejected',
+  discoveryAge: 'meshkit.client.discovery.age',
+  discoveryStale: 'meshkit.client.discovery.stale',
+  breakerState: 'meshkit.client.breaker.state',
+  concurrencyLimit: 'meshkit.client.adaptive_concurrency.limit',
+});
+
+/** Breaker states as gauge values. */
+const BREAKER_VALUES: Readonly<Record<string, number>> = Object.freeze({ closed: 0, open: 1, 'half-open': 2, halfOpen: 2 });
+
+/**
+ * meshkit's metrics on one meter. Per-attempt and per-call instruments are
+ * synchronous; state (endpoints, breakers, limits, budgets, staleness) is
+ * read from `client.snapshot()` once per collection by one batch callback,
+ * so it costs nothing between scrapes. Attributes are bounded: service,
+ * method, status, error type, endpoint address (never a call id).
+ */
+export class CallMetrics {
+  readonly #meter: Meter;
+  readonly #service: string;
+  readonly #serviceAttributes: Attributes;
+  readonly #requestDuration: Histogram;
+  readonly #callDuration: Histogram;
+  readonly #attempts: Counter;
+  readonly #retries: Counter;
+  readonly #hedges: Counter;
+  readonly #budgetRejections: Counter;
+  readonly #observables: Observable[];
+  readonly #callback: BatchObservableCallback;
+  /** True when the meter is the API's no-op: then the client drops this object and records nothing. */
+  readonly noop: boolean;
+  #closed = false;
+
+  constructor(meter: Meter, service: string, snapshot: () => ClientSnapshot) {
+    this.#meter = meter;
+    this.#service = service;
+    this.#serviceAttributes = Object.freeze({ [ATTR.service]: service });
+    const advice = { explicitBucketBoundaries: [...DURATION_BUCKETS] };
+    this.#requestDuration = meter.createHistogram(METRIC.requestDuration, {
+      description: 'Duration of HTTP client requests (one per attempt).', unit: 's', advice,
+    });
+    this.#callDuration = meter.createHistogram(METRIC.callDuration, {
+      description: 'Duration of logical calls through a meshkit client, retries and hedges included.', unit: 's', advice,
+    });
+    this.#attempts = meter.createCounter(METRIC.attempts, { description: 'Attempts sent, by kind and outcome.', unit: '{attempt}', valueType: ValueType.INT });
+    this.#retries = meter.createCounter(METRIC.retries, { description: 'Retries sent (attempts after a failure).', unit: '{retry}', valueType: ValueType.INT });
+    this.#hedges = meter.createCounter(METRIC.hedges, { description: 'Hedged attempts launched.', unit: '{hedge}', valueType: ValueType.INT });
+    this.#budgetRejections = meter.createCounter(METRIC.budgetRejections, {
+      description: 'Retries the retry budget refused.', unit: '{retry}', valueType: ValueType.INT,
+    });
+    // The API's no-op meter hands out shared singleton instruments: comparing with one is a public, exact test.
+    this.noop = this.#requestDuration === createNoopMeter().createHistogram(METRIC.requestDuration);
+
+    const active = meter.createObservableUpDownCounter(METRIC.activeCalls, { description: 'Calls in flight.', unit: '{call}', valueType: ValueType.INT });
+    const endpoints = meter.createObservableUpDownCounter(METRIC.endpoints, {
+      description: 'Endpoints in the discovered set.', unit: '{endpoint}', valueType: ValueType.INT,
+    });
+    const ejected = meter.createObservableUpDownCounter(METRIC.ejected, {
+      description: 'Endpoints out of rotation (outlier detection, health checks).', unit: '{endpoint}', valueType: ValueType.INT,
+    });
+    const age = meter.createObservableGauge(METRIC.discoveryAge, { description: 'Time since the endpoint set last changed.', unit: 's' });
+    const stale = meter.createObservableGauge(METRIC.discoveryStale, {
+      description: '1 when discovery failed since the set in use arrived, else 0.', unit: '1', valueType: ValueType.INT,
+    });
+    const breaker = meter.createObservableGauge(METRIC.breakerState, {
+      description: 'Circuit breaker state: 0 closed, 1 open, 2 half-open.', unit: '1', valueType: ValueType.INT,
+    });
+    const limit = meter.createObservableGauge(METRIC.concurrencyLimit, {
+      description: 'The adaptive concurrency limit on calls in flight.', unit: '{call}', valueType: ValueType.INT,
+    });
+    const budget = meter.createObservableGauge(METRIC.budgetRemaining, {
+      description: 'Retries the retry budget allows now.', unit: '{retry}',
+    });
+    this.#observables = [active, endpoints, ejected, age, stale, breaker, limit, budget];
+    this.#callback = (result) => {
+      if (this.#closed) return;
+      this.#observe(result, snapshot(), { active, endpoints, ejected, age, stale, breaker, limit, budget });
+    };
+    if (!this.noop) meter.addBatchObservableCallback(this.#callback, this.#observables);
+  }
+
+  /** Counts an attempt as it starts (retries and hedges). */
+  attemptStarted(kind: AttemptKind): void {
+    if (kind === 'retry') this.#retries.add(1, this.#serviceAttributes);
+    else if (kind === 'hedge') this.#hedges.add(1, this.#serviceAttributes);
+  }
+
+  /** Records an attempt's duration (HTTP only) and counts it by kind and outcome. */
+  attemptEnded(state: CallState, attempt: SettledAttempt, kind: AttemptKind): void {
+    const outcome = attempt.outcome;
+    this.#attempts.add(1, {
+      [ATTR.service]: this.#service,
+      [ATTR.attemptKind]: kind,
+      [ATTR.outcome]: isHedgeLoser(outcome, attempt.error) ? 'hedge-lost' : outcome?.reason ?? 'error',
+    });
+    if (state.method === undefined) return;
+    const attributes: Attributes = {
+      [ATTR.service]: this.#service,
+      [ATTR.method]: semconvMethod(state.method),
+      [ATTR.serverAddress]: attempt.endpoint.host,
+      [ATTR.serverPort]: attempt.endpoint.port,
+    };
+    const status = statusOf(attempt.response) || (outcome?.status ?? 0);
+    if (status > 0) attributes[ATTR.statusCode] = status;
+    if (attempt.error !== undefined) attributes[ATTR.errorType] = errorType(attempt.error);
+    else if (status >= 400) attributes[ATTR.errorType] = String(status);
+    this.#requestDuration.record(Math.max(0, attempt.endedAt - attempt.startedAt) / 1000, attributes);
+  }
+
+  /** Records a call's duration and whether the retry budget refused it a retry. */
+  callEnded(state: CallState, error: unknown, result: unknown, now: number): void {
+    const call = state.call;
+    const attributes: Attributes = { [ATTR.service]: this.#service };
+    let status = 0;
+    if (state.method !== undefined) {
+      attributes[ATTR.method] = semconvMethod(state.method);
+      status = error === undefined ? statusOf(result) : 0;
+      if (status > 0) attributes[ATTR.statusCode] = status;
+    }
+    if (error !== undefined) attributes[ATTR.errorType] = errorType(error);
+    else if (status >= 400) attributes[ATTR.errorType] = String(status);
+    this.#callDuration.record(Math.max(0, now - call.startedAt) / 1000, attributes);
+    // Only a retryable failure can be refused a retry: other calls never read (and allocate) call.attributes.
+    if (call.current?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) this.#budgetRejections.add(1, this.#serviceAttributes);
+  }
+
+  /** Stops the observable callback (the client closed). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.noop) this.#meter.removeBatchObservableCallback(this.#callback, this.#observables);
+  }
+
+  #observe(
+    result: BatchObservableResult,
+    snapshot: ClientSnapshot,
+    o: {
+      active: ObservableUpDownCounter; endpoints: ObservableUpDownCounter; ejected: ObservableUpDownCounter;
+      age: ObservableGauge; stale: ObservableGauge; breaker: ObservableGauge; limit: ObservableGauge; budget: ObservableGauge;
+    },
+  ): void {
+    const base = this.#serviceAttributes;
+    result.observe(o.active, snapshot.activeCalls, base);
+    result.observe(o.endpoints, snapshot.discovery.endpoints, base);
+    let ejected = 0;
+    for (const endpoint of snapshot.endpoints) if (endpoint.ejected) ejected++;
+    result.observe(o.ejected, ejected, base);
+    if (typeof snapshot.discovery.ageMs === 'number') result.observe(o.age, snapshot.discovery.ageMs / 1000, base);
+    result.observe(o.stale, snapshot.discovery.stale ? 1 : 0, base);
+    if (typeof snapshot.retryBudgetRemaining === 'number') result.observe(o.budget, snapshot.retryBudgetRemaining, base);
+    for (const policy of snapshot.policies) {
+      const state = policy.state;
+      if (state === undefined || state === null || typeof state !== 'object') continue;
+      const attributes = { [ATTR.service]: this.#service, [ATTR.policy]: policy.name };
+      // Policy state keys are read defensively: a policy may report any JSON.
+      const breakerState = state['state'];
+      if ((state['kind'] === 'circuit-breaker' || policy.name === 'circuit-breaker') && typeof breakerState === 'string') {
+        const value = BREAKER_VALUES[breakerState];
+        if (value !== undefined) result.observe(o.breaker, value, attributes);
+      }
+      const limit = state['limit'];
+      if ((state['kind'] === 'adaptive-concurrency' || policy.name === 'adaptive-concurrency') && typeof limit === 'number') {
+        result.observe(o.limit, limit, attributes);
+      }
+    }
+  }
+}

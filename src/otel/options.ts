@@ -1,0 +1,144 @@
+import { metrics, SpanKind, trace, type MeterProvider, type Span, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api';
+import type { AttemptContext } from '../core/attempt.js';
+import type { CallContext } from '../core/call-context.js';
+import { invalidConfig } from '../core/errors.js';
+import type { Outcome } from '../core/outcome.js';
+import { DEFAULT_REDACTED_QUERY_PARAMS, SEMCONV_REDACTED_QUERY_PARAMS } from './redact.js';
+
+/** What {@link OpenTelemetryOptions.requestHook} is told about the span it may annotate. */
+export interface RequestHookInfo {
+  /** The logical call. */
+  readonly call: CallContext;
+  /** The attempt, for an attempt span; undefined for the call span. */
+  readonly attempt: AttemptContext | undefined;
+}
+
+/** What {@link OpenTelemetryOptions.responseHook} is told when a span ends. */
+export interface ResponseHookInfo extends RequestHookInfo {
+  /** The transport's response (undici's `{ statusCode, headers, body }` for HTTP; read it, never consume the body). */
+  readonly response: unknown;
+  /** The error, when there was no usable response. */
+  readonly error: unknown;
+  /** The attempt's classification (attempt spans only). */
+  readonly outcome: Outcome | undefined;
+}
+
+/** Options of {@link openTelemetry}. Every one is optional: the defaults follow the registered OpenTelemetry SDK. */
+export interface OpenTelemetryOptions {
+  /** Where spans go. Default the global provider (`trace.getTracerProvider()`, a no-op until an SDK registers one). */
+  readonly tracerProvider?: TracerProvider;
+  /**
+   * Where metrics go. Default the global provider (`metrics.getMeterProvider()`),
+   * read when each client is built: register the SDK before building clients.
+   */
+  readonly meterProvider?: MeterProvider;
+  /** Writes trace context into each attempt's headers. Default the global propagation API (W3C `traceparent` once the SDK registers it). */
+  readonly propagator?: TextMapPropagator;
+  /** Adds attributes to a span as it starts (call span and each attempt span). Runs guarded; called only for recording spans. Default none. */
+  readonly requestHook?: (span: Span, info: RequestHookInfo) => void;
+  /** Adds attributes to a span before it ends. Runs guarded; called only for recording spans. Default none. */
+  readonly responseHook?: (span: Span, info: ResponseHookInfo) => void;
+  /**
+   * Query parameters whose values are replaced by `REDACTED` in `url.full`,
+   * in addition to the ones the semantic conventions require (`AWSAccessKeyId`,
+   * `Signature`, `sig`, `X-Goog-Signature`, always redacted). Matched without
+   * regard to case. Default `token`, `access_token`, `refresh_token`,
+   * `id_token`, `api_key`, `apikey`, `password`, `client_secret`.
+   */
+  readonly redactQueryParams?: readonly string[];
+  /** The URL scheme written in `url.full` (match the transport's protocol). Default `'http'`. */
+  readonly urlScheme?: 'http' | 'https';
+  /**
+   * The route template of an HTTP request (`/orders/{id}`) for the span name
+   * and `url.template`; return undefined when unknown. Default none (span
+   * names are the method alone, as the conventions ask when no template is known).
+   */
+  readonly urlTemplate?: (request: { readonly method: string; readonly path: string }) => string | undefined;
+  /**
+   * The kind of the logical call span. Default `'client'`. Use `'internal'`
+   * to keep CLIENT for the attempt spans only (the physical requests), as the
+   * HTTP semantic conventions' retry example does.
+   */
+  readonly callSpanKind?: 'client' | 'internal';
+  /** Record metrics. Default true. */
+  readonly metrics?: boolean;
+  /** Record spans and inject trace context. Default true. */
+  readonly tracing?: boolean;
+}
+
+/** {@link OpenTelemetryOptions} validated, with defaults filled in. */
+export interface ResolvedOpenTelemetryOptions {
+  /** Undefined: the global provider, looked up when a client is built. */
+  readonly tracerProvider: TracerProvider | undefined;
+  readonly meterProvider: MeterProvider | undefined;
+  readonly propagator: TextMapPropagator | undefined;
+  readonly requestHook: OpenTelemetryOptions['requestHook'];
+  readonly responseHook: OpenTelemetryOptions['responseHook'];
+  /** Lower-cased names. */
+  readonly redactQueryParams: ReadonlySet<string>;
+  readonly urlScheme: 'http' | 'https';
+  readonly urlTemplate: OpenTelemetryOptions['urlTemplate'];
+  readonly callSpanKind: SpanKind;
+  readonly metrics: boolean;
+  readonly tracing: boolean;
+}
+
+function requireFunction(value: unknown, option: string): void {
+  if (value !== undefined && typeof value !== 'function') throw invalidConfig(`openTelemetry.${option}`, 'a function', value);
+}
+
+function requireMethods(value: unknown, option: string, methods: readonly string[]): void {
+  if (value === undefined) return;
+  const ok = value !== null && typeof value === 'object'
+    && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (!ok) throw invalidConfig(`openTelemetry.${option}`, `an object with ${methods.join(', ')}`, value);
+}
+
+function requireBoolean(value: unknown, option: string): void {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidConfig(`openTelemetry.${option}`, 'true or false', value);
+}
+
+/** Validates options (throwing `ERR_INVALID_CONFIG`) and fills in defaults. */
+export function resolveOpenTelemetryOptions(options: OpenTelemetryOptions | undefined): ResolvedOpenTelemetryOptions {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object') throw invalidConfig('openTelemetry', 'an options object', options);
+  requireMethods(options.tracerProvider, 'tracerProvider', ['getTracer']);
+  requireMethods(options.meterProvider, 'meterProvider', ['getMeter']);
+  requireMethods(options.propagator, 'propagator', ['inject', 'extract', 'fields']);
+  requireFunction(options.requestHook, 'requestHook');
+  requireFunction(options.responseHook, 'responseHook');
+  requireFunction(options.urlTemplate, 'urlTemplate');
+  requireBoolean(options.metrics, 'metrics');
+  requireBoolean(options.tracing, 'tracing');
+  const extra = options.redactQueryParams ?? DEFAULT_REDACTED_QUERY_PARAMS;
+  if (!Array.isArray(extra) || !extra.every((name) => typeof name === 'string' && name !== '')) {
+    throw invalidConfig('openTelemetry.redactQueryParams', 'an array of non-empty parameter names', extra);
+  }
+  const scheme = options.urlScheme ?? 'http';
+  if (scheme !== 'http' && scheme !== 'https') throw invalidConfig('openTelemetry.urlScheme', "'http' or 'https'", scheme);
+  const kind = options.callSpanKind ?? 'client';
+  if (kind !== 'client' && kind !== 'internal') throw invalidConfig('openTelemetry.callSpanKind', "'client' or 'internal'", kind);
+  return {
+    tracerProvider: options.tracerProvider,
+    meterProvider: options.meterProvider,
+    propagator: options.propagator,
+    requestHook: options.requestHook,
+    responseHook: options.responseHook,
+    redactQueryParams: new Set([...SEMCONV_REDACTED_QUERY_PARAMS, ...extra].map((name) => name.toLowerCase())),
+    urlScheme: scheme,
+    urlTemplate: options.urlTemplate,
+    callSpanKind: kind === 'client' ? SpanKind.CLIENT : SpanKind.INTERNAL,
+    metrics: options.metrics ?? true,
+    tracing: options.tracing ?? true,
+  };
+}
+
+/** The tracer provider to use now: the one given, else the global proxy (spans flow once an SDK registers, even later). */
+export function tracerProviderOf(options: ResolvedOpenTelemetryOptions): TracerProvider {
+  return options.tracerProvider ?? trace.getTracerProvider();
+}
+
+/** The meter provider to use now: the one given, else the global one (metrics has no proxy, so it is read at build time). */
+export function meterProviderOf(options: ResolvedOpenTelemetryOptions): MeterProvider {
+  return options.meterProvider ?? metrics.getMeterProvider();
+}

@@ -1,0 +1,45 @@
+import type { Attributes } from '@opentelemetry/api';
+import { subscribe } from '../core/diagnostics.js';
+import type { CallState } from './call-state.js';
+import { ATTR } from './semconv.js';
+
+/**
+ * Turns the client's breaker and ejection news (diagnostics channels,
+ * filtered by service) into span events on every call span of that client
+ * still in flight: those are the calls the change affects (their retries
+ * and hedges are picked under the new state), and the call whose failure
+ * tripped a breaker or ejected an endpoint is among them, since the policy
+ * and the outlier detector act before the call settles. Nothing is recorded
+ * when no call is in flight (the metrics carry the state). Returns the
+ * function that unsubscribes.
+ */
+export function forwardClientEvents(service: string, calls: ReadonlyMap<unknown, CallState>): () => void {
+  const addToCalls = (name: string, attributes: Attributes): void => {
+    for (const state of calls.values()) {
+      const span = state.span;
+      if (span !== undefined && span.isRecording()) span.addEvent(name, attributes);
+    }
+  };
+  const offBreaker = subscribe('breakerState', (message) => {
+    if (message.service !== service || calls.size === 0) return;
+    addToCalls('meshkit.breaker.state_change', {
+      [ATTR.policy]: message.name,
+      [ATTR.breakerState]: message.state,
+      'meshkit.breaker.previous_state': message.previous,
+    });
+  });
+  const offEjection = subscribe('ejection', (message) => {
+    if (message.service !== service || calls.size === 0) return;
+    const attributes: Attributes = {
+      [ATTR.endpointId]: message.endpoint.id,
+      'meshkit.ejections': message.ejections,
+    };
+    if (message.reason !== undefined) attributes['meshkit.ejection.reason'] = message.reason;
+    if (message.ejectedForMs !== undefined) attributes['meshkit.ejection.duration_ms'] = message.ejectedForMs;
+    addToCalls(message.ejected ? 'meshkit.endpoint.ejected' : 'meshkit.endpoint.returned', attributes);
+  });
+  return () => {
+    offBreaker();
+    offEjection();
+  };
+}

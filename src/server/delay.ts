@@ -1,0 +1,28 @@
+/** A cancellable, unref'd wait: shutdown steps must not hold the process open, nor leave timers behind once settled. */
+export interface Delay {
+  readonly promise: Promise<void>;
+  cancel(): void;
+}
+
+/** Resolves after `ms` unless cancelled (then it never resolves; nothing waits on it any more). */
+export function delay(ms: number): Delay {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Waits for `work` at most `ms`; returns whether it settled in time (its rejection counts as settled, and is returned). */
+export async function within<T>(work: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: true; error: unknown } | { done: false }> {
+  const bound = delay(ms);
+  try {
+    return await Promise.race([
+      work.then((value) => ({ done: true as const, value }), (error: unknown) => ({ done: true as const, error })),
+      bound.promise.then(() => ({ done: false as const })),
+    ]);
+  } finally {
+    bound.cancel();
+  }
+}

@@ -1,0 +1,77 @@
+import { parseDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+
+/** Anything with an async `close()`: meshkit clients, database pools, ... */
+export interface Closeable {
+  close(): Promise<void> | void;
+}
+
+/** Options of {@link ServerLifecycle}. */
+export interface ServerLifecycleOptions {
+  /**
+   * How long requests in flight may take to finish once the server stops
+   * accepting; after it, their connections are destroyed. Default `'10s'`
+   * (keep it under your orchestrator's kill grace period, 30 s in Kubernetes).
+   */
+  readonly drainTimeout?: Duration;
+  /**
+   * After deregistering, how long the server keeps accepting so that callers'
+   * discovery sees the change before connections are refused (Consul blocking
+   * queries answer at once; meshkit re-polls at most every 250 ms). Only spent
+   * when a registration was removed. Default `'1s'`.
+   */
+  readonly propagationDelay?: Duration;
+  /** Bound on the registry's deregistration call; past it, the check or lease expiry removes the instance. Default `'5s'`. */
+  readonly deregisterTimeout?: Duration;
+  /** Closed last, after the drain (meshkit clients the handlers use). Default none; add more with `addClient()`. */
+  readonly clients?: readonly Closeable[];
+  /** Signals that start the shutdown sequence once signal handling is installed. Default `['SIGTERM', 'SIGINT']`; `[]` for none. */
+  readonly signals?: readonly NodeJS.Signals[];
+  /**
+   * Runs after a signal's shutdown sequence. Default: re-raise the signal with
+   * meshkit's handler removed, so the process ends as it would have without
+   * meshkit (as `register()` does).
+   */
+  readonly onShutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
+}
+
+/** Validated {@link ServerLifecycleOptions}, durations in ms. */
+export interface ServerLifecycleSettings {
+  readonly drainTimeoutMs: number;
+  readonly propagationDelayMs: number;
+  readonly deregisterTimeoutMs: number;
+  readonly clients: readonly Closeable[];
+  readonly signals: readonly NodeJS.Signals[];
+  readonly onShutdown: ((signal: NodeJS.Signals) => Promise<void> | void) | undefined;
+}
+
+const KNOWN = ['drainTimeout', 'propagationDelay', 'deregisterTimeout', 'clients', 'signals', 'onShutdown'];
+
+/** Validates lifecycle options; errors are `ERR_INVALID_CONFIG` naming `<option>.<name>`. */
+export function resolveLifecycleOptions(options: ServerLifecycleOptions | undefined, option = 'lifecycle'): ServerLifecycleSettings {
+  const o = options ?? {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalidConfig(option, 'an options object', o);
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.includes(key)) throw invalidConfig(`${option}.${key}`, `one of ${KNOWN.join(', ')}`, (o as Record<string, unknown>)[key]);
+  }
+  const clients = o.clients ?? [];
+  if (!Array.isArray(clients)) throw invalidConfig(`${option}.clients`, 'an array of objects with close()', clients);
+  clients.forEach((c: unknown, i) => {
+    if (c === null || typeof c !== 'object' || typeof (c as Closeable).close !== 'function') {
+      throw invalidConfig(`${option}.clients[${i}]`, 'an object with close()', c);
+    }
+  });
+  const signals = o.signals ?? ['SIGTERM', 'SIGINT'];
+  if (!Array.isArray(signals) || signals.some((s) => typeof s !== 'string' || !s.startsWith('SIG'))) {
+    throw invalidConfig(`${option}.signals`, "an array of signal names such as 'SIGTERM'", signals);
+  }
+  if (o.onShutdown !== undefined && typeof o.onShutdown !== 'function') throw invalidConfig(`${option}.onShutdown`, 'a function', o.onShutdown);
+  return {
+    drainTimeoutMs: parseDuration(o.drainTimeout ?? '10s', `${option}.drainTimeout`),
+    propagationDelayMs: parseDuration(o.propagationDelay ?? '1s', `${option}.propagationDelay`),
+    deregisterTimeoutMs: parseDuration(o.deregisterTimeout ?? '5s', `${option}.deregisterTimeout`),
+    clients: [...clients],
+    signals: [...signals],
+    onShutdown: o.onShutdown,
+  };
+}

@@ -1,0 +1,108 @@
+import type { ClientSnapshot } from '../client/snapshot.js';
+import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import { invalidConfig } from '../core/errors.js';
+
+/** Anything with a `snapshot()`: a meshkit `Client`, or your own wrapper of one. */
+export interface SnapshotSource {
+  snapshot(): ClientSnapshot;
+}
+
+/** Options of {@link statusHandler}. Every one is optional. */
+export interface StatusHandlerOptions {
+  /**
+   * The clients to show: a list, or a function returning one on each request.
+   * Default every client built and not yet closed in this process (`snapshotAll()`).
+   */
+  readonly clients?: readonly SnapshotSource[] | (() => readonly SnapshotSource[]);
+  /**
+   * The path the handler is mounted under, when it sees full URLs (`http.createServer`,
+   * Fastify's `request.raw`): `'/status'` serves `/status/` and `/status/snapshot.json`.
+   * Leave it out under Express's `app.use('/status', handler)`, which strips the
+   * prefix itself. Default `''` (the handler owns the whole path space).
+   */
+  readonly basePath?: string;
+  /** The page's title and heading. Default `'meshkit status'`. */
+  readonly title?: string;
+  /** How often the page polls `snapshot.json`. Default `'1s'`. */
+  readonly refreshInterval?: Duration;
+  /**
+   * How often the handler samples every endpoint's latency estimate into its
+   * history while clients exist (one unref'd timer), or `false` to sample only
+   * when `snapshot.json` is requested. Default `'1s'`.
+   */
+  readonly sampleInterval?: Duration | false;
+  /** Latency samples kept per endpoint, an integer from 2 to 1000. Default 60 (a minute at the default interval). */
+  readonly historySize?: number;
+  /**
+   * Endpoints shown per client, an integer >= 1; beyond it the response lists
+   * unavailable endpoints first, then healthy ones in order, and says how many
+   * it left out. Default 500.
+   */
+  readonly maxEndpoints?: number;
+  /** Clients shown, an integer >= 1; later ones are left out and counted. Default 100. */
+  readonly maxClients?: number;
+}
+
+/** Resolved {@link StatusHandlerOptions}. */
+export interface StatusHandlerSettings {
+  readonly basePath: string;
+  readonly title: string;
+  readonly refreshMs: number;
+  /** Undefined when sampling happens on request only. */
+  readonly sampleIntervalMs: number | undefined;
+  readonly historySize: number;
+  readonly maxEndpoints: number;
+  readonly maxClients: number;
+}
+
+/** Defaults of {@link StatusHandlerOptions}. */
+export const DEFAULT_STATUS_HANDLER = Object.freeze({
+  basePath: '',
+  title: 'meshkit status',
+  refreshMs: 1000,
+  sampleIntervalMs: 1000,
+  historySize: 60,
+  maxEndpoints: 500,
+  maxClients: 100,
+});
+
+function integer(value: unknown, option: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw invalidConfig(`status.${option}`, `an integer from ${min} to ${max}`, value);
+  }
+  return value as number;
+}
+
+/** A timer interval: at least 10 ms (a page or sampler spinning faster helps nobody), at most a day. */
+function interval(value: unknown, option: string, fallback: number): number {
+  const ms = parsePositiveDuration(value ?? fallback, `status.${option}`);
+  if (ms < 10 || ms > 86_400_000) throw invalidConfig(`status.${option}`, 'a duration from 10 ms to 1 day', value);
+  return ms;
+}
+
+/** Validates {@link StatusHandlerOptions}; errors name `status.<option>`. */
+export function resolveStatusHandler(options: StatusHandlerOptions): StatusHandlerSettings {
+  if (options === null || typeof options !== 'object') throw invalidConfig('status', 'an options object', options);
+  const d = DEFAULT_STATUS_HANDLER;
+  const clients = options.clients as unknown;
+  if (clients !== undefined && typeof clients !== 'function' && !Array.isArray(clients)) {
+    throw invalidConfig('status.clients', 'a list of clients or a function returning one', clients);
+  }
+  const basePath = options.basePath ?? d.basePath;
+  if (typeof basePath !== 'string' || !/^(\/[^/?#\s]+)*$/.test(basePath)) {
+    throw invalidConfig('status.basePath', "'' or a path such as '/status' (no trailing slash)", basePath);
+  }
+  const title = options.title ?? d.title;
+  if (typeof title !== 'string' || title.length > 200) throw invalidConfig('status.title', 'a string of at most 200 characters', title);
+  const sample = options.sampleInterval;
+  return Object.freeze({
+    basePath,
+    title,
+    refreshMs: interval(options.refreshInterval, 'refreshInterval', d.refreshMs),
+    sampleIntervalMs: sample === false ? undefined : interval(sample, 'sampleInterval', d.sampleIntervalMs),
+    historySize: integer(options.historySize, 'historySize', 2, 1000, d.historySize),
+    maxEndpoints: integer(options.maxEndpoints, 'maxEndpoints', 1, 100_000, d.maxEndpoints),
+    maxClients: integer(options.maxClients, 'maxClients', 1, 10_000, d.maxClients),
+  });
+}

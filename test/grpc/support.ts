@@ -1,0 +1,163 @@
+// A real grpc-js Greeter server on 127.0.0.1 for gRPC tests, with a hand-written
+// (JSON-serialised) service definition, and a resolver tests can change.
+import { Server, ServerCredentials, status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import type { Endpoint, Resolver, ResolverListener } from '../../src/index.js';
+import { toEndpoint } from '../../src/index.js';
+
+export interface HelloRequest {
+  readonly name: string;
+  /** Number of messages a stream sends. */
+  readonly count?: number;
+}
+
+export interface HelloReply {
+  readonly message: string;
+  readonly port: number;
+}
+
+const json = {
+  serialize: (value: unknown): Buffer => Buffer.from(JSON.stringify(value)),
+  deserialize: <T>(bytes: Buffer): T => JSON.parse(bytes.toString()) as T,
+};
+
+/** The Greeter service, written as protoc's grpc-js plugin would type it (literal stream flags). */
+export const GreeterService = {
+  sayHello: {
+    path: '/test.Greeter/SayHello',
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
+    requestDeserialize: json.deserialize<HelloRequest>,
+    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
+    responseDeserialize: json.deserialize<HelloReply>,
+  },
+  streamHellos: {
+    path: '/test.Greeter/StreamHellos',
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
+    requestDeserialize: json.deserialize<HelloRequest>,
+    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
+    responseDeserialize: json.deserialize<HelloReply>,
+  },
+};
+
+/** How one test server answers. */
+export interface GrpcBehaviour {
+  /** Fail every call with this status (before any message). Default none. */
+  code?: status;
+  /** Delay before answering (or before the first message), ms. Default 0. */
+  delayMs?: number;
+}
+
+/** What the server saw of one call. */
+export interface SeenCall {
+  readonly method: string;
+  readonly name: string;
+  readonly metadata: Record<string, unknown>;
+  /** Milliseconds left of the call's gRPC deadline when it arrived; Infinity when none. */
+  readonly deadlineMs: number;
+}
+
+export interface GrpcUpstream {
+  readonly port: number;
+  readonly address: string;
+  readonly calls: SeenCall[];
+  behaviour: GrpcBehaviour;
+  close(): Promise<void>;
+}
+
+function remainingMs(deadline: Date | number): number {
+  if (deadline === Infinity) return Infinity;
+  return (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+}
+
+/** Starts a Greeter on a free loopback port. */
+export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<GrpcUpstream> {
+  const server = new Server();
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void): NodeJS.Timeout => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+    return timer;
+  };
+  const upstream: GrpcUpstream = {
+    port: 0,
+    address: '',
+    calls: [],
+    behaviour,
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      server.forceShutdown();
+    },
+  };
+  const record = (method: string, call: ServerUnaryCall<HelloRequest, HelloReply> | ServerWritableStream<HelloRequest, HelloReply>): void => {
+    upstream.calls.push({ method, name: call.request.name, metadata: call.metadata.getMap(), deadlineMs: remainingMs(call.getDeadline()) });
+  };
+  server.addService(GreeterService, {
+    sayHello(call: ServerUnaryCall<HelloRequest, HelloReply>, callback: sendUnaryData<HelloReply>) {
+      record('sayHello', call);
+      const { code, delayMs = 0 } = upstream.behaviour;
+      const answer = (): void => {
+        if (code !== undefined) callback({ code, details: `failing with ${status[code]}` });
+        else callback(null, { message: `hello ${call.request.name}`, port: upstream.port });
+      };
+      if (delayMs === 0) answer();
+      else {
+        const timer = later(delayMs, answer);
+        call.once('cancelled', () => clearTimeout(timer));
+      }
+    },
+    streamHellos(call: ServerWritableStream<HelloRequest, HelloReply>) {
+      record('streamHellos', call);
+      const { code, delayMs = 0 } = upstream.behaviour;
+      const answer = (): void => {
+        if (code !== undefined) {
+          call.emit('error', { code, details: `failing with ${status[code]}` });
+          return;
+        }
+        for (let i = 0; i < (call.request.count ?? 3); i++) call.write({ message: `hello ${call.request.name} #${i}`, port: upstream.port });
+        call.end();
+      };
+      if (delayMs === 0) answer();
+      else {
+        const timer = later(delayMs, answer);
+        call.once('cancelled', () => clearTimeout(timer));
+      }
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error)));
+  });
+  Object.assign(upstream, { port, address: `127.0.0.1:${port}` });
+  return upstream;
+}
+
+export function startGrpcUpstreams(behaviours: GrpcBehaviour[]): Promise<GrpcUpstream[]> {
+  return Promise.all(behaviours.map((behaviour) => startGrpcUpstream(behaviour)));
+}
+
+/** A resolver whose set the test replaces with `set(...)`. */
+export class MutableResolver implements Resolver {
+  readonly source = 'test';
+  #endpoints: readonly Endpoint[];
+  readonly #listeners = new Set<ResolverListener>();
+
+  constructor(addresses: readonly string[]) {
+    this.#endpoints = addresses.map((address, i) => toEndpoint(address, `endpoints[${i}]`));
+  }
+
+  set(addresses: readonly string[]): void {
+    this.#endpoints = addresses.map((address, i) => toEndpoint(address, `endpoints[${i}]`));
+    for (const listener of this.#listeners) listener.onUpdate({ endpoints: this.#endpoints, source: this.source });
+  }
+
+  subscribe(listener: ResolverListener): () => void {
+    this.#listeners.add(listener);
+    listener.onUpdate({ endpoints: this.#endpoints, source: this.source });
+    return () => this.#listeners.delete(listener);
+  }
+}

@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { circuitBreaker, client, roundRobin } from '../../src/index.js';
+import { openTelemetry } from '../../src/otel/index.js';
+import { closedPort, startUpstream, startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { callTree, startSdk, type Sdk } from './support.js';
+
+/** What an upstream saw in `traceparent`, split into its fields. */
+function traceparentOf(upstream: Upstream, index: number): { traceId: string; spanId: string; flags: string } {
+  const header = upstream.requests[index]?.headers['traceparent'];
+  assert.equal(typeof header, 'string', `request ${index} carried a traceparent`);
+  const [version, traceId, spanId, flags] = (header as string).split('-') as [string, string, string, string];
+  assert.equal(version, '00');
+  return { traceId, spanId, flags };
+}
+
+function event(span: ReadableSpan, name: string): Record<string, unknown> | undefined {
+  return span.events.find((e) => e.name === name)?.attributes as Record<string, unknown> | undefined;
+}
+
+describe('openTelemetry() tracing with the real SDK', () => {
+  let sdk: Sdk;
+  let upstream: Upstream;
+  before(async () => {
+    sdk = startSdk();
+    upstream = await startUpstream();
+  });
+  afterEach(() => {
+    sdk.exporter.reset();
+    upstream.requests.length = 0;
+    upstream.handler = undefined;
+    upstream.behaviour = {};
+  });
+  after(async () => {
+    await upstream.close();
+    await sdk.shutdown();
+  });
+
+  const telemetry = () => openTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider, propagator: sdk.propagator });
+
+  it('a retried call is one call span with an attempt span per try, resend counts, and traceparent per attempt', async () => {
+    let seen = 0;
+    upstream.handler = (_req, res) => {
+      res.writeHead(seen++ === 0 ? 503 : 200).end('x');
+    };
+    await using orders = client('orders').endpoints([upstream.address])
+      .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' } })
+      .telemetry(telemetry()).build();
+    const res = await orders.request({ path: '/v1/orders/42' });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(call.name, 'GET');
+    assert.equal(call.kind, SpanKind.CLIENT);
+    assert.equal(call.status.code, SpanStatusCode.UNSET);
+    assert.equal(call.attributes['meshkit.service'], 'orders');
+    assert.equal(call.attributes['meshkit.attempts'], 2);
+    assert.equal(call.attributes['http.request.method'], 'GET');
+    assert.equal(call.attributes['http.response.status_code'], 200);
+    assert.equal(call.attributes['server.address'], '127.0.0.1');
+    assert.equal(call.attributes['server.port'], upstream.port);
+    assert.equal(call.attributes['url.full'], `http://127.0.0.1:${upstream.port}/v1/orders/42`);
+
+    assert.equal(attempts.length, 2);
+    const [first, second] = attempts as [ReadableSpan, ReadableSpan];
+    for (const span of attempts) {
+      assert.equal(span.kind, SpanKind.CLIENT);
+      assert.equal(span.name, 'GET');
+      assert.equal(span.attributes['meshkit.endpoint.id'], upstream.address);
+      assert.equal(span.attributes['server.port'], upstream.port);
+      assert.equal(span.spanContext().traceId, call.spanContext().traceId);
+    }
+    assert.equal(first.attributes['meshkit.attempt'], 1);
+    assert.equal(first.attributes['http.request.resend_count'], undefined, 'the first send is not a resend');
+    assert.equal(first.attributes['http.response.status_code'], 503);
+    assert.equal(first.attributes['error.type'], '503');
+    assert.equal(first.status.code, SpanStatusCode.ERROR);
+    assert.equal(second.attributes['meshkit.attempt'], 2);
+    assert.equal(second.attributes['http.request.resend_count'], 1);
+    assert.equal(second.attributes['meshkit.hedge'], undefined);
+    assert.equal(second.attributes['http.response.status_code'], 200);
+    assert.equal(second.status.code, SpanStatusCode.UNSET);
+
+    // The upstream saw each attempt's own span as its parent.
+    assert.equal(upstream.requests.length, 2);
+    for (const [index, span] of attempts.entries()) {
+      const seenBy = traceparentOf(upstream, index);
+      assert.equal(seenBy.traceId, span.spanContext().traceId);
+      assert.equal(seenBy.spanId, span.spanContext().spanId);
+      assert.equal(seenBy.flags, '01');
+    }
+  });
+
+  it("the call span's parent is the caller's active span", async () => {
+    await using orders = client('orders').endpoints([upstream.address]).telemetry(telemetry()).build();
+    const tracer = sdk.tracerProvider.getTracer('test');
+    await tracer.startActiveSpan('inbound', async (inbound) => {
+      const res = await orders.request({ path: '/' });
+      await res.body.dump();
+      inbound.end();
+    });
+    const inbound = sdk.spans().find((s) => s.name === 'inbound') as ReadableSpan;
+    const call = sdk.spans().find((s) => s.attributes['meshkit.attempts'] !== undefined) as ReadableSpan;
+    assert.equal(call.parentSpanContext?.spanId, inbound.spanContext().spanId);
+    assert.equal(call.spanContext().traceId, inbound.spanContext().traceId);
+    assert.equal(traceparentOf(upstream, 0).traceId, inbound.spanContext().traceId);
+  });
+
+  it('a hedged call shows both attempts, the hedge event, and the cancelled loser with status UNSET', async () => {
+    const pair = await startUpstreams([{}, {}]);
+    try {
+      // Connections are warmed first so that the first attempt surely arrives first; then the first request stalls
+      // and the hedge (to the other endpoint) answers at once.
+      let stall = false;
+      for (const u of pair) {
+        u.handler = (_req, res) => {
+          if (stall) {
+            stall = false;
+            const timer = setTimeout(() => res.writeHead(200).end('slow'), 3000);
+            res.on('close', () => clearTimeout(timer));
+            return;
+          }
+          res.writeHead(200).end('fast');
+        };
+      }
+      await using orders = client('orders').endpoints(pair.map((u) => u.address)).balancer(roundRobin())
+        .hedge({ after: '150ms' }).telemetry(telemetry()).build();
+      for (let i = 0; i < 2; i++) await (await orders.request({ path: '/warm' })).body.dump();
+      stall = true;
+      sdk.exporter.reset();
+      const res = await orders.request({ path: '/hedged' });
+      assert.equal(await res.body.text(), 'fast');
+      const { call, attempts } = callTree(sdk.spans());
+      assert.equal(attempts.length, 2);
+      const [loser, winner] = attempts as [ReadableSpan, ReadableSpan];
+      assert.equal(winner.attributes['meshkit.hedge'], true);
+      assert.equal(winner.attributes['http.request.resend_count'], 1);
+      assert.equal(winner.attributes['http.response.status_code'], 200);
+      assert.equal(loser.attributes['meshkit.cancelled'], true);
+      assert.equal(loser.status.code, SpanStatusCode.UNSET, 'a hedge loser is cancelled, not failed');
+      assert.equal(loser.attributes['error.type'], undefined);
+      assert.ok(event(loser, 'meshkit.hedge.lost') !== undefined);
+      assert.notEqual(loser.attributes['server.port'], winner.attributes['server.port']);
+      assert.deepEqual(event(call, 'meshkit.hedge'), { 'meshkit.attempt': 2, 'meshkit.endpoint.id': winner.attributes['meshkit.endpoint.id'] });
+      assert.equal(call.attributes['meshkit.hedges'], 1);
+      assert.equal(call.attributes['server.port'], winner.attributes['server.port'], 'the call span names the endpoint that answered');
+      assert.equal(call.status.code, SpanStatusCode.UNSET);
+      // Both upstreams saw their own attempt span as parent.
+      for (const span of attempts) {
+        const u = pair.find((p) => p.port === span.attributes['server.port']) as Upstream;
+        assert.equal(traceparentOf(u, u.requests.length - 1).spanId, span.spanContext().spanId);
+      }
+    } finally {
+      await Promise.all(pair.map((u) => u.close()));
+    }
+  });
+
+  it('a final 4xx marks client spans as errors (semconv), with error.type the status', async () => {
+    upstream.behaviour = { status: 404 };
+    await using orders = client('orders').endpoints([upstream.address]).telemetry(telemetry()).build();
+    const res = await orders.request({ path: '/missing', method: 'DELETE' });
+    await res.body.dump();
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(call.name, 'DELETE');
+    for (const span of [call, ...attempts]) {
+      assert.equal(span.status.code, SpanStatusCode.ERROR);
+      assert.equal(span.attributes['error.type'], '404');
+      assert.equal(span.attributes['http.response.status_code'], 404);
+    }
+  });
+
+  it('non-standard methods are _OTHER with the original kept, and the span is named HTTP', async () => {
+    await using orders = client('orders').endpoints([upstream.address]).telemetry(telemetry()).build();
+    const res = await orders.request({ path: '/', method: 'PURGE' });
+    await res.body.dump();
+    const { call, attempts } = callTree(sdk.spans());
+    for (const span of [call, ...attempts]) {
+      assert.equal(span.name, 'HTTP');
+      assert.equal(span.attributes['http.request.method'], '_OTHER');
+      assert.equal(span.attributes['http.request.method_original'], 'PURGE');
+    }
+  });
+
+  it('urlTemplate names spans {method} {template} and sets url.template', async () => {
+    await using orders = client('orders').endpoints([upstream.address])
+      .telemetry(openTelemetry({ tracerProvider: sdk.tracerProvider, urlTemplate: ({ path }) => path.replace(/\/\d+/g, '/{id}') }))
+      .build();
+    const res = await orders.request({ path: '/v1/orders/42' });
+    await res.body.dump();
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(call.name, 'GET /v1/orders/{id}');
+    assert.equal(call.attributes['url.template'], '/v1/orders/{id}');
+    assert.equal(attempts[0]?.name, 'GET /v1/orders/{id}');
+  });
+
+  it('a connection failure ends the spans with ERROR and the error code as error.type', async () => {
+    const port = await closedPort();
+    await using orders = client('orders').endpoints([`127.0.0.1:${port}`]).retry({ attempts: 1 }).telemetry(telemetry()).build();
+    await assert.rejects(orders.request({ path: '/' }));
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(attempts.length, 1);
+    for (const span of [call, ...attempts]) {
+      assert.equal(span.status.code, SpanStatusCode.ERROR);
+      assert.equal(span.attributes['error.type'], 'ECONNREFUSED');
+      assert.equal(span.attributes['http.response.status_code'], undefined);
+    }
+    assert.equal(attempts[0]?.attributes['meshkit.outcome'], 'connect');
+  });
+
+  it('client.call() spans are named "{service} call", carry no HTTP attributes, and hand trace headers to the function', async () => {
+    await using inventory = client('inventory').endpoints([upstream.address]).telemetry(telemetry()).build();
+    let headers: Readonly<Record<string, string>> | undefined;
+    const answer = await inventory.call(async (endpoint, attempt) => {
+      headers = attempt.outboundHeaders;
+      return endpoint.port;
+    });
+    assert.equal(answer, upstream.port);
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(call.name, 'inventory call');
+    assert.equal(call.attributes['http.request.method'], undefined);
+    assert.equal(call.attributes['url.full'], undefined);
+    const attempt = attempts[0] as ReadableSpan;
+    assert.equal(attempt.attributes['server.port'], upstream.port);
+    assert.equal(attempt.attributes['http.request.method'], undefined);
+    const [, traceId, spanId] = (headers?.['traceparent'] ?? '').split('-');
+    assert.equal(traceId, attempt.spanContext().traceId);
+    assert.equal(spanId, attempt.spanContext().spanId);
+  });
+
+  it('a call refused before any attempt (breaker open) is one error span without children, and the breaker change is an event', async () => {
+    upstream.behaviour = { status: 500 };
+    await using orders = client('orders').endpoints([upstream.address]).retry({ attempts: 1 })
+      .policy(circuitBreaker({ volumeThreshold: 1, errorThreshold: 0.5, resetTimeout: '1m' }))
+      .telemetry(telemetry()).build();
+    const failed = await orders.request({ path: '/' });
+    await failed.body.dump();
+    const tripping = callTree(sdk.spans()).call;
+    assert.deepEqual(event(tripping, 'meshkit.breaker.state_change'), {
+      'meshkit.policy': 'circuit-breaker', 'meshkit.breaker.state': 'open', 'meshkit.breaker.previous_state': 'closed',
+    });
+    sdk.exporter.reset();
+    await assert.rejects(orders.request({ path: '/' }), { code: 'ERR_CIRCUIT_OPEN' });
+    const spans = sdk.spans();
+    assert.equal(spans.length, 1);
+    assert.equal(spans[0]?.attributes['error.type'], 'ERR_CIRCUIT_OPEN');
+    assert.equal(spans[0]?.attributes['meshkit.attempts'], 0);
+    assert.equal(spans[0]?.status.code, SpanStatusCode.ERROR);
+  });
+
+  it('an ejection is an event on the call spans in flight', async () => {
+    const pair = await startUpstreams([{ status: 503 }, {}]);
+    try {
+      await using orders = client('orders').endpoints(pair.map((u) => u.address)).balancer(roundRobin())
+        .retry({ attempts: 2, backoff: { base: '1ms', cap: '1ms' } })
+        .outlierDetection({ consecutiveGatewayFailures: 1, maxEjectionPercent: 50 })
+        .telemetry(telemetry()).build();
+      for (let i = 0; i < 2; i++) {
+        const res = await orders.request({ path: '/' });
+        assert.equal(res.statusCode, 200);
+        await res.body.dump();
+      }
+      const ejected = sdk.spans().filter((s) => s.events.some((e) => e.name === 'meshkit.endpoint.ejected'));
+      assert.equal(ejected.length, 1, 'the call whose attempt failed carries the ejection');
+      const attributes = event(ejected[0] as ReadableSpan, 'meshkit.endpoint.ejected');
+      assert.equal(attributes?.['meshkit.endpoint.id'], pair[0]?.address);
+      assert.equal(attributes?.['meshkit.ejection.reason'], 'consecutive-gateway-failures');
+    } finally {
+      await Promise.all(pair.map((u) => u.close()));
+    }
+  });
+
+  it('retry budget exhaustion is an event on the call span', async () => {
+    upstream.behaviour = { status: 503 };
+    await using orders = client('orders').endpoints([upstream.address])
+      .retry({ attempts: 3, backoff: { base: '1ms', cap: '1ms' }, budget: { ratio: 0, minPerSecond: 0 } })
+      .telemetry(telemetry()).build();
+    const res = await orders.request({ path: '/' });
+    await res.body.dump();
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(attempts.length, 1);
+    assert.ok(event(call, 'meshkit.retry_budget.exhausted') !== undefined);
+    assert.equal(call.status.code, SpanStatusCode.ERROR);
+  });
+});

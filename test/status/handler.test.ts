@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { client, isMeshkitError, roundRobin, type Client } from '../../src/index.js';
+import { statusHandler, type StatusDocument, type StatusHandler } from '../../src/status/index.js';
+import { settleTimerHooks, trackMeshkitTimers } from '../helpers/timers.js';
+import { startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { get, serve } from './support.js';
+
+const EVIL = '</script><img src=x onerror="globalThis.pwned=1">&amp;';
+
+describe('status handler over HTTP', () => {
+  let ups: Upstream[] = [];
+  let c: Client;
+  before(async () => {
+    ups = await startUpstreams([{}, {}, {}]);
+    c = client('status-http')
+      .endpoints(ups.map((u, i) => ({ host: '127.0.0.1', port: u.port, zone: i === 0 ? EVIL : 'zone-a' })))
+      .retry({ attempts: 2 })
+      .build();
+    for (let i = 0; i < 10; i++) await (await c.request({ path: '/' })).body.dump();
+  });
+  after(async () => {
+    await c.close();
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  async function withServer(handler: StatusHandler, fn: (url: string) => Promise<void>): Promise<void> {
+    const server = await serve(handler);
+    try {
+      await fn(server.url);
+    } finally {
+      handler.close();
+      await server.close();
+    }
+  }
+
+  it('serves snapshot.json: every live client with endpoints and latency history, as escaped JSON', async () => {
+    await withServer(statusHandler(), async (url) => {
+      const res = await get(`${url}/snapshot.json?ignored=1`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body));
+      assert.ok(!/[<>]/.test(res.body), 'no raw < or > in the JSON text');
+      const doc = JSON.parse(res.body) as StatusDocument;
+      const mine = doc.clients.find((x) => x.service === 'status-http');
+      assert.ok(mine !== undefined, 'the live client is listed (snapshotAll)');
+      assert.equal(mine.key, 'status-http');
+      assert.deepEqual(mine.endpoints.map((e) => e.id), ups.map((u) => u.address));
+      assert.equal(mine.endpoints[0]?.zone, EVIL, 'the value itself is intact');
+      for (const e of mine.endpoints) {
+        const samples = mine.history[e.id] ?? [];
+        assert.ok(samples.length >= 1, `history for ${e.id}`);
+        const [at, latency] = samples[samples.length - 1] ?? [];
+        assert.ok(typeof at === 'number' && typeof latency === 'number' && latency > 0);
+      }
+      assert.deepEqual([doc.refreshMs, doc.sampleIntervalMs, doc.historySize, doc.omittedClients, mine.omittedEndpoints], [1000, 1000, 60, 0, 0]);
+    });
+  });
+
+  it('serves the page with its title escaped, under a nonce CSP; HEAD gives the headers only', async () => {
+    await withServer(statusHandler({ title: '<script>alert(1)</script> & co' }), async (url) => {
+      for (const path of ['/', '', '/index.html']) {
+        const res = await get(`${url}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+        assert.ok(res.body.includes('<title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</title>'));
+        assert.ok(!res.body.includes('<script>alert(1)'), 'the title cannot open a script');
+        const nonce = /script-src 'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
+        assert.ok(nonce !== undefined && res.body.includes(`<script nonce="${nonce}">`), 'the inline script carries the CSP nonce');
+        assert.equal((res.body.match(/<script/g) ?? []).length, 1, 'one script, the page own');
+        assert.ok(!/(src|href)="https?:/.test(res.body), 'no external assets');
+      }
+      const head = await get(`${url}/`, 'HEAD');
+      const page = await get(`${url}/`);
+      assert.deepEqual([head.status, head.body, head.headers['content-length']], [200, '', page.headers['content-length']]);
+      const headJson = await get(`${url}/snapshot.json`, 'HEAD');
+      assert.deepEqual([headJson.status, headJson.body, headJson.headers['content-type']], [200, '', 'application/json; charset=utf-8']);
+    });
+  });
+
+  it('is read-only: other methods get 405 with Allow; unknown paths 404', async () => {
+    await withServer(statusHandler({ clients: [c] }), async (url) => {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+        for (const path of ['/', '/snapshot.json']) {
+          const res = await get(`${url}${path}`, method);
+          assert.equal(res.status, 405, `${method} ${path}`);
+          assert.equal(res.headers['allow'], 'GET, HEAD');
+        }
+      }
+      assert.equal((await get(`${url}/snapshot.jsonx`)).status, 404);
+      assert.equal((await get(`${url}/other/snapshot.json`)).status, 404);
+    });
+  });
+
+  it('honours basePath, and calls next() for paths it does not own', async () => {
+    const handler = statusHandler({ basePath: '/ops/meshkit', clients: [c] });
+    let passed = 0;
+    const server = await serve((req, res) => handler(req, res, () => {
+      passed++;
+      res.writeHead(418).end();
+    }));
+    try {
+      assert.equal((await get(`${server.url}/ops/meshkit`)).status, 200);
+      assert.equal((await get(`${server.url}/ops/meshkit/`)).status, 200);
+      const doc = JSON.parse((await get(`${server.url}/ops/meshkit/snapshot.json`)).body) as StatusDocument;
+      assert.deepEqual(doc.clients.map((x) => x.service), ['status-http'], 'only the clients given');
+      assert.equal((await get(`${server.url}/ops/meshkitx/snapshot.json`)).status, 418);
+      assert.equal((await get(`${server.url}/snapshot.json`)).status, 418);
+      assert.equal(passed, 2);
+    } finally {
+      handler.close();
+      await server.close();
+    }
+  });
+
+  it('bounds the response: endpoints (unavailable first), clients and history', async () => {
+    const ejecting = client('status-bounded').endpoints([...ups.map((u) => u.address), '127.0.0.1:1'])
+      .balancer(roundRobin()).outlierDetection({ consecutiveGatewayFailures: 1, maxEjectionPercent: 50 }).retry({ attempts: 3 }).build();
+    const other = client('status-bounded').endpoints([(ups[0] as Upstream).address]).build();
+    const handler = statusHandler({ clients: () => [ejecting, other, c], maxEndpoints: 2, maxClients: 2, historySize: 3, sampleInterval: false, refreshInterval: '10ms' });
+    try {
+      for (let i = 0; i < 8; i++) await (await ejecting.request({ path: '/' })).body.dump();
+      let doc = handler.document();
+      for (let i = 0; i < 5; i++) {
+        await sleep(15);
+        doc = handler.document();
+      }
+      assert.deepEqual(doc.clients.map((x) => x.key), ['status-bounded', 'status-bounded#2'], 'same-named clients get distinct keys');
+      assert.equal(doc.omittedClients, 1);
+      const first = doc.clients[0];
+      assert.equal(first?.endpoints.length, 2);
+      assert.equal(first?.omittedEndpoints, 2);
+      assert.equal(first?.endpoints.find((e) => e.id === '127.0.0.1:1')?.ejected, true, 'the ejected endpoint is kept');
+      for (const e of first?.endpoints ?? []) assert.equal(first?.history[e.id]?.length, 3, 'history capped at historySize');
+      assert.ok(JSON.stringify(doc).length < 20_000);
+    } finally {
+      handler.close();
+      await ejecting.close();
+      await other.close();
+    }
+  });
+
+  it('samples on its own unref\'d timer while clients are open, stops when none are, and leaves no timer after close()', async () => {
+    const timers = trackMeshkitTimers();
+    try {
+      const watching = statusHandler({ clients: [c], sampleInterval: '20ms', historySize: 100 });
+      assert.equal(watching.sampling, true);
+      await sleep(200);
+      const samples = watching.document().clients[0]?.history[(ups[0] as Upstream).address] ?? [];
+      assert.ok(samples.length >= 3, `the timer sampled without requests (${samples.length} samples)`);
+      watching.close();
+      assert.equal(watching.sampling, false);
+
+      let list: Client[] = [];
+      const idle = statusHandler({ clients: () => list, sampleInterval: '20ms' });
+      await sleep(100);
+      assert.equal(idle.sampling, false, 'stopped: nothing to sample');
+      list = [c];
+      const server = await serve(idle);
+      try {
+        assert.equal((await get(`${server.url}/snapshot.json`)).status, 200);
+        assert.equal(idle.sampling, true, 'a request starts it again');
+      } finally {
+        idle.close();
+        await server.close();
+      }
+      idle.close();
+      await settleTimerHooks();
+      assert.equal(timers.live, 0, 'no meshkit timer left');
+      assert.ok(timers.created >= 2);
+    } finally {
+      timers.stop();
+    }
+  });
+
+  it('answers 500 when the clients function throws, and keeps serving', async () => {
+    let fail = true;
+    const handler = statusHandler({
+      clients: () => {
+        if (fail) throw new Error('no clients today');
+        return [c];
+      },
+      sampleInterval: false,
+    });
+    await withServer(handler, async (url) => {
+      const res = await get(`${url}/snapshot.json`);
+      assert.deepEqual([res.status, res.body], [500, 'status unavailable: no clients today\n']);
+      fail = false;
+      assert.equal((await get(`${url}/snapshot.json`)).status, 200);
+    });
+  });
+
+  it('rejects bad options naming them', () => {
+    const cases: [unknown, string][] = [
+      [{ basePath: 'status' }, 'status.basePath'],
+      [{ basePath: '/status/' }, 'status.basePath'],
+      [{ refreshInterval: '1ms' }, 'status.refreshInterval'],
+      [{ sampleInterval: -1 }, 'status.sampleInterval'],
+      [{ historySize: 1 }, 'status.historySize'],
+      [{ maxEndpoints: 0 }, 'status.maxEndpoints'],
+      [{ maxClients: 1.5 }, 'status.maxClients'],
+      [{ clients: 'all' }, 'status.clients'],
+      [{ title: 42 }, 'status.title'],
+      [null, 'status'],
+    ];
+    for (const [options, option] of cases) {
+      assert.throws(() => statusHandler(options as never), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option, option);
+    }
+  });
+});
