@@ -54,19 +54,18 @@ function trackLiveTimers(): { readonly live: number; restore(): void } {
     live.add(timer);
     return timer;
   }) as typeof globalThis.setTimeout;
-  globalThis.clearTimeout = ((timer: NodeJS.Timeout | undefined) => {
+  // Cleared timers (by clearTimeout or clearInterval) are no longer live.
+  const forgetting = (clearTimer: (timer: NodeJS.Timeout | undefined) => void) => (timer: NodeJS.Timeout | undefined): void => {
     live.delete(timer);
-    clear(timer);
-  }) as typeof globalThis.clearTimeout;
+    clearTimer(timer);
+  };
+  globalThis.clearTimeout = forgetting(clear) as typeof globalThis.clearTimeout;
   globalThis.setInterval = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
     const timer = every(callback, ms, ...args);
     live.add(timer);
     return timer;
   }) as typeof globalThis.setInterval;
-  globalThis.clearInterval = ((timer: NodeJS.Timeout | undefined) => {
-    live.delete(timer);
-    clearEvery(timer);
-  }) as typeof globalThis.clearInterval;
+  globalThis.clearInterval = forgetting(clearEvery) as typeof globalThis.clearInterval;
   return {
     get live() {
       return live.size;

@@ -8,9 +8,13 @@
 //   MESHKIT_TEST_FORCE_EXIT=0    let a test file with a leaked handle hang instead of exiting
 //                                once its tests are done (to hunt leaks locally)
 //   MESHKIT_TEST_RUN_TIMEOUT_MS  kill the whole run after this long (default 30 min, 0 = never)
+//
+// Files whose source carries the marker `@meshkit-test isolated` (tests that
+// measure latency under load: their numbers mean something only when no other
+// test file competes for the 2 cores) run after the others, one at a time.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,36 +59,47 @@ if (files.length === 0) fail(`no *.test.js files under ${relative(root, buildDir
 if (selected.length === 0) fail(`MESHKIT_TEST_FILTER=${process.env.MESHKIT_TEST_FILTER} matched none of ${files.length} test files`);
 
 const hasFlag = (name) => extraArgs.some((a) => a === name || a.startsWith(`${name}=`));
-const args = ['--test'];
-// tap prints the `# pass N` / `# fail N` closing lines on every Node version;
-// Node 23+ defaults to spec even when piped, so ask for tap explicitly there.
-if (!hasFlag('--test-reporter')) {
-  args.push(`--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout');
+const ISOLATED_MARKER = '@meshkit-test isolated';
+const isolated = selected.filter((f) => readFileSync(f, 'utf8').includes(ISOLATED_MARKER));
+const shared = selected.filter((f) => !isolated.includes(f));
+
+/** node --test arguments for one phase. */
+function testArgs(phaseFiles, concurrency) {
+  const args = ['--test'];
+  // tap prints the `# pass N` / `# fail N` closing lines on every Node version;
+  // Node 23+ defaults to spec even when piped, so ask for tap explicitly there.
+  if (!hasFlag('--test-reporter')) {
+    args.push(`--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout');
+  }
+  // 2 cores, and tests mostly wait on loopback I/O: two files at a time (isolated files: one).
+  if (!hasFlag('--test-concurrency')) args.push(`--test-concurrency=${concurrency}`);
+  // A failed assertion that skips cleanup leaves a socket or timer open; without
+  // this the file's process never exits and the run hangs with no summary.
+  if (process.env.MESHKIT_TEST_FORCE_EXIT !== '0') args.push('--test-force-exit');
+  // Safety net for a test that never settles (Node 20 applies it per file, Node 22+ per test).
+  if (!hasFlag('--test-timeout')) args.push('--test-timeout=600000');
+  args.push(...extraArgs, ...phaseFiles.map((f) => relative(root, f)));
+  return args;
 }
-// 2 cores, and tests mostly wait on loopback I/O: two files at a time.
-if (!hasFlag('--test-concurrency')) args.push('--test-concurrency=2');
-// A failed assertion that skips cleanup leaves a socket or timer open; without
-// this the file's process never exits and the run hangs with no summary.
-if (process.env.MESHKIT_TEST_FORCE_EXIT !== '0') args.push('--test-force-exit');
-// Safety net for a test that never settles (Node 20 applies it per file, Node 22+ per test).
-if (!hasFlag('--test-timeout')) args.push('--test-timeout=600000');
-args.push(...extraArgs, ...selected.map((f) => relative(root, f)));
 
 const matching = filters.length > 0 ? ` matching ${filters.join(',')}` : '';
-console.log(`run-tests: node ${process.version}, ${selected.length}/${files.length} test files${matching}`);
+console.log(`run-tests: node ${process.version}, ${selected.length}/${files.length} test files${matching}` +
+  (isolated.length > 0 ? ` (${isolated.length} run alone at the end: ${isolated.map((f) => relative(buildDir, f)).join(', ')})` : ''));
 
-// Own process group, so the watchdog and signals reach the per-file test processes too.
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true });
+let current;
 const killAll = (signal) => {
   try {
-    process.kill(-child.pid, signal);
+    if (current !== undefined) process.kill(-current.pid, signal);
   } catch {
     // group already gone
   }
 };
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => killAll(signal));
+  process.on(signal, () => {
+    killAll(signal);
+    process.exit(1);
+  });
 }
 
 const limitMs = Number(process.env.MESHKIT_TEST_RUN_TIMEOUT_MS ?? 30 * 60_000);
@@ -96,9 +111,21 @@ const watchdog = limitMs > 0
   : undefined;
 watchdog?.unref();
 
-child.on('error', (err) => fail(`could not start ${process.execPath}: ${err.message}`));
-child.on('exit', (code, signal) => {
-  if (watchdog) clearTimeout(watchdog);
-  if (signal) console.error(`run-tests: test runner ended by ${signal}`);
-  process.exit(code ?? 1);
-});
+/** Runs one phase in its own process group (so the watchdog and signals reach the per-file test processes too); resolves with its exit code. */
+function runPhase(phaseFiles, concurrency) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, testArgs(phaseFiles, concurrency), { cwd: root, stdio: 'inherit', detached: true });
+    current = child;
+    child.on('error', (err) => fail(`could not start ${process.execPath}: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      if (signal) console.error(`run-tests: test runner ended by ${signal}`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+let exitCode = 0;
+if (shared.length > 0) exitCode = Math.max(exitCode, await runPhase(shared, 2));
+if (isolated.length > 0) exitCode = Math.max(exitCode, await runPhase(isolated, 1));
+if (watchdog) clearTimeout(watchdog);
+process.exit(exitCode);

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { client } from '../../src/index.js';
+import { client, DEADLINE_HEADER } from '../../src/index.js';
 import { grpcClient } from '../../src/grpc/index.js';
 import { consulAddress } from './discovery.js';
 import { InventoryService, type InventoryStats } from './inventory-api.js';
@@ -61,6 +61,26 @@ async function stopService(service: Running): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Waits until a request crosses the whole chain: each client's first call
+ * waits for discovery's first answer (a Consul query), which must not eat an
+ * edge deadline of 300 ms. The warm-up brings its own, longer deadline.
+ */
+async function warmUp(gatewayUrl: string): Promise<void> {
+  const giveUpAt = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${gatewayUrl}/checkout/warm-up?work=0`, { headers: { [DEADLINE_HEADER]: '5000' } });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not accepting yet
+    }
+    if (Date.now() > giveUpAt) throw new Error('the chain did not answer within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Starts inventory, then orders, then the gateway (each finds the next through Consul or its address). */
 export async function startChain(env: NodeJS.ProcessEnv = {}): Promise<Chain> {
   const started: Running[] = [];
@@ -71,6 +91,7 @@ export async function startChain(env: NodeJS.ProcessEnv = {}): Promise<Chain> {
     started.push(orders);
     const gateway = await startService('gateway', { ...env, ORDERS_ADDR: `127.0.0.1:${orders.port}` });
     started.push(gateway);
+    await warmUp(`http://127.0.0.1:${gateway.port}`);
     const statsMesh = client('inventory-stats').endpoints([`127.0.0.1:${inventory.port}`]).timeout({ total: '2s' }).build();
     const stats = grpcClient(statsMesh, InventoryService);
     return {

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
 import { countWithoutLatencies, type CircuitState } from '../policies/circuit-breaker.js';
+import { clearWindow, opossumOptions } from '../policies/circuit-breaker-opossum.js';
 import { acquireRotation, releaseRotation, type SharedRotation } from '../policies/circuit-breaker-rotation.js';
 import type { EndpointCircuitBreakerSettings } from './endpoint-breaker-options.js';
 
@@ -26,15 +27,6 @@ export type EndpointBreakerListener = (id: string, state: CircuitState, previous
 
 /** opossum's action, never run: outcomes are recorded, not fired (see {@link EndpointBreaker.record}). */
 const never = (): Promise<void> => Promise.resolve();
-
-/** Starts a closed state with an empty window (as the service-level breaker and Polly do): old failures must not re-open it at once. */
-function clearWindow(breaker: CircuitBreaker): void {
-  for (const bucket of breaker.status.window) {
-    const counts = bucket as unknown as Record<string, unknown>;
-    for (const key of Object.keys(counts)) if (typeof counts[key] === 'number') counts[key] = 0;
-    bucket.latencyTimes.length = 0;
-  }
-}
 
 /** The counters of one opossum bucket that the endpoint breakers write. */
 interface Bucket {
@@ -76,20 +68,7 @@ class EndpointBreaker {
     this.rotation = acquireRotation(clock, settings.windowMs / settings.buckets);
     this.#volumeThreshold = settings.volumeThreshold;
     this.#errorPercent = settings.errorThreshold * 100;
-    this.opossum = new CircuitBreaker<[], void>(never, {
-      name: `endpoint:${id}`,
-      errorThresholdPercentage: settings.errorThreshold * 100,
-      volumeThreshold: settings.volumeThreshold,
-      resetTimeout: settings.resetTimeoutMs,
-      rollingCountTimeout: settings.windowMs,
-      rollingCountBuckets: settings.buckets,
-      // The outcome is known before fire(): no timer, no percentiles, no snapshots.
-      timeout: false,
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
-      // The shared rotation: 1,000 endpoints cost one timer, not 1,000.
-      rotateBucketController: this.rotation,
-    });
+    this.opossum = new CircuitBreaker<[], void>(never, opossumOptions(`endpoint:${id}`, settings, this.rotation));
     this.#window = countWithoutLatencies(this.opossum.status) ? windowOf(this.opossum.status) : undefined;
     const move = (state: CircuitState): void => {
       const previous = this.state;
@@ -107,6 +86,7 @@ class EndpointBreaker {
       move('half-open');
     });
     this.opossum.on('close', () => {
+      // Start closed with an empty window (as the service-level breaker and Polly do): old failures must not re-open it at once.
       clearWindow(this.opossum as unknown as CircuitBreaker);
       move('closed');
     });

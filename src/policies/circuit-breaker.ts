@@ -6,6 +6,7 @@ import type { Invoke, Policy } from '../core/policy.js';
 import {
   resolveCircuitBreaker, type CircuitBreakerOptions, type CircuitBreakerSettings,
 } from './circuit-breaker-options.js';
+import { clearWindow, opossumOptions } from './circuit-breaker-opossum.js';
 import { acquireRotation, releaseRotation, type SharedRotation } from './circuit-breaker-rotation.js';
 
 export { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerOptions, type CircuitBreakerSettings } from './circuit-breaker-options.js';
@@ -183,19 +184,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       return !this.#breaker.halfOpen;
     };
     this.#breaker = new CircuitBreaker<[Invoke<unknown>, CallContext], unknown>(runAndJudge, {
-      name: settings.name,
-      errorThresholdPercentage: settings.errorThreshold * 100,
-      volumeThreshold: settings.volumeThreshold,
-      resetTimeout: settings.resetTimeoutMs,
-      rollingCountTimeout: settings.windowMs,
-      rollingCountBuckets: settings.buckets,
-      // The deadline and per-try timeouts are meshkit's: no opossum timer per call.
-      timeout: false,
-      // No latency percentiles and no snapshot timer: nobody reads them.
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
-      // Rotate the window on the shared timer, not one setInterval per breaker.
-      rotateBucketController: this.#rotation,
+      ...opossumOptions(settings.name, settings, this.#rotation),
       errorFilter: errorFilter as (error: unknown) => boolean,
     });
     this.#errorFilter = errorFilter;
@@ -207,7 +196,8 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     });
     this.#breaker.on('halfOpen', () => this.#transition('half-open'));
     this.#breaker.on('close', () => {
-      this.#resetWindow();
+      // Start closed with an empty window (as Polly does): failures from before the break must not reopen it at once.
+      clearWindow(this.opossum);
       this.#transition('closed');
     });
   }
@@ -347,15 +337,6 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     if (!(error instanceof Error) || !CircuitBreaker.isOurError(error)) return error;
     const refusal = this.#refusal(this.#service);
     return new MeshkitError(refusal.code, refusal.message, refusal.details, { cause: error });
-  }
-
-  /** Starts the closed state with an empty window (as Polly does), so failures from before the break do not reopen it at once. */
-  #resetWindow(): void {
-    for (const bucket of this.#breaker.status.window) {
-      const counts = bucket as unknown as Record<string, unknown>;
-      for (const key of Object.keys(counts)) if (typeof counts[key] === 'number') counts[key] = 0;
-      bucket.latencyTimes.length = 0;
-    }
   }
 
   #transition(state: CircuitState): void {

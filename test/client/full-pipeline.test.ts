@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, roundRobin,
 } from '../../src/index.js';
+import { heapAfterGc } from '../helpers/heap.js';
 import { settleTimerHooks, trackMeshkitTimers } from '../helpers/timers.js';
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 describe('the full pipeline', () => {
   it('many calls through every stage: no unhandled rejection, a flat heap, and no meshkit timer after close()', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown): void => {
-      unhandled.push(reason);
-    };
-    process.on('unhandledRejection', onUnhandled);
+    const unhandled = trackUnhandledRejections();
     const timers = trackMeshkitTimers();
     try {
       const c = client('full-stack')
@@ -56,10 +43,10 @@ describe('the full pipeline', () => {
       await settleTimerHooks();
       assert.ok(timers.created > 0, 'the tracker saw meshkit timers (the check is live)');
       assert.equal(timers.live, 0, 'no meshkit timer alive after close()');
-      assert.deepEqual(unhandled, []);
+      assert.deepEqual(unhandled.reasons, []);
     } finally {
       timers.stop();
-      process.off('unhandledRejection', onUnhandled);
+      unhandled.stop();
     }
   });
 

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, subscribe, type Endpoint,
 } from '../../src/index.js';
 import { breakerRotations } from '../../src/policies/circuit-breaker.js';
+import { heapAfterGc } from '../helpers/heap.js';
 import { settleTimerHooks, trackTimers } from '../helpers/timers.js';
-
-// The runner does not pass --expose-gc; this turns it on for this process.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 
 /** Timers made by meshkit's source or by opossum (the endpoint breakers' reset timers). */
 function meshkitOrOpossum(stack: string): boolean {
@@ -29,11 +19,7 @@ function meshkitOrOpossum(stack: string): boolean {
 // The million-call run lives in bench (`npm run bench -- soak`); this is its smaller sibling.
 describe('soak: the full pipeline with per-endpoint breakers', () => {
   it('60,000 calls, a flaky endpoint whose breaker keeps opening and closing: no unhandled rejection, a flat heap, no timer left', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown): void => {
-      unhandled.push(reason);
-    };
-    process.on('unhandledRejection', onUnhandled);
+    const unhandled = trackUnhandledRejections();
     const ejections = new Map<string, number>();
     const unsubscribe = subscribe('ejection', (m) => {
       if (m.ejected) ejections.set(m.reason ?? '', (ejections.get(m.reason ?? '') ?? 0) + 1);
@@ -87,11 +73,11 @@ describe('soak: the full pipeline with per-endpoint breakers', () => {
       assert.ok(timers.created > 0, 'the tracker saw timers (the check is live)');
       assert.equal(timers.live, 0, 'no meshkit or opossum timer alive after close()');
       assert.deepEqual(breakerRotations(), [], 'every breaker released its share of the rotation');
-      assert.deepEqual(unhandled, []);
+      assert.deepEqual(unhandled.reasons, []);
     } finally {
       timers.stop();
       unsubscribe();
-      process.off('unhandledRejection', onUnhandled);
+      unhandled.stop();
     }
   });
 });

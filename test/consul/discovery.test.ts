@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
 import { client, discoveryCacheEntries, type Client, roundRobin } from '../../src/index.js';
-import { CONSUL_HOW_TO_GET, CONSUL_NODE_META, startConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { serverMissing } from '../helpers/require-server.js';
+import { CONSUL_NODE_META, useConsul } from '../helpers/consul-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { testAgent, uniqueName, within, type TestAgent } from './support.js';
 
@@ -21,33 +20,21 @@ async function spread(c: Client, count: number): Promise<Map<number, number>> {
 const ports = (c: Client): number[] => c.endpoints().endpoints.map((e) => e.port).sort();
 
 describe('consul() discovery against a real Consul agent', () => {
-  let server: ConsulServer | undefined;
-  let startError: unknown;
+  const registry = useConsul();
   let agent: TestAgent;
   let upstreams: Upstream[] = [];
 
   before(async () => {
-    try {
-      server = await startConsul();
-      agent = testAgent(server.address);
-    } catch (error) {
-      startError = error;
-    }
+    if (registry.server !== undefined) agent = testAgent(registry.server.address);
     upstreams = await startUpstreams([{}, {}, {}]);
   });
   after(async () => {
     agent?.close();
     await Promise.all(upstreams.map((u) => u.close()));
-    await server?.stop();
   });
 
-  const need = (t: TestContext): ConsulServer | undefined => {
-    if (server === undefined) serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
-    return server;
-  };
-
   it('registered instances reach the picker within 1 s, deregistered and failing ones leave within 1 s; traffic follows', async (t) => {
-    const consulServer = need(t);
+    const consulServer = registry.need(t);
     if (consulServer === undefined) return;
     const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
     const name = uniqueName('orders');
@@ -93,7 +80,7 @@ describe('consul() discovery against a real Consul agent', () => {
   });
 
   it('maps entries: Node.Address fallback, Weights.Passing, Meta.zone, tags and metadata; filters by tags, node meta and health', async (t) => {
-    const consulServer = need(t);
+    const consulServer = registry.need(t);
     if (consulServer === undefined) return;
     const name = uniqueName('maps');
     const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
@@ -139,7 +126,7 @@ describe('consul() discovery against a real Consul agent', () => {
   });
 
   it('clients with equal options share one watch, and closing them releases it', async (t) => {
-    const consulServer = need(t);
+    const consulServer = registry.need(t);
     if (consulServer === undefined) return;
     const name = uniqueName('shared');
     await agent.register(name, 'one', (upstreams[0] as Upstream).port);

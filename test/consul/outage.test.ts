@@ -2,31 +2,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
 import { client, subscribe, type DiscoveryErrorMessage, roundRobin } from '../../src/index.js';
-import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { serverMissing } from '../helpers/require-server.js';
+import { useConsul } from '../helpers/consul-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { testAgent, uniqueName, within } from './support.js';
 
 describe('consul() when the agent is killed mid-traffic', () => {
-  let server: ConsulServer | undefined;
-  let startError: unknown;
+  const registry = useConsul();
   let upstreams: Upstream[] = [];
   before(async () => {
-    try {
-      server = await startConsul();
-    } catch (error) {
-      startError = error;
-    }
     upstreams = await startUpstreams([{}, {}, {}]);
   });
   after(async () => {
     await Promise.all(upstreams.map((u) => u.close()));
-    await server?.stop();
   });
 
   it('keeps serving the last good set, reports stale, and picks up changes when Consul returns', async (t) => {
-    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
-    const consulServer = server;
+    const consulServer = registry.need(t);
+    if (consulServer === undefined) return;
     const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
     const name = uniqueName('outage');
     let agent = testAgent(consulServer.address);

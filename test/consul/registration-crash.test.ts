@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { serverMissing } from '../helpers/require-server.js';
+import { describe, it } from 'node:test';
+import { useConsul } from '../helpers/consul-server.js';
 import { startServedProcess } from './served-process.js';
 import { testAgent, uniqueName, within } from './support.js';
 
@@ -13,21 +12,11 @@ const TTL_MS = 1000;
 const REAP_BOUND_MS = TTL_MS + 60_000 + 30_000 + 10_000;
 
 describe('a meshkit-served process killed with SIGKILL', () => {
-  let server: ConsulServer | undefined;
-  let startError: unknown;
-  before(async () => {
-    try {
-      server = await startConsul();
-    } catch (error) {
-      startError = error;
-    }
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const registry = useConsul();
 
   it('leaves passing discovery once its TTL runs out, and the catalog once Consul reaps it', { timeout: REAP_BOUND_MS + 30_000 }, async (t) => {
-    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const server = registry.need(t);
+    if (server === undefined) return;
     const agent = testAgent(server.address);
     t.after(() => agent.close());
     const service = uniqueName('crashing');

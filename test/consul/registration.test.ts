@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
 import { isMeshkitError } from '../../src/index.js';
-import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { serverMissing } from '../helpers/require-server.js';
+import { useConsul } from '../helpers/consul-server.js';
 import { startServedProcess } from './served-process.js';
 import { testAgent, uniqueName, within } from './support.js';
 
 describe('register(consul(...)) from a meshkit-served process', () => {
-  let server: ConsulServer | undefined;
-  let startError: unknown;
-  before(async () => {
-    try {
-      server = await startConsul();
-    } catch (error) {
-      startError = error;
-    }
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const registry = useConsul();
 
   it('registers on start, stays passing through its TTL keep-alive, and deregisters on SIGTERM before it stops accepting', async (t) => {
-    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const server = registry.need(t);
+    if (server === undefined) return;
     const agent = testAgent(server.address);
     t.after(() => agent.close());
     const service = uniqueName('served');
@@ -46,7 +35,8 @@ describe('register(consul(...)) from a meshkit-served process', () => {
   });
 
   it('deregister() removes the instance and stops the keep-alive; bad instances and checks are refused', async (t) => {
-    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const server = registry.need(t);
+    if (server === undefined) return;
     const agent = testAgent(server.address);
     t.after(() => agent.close());
     const service = uniqueName('direct');

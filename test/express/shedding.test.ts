@@ -1,3 +1,4 @@
+// @meshkit-test isolated: measures latency under load, so it runs alone (scripts/run-tests.mjs).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -3,10 +3,12 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, 
 import { createSocket } from 'node:dgram';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import { after, before, type TestContext } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { serverMissing } from './require-server.js';
 
 /** The Consul release shipped beside the repository (Consul is not in Debian 12). */
 export const CONSUL_DEB = 'consul_1.8.7+dfsg1-2+b3_amd64.deb';
@@ -210,6 +212,48 @@ export async function startConsul(): Promise<ConsulServer> {
       stopped = true;
       await terminate('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One Consul agent for a test suite, or why it could not start. */
+export interface ConsulFixture {
+  /** The running agent; undefined before `before` ran or when it could not start. */
+  readonly server: ConsulServer | undefined;
+  /**
+   * The agent for test `t`; when it could not start, calls `serverMissing`
+   * (throws in CI, skips locally) and returns undefined: return at once then.
+   */
+  need(t: TestContext): ConsulServer | undefined;
+}
+
+/**
+ * Registers a `before` hook that starts a Consul agent (recording the error
+ * instead of throwing, so `need(t)` can report it per test) and an `after`
+ * hook that stops it, in the suite being defined. Call it first in the
+ * `describe` body: `node:test` runs hooks in the order they were registered,
+ * so the suite's own `before` hooks can use `server`.
+ */
+export function useConsul(): ConsulFixture {
+  let server: ConsulServer | undefined;
+  let startError: unknown;
+  before(async () => {
+    try {
+      server = await startConsul();
+    } catch (error) {
+      startError = error;
+    }
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    need(t) {
+      if (server === undefined) serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+      return server;
     },
   };
 }

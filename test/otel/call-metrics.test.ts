@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { MeterProvider } from '@opentelemetry/api';
 import { DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
-import { adaptiveConcurrency, circuitBreaker, client, roundRobin } from '../../src/index.js';
+import { adaptiveConcurrency, circuitBreaker, client } from '../../src/index.js';
 import { DURATION_BUCKETS, METRIC, openTelemetry } from '../../src/otel/index.js';
 import { startUpstream, startUpstreams, type Upstream } from '../helpers/upstream.js';
-import { metric, points, startSdk, type Sdk } from './support.js';
+import { metric, points, startHedging, startSdk, type Sdk } from './support.js';
 
 /** Every attribute key meshkit may put on a metric point: bounded, no per-call ids. */
 const ALLOWED_KEYS = new Set([
@@ -145,38 +145,17 @@ describe('openTelemetry() metrics with the real SDK', () => {
 
   it('counts hedges, and a hedge loser as outcome hedge-lost', async () => {
     sdk = startSdk();
-    const pair = await startUpstreams([{}, {}]);
-    try {
-      // Connections are warmed first so that the first attempt surely arrives first; then the first request stalls
-      // and the hedge (to the other endpoint) answers at once.
-      let stall = false;
-      for (const u of pair) {
-        u.handler = (_req, res) => {
-          if (stall) {
-            stall = false;
-            const timer = setTimeout(() => res.writeHead(200).end('slow'), 3000);
-            res.on('close', () => clearTimeout(timer));
-            return;
-          }
-          res.writeHead(200).end('fast');
-        };
-      }
-      await using orders = client('orders').endpoints(pair.map((u) => u.address)).balancer(roundRobin())
-        .hedge({ after: '150ms' }).telemetry(telemetry()).build();
-      for (let i = 0; i < 2; i++) await (await orders.request({ path: '/warm' })).body.dump();
-      stall = true;
-      const res = await orders.request({ path: '/' });
-      await res.body.dump();
-      const metrics = await sdk.reader.metrics();
-      assert.equal(points(metric(metrics, METRIC.hedges), { 'meshkit.service': 'orders' })[0]?.value, 1);
-      const attempts = metric(metrics, METRIC.attempts);
-      assert.equal(points(attempts, { 'meshkit.attempt.kind': 'hedge', 'meshkit.outcome': 'ok' })[0]?.value, 1);
-      assert.equal(points(attempts, { 'meshkit.attempt.kind': 'first', 'meshkit.outcome': 'hedge-lost' })[0]?.value, 1);
-      const retries = metrics.find((m) => m.descriptor.name === METRIC.retries);
-      assert.equal(retries === undefined ? 0 : retries.dataPoints.length, 0, 'a hedge is not a retry');
-    } finally {
-      await Promise.all(pair.map((u) => u.close()));
-    }
+    await using hedging = await startHedging(telemetry());
+    hedging.stallNext();
+    const res = await hedging.client.request({ path: '/' });
+    await res.body.dump();
+    const metrics = await sdk.reader.metrics();
+    assert.equal(points(metric(metrics, METRIC.hedges), { 'meshkit.service': 'orders' })[0]?.value, 1);
+    const attempts = metric(metrics, METRIC.attempts);
+    assert.equal(points(attempts, { 'meshkit.attempt.kind': 'hedge', 'meshkit.outcome': 'ok' })[0]?.value, 1);
+    assert.equal(points(attempts, { 'meshkit.attempt.kind': 'first', 'meshkit.outcome': 'hedge-lost' })[0]?.value, 1);
+    const retries = metrics.find((m) => m.descriptor.name === METRIC.retries);
+    assert.equal(retries === undefined ? 0 : retries.dataPoints.length, 0, 'a hedge is not a retry');
   });
 
   it('counts retry budget rejections', async () => {

@@ -3,6 +3,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { client, roundRobin, type CallObserverFactory, type Client } from '../../src/index.js';
+import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 /** A metric reader a test collects from by hand. */
 export class TestMetricReader extends MetricReader {
@@ -80,4 +82,55 @@ export function metric(metrics: readonly MetricData[], name: string): MetricData
 export function points(data: MetricData, match: Record<string, unknown> = {}): DataPoint<unknown>[] {
   return (data.dataPoints as DataPoint<unknown>[]).filter((p) =>
     Object.entries(match).every(([key, value]) => p.attributes[key] === value));
+}
+
+/** Two upstreams and a client that hedges between them; see {@link startHedging}. */
+export interface Hedging extends AsyncDisposable {
+  readonly pair: Upstream[];
+  /** Hedges after 150 ms, round robin over `pair`; its connections are warm. */
+  readonly client: Client;
+  /** The next request to arrive stalls (3 s, or until cancelled): the hedge to the other upstream answers first. */
+  stallNext(): void;
+}
+
+/**
+ * Starts two upstreams answering 'fast' and a hedging client with `telemetry`,
+ * and warms one connection to each first, so that a stalled first attempt
+ * surely arrives first and its hedge (to the other endpoint) answers at once.
+ * Disposing closes the client, then the upstreams.
+ */
+export async function startHedging(telemetry: CallObserverFactory): Promise<Hedging> {
+  const pair = await startUpstreams([{}, {}]);
+  let stall = false;
+  for (const u of pair) {
+    u.handler = (_req, res) => {
+      if (stall) {
+        stall = false;
+        const timer = setTimeout(() => res.writeHead(200).end('slow'), 3000);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
+      res.writeHead(200).end('fast');
+    };
+  }
+  const hedging = client('orders').endpoints(pair.map((u) => u.address)).balancer(roundRobin())
+    .hedge({ after: '150ms' }).telemetry(telemetry).build();
+  const dispose = async (): Promise<void> => {
+    await hedging.close();
+    await Promise.all(pair.map((u) => u.close()));
+  };
+  try {
+    for (let i = 0; i < 2; i++) await (await hedging.request({ path: '/warm' })).body.dump();
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    pair,
+    client: hedging,
+    stallNext() {
+      stall = true;
+    },
+    [Symbol.asyncDispose]: dispose,
+  };
 }

@@ -5,7 +5,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { circuitBreaker, client, roundRobin } from '../../src/index.js';
 import { openTelemetry } from '../../src/otel/index.js';
 import { closedPort, startUpstream, startUpstreams, type Upstream } from '../helpers/upstream.js';
-import { callTree, startSdk, type Sdk } from './support.js';
+import { callTree, startHedging, startSdk, type Sdk } from './support.js';
 
 /** What an upstream saw in `traceparent`, split into its fields. */
 function traceparentOf(upstream: Upstream, index: number): { traceId: string; spanId: string; flags: string } {
@@ -109,51 +109,31 @@ describe('openTelemetry() tracing with the real SDK', () => {
   });
 
   it('a hedged call shows both attempts, the hedge event, and the cancelled loser with status UNSET', async () => {
-    const pair = await startUpstreams([{}, {}]);
-    try {
-      // Connections are warmed first so that the first attempt surely arrives first; then the first request stalls
-      // and the hedge (to the other endpoint) answers at once.
-      let stall = false;
-      for (const u of pair) {
-        u.handler = (_req, res) => {
-          if (stall) {
-            stall = false;
-            const timer = setTimeout(() => res.writeHead(200).end('slow'), 3000);
-            res.on('close', () => clearTimeout(timer));
-            return;
-          }
-          res.writeHead(200).end('fast');
-        };
-      }
-      await using orders = client('orders').endpoints(pair.map((u) => u.address)).balancer(roundRobin())
-        .hedge({ after: '150ms' }).telemetry(telemetry()).build();
-      for (let i = 0; i < 2; i++) await (await orders.request({ path: '/warm' })).body.dump();
-      stall = true;
-      sdk.exporter.reset();
-      const res = await orders.request({ path: '/hedged' });
-      assert.equal(await res.body.text(), 'fast');
-      const { call, attempts } = callTree(sdk.spans());
-      assert.equal(attempts.length, 2);
-      const [loser, winner] = attempts as [ReadableSpan, ReadableSpan];
-      assert.equal(winner.attributes['meshkit.hedge'], true);
-      assert.equal(winner.attributes['http.request.resend_count'], 1);
-      assert.equal(winner.attributes['http.response.status_code'], 200);
-      assert.equal(loser.attributes['meshkit.cancelled'], true);
-      assert.equal(loser.status.code, SpanStatusCode.UNSET, 'a hedge loser is cancelled, not failed');
-      assert.equal(loser.attributes['error.type'], undefined);
-      assert.ok(event(loser, 'meshkit.hedge.lost') !== undefined);
-      assert.notEqual(loser.attributes['server.port'], winner.attributes['server.port']);
-      assert.deepEqual(event(call, 'meshkit.hedge'), { 'meshkit.attempt': 2, 'meshkit.endpoint.id': winner.attributes['meshkit.endpoint.id'] });
-      assert.equal(call.attributes['meshkit.hedges'], 1);
-      assert.equal(call.attributes['server.port'], winner.attributes['server.port'], 'the call span names the endpoint that answered');
-      assert.equal(call.status.code, SpanStatusCode.UNSET);
-      // Both upstreams saw their own attempt span as parent.
-      for (const span of attempts) {
-        const u = pair.find((p) => p.port === span.attributes['server.port']) as Upstream;
-        assert.equal(traceparentOf(u, u.requests.length - 1).spanId, span.spanContext().spanId);
-      }
-    } finally {
-      await Promise.all(pair.map((u) => u.close()));
+    await using hedging = await startHedging(telemetry());
+    const { pair } = hedging;
+    hedging.stallNext();
+    sdk.exporter.reset();
+    const res = await hedging.client.request({ path: '/hedged' });
+    assert.equal(await res.body.text(), 'fast');
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(attempts.length, 2);
+    const [loser, winner] = attempts as [ReadableSpan, ReadableSpan];
+    assert.equal(winner.attributes['meshkit.hedge'], true);
+    assert.equal(winner.attributes['http.request.resend_count'], 1);
+    assert.equal(winner.attributes['http.response.status_code'], 200);
+    assert.equal(loser.attributes['meshkit.cancelled'], true);
+    assert.equal(loser.status.code, SpanStatusCode.UNSET, 'a hedge loser is cancelled, not failed');
+    assert.equal(loser.attributes['error.type'], undefined);
+    assert.ok(event(loser, 'meshkit.hedge.lost') !== undefined);
+    assert.notEqual(loser.attributes['server.port'], winner.attributes['server.port']);
+    assert.deepEqual(event(call, 'meshkit.hedge'), { 'meshkit.attempt': 2, 'meshkit.endpoint.id': winner.attributes['meshkit.endpoint.id'] });
+    assert.equal(call.attributes['meshkit.hedges'], 1);
+    assert.equal(call.attributes['server.port'], winner.attributes['server.port'], 'the call span names the endpoint that answered');
+    assert.equal(call.status.code, SpanStatusCode.UNSET);
+    // Both upstreams saw their own attempt span as parent.
+    for (const span of attempts) {
+      const u = pair.find((p) => p.port === span.attributes['server.port']) as Upstream;
+      assert.equal(traceparentOf(u, u.requests.length - 1).spanId, span.spanContext().spanId);
     }
   });
 

@@ -168,6 +168,21 @@ describe('installs from the packed tarball', { timeout: 180_000 }, () => {
     assert.deepEqual(leaked, []);
   });
 
+  test('every subpath in the exports map ships its module and its types', () => {
+    const exportsMap = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { exports: Record<string, string | { types: string; default: string }> }).exports;
+    for (const [subpath, target] of Object.entries(exportsMap)) {
+      const files = typeof target === 'string' ? [target] : [target.types, target.default];
+      for (const file of files) assert.ok(entries.includes(`package/${file.replace(/^\.\//, '')}`), `${subpath}: ${file} missing from the tarball`);
+    }
+  });
+
+  test('subpaths without optional peers load with none of the peers installed', async () => {
+    // meshkit/status and meshkit/testing need nothing beyond meshkit's own dependencies; the others name their peer.
+    const script = "await import('meshkit/status'); await import('meshkit/testing'); console.log('ok');";
+    const out = await run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
+    assert.equal(out.stdout.trim(), 'ok');
+  });
+
   test('ESM import works against a real server', async () => {
     const out = await run(process.execPath, ['esm.mjs', String(port)], app, 30_000);
     // Loaded from the installed tarball, not from the repo.

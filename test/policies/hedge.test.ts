@@ -1,3 +1,4 @@
+// @meshkit-test isolated: measures latency under load, so it runs alone (scripts/run-tests.mjs).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, subscribe, type Endpoint } from '../../src/index.js';

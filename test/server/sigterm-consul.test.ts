@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
 import { client } from '../../src/index.js';
 import { testAgent, uniqueName, within } from '../consul/support.js';
-import { CONSUL_HOW_TO_GET, startConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { serverMissing } from '../helpers/require-server.js';
+import { useConsul } from '../helpers/consul-server.js';
 import { call, sleep } from './http-call.js';
 import { startInstance, type ServedInstance } from './served-instances.js';
 
@@ -22,21 +21,11 @@ function accepting(port: number): Promise<boolean> {
 }
 
 describe('SIGTERM on a registered service under load (real Consul, real child processes)', () => {
-  let server: ConsulServer | undefined;
-  let startError: unknown;
-  before(async () => {
-    try {
-      server = await startConsul();
-    } catch (error) {
-      startError = error;
-    }
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const registry = useConsul();
 
   it('each instance leaves Consul before it stops accepting, finishes its in-flight requests, and callers see no failed request', async (t) => {
-    if (server === undefined) return serverMissing(t, 'Consul', CONSUL_HOW_TO_GET, startError);
+    const server = registry.need(t);
+    if (server === undefined) return;
     const address = server.address;
     const agent = testAgent(address);
     t.after(() => agent.close());
