@@ -37,8 +37,9 @@ export interface GovernedCallSettings {
  * A DEADLINE_EXCEEDED raised locally by the deadline meshkit gave grpc-js is
  * the call's deadline: report it as meshkit does (`ERR_DEADLINE_EXCEEDED`),
  * whichever timer fired first. One raised by the server stays as it is.
+ * @internal Shared with the request-streaming calls.
  */
-function localDeadline(error: ServiceError, deadline: Date | undefined, attempt: AttemptContext): Error {
+export function localDeadline(error: ServiceError, deadline: Date | undefined, attempt: AttemptContext): Error {
   if (error.code !== status.DEADLINE_EXCEEDED || deadline === undefined || Date.now() < deadline.getTime() - 1) return error;
   const { call } = attempt;
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during attempt ${attempt.number}`, {
@@ -108,7 +109,8 @@ function streamAttempt<Req, Res>(
   });
 }
 
-function callOptions(settings: GovernedCallSettings, options: GrpcCallOptions) {
+/** @internal The client.call options every governed call starts from. */
+export function callOptions(settings: GovernedCallSettings, options: GrpcCallOptions) {
   return {
     idempotent: options.idempotent ?? settings.idempotent,
     signal: options.signal,

@@ -2,12 +2,13 @@
  * `meshkit/grpc`: gRPC calls (@grpc/grpc-js) governed by a meshkit client.
  * @packageDocumentation
  */
-import type { ClientReadableStream, ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
+import type { ClientDuplexStream, ClientReadableStream, ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
 import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import { grpcChannels, type GrpcChannels, type GrpcChannelsOptions } from './channels.js';
 import { DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
 import { governedServerStream, governedUnary, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+import { governedBidiStream, governedClientStream, type RequestStream } from './streaming-call.js';
 
 /** Options of {@link grpcClient}. */
 export interface GrpcClientOptions extends GrpcChannelsOptions {
@@ -30,16 +31,28 @@ export type UnaryMethod<Req, Res> = (request: Req, options?: GrpcCallOptions) =>
 export type ServerStreamMethod<Req, Res> = (request: Req, options?: GrpcCallOptions) => Promise<ClientReadableStream<Res>>;
 
 /**
- * The governed methods of a service: unary methods, and server-streaming
- * ones when the definition's `responseStream` is the literal `true` (hand
- * written or generated types); client and bidi streams are left out.
- * Untyped (proto-loader) definitions give unary signatures with `unknown`
- * messages: pass your own definition type as the type argument.
+ * A governed client-streaming method: sends every message of `requests`
+ * (an array, a generator, an object-mode `Readable`, ...), then resolves
+ * with the response. Never sent twice once a request was taken.
+ */
+export type ClientStreamMethod<Req, Res> = (requests: RequestStream<Req>, options?: GrpcCallOptions) => Promise<Res>;
+
+/** A governed bidi-streaming method: resolves with the started stream, governed until it ends. */
+export type BidiStreamMethod<Req, Res> = (options?: GrpcCallOptions) => Promise<ClientDuplexStream<Req, Res>>;
+
+/**
+ * The governed methods of a service, typed from the definition's literal
+ * `requestStream` / `responseStream` flags (hand-written or generated
+ * types): unary, server-streaming, client-streaming and bidi-streaming.
+ * Untyped (proto-loader) definitions, whose flags are plain `boolean`, give
+ * unary signatures with `unknown` messages: pass your own definition type
+ * as the type argument.
  */
 export type GovernedGrpcClient<S> = {
-  readonly [K in keyof S]: S[K] extends AnyMethod<infer Req, infer Res> & { readonly requestStream: infer RequestStream; readonly responseStream: infer ResponseStream }
-    ? [RequestStream] extends [true] ? never
-      : [ResponseStream] extends [true] ? ServerStreamMethod<Req, Res> : UnaryMethod<Req, Res>
+  readonly [K in keyof S]: S[K] extends AnyMethod<infer Req, infer Res> & { readonly requestStream: infer RequestStreamFlag; readonly responseStream: infer ResponseStreamFlag }
+    ? [RequestStreamFlag] extends [true]
+      ? [ResponseStreamFlag] extends [true] ? BidiStreamMethod<Req, Res> : ClientStreamMethod<Req, Res>
+      : [ResponseStreamFlag] extends [true] ? ServerStreamMethod<Req, Res> : UnaryMethod<Req, Res>
     : never;
 };
 
@@ -68,6 +81,9 @@ function declaredIdempotent(method: AnyMethod): boolean {
  * idempotent methods (for any method when no connection was made),
  * DEADLINE_EXCEEDED is a timeout, UNKNOWN / INTERNAL / UNAVAILABLE /
  * DATA_LOSS count against the endpoint (outlier detection, breakers).
+ * Client- and bidi-streaming calls are governed for their whole life and
+ * never sent twice once the request stream is in use (only a connect
+ * failure before that is retried).
  */
 export function grpcClient<S extends ServiceDefinition = ServiceDefinition>(
   client: Client,
@@ -92,11 +108,17 @@ export function grpcClient<S extends ServiceDefinition = ServiceDefinition>(
   const classifyError = grpcErrorClassifier(retryableCodes);
   const methods: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition) as [string, AnyMethod][]) {
-    if (method.requestStream) continue; // client and bidi streams are not governed (yet)
     const settings: GovernedCallSettings = {
       client, channels, classifyError,
       idempotent: idempotentMethods?.includes(name) ?? declaredIdempotent(method),
     };
+    if (method.requestStream) {
+      // Request streams are never sent twice: `idempotent` does not apply to them.
+      methods[name] = method.responseStream
+        ? (callOptions?: GrpcCallOptions) => governedBidiStream(settings, method, checked(callOptions))
+        : (requests: RequestStream<unknown>, callOptions?: GrpcCallOptions) => governedClientStream(settings, method, requests, checked(callOptions));
+      continue;
+    }
     methods[name] = method.responseStream
       ? (request: unknown, callOptions?: GrpcCallOptions) => governedServerStream(settings, method, request, checked(callOptions))
       : (request: unknown, callOptions?: GrpcCallOptions) => governedUnary(settings, method, request, checked(callOptions));
@@ -113,4 +135,6 @@ function checked(options: GrpcCallOptions | undefined): GrpcCallOptions {
 export { grpcChannels, GrpcChannels, type GrpcChannelsOptions } from './channels.js';
 export { DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
 export { governedServerStream, governedUnary, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+export { governedBidiStream, governedClientStream, type RequestStream } from './streaming-call.js';
+export { channelReady } from './channel-ready.js';
 export { attemptDeadline, attemptMetadata } from './metadata.js';

@@ -6,13 +6,14 @@ import { DEADLINE_HEADER } from '../transports/deadline-header.js';
  * The metadata of one attempt: the caller's (copied), the trace headers
  * telemetry added (`traceparent`, ...) and `x-meshkit-deadline` with the
  * call's remaining time; grpc-js sends the deadline itself as `grpc-timeout`.
+ * `remainingMs` defaults to what the attempt had left when it started (pass
+ * a fresher value when the attempt waited before sending).
  */
-export function attemptMetadata(base: Metadata | undefined, attempt: AttemptContext): Metadata {
+export function attemptMetadata(base: Metadata | undefined, attempt: AttemptContext, remainingMs = attempt.deadline - attempt.startedAt): Metadata {
   const metadata = base === undefined ? new Metadata() : base.clone();
   const extra = attempt.outboundHeaders;
   if (extra !== undefined) for (const name of Object.keys(extra)) metadata.set(name.toLowerCase(), extra[name] as string);
-  const remaining = attempt.deadline - attempt.startedAt;
-  if (remaining !== Infinity) metadata.set(DEADLINE_HEADER, String(Math.max(0, Math.floor(remaining))));
+  if (remainingMs !== Infinity) metadata.set(DEADLINE_HEADER, String(Math.max(0, Math.floor(remainingMs))));
   return metadata;
 }
 

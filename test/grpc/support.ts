@@ -1,6 +1,8 @@
 // A real grpc-js Greeter server on 127.0.0.1 for gRPC tests, with a hand-written
 // (JSON-serialised) service definition, and a resolver tests can change.
-import { Server, ServerCredentials, status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Server, ServerCredentials, status, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData,
+} from '@grpc/grpc-js';
 import type { Endpoint, Resolver, ResolverListener } from '../../src/index.js';
 import { toEndpoint } from '../../src/index.js';
 
@@ -40,6 +42,26 @@ export const GreeterService = {
     responseSerialize: json.serialize as (value: HelloReply) => Buffer,
     responseDeserialize: json.deserialize<HelloReply>,
   },
+  /** Client stream: greets every name it received, in one reply. */
+  collectHellos: {
+    path: '/test.Greeter/CollectHellos',
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
+    requestDeserialize: json.deserialize<HelloRequest>,
+    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
+    responseDeserialize: json.deserialize<HelloReply>,
+  },
+  /** Bidi stream: answers each request with one reply; ends when the client does. */
+  chatHellos: {
+    path: '/test.Greeter/ChatHellos',
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
+    requestDeserialize: json.deserialize<HelloRequest>,
+    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
+    responseDeserialize: json.deserialize<HelloReply>,
+  },
 };
 
 /** How one test server answers. */
@@ -63,6 +85,10 @@ export interface GrpcUpstream {
   readonly port: number;
   readonly address: string;
   readonly calls: SeenCall[];
+  /** Names received on request streams, in order. */
+  readonly received: string[];
+  /** Methods of calls the client cancelled (or whose deadline passed), in order. */
+  readonly cancelled: string[];
   behaviour: GrpcBehaviour;
   close(): Promise<void>;
 }
@@ -88,14 +114,19 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
     port: 0,
     address: '',
     calls: [],
+    received: [],
+    cancelled: [],
     behaviour,
     async close() {
       for (const timer of timers) clearTimeout(timer);
       server.forceShutdown();
     },
   };
-  const record = (method: string, call: ServerUnaryCall<HelloRequest, HelloReply> | ServerWritableStream<HelloRequest, HelloReply>): void => {
-    upstream.calls.push({ method, name: call.request.name, metadata: call.metadata.getMap(), deadlineMs: remainingMs(call.getDeadline()) });
+  type AnyServerCall = ServerUnaryCall<HelloRequest, HelloReply> | ServerWritableStream<HelloRequest, HelloReply>
+    | ServerReadableStream<HelloRequest, HelloReply> | ServerDuplexStream<HelloRequest, HelloReply>;
+  const record = (method: string, call: AnyServerCall, name = (call as { request?: HelloRequest }).request?.name ?? ''): void => {
+    upstream.calls.push({ method, name, metadata: call.metadata.getMap(), deadlineMs: remainingMs(call.getDeadline()) });
+    (call as NodeJS.EventEmitter).once('cancelled', () => upstream.cancelled.push(method));
   };
   server.addService(GreeterService, {
     sayHello(call: ServerUnaryCall<HelloRequest, HelloReply>, callback: sendUnaryData<HelloReply>) {
@@ -127,6 +158,58 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
         const timer = later(delayMs, answer);
         call.once('cancelled', () => clearTimeout(timer));
       }
+    },
+    collectHellos(call: ServerReadableStream<HelloRequest, HelloReply>, callback: sendUnaryData<HelloReply>) {
+      record('collectHellos', call);
+      const { code, delayMs = 0 } = upstream.behaviour;
+      if (code !== undefined) {
+        callback({ code, details: `failing with ${status[code]}` });
+        return;
+      }
+      const names: string[] = [];
+      call.on('data', (request: HelloRequest) => {
+        names.push(request.name);
+        upstream.received.push(request.name);
+      });
+      call.on('end', () => {
+        const answer = (): void => callback(null, { message: `hello ${names.join(', ')}`, port: upstream.port });
+        if (delayMs === 0) answer();
+        else {
+          const timer = later(delayMs, answer);
+          call.once('cancelled', () => clearTimeout(timer));
+        }
+      });
+    },
+    chatHellos(call: ServerDuplexStream<HelloRequest, HelloReply>) {
+      record('chatHellos', call);
+      const { code, delayMs = 0 } = upstream.behaviour;
+      if (code !== undefined) {
+        call.emit('error', { code, details: `failing with ${status[code]}` });
+        return;
+      }
+      let pending = 0;
+      let ended = false;
+      const endIfDone = (): void => {
+        if (ended && pending === 0) call.end();
+      };
+      call.on('data', (request: HelloRequest) => {
+        upstream.received.push(request.name);
+        const reply = (): void => {
+          pending--;
+          if (!call.cancelled) call.write({ message: `hello ${request.name}`, port: upstream.port });
+          endIfDone();
+        };
+        pending++;
+        if (delayMs === 0) reply();
+        else {
+          const timer = later(delayMs, reply);
+          call.once('cancelled', () => clearTimeout(timer));
+        }
+      });
+      call.on('end', () => {
+        ended = true;
+        endIfDone();
+      });
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
