@@ -18,7 +18,8 @@ describe('client.snapshot() and snapshotAll()', () => {
     await using c = client('snap-orders')
       .endpoints(ups.map((u) => ({ host: '127.0.0.1', port: u.port, zone: u === failing ? 'zone-b' : 'zone-a' })))
       // No failure penalty: the failing endpoint looks as fast as the rest, so P2C keeps picking it until it is ejected.
-      .balancer(peakEwma({ failurePenalty: 0 }))
+      // A short decay: a slow first response (a connection being set up) must not keep an endpoint unpicked for the whole test.
+      .balancer(peakEwma({ failurePenalty: 0, decay: '20ms' }))
       .outlierDetection({ maxEjectionPercent: 25 })
       .retry({ attempts: 2 })
       .hedge({ after: '5s' })
