@@ -1,4 +1,5 @@
 import type { CallContext } from '../core/call-context.js';
+import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
@@ -156,9 +157,7 @@ class Bulkhead implements BulkheadPolicy {
   readonly #clock: Clock;
   #timers: TimerQueue | undefined = undefined;
   #active = 0;
-  #queued = 0;
-  #head: Waiter | undefined = undefined;
-  #tail: Waiter | undefined = undefined;
+  readonly #queue = new LinkedQueue<Waiter>();
   #closed = false;
   #rejected = 0;
   // Shared settle handlers: a call holding a slot allocates no closure.
@@ -181,7 +180,7 @@ class Bulkhead implements BulkheadPolicy {
   }
 
   get queued(): number {
-    return this.#queued;
+    return this.#queue.size;
   }
 
   snapshot(): BulkheadSnapshot {
@@ -189,7 +188,7 @@ class Bulkhead implements BulkheadPolicy {
     return {
       kind: 'bulkhead',
       active: this.#active,
-      queued: this.#queued,
+      queued: this.#queue.size,
       maxConcurrent,
       maxQueue,
       queueTimeoutMs: queueTimeoutMs === Infinity ? null : queueTimeoutMs,
@@ -199,7 +198,7 @@ class Bulkhead implements BulkheadPolicy {
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
     return (call) => {
-      if (this.#active < this.settings.maxConcurrent && this.#head === undefined) {
+      if (this.#active < this.settings.maxConcurrent && this.#queue.head === undefined) {
         this.#active++;
         return this.#run(next as Invoke<unknown>, call) as Promise<T>;
       }
@@ -210,8 +209,8 @@ class Bulkhead implements BulkheadPolicy {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#head !== undefined) {
-      const waiter = this.#head;
+    while (this.#queue.head !== undefined) {
+      const waiter = this.#queue.head;
       this.#remove(waiter);
       waiter.reject(closedError(waiter.call));
     }
@@ -231,7 +230,7 @@ class Bulkhead implements BulkheadPolicy {
 
   /** Hands the freed slot to the head of the queue, or gives it back. */
   #release(): void {
-    const waiter = this.#head;
+    const waiter = this.#queue.head;
     if (waiter === undefined) {
       this.#active--;
       return;
@@ -243,7 +242,7 @@ class Bulkhead implements BulkheadPolicy {
   #enqueue(next: Invoke<unknown>, call: CallContext): Promise<unknown> {
     const { maxQueue, queueTimeoutMs } = this.settings;
     if (this.#closed) return Promise.reject(closedError(call));
-    if (this.#queued >= maxQueue) {
+    if (this.#queue.size >= maxQueue) {
       this.#rejected++;
       return Promise.reject(limitError(call, maxQueue === 0 ? 'maxConcurrent' : 'maxQueue', this.settings));
     }
@@ -254,13 +253,7 @@ class Bulkhead implements BulkheadPolicy {
     if (remaining <= 0) return Promise.reject(deadlineError(call));
     return new Promise<unknown>((resolve, reject) => {
       const waiter = new Waiter(this, call, next, resolve, reject);
-      if (this.#tail === undefined) this.#head = waiter;
-      else {
-        this.#tail.next = waiter;
-        waiter.prev = this.#tail;
-      }
-      this.#tail = waiter;
-      this.#queued++;
+      this.#queue.push(waiter);
       const wait = Math.min(queueTimeoutMs, remaining);
       if (wait !== Infinity) {
         waiter.byDeadline = remaining < queueTimeoutMs;
@@ -284,13 +277,7 @@ class Bulkhead implements BulkheadPolicy {
 
   /** Unlinks a waiter, its timer and its abort listener; false when it already left the queue. */
   #remove(waiter: Waiter): boolean {
-    if (waiter.prev === undefined && this.#head !== waiter) return false;
-    if (waiter.prev === undefined) this.#head = waiter.next;
-    else waiter.prev.next = waiter.next;
-    if (waiter.next === undefined) this.#tail = waiter.prev;
-    else waiter.next.prev = waiter.prev;
-    waiter.prev = waiter.next = undefined;
-    this.#queued--;
+    if (!this.#queue.remove(waiter)) return false;
     const timers = this.#timers;
     if (timers !== undefined) {
       timers.cancel(waiter);

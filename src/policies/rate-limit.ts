@@ -1,4 +1,5 @@
 import type { CallContext } from '../core/call-context.js';
+import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
@@ -152,9 +153,7 @@ class RateLimit implements RateLimitPolicy {
   readonly #perMsRate: number;
   #tokens: number;
   #stamp: number;
-  #head: Waiter | undefined = undefined;
-  #tail: Waiter | undefined = undefined;
-  #waiting = 0;
+  readonly #queue = new LinkedQueue<Waiter>();
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
   #rejected = 0;
@@ -169,7 +168,7 @@ class RateLimit implements RateLimitPolicy {
   }
 
   get waiting(): number {
-    return this.#waiting;
+    return this.#queue.size;
   }
 
   tokens(): number {
@@ -182,7 +181,7 @@ class RateLimit implements RateLimitPolicy {
     const elapsed = Math.max(0, this.#clock.now() - this.#stamp);
     const tokens = Math.min(this.settings.burst, this.#tokens + elapsed * this.#perMsRate);
     const { burst, rate, perMs, maxWaitMs } = this.settings;
-    return { kind: 'rate-limit', tokens, burst, rate, perMs, maxWaitMs, waiting: this.#waiting, rejected: this.#rejected };
+    return { kind: 'rate-limit', tokens, burst, rate, perMs, maxWaitMs, waiting: this.#queue.size, rejected: this.#rejected };
   }
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
@@ -190,7 +189,7 @@ class RateLimit implements RateLimitPolicy {
       const now = this.#clock.now();
       this.#refill(now);
       // Waiting calls go first: a newcomer takes a token only when nobody waits.
-      if (this.#tokens >= 1 - EPSILON && this.#head === undefined) {
+      if (this.#tokens >= 1 - EPSILON && this.#queue.head === undefined) {
         this.#tokens -= 1;
         return next(call);
       }
@@ -201,8 +200,8 @@ class RateLimit implements RateLimitPolicy {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#head !== undefined) {
-      const waiter = this.#head;
+    while (this.#queue.head !== undefined) {
+      const waiter = this.#queue.head;
       this.#remove(waiter);
       waiter.reject(closedError(waiter.call));
     }
@@ -220,7 +219,7 @@ class RateLimit implements RateLimitPolicy {
   /** No token for this call now: wait in line if allowed, else reject. */
   #wait(next: Invoke<unknown>, call: CallContext, now: number): Promise<unknown> {
     // Its token is the one after those of every call already waiting.
-    const wait = Math.max(0, (this.#waiting + 1 - this.#tokens) / this.#perMsRate);
+    const wait = Math.max(0, (this.#queue.size + 1 - this.#tokens) / this.#perMsRate);
     if (this.settings.maxWaitMs === 0 || wait > this.settings.maxWaitMs || now + wait >= call.deadline) {
       this.#rejected++;
       return Promise.reject(limitError(call, Math.ceil(wait), this.settings));
@@ -230,16 +229,12 @@ class RateLimit implements RateLimitPolicy {
     if (signal?.aborted === true) return Promise.reject(abortedError(call, signal.reason));
     return new Promise<unknown>((resolve, reject) => {
       const waiter = new Waiter(call, next, resolve, reject);
-      waiter.prev = this.#tail;
-      if (this.#tail === undefined) this.#head = waiter;
-      else this.#tail.next = waiter;
-      this.#tail = waiter;
-      this.#waiting++;
+      this.#queue.push(waiter);
       if (signal !== undefined) {
         waiter.onAbort = () => {
           if (!this.#remove(waiter)) return;
           reject(abortedError(call, signal.reason));
-          if (this.#head === undefined) this.#disarm();
+          if (this.#queue.head === undefined) this.#disarm();
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
@@ -249,13 +244,7 @@ class RateLimit implements RateLimitPolicy {
 
   /** Unlinks a waiter and its abort listener; false when it already left. */
   #remove(waiter: Waiter): boolean {
-    if (waiter.prev === undefined && this.#head !== waiter) return false;
-    if (waiter.prev === undefined) this.#head = waiter.next;
-    else waiter.prev.next = waiter.next;
-    if (waiter.next === undefined) this.#tail = waiter.prev;
-    else waiter.next.prev = waiter.prev;
-    waiter.prev = waiter.next = undefined;
-    this.#waiting--;
+    if (!this.#queue.remove(waiter)) return false;
     if (waiter.onAbort !== undefined) (waiter.call.signal as AbortSignal).removeEventListener('abort', waiter.onAbort);
     return true;
   }
@@ -280,7 +269,7 @@ class RateLimit implements RateLimitPolicy {
     this.#timer = undefined;
     const now = this.#clock.now();
     this.#refill(now);
-    let waiter = this.#head;
+    let waiter = this.#queue.head;
     while (waiter !== undefined && this.#tokens >= 1 - EPSILON) {
       this.#tokens -= 1;
       this.#remove(waiter);
@@ -291,9 +280,9 @@ class RateLimit implements RateLimitPolicy {
         result = Promise.reject(error);
       }
       waiter.resolve(result);
-      waiter = this.#head;
+      waiter = this.#queue.head;
     }
-    if (this.#head !== undefined) this.#arm();
+    if (this.#queue.head !== undefined) this.#arm();
   }
 }
 

@@ -1,50 +1,25 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadPackageDefinition, Metadata, status, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import {
-  client, DEADLINE_HEADER, isMeshkitError, roundRobin, subscribe, type CallObserverFactory, type Client, type EjectionMessage,
+  client, DEADLINE_HEADER, isMeshkitError, roundRobin, subscribe, type Client, type EjectionMessage,
 } from '../../src/index.js';
 import { grpcChannels, grpcClient } from '../../src/grpc/index.js';
 import { closedPort } from '../helpers/upstream.js';
-import { GreeterService, MutableResolver, startGrpcUpstream, startGrpcUpstreams, type GrpcUpstream, type HelloReply } from './support.js';
+import {
+  GreeterService, isStatus, MutableResolver, startGrpcUpstream, useGreeterFleet, type GrpcUpstream, type HelloReply,
+} from './support.js';
 
-/** Telemetry stand-in: adds a W3C traceparent to every attempt, as meshkit/otel does. */
+/** The traceparent the telemetry stand-in adds to every attempt. */
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-const tracing: CallObserverFactory = {
-  name: 'test-trace',
-  create: () => ({ attemptStart: (attempt) => attempt.setOutboundHeader('traceparent', TRACEPARENT) }),
-};
-
-const isStatus = (code: status) => (error: unknown): boolean => (error as ServiceError).code === code;
 
 describe('meshkit/grpc', () => {
-  let upstreams: GrpcUpstream[];
-  let greeterClient: Client;
-
-  before(async () => {
-    upstreams = await startGrpcUpstreams([{}, {}]);
-    greeterClient = client('greeter')
-      .endpoints(upstreams.map((u) => u.address))
-      .balancer(roundRobin())
-      .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' }, budget: false })
-      .telemetry(tracing)
-      .build();
-  });
-  afterEach(() => {
-    for (const upstream of upstreams) {
-      upstream.behaviour = {};
-      upstream.calls.length = 0;
-    }
-  });
-  after(async () => {
-    await greeterClient.close();
-    await Promise.all(upstreams.map((u) => u.close()));
-  });
+  const fleet = useGreeterFleet('greeter', TRACEPARENT);
 
   it('makes unary calls over a channel per endpoint, with trace context and the deadline in metadata', async () => {
-    const greeter = grpcClient(greeterClient, GreeterService);
+    const greeter = grpcClient(fleet.client, GreeterService);
     const ports = new Set<number>();
     const metadata = new Metadata();
     metadata.set('x-caller', 'test');
@@ -53,9 +28,9 @@ describe('meshkit/grpc', () => {
       assert.equal(reply.message, 'hello ada');
       ports.add(reply.port);
     }
-    assert.deepEqual([...ports].sort(), upstreams.map((u) => u.port).sort());
-    assert.deepEqual(grpcChannels(greeterClient).openEndpoints.sort(), upstreams.map((u) => u.address).sort());
-    for (const seen of upstreams.flatMap((u) => u.calls)) {
+    assert.deepEqual([...ports].sort(), fleet.upstreams.map((u) => u.port).sort());
+    assert.deepEqual(grpcChannels(fleet.client).openEndpoints.sort(), fleet.upstreams.map((u) => u.address).sort());
+    for (const seen of fleet.upstreams.flatMap((u) => u.calls)) {
       assert.equal(seen.metadata['traceparent'], TRACEPARENT);
       assert.equal(seen.metadata['x-caller'], 'test');
       const header = Number(seen.metadata[DEADLINE_HEADER]);
@@ -67,14 +42,14 @@ describe('meshkit/grpc', () => {
   });
 
   it('retries UNAVAILABLE on another endpoint for idempotent methods only', async () => {
-    const [failing, healthy] = upstreams as [GrpcUpstream, GrpcUpstream];
+    const [failing, healthy] = fleet.upstreams as [GrpcUpstream, GrpcUpstream];
     failing.behaviour = { code: status.UNAVAILABLE };
-    const idempotent = grpcClient(greeterClient, GreeterService, { idempotentMethods: ['sayHello'] });
+    const idempotent = grpcClient(fleet.client, GreeterService, { idempotentMethods: ['sayHello'] });
     for (let i = 0; i < 4; i++) assert.equal((await idempotent.sayHello({ name: 'x' })).port, healthy.port);
     assert.ok(failing.calls.length >= 1);
 
     failing.calls.length = healthy.calls.length = 0;
-    const plain = grpcClient(greeterClient, GreeterService);
+    const plain = grpcClient(fleet.client, GreeterService);
     let unavailable = 0;
     for (let i = 0; i < 4; i++) {
       try {
@@ -91,35 +66,35 @@ describe('meshkit/grpc', () => {
 
   it('retries a refused connection for any method', async () => {
     const refused = await closedPort();
-    const c = client('greeter').endpoints([`127.0.0.1:${refused}`, upstreams[0]!.address]).balancer(roundRobin()).build();
+    const c = client('greeter').endpoints([`127.0.0.1:${refused}`, fleet.upstreams[0]!.address]).balancer(roundRobin()).build();
     try {
       const greeter = grpcClient(c, GreeterService);
-      for (let i = 0; i < 3; i++) assert.equal((await greeter.sayHello({ name: 'x' })).port, upstreams[0]!.port);
+      for (let i = 0; i < 3; i++) assert.equal((await greeter.sayHello({ name: 'x' })).port, fleet.upstreams[0]!.port);
     } finally {
       await c.close();
     }
   });
 
   it('passes application statuses through without retrying them', async () => {
-    for (const upstream of upstreams) upstream.behaviour = { code: status.NOT_FOUND };
-    const greeter = grpcClient(greeterClient, GreeterService, { idempotentMethods: ['sayHello'] });
+    for (const upstream of fleet.upstreams) upstream.behaviour = { code: status.NOT_FOUND };
+    const greeter = grpcClient(fleet.client, GreeterService, { idempotentMethods: ['sayHello'] });
     await assert.rejects(greeter.sayHello({ name: 'x' }), isStatus(status.NOT_FOUND));
-    assert.equal(upstreams[0]!.calls.length + upstreams[1]!.calls.length, 1);
+    assert.equal(fleet.upstreams[0]!.calls.length + fleet.upstreams[1]!.calls.length, 1);
   });
 
   it('maps the call deadline to the gRPC deadline and fails with ERR_DEADLINE_EXCEEDED', async () => {
-    for (const upstream of upstreams) upstream.behaviour = { delayMs: 1000 };
-    const greeter = grpcClient(greeterClient, GreeterService, { idempotentMethods: ['sayHello'] });
+    for (const upstream of fleet.upstreams) upstream.behaviour = { delayMs: 1000 };
+    const greeter = grpcClient(fleet.client, GreeterService, { idempotentMethods: ['sayHello'] });
     await assert.rejects(greeter.sayHello({ name: 'slow' }, { timeout: '150ms' }), (error: unknown) => isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'));
-    const seen = upstreams.flatMap((u) => u.calls);
+    const seen = fleet.upstreams.flatMap((u) => u.calls);
     assert.equal(seen.length, 1);
     assert.ok(seen[0]!.deadlineMs <= 150, `server saw ${seen[0]!.deadlineMs} ms`);
   });
 
   it('governs server streams up to the answer: retries a stream that fails before its first message', async () => {
-    const [failing, healthy] = upstreams as [GrpcUpstream, GrpcUpstream];
+    const [failing, healthy] = fleet.upstreams as [GrpcUpstream, GrpcUpstream];
     failing.behaviour = { code: status.UNAVAILABLE };
-    const greeter = grpcClient(greeterClient, GreeterService, { idempotentMethods: ['streamHellos'] });
+    const greeter = grpcClient(fleet.client, GreeterService, { idempotentMethods: ['streamHellos'] });
     for (let i = 0; i < 2; i++) {
       const stream = await greeter.streamHellos({ name: 'bo', count: 3 }, { timeout: '2s' });
       const messages: string[] = [];
@@ -132,15 +107,15 @@ describe('meshkit/grpc', () => {
   });
 
   it('fails a stream whose first message misses the deadline with ERR_DEADLINE_EXCEEDED', async () => {
-    for (const upstream of upstreams) upstream.behaviour = { delayMs: 1000 };
-    const greeter = grpcClient(greeterClient, GreeterService);
+    for (const upstream of fleet.upstreams) upstream.behaviour = { delayMs: 1000 };
+    const greeter = grpcClient(fleet.client, GreeterService);
     await assert.rejects(greeter.streamHellos({ name: 'late' }, { timeout: '100ms' }), (error: unknown) => isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'));
   });
 
   it('ejects an endpoint that keeps answering UNAVAILABLE (outlier detection reads it as a 503)', async () => {
-    const [failing, healthy] = upstreams as [GrpcUpstream, GrpcUpstream];
+    const [failing, healthy] = fleet.upstreams as [GrpcUpstream, GrpcUpstream];
     failing.behaviour = { code: status.UNAVAILABLE };
-    const c = client('greeter-outlier').endpoints(upstreams.map((u) => u.address)).balancer(roundRobin())
+    const c = client('greeter-outlier').endpoints(fleet.upstreams.map((u) => u.address)).balancer(roundRobin())
       .retry({ attempts: 2, backoff: { base: '1ms', cap: '1ms' }, budget: false })
       .outlierDetection({ consecutiveGatewayFailures: 2, maxEjectionPercent: 50, baseEjectionTime: '30s' })
       .build();
@@ -163,7 +138,7 @@ describe('meshkit/grpc', () => {
 
   it('opens channels on first use and closes them when endpoints leave and when the client closes', async () => {
     const extra = await startGrpcUpstream();
-    const resolver = new MutableResolver([upstreams[0]!.address, extra.address]);
+    const resolver = new MutableResolver([fleet.upstreams[0]!.address, extra.address]);
     const c = client('greeter-dynamic').discovery(resolver).balancer(roundRobin()).build();
     try {
       const channels = grpcChannels(c);
@@ -171,10 +146,10 @@ describe('meshkit/grpc', () => {
       assert.deepEqual(channels.openEndpoints, []);
       await greeter.sayHello({ name: 'a' });
       await greeter.sayHello({ name: 'b' });
-      assert.deepEqual(channels.openEndpoints.sort(), [upstreams[0]!.address, extra.address].sort());
-      resolver.set([upstreams[0]!.address]);
-      assert.deepEqual(channels.openEndpoints, [upstreams[0]!.address]);
-      assert.equal((await greeter.sayHello({ name: 'c' })).port, upstreams[0]!.port);
+      assert.deepEqual(channels.openEndpoints.sort(), [fleet.upstreams[0]!.address, extra.address].sort());
+      resolver.set([fleet.upstreams[0]!.address]);
+      assert.deepEqual(channels.openEndpoints, [fleet.upstreams[0]!.address]);
+      assert.equal((await greeter.sayHello({ name: 'c' })).port, fleet.upstreams[0]!.port);
       await c.close();
       assert.deepEqual(channels.openEndpoints, []);
     } finally {
@@ -221,8 +196,8 @@ describe('meshkit/grpc', () => {
   it('rejects bad options with ERR_INVALID_CONFIG', () => {
     const invalid = (error: unknown): boolean => isMeshkitError(error, 'ERR_INVALID_CONFIG');
     assert.throws(() => grpcClient({} as Client, GreeterService), invalid);
-    assert.throws(() => grpcClient(greeterClient, 42 as never), invalid);
-    assert.throws(() => grpcClient(greeterClient, GreeterService, { retryableCodes: [99] }), invalid);
-    assert.throws(() => grpcClient(greeterClient, GreeterService, { idempotentMethods: 'sayHello' as never }), invalid);
+    assert.throws(() => grpcClient(fleet.client, 42 as never), invalid);
+    assert.throws(() => grpcClient(fleet.client, GreeterService, { retryableCodes: [99] }), invalid);
+    assert.throws(() => grpcClient(fleet.client, GreeterService, { idempotentMethods: 'sayHello' as never }), invalid);
   });
 });

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connectivityState, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
-  client, DEADLINE_HEADER, isMeshkitError, leastRequest, roundRobin, subscribe, type CallObserverFactory, type Client, type EjectionMessage,
+  client, DEADLINE_HEADER, isMeshkitError, leastRequest, roundRobin, subscribe, type EjectionMessage,
 } from '../../src/index.js';
 import { grpcChannels, grpcClient } from '../../src/grpc/index.js';
 import { clientSocketsTo } from '../helpers/resources.js';
 import { closedPort } from '../helpers/upstream.js';
-import { GreeterService, startGrpcUpstreams, type GrpcUpstream, type HelloReply, type HelloRequest } from './support.js';
+import { GreeterService, isStatus, tracingObserver, useGreeterFleet, type GrpcUpstream, type HelloReply, type HelloRequest } from './support.js';
 
+/** The traceparent the telemetry stand-in adds to every attempt. */
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-const tracing: CallObserverFactory = {
-  name: 'test-trace',
-  create: () => ({ attemptStart: (attempt) => attempt.setOutboundHeader('traceparent', TRACEPARENT) }),
-};
 
 /** Polls `predicate` every 10 ms for up to 5 s (generous: CI runs two files at once on two cores). */
 async function until(predicate: () => boolean, what: string): Promise<void> {
@@ -43,36 +40,11 @@ function counted(names: readonly string[]): { requests: AsyncIterable<HelloReque
   };
 }
 
-const isStatus = (code: status) => (error: unknown): boolean => (error as ServiceError).code === code;
-
 describe('meshkit/grpc request streams', () => {
-  let upstreams: GrpcUpstream[];
-  let greeterClient: Client;
-
-  before(async () => {
-    upstreams = await startGrpcUpstreams([{}, {}]);
-    greeterClient = client('greeter-streams')
-      .endpoints(upstreams.map((u) => u.address))
-      .balancer(roundRobin())
-      .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' }, budget: false })
-      .telemetry(tracing)
-      .build();
-  });
-  afterEach(() => {
-    for (const upstream of upstreams) {
-      upstream.behaviour = {};
-      upstream.calls.length = 0;
-      upstream.received.length = 0;
-      upstream.cancelled.length = 0;
-    }
-  });
-  after(async () => {
-    await greeterClient.close();
-    await Promise.all(upstreams.map((u) => u.close()));
-  });
+  const fleet = useGreeterFleet('greeter-streams', TRACEPARENT);
 
   it('client streams: sends every request and resolves with the reply, with trace context and the deadline', async () => {
-    const greeter = grpcClient(greeterClient, GreeterService);
+    const greeter = grpcClient(fleet.client, GreeterService);
     const metadata = new Metadata();
     metadata.set('x-caller', 'test');
     const ports = new Set<number>();
@@ -84,7 +56,7 @@ describe('meshkit/grpc request streams', () => {
     const { requests } = counted(['x', 'y']);
     assert.equal((await greeter.collectHellos(requests)).message, 'hello x, y');
     assert.equal(ports.size, 2, 'one call per endpoint (round robin)');
-    const seen = upstreams.flatMap((u) => u.calls);
+    const seen = fleet.upstreams.flatMap((u) => u.calls);
     assert.equal(seen.length, 3);
     assert.ok(seen.every((call) => call.method === 'collectHellos' && call.metadata['traceparent'] === TRACEPARENT));
     const withTimeout = seen.filter((call) => call.metadata['x-caller'] === 'test');
@@ -94,26 +66,26 @@ describe('meshkit/grpc request streams', () => {
       assert.ok(header > 0 && header <= 2000, `x-meshkit-deadline ${header}`);
       assert.ok(call.deadlineMs > 0 && call.deadlineMs <= 2000, `grpc deadline ${call.deadlineMs}`);
     }
-    assert.equal(greeterClient.activeCalls, 0);
+    assert.equal(fleet.client.activeCalls, 0);
   });
 
   it('bidi streams: hands over the stream and governs it until it ends (in flight, trace context, deadline)', async () => {
-    const c = client('greeter-bidi').endpoints([upstreams[0]!.address]).balancer(leastRequest()).telemetry(tracing).build();
+    const c = client('greeter-bidi').endpoints([fleet.upstreams[0]!.address]).balancer(leastRequest()).telemetry(tracingObserver(TRACEPARENT)).build();
     try {
       const greeter = grpcClient(c, GreeterService);
       const stream = await greeter.chatHellos({ timeout: '2s' });
       const replies = readAll(stream);
       stream.write({ name: 'a' });
       stream.write({ name: 'b' });
-      await until(() => upstreams[0]!.received.length === 2, 'two requests');
+      await until(() => fleet.upstreams[0]!.received.length === 2, 'two requests');
       // Still open: the call is in flight and counts as the endpoint's load.
       assert.equal(c.activeCalls, 1);
-      assert.equal(c.endpoints().load.find((l) => l.id === upstreams[0]!.address)?.inFlight, 1);
+      assert.equal(c.endpoints().load.find((l) => l.id === fleet.upstreams[0]!.address)?.inFlight, 1);
       stream.end();
       assert.deepEqual(await replies, ['hello a', 'hello b']);
       await until(() => c.activeCalls === 0, 'the call to end');
-      assert.equal(c.endpoints().load.find((l) => l.id === upstreams[0]!.address)?.inFlight ?? 0, 0);
-      const [seen] = upstreams[0]!.calls;
+      assert.equal(c.endpoints().load.find((l) => l.id === fleet.upstreams[0]!.address)?.inFlight ?? 0, 0);
+      const [seen] = fleet.upstreams[0]!.calls;
       assert.equal(seen?.method, 'chatHellos');
       assert.equal(seen.metadata['traceparent'], TRACEPARENT);
       const header = Number(seen.metadata[DEADLINE_HEADER]);
@@ -125,27 +97,27 @@ describe('meshkit/grpc request streams', () => {
   });
 
   it('client streams: the deadline reaches the server and expiring it fails with ERR_DEADLINE_EXCEEDED', async () => {
-    for (const upstream of upstreams) upstream.behaviour = { delayMs: 2000 };
-    const greeter = grpcClient(greeterClient, GreeterService);
+    for (const upstream of fleet.upstreams) upstream.behaviour = { delayMs: 2000 };
+    const greeter = grpcClient(fleet.client, GreeterService);
     await assert.rejects(greeter.collectHellos([{ name: 'slow' }], { timeout: '150ms' }), (error: unknown) => isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'));
-    const seen = upstreams.flatMap((u) => u.calls);
+    const seen = fleet.upstreams.flatMap((u) => u.calls);
     assert.equal(seen.length, 1);
     assert.ok(seen[0]!.deadlineMs > 0 && seen[0]!.deadlineMs <= 150, `server saw ${seen[0]!.deadlineMs} ms`);
-    await until(() => upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the call end');
+    await until(() => fleet.upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the call end');
   });
 
   it('bidi streams: the deadline reaches the server; expiring it ends the stream with DEADLINE_EXCEEDED and the call with ERR_DEADLINE_EXCEEDED', async () => {
-    for (const upstream of upstreams) upstream.behaviour = { delayMs: 2000 };
+    for (const upstream of fleet.upstreams) upstream.behaviour = { delayMs: 2000 };
     const ends: unknown[] = [];
     const unsubscribe = subscribe('callEnd', (message) => {
       if (message.call.service === 'greeter-streams') ends.push(message.error);
     });
     try {
-      const greeter = grpcClient(greeterClient, GreeterService);
+      const greeter = grpcClient(fleet.client, GreeterService);
       const stream = await greeter.chatHellos({ timeout: '150ms' });
       stream.write({ name: 'late' });
       await assert.rejects(readAll(stream), isStatus(status.DEADLINE_EXCEEDED));
-      const seen = upstreams.flatMap((u) => u.calls);
+      const seen = fleet.upstreams.flatMap((u) => u.calls);
       assert.equal(seen.length, 1);
       assert.ok(seen[0]!.deadlineMs > 0 && seen[0]!.deadlineMs <= 150, `server saw ${seen[0]!.deadlineMs} ms`);
       await until(() => ends.length === 1, 'the call to end');
@@ -156,9 +128,9 @@ describe('meshkit/grpc request streams', () => {
   });
 
   it('never sends a request stream twice: UNAVAILABLE is not retried, even when the caller says idempotent', async () => {
-    const [failing, healthy] = upstreams as [GrpcUpstream, GrpcUpstream];
+    const [failing, healthy] = fleet.upstreams as [GrpcUpstream, GrpcUpstream];
     failing.behaviour = { code: status.UNAVAILABLE };
-    const greeter = grpcClient(greeterClient, GreeterService, { idempotentMethods: ['collectHellos', 'chatHellos'] });
+    const greeter = grpcClient(fleet.client, GreeterService, { idempotentMethods: ['collectHellos', 'chatHellos'] });
     let unavailable = 0;
     for (let i = 0; i < 4; i++) {
       try {
@@ -183,7 +155,7 @@ describe('meshkit/grpc request streams', () => {
 
   it('retries a refused connection before anything was taken from the request stream', async () => {
     const refused = await closedPort();
-    const healthy = upstreams[0]!;
+    const healthy = fleet.upstreams[0]!;
     const c = client('greeter-refused').endpoints([`127.0.0.1:${refused}`, healthy.address]).balancer(roundRobin())
       .retry({ attempts: 2, backoff: { base: '1ms', cap: '1ms' }, budget: false }).build();
     let attempts = 0;
@@ -235,11 +207,11 @@ describe('meshkit/grpc request streams', () => {
   });
 
   it('counts UNAVAILABLE request streams against the endpoint (outlier detection ejects it)', async () => {
-    const [failing, healthy] = upstreams as [GrpcUpstream, GrpcUpstream];
+    const [failing, healthy] = fleet.upstreams as [GrpcUpstream, GrpcUpstream];
     failing.behaviour = { code: status.UNAVAILABLE };
     for (const kind of ['client', 'bidi'] as const) {
       const service = `greeter-outlier-${kind}`;
-      const c = client(service).endpoints(upstreams.map((u) => u.address)).balancer(roundRobin())
+      const c = client(service).endpoints(fleet.upstreams.map((u) => u.address)).balancer(roundRobin())
         .outlierDetection({ consecutiveGatewayFailures: 2, maxEjectionPercent: 50, baseEjectionTime: '30s' })
         .build();
       const ejections: EjectionMessage[] = [];
@@ -282,15 +254,15 @@ describe('meshkit/grpc request streams', () => {
         finished = true;
       }
     })();
-    const greeter = grpcClient(greeterClient, GreeterService);
+    const greeter = grpcClient(fleet.client, GreeterService);
     const call = greeter.collectHellos(requests, { signal: controller.signal });
-    await until(() => upstreams.some((u) => u.received.includes('first')), 'the first request');
+    await until(() => fleet.upstreams.some((u) => u.received.includes('first')), 'the first request');
     controller.abort(new Error('enough'));
     await assert.rejects(call, (error: unknown) => isMeshkitError(error, 'ERR_ABORTED'));
-    await until(() => upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the cancellation');
+    await until(() => fleet.upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the cancellation');
     await until(() => finished, 'the request iterator to be closed');
-    assert.ok(!upstreams.some((u) => u.received.includes('never')));
-    assert.equal(greeterClient.activeCalls, 0);
+    assert.ok(!fleet.upstreams.some((u) => u.received.includes('never')));
+    assert.equal(fleet.client.activeCalls, 0);
   });
 
   it('client streams: a failing request iterable cancels the call and does not count against the endpoint', async () => {
@@ -304,10 +276,10 @@ describe('meshkit/grpc request streams', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         throw new Error('source broke');
       })();
-      const greeter = grpcClient(greeterClient, GreeterService);
+      const greeter = grpcClient(fleet.client, GreeterService);
       await assert.rejects(greeter.collectHellos(requests), /source broke/);
       assert.deepEqual(attemptEnds, ['aborted']);
-      await until(() => upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the cancellation');
+      await until(() => fleet.upstreams.some((u) => u.cancelled.includes('collectHellos')), 'the server to see the cancellation');
     } finally {
       unsubscribe();
     }
@@ -315,19 +287,19 @@ describe('meshkit/grpc request streams', () => {
 
   it('bidi streams: options.signal cancels an open stream', async () => {
     const controller = new AbortController();
-    const greeter = grpcClient(greeterClient, GreeterService);
+    const greeter = grpcClient(fleet.client, GreeterService);
     const stream = await greeter.chatHellos({ signal: controller.signal });
     const errors: ServiceError[] = [];
     stream.on('error', (error: ServiceError) => errors.push(error));
     stream.write({ name: 'a' });
     const [first] = await new Promise<HelloReply[]>((resolve) => stream.once('data', (reply: HelloReply) => resolve([reply])));
     assert.equal(first?.message, 'hello a');
-    assert.equal(greeterClient.activeCalls, 1);
+    assert.equal(fleet.client.activeCalls, 1);
     controller.abort();
     await until(() => errors.length === 1, 'the stream to fail');
     assert.equal(errors[0]?.code, status.CANCELLED);
-    await until(() => upstreams.some((u) => u.cancelled.includes('chatHellos')), 'the server to see the cancellation');
-    await until(() => greeterClient.activeCalls === 0, 'the call to end');
+    await until(() => fleet.upstreams.some((u) => u.cancelled.includes('chatHellos')), 'the server to see the cancellation');
+    await until(() => fleet.client.activeCalls === 0, 'the call to end');
   });
 
   it('bidi streams: a stream the caller cancels ends the call as aborted, not against the endpoint', async () => {
@@ -336,22 +308,22 @@ describe('meshkit/grpc request streams', () => {
       if (attempt.call.service === 'greeter-streams') attemptEnds.push(attempt.outcome?.reason ?? '');
     });
     try {
-      const greeter = grpcClient(greeterClient, GreeterService);
+      const greeter = grpcClient(fleet.client, GreeterService);
       const stream = await greeter.chatHellos();
       stream.on('error', () => {});
       stream.write({ name: 'a' });
-      await until(() => upstreams.some((u) => u.received.includes('a')), 'the stream to start');
+      await until(() => fleet.upstreams.some((u) => u.received.includes('a')), 'the stream to start');
       stream.cancel();
       await until(() => attemptEnds.length === 1, 'the call to end');
       assert.deepEqual(attemptEnds, ['aborted']);
-      assert.equal(greeterClient.activeCalls, 0);
+      assert.equal(fleet.client.activeCalls, 0);
     } finally {
       unsubscribe();
     }
   });
 
   it('leaves no channel or socket open after client.close(), cancelling a stream that outlives the drain', async () => {
-    const c = client('greeter-close').endpoints(upstreams.map((u) => u.address)).balancer(roundRobin()).build();
+    const c = client('greeter-close').endpoints(fleet.upstreams.map((u) => u.address)).balancer(roundRobin()).build();
     const channels = grpcChannels(c);
     const greeter = grpcClient(c, GreeterService, { channels });
     assert.equal((await greeter.collectHellos([{ name: 'a' }])).message, 'hello a');
@@ -359,7 +331,7 @@ describe('meshkit/grpc request streams', () => {
     const errors: ServiceError[] = [];
     stream.on('error', (error: ServiceError) => errors.push(error));
     stream.write({ name: 'b' });
-    await until(() => upstreams.some((u) => u.received.includes('b')), 'the stream to start');
+    await until(() => fleet.upstreams.some((u) => u.received.includes('b')), 'the stream to start');
     const opened = c.endpoints().endpoints.map((endpoint) => channels.get(endpoint));
     assert.equal(channels.openEndpoints.length, 2);
     await c.close({ timeout: '100ms' });
@@ -367,12 +339,12 @@ describe('meshkit/grpc request streams', () => {
     assert.equal(errors[0]?.code, status.CANCELLED);
     assert.deepEqual(channels.openEndpoints, []);
     for (const channel of opened) assert.equal(channel.getChannel().getConnectivityState(false), connectivityState.SHUTDOWN);
-    await until(() => clientSocketsTo(new Set(upstreams.map((u) => u.port))).length === 0, 'client sockets to close');
+    await until(() => clientSocketsTo(new Set(fleet.upstreams.map((u) => u.port))).length === 0, 'client sockets to close');
     await assert.rejects(greeter.collectHellos([{ name: 'late' }]), (error: unknown) => isMeshkitError(error, 'ERR_CLIENT_CLOSED'));
   });
 
   it('rejects a request stream that is not iterable with ERR_INVALID_ARGUMENT', async () => {
-    const greeter = grpcClient(greeterClient, GreeterService);
+    const greeter = grpcClient(fleet.client, GreeterService);
     await assert.rejects(greeter.collectHellos(42 as never), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_ARGUMENT'));
     await assert.rejects(greeter.collectHellos({ name: 'x' } as never), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_ARGUMENT'));
   });

@@ -1,10 +1,11 @@
 // A real grpc-js Greeter server on 127.0.0.1 for gRPC tests, with a hand-written
 // (JSON-serialised) service definition, and a resolver tests can change.
 import {
-  Server, ServerCredentials, status, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData,
+  Server, ServerCredentials, status, type ServiceError, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData,
 } from '@grpc/grpc-js';
-import type { Endpoint, Resolver, ResolverListener } from '../../src/index.js';
-import { toEndpoint } from '../../src/index.js';
+import { after, afterEach, before } from 'node:test';
+import type { CallObserverFactory, Client, Endpoint, Resolver, ResolverListener } from '../../src/index.js';
+import { client, roundRobin, toEndpoint } from '../../src/index.js';
 
 export interface HelloRequest {
   readonly name: string;
@@ -22,46 +23,29 @@ const json = {
   deserialize: <T>(bytes: Buffer): T => JSON.parse(bytes.toString()) as T,
 };
 
+/** One JSON-serialised method definition, with the literal stream flags protoc's grpc-js plugin would give it. */
+function jsonMethod<Req, Res, RequestStream extends boolean, ResponseStream extends boolean>(
+  path: string, requestStream: RequestStream, responseStream: ResponseStream,
+) {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: json.serialize as (value: Req) => Buffer,
+    requestDeserialize: json.deserialize<Req>,
+    responseSerialize: json.serialize as (value: Res) => Buffer,
+    responseDeserialize: json.deserialize<Res>,
+  };
+}
+
 /** The Greeter service, written as protoc's grpc-js plugin would type it (literal stream flags). */
 export const GreeterService = {
-  sayHello: {
-    path: '/test.Greeter/SayHello',
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
-    requestDeserialize: json.deserialize<HelloRequest>,
-    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
-    responseDeserialize: json.deserialize<HelloReply>,
-  },
-  streamHellos: {
-    path: '/test.Greeter/StreamHellos',
-    requestStream: false as const,
-    responseStream: true as const,
-    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
-    requestDeserialize: json.deserialize<HelloRequest>,
-    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
-    responseDeserialize: json.deserialize<HelloReply>,
-  },
+  sayHello: jsonMethod<HelloRequest, HelloReply, false, false>('/test.Greeter/SayHello', false, false),
+  streamHellos: jsonMethod<HelloRequest, HelloReply, false, true>('/test.Greeter/StreamHellos', false, true),
   /** Client stream: greets every name it received, in one reply. */
-  collectHellos: {
-    path: '/test.Greeter/CollectHellos',
-    requestStream: true as const,
-    responseStream: false as const,
-    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
-    requestDeserialize: json.deserialize<HelloRequest>,
-    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
-    responseDeserialize: json.deserialize<HelloReply>,
-  },
+  collectHellos: jsonMethod<HelloRequest, HelloReply, true, false>('/test.Greeter/CollectHellos', true, false),
   /** Bidi stream: answers each request with one reply; ends when the client does. */
-  chatHellos: {
-    path: '/test.Greeter/ChatHellos',
-    requestStream: true as const,
-    responseStream: true as const,
-    requestSerialize: json.serialize as (value: HelloRequest) => Buffer,
-    requestDeserialize: json.deserialize<HelloRequest>,
-    responseSerialize: json.serialize as (value: HelloReply) => Buffer,
-    responseDeserialize: json.deserialize<HelloReply>,
-  },
+  chatHellos: jsonMethod<HelloRequest, HelloReply, true, true>('/test.Greeter/ChatHellos', true, true),
 };
 
 /** How one test server answers. */
@@ -243,4 +227,49 @@ export class MutableResolver implements Resolver {
     listener.onUpdate({ endpoints: this.#endpoints, source: this.source });
     return () => this.#listeners.delete(listener);
   }
+}
+
+/** Telemetry stand-in: adds `traceparent` to every attempt, as meshkit/otel does. */
+export function tracingObserver(traceparent: string): CallObserverFactory {
+  return { name: 'test-trace', create: () => ({ attemptStart: (attempt) => attempt.setOutboundHeader('traceparent', traceparent) }) };
+}
+
+/** Matches a grpc-js ServiceError with `code` (for assert.rejects). */
+export const isStatus = (code: status) => (error: unknown): boolean => (error as ServiceError).code === code;
+
+/** A suite's two Greeter servers behind one meshkit client (round robin, 3 fast unbudgeted attempts, trace headers). */
+export interface GreeterFleet {
+  readonly upstreams: GrpcUpstream[];
+  readonly client: Client;
+}
+
+/**
+ * Registers the suite hooks for a {@link GreeterFleet}: started before the
+ * suite, servers' behaviour and records reset after each test, everything
+ * closed after the suite. Read its fields inside tests (they are set in `before`).
+ */
+export function useGreeterFleet(name: string, traceparent: string): GreeterFleet {
+  const fleet = {} as { upstreams: GrpcUpstream[]; client: Client };
+  before(async () => {
+    fleet.upstreams = await startGrpcUpstreams([{}, {}]);
+    fleet.client = client(name)
+      .endpoints(fleet.upstreams.map((u) => u.address))
+      .balancer(roundRobin())
+      .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' }, budget: false })
+      .telemetry(tracingObserver(traceparent))
+      .build();
+  });
+  afterEach(() => {
+    for (const upstream of fleet.upstreams) {
+      upstream.behaviour = {};
+      upstream.calls.length = 0;
+      upstream.received.length = 0;
+      upstream.cancelled.length = 0;
+    }
+  });
+  after(async () => {
+    await fleet.client.close();
+    await Promise.all(fleet.upstreams.map((u) => u.close()));
+  });
+  return fleet;
 }
