@@ -1,5 +1,5 @@
 import {
-  adaptiveConcurrency, adaptiveThrottle, bulkhead, client, rateLimit, roundRobin, undiciTransport, type CallObserverFactory,
+  adaptiveConcurrency, adaptiveThrottle, bulkhead, client, gradient2, rateLimit, roundRobin, undiciTransport, type CallObserverFactory,
 } from '../src/index.js';
 
 /** What the foundation client turns on: every stage of the foundation, so the numbers are the cost a real user pays. */
@@ -30,9 +30,20 @@ export const FULL_STACK_STAGES = {
     'adaptiveThrottle({})',
     '.circuitBreaker({})',
     'bulkhead({ maxConcurrent: 1000 })',
-    'adaptiveConcurrency({}) (gradient2: initial 20, min 20, max 200)',
+    'adaptiveConcurrency({ algorithm: gradient2({ initialLimit: 64, minLimit: 64 }) }) (max 200)',
   ],
 } as const;
+
+/**
+ * The adaptive concurrency floor of the full stack: the HTTP rows' 64
+ * closed-loop callers. Sized like the other policies (never refusing on the
+ * success path) so that the row measures what the limiter costs, not how
+ * much it sheds. With gradient2's defaults (initial and min 20) it holds the
+ * limit near 20-24 against this one-process upstream, whose latency rises
+ * with every extra call in flight, and refuses the rest: the right answer
+ * for a saturated upstream, but not a cost.
+ */
+export const FULL_STACK_LIMIT = 64;
 
 /** A meshkit client with every foundation stage on; `connections` sets the undici transport's pool size; `telemetry` adds an observer. */
 export function buildBenchClient(name: string, endpoints: readonly string[], connections?: number, telemetry?: CallObserverFactory) {
@@ -58,7 +69,7 @@ export function buildFullStackClient(name: string, endpoints: readonly string[],
     .policy(adaptiveThrottle({}))
     .circuitBreaker({})
     .policy(bulkhead({ maxConcurrent: 1000 }))
-    .policy(adaptiveConcurrency({}));
+    .policy(adaptiveConcurrency({ algorithm: gradient2({ initialLimit: FULL_STACK_LIMIT, minLimit: FULL_STACK_LIMIT }) }));
   if (connections !== undefined) builder = builder.transport(undiciTransport({ connections }));
   return builder.build();
 }

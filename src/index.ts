@@ -16,7 +16,7 @@ export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export {
   channels, subscribe,
   type AttemptEndMessage, type AttemptStartMessage, type CallEndMessage, type ChannelMessages,
-  type DiscoveryErrorMessage, type EndpointsMessage, type EjectionMessage,
+  type DiscoveryErrorMessage, type DiscoveryStaleMessage, type EndpointsMessage, type EjectionMessage,
 } from './core/diagnostics.js';
 export type { CallObserver, CallObserverFactory, ObservedAttempt, ObserverEnvironment, SettledAttempt } from './core/call-observer.js';
 export { runWithInbound, currentInbound, inboundRemainingMs, type InboundContext } from './core/inbound-context.js';
@@ -25,6 +25,7 @@ export { toEndpoint, endpointId, type Endpoint, type EndpointInput, type Endpoin
 export { MeshkitError, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails } from './core/errors.js';
 export { Outcomes, type Outcome, type OutcomeReason } from './core/outcome.js';
 export { composePolicies, type Invoke, type Policy } from './core/policy.js';
+export { splitPipeline, wrapGate, type AdmissionEnvironment, type AdmissionGate, type PipelineStages } from './core/admission.js';
 
 export type { Resolver, ResolverListener, ResolverUpdate } from './discovery/resolver.js';
 export { staticEndpoints } from './discovery/static.js';

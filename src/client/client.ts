@@ -8,6 +8,7 @@ import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration } from '../core/duration.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
+import { splitPipeline } from '../core/admission.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
 import { TimerQueue } from '../core/timer-queue.js';
 import type { Resolver } from '../discovery/resolver.js';
@@ -109,6 +110,8 @@ export class Client implements AsyncDisposable {
       name: factory.name,
       observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot() }),
     })));
+    // Admission policies at the inner end run in line in the executor: no promise per policy.
+    const stages = splitPipeline(config.policies, { clock: config.clock });
     this.#executor = new Executor({
       service: config.name,
       clock: config.clock,
@@ -119,12 +122,13 @@ export class Client implements AsyncDisposable {
       balancer,
       health,
       hedge: config.hedge,
-      firstAttemptAtStart: config.policies.length === 0,
+      firstAttemptAtStart: stages.wrapped.length === 0,
+      gates: stages.gates,
       observer: this.#observer,
     });
     const executor = this.#executor;
     const run: Invoke = (call) => executor.run(call);
-    this.#invoke = config.policies.length === 0 ? run : composePolicies(config.policies, run);
+    this.#invoke = stages.wrapped.length === 0 ? run : composePolicies(stages.wrapped, run);
     this.#state.start();
     registerClient(this);
   }

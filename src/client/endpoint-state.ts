@@ -42,6 +42,8 @@ export class EndpointState implements ResolverListener {
   #source: string;
   #updatedAt: number | undefined = undefined;
   #lastError: Error | undefined = undefined;
+  /** When the set in use turned stale (discovery failing since); undefined while fresh. */
+  #staleSince: number | undefined = undefined;
   #unsubscribe: (() => void) | undefined = undefined;
   #health: OutlierDetector | undefined = undefined;
 
@@ -93,7 +95,14 @@ export class EndpointState implements ResolverListener {
     this.#health?.setEndpoints(endpoints);
     this.rebuild();
     this.#source = update.source;
-    this.#updatedAt = this.#clock.now() - (update.ageMs ?? 0);
+    const now = this.#clock.now();
+    this.#updatedAt = now - (update.ageMs ?? 0);
+    if (this.#staleSince !== undefined) {
+      if (channels.discoveryStale.hasSubscribers) {
+        channels.discoveryStale.publish({ service: this.#service, source: update.source, stale: false, error: undefined, staleForMs: now - this.#staleSince });
+      }
+      this.#staleSince = undefined;
+    }
     this.#lastError = undefined;
     this.#onChange(endpoints);
     if (channels.endpoints.hasSubscribers) {
@@ -112,8 +121,17 @@ export class EndpointState implements ResolverListener {
 
   onError(error: Error): void {
     this.#lastError = error;
+    const updatedAt = this.#updatedAt;
+    // Stale means a last good set is in use while discovery fails; before any set there is nothing to be stale.
+    if (updatedAt !== undefined && this.#staleSince === undefined) {
+      const now = this.#clock.now();
+      this.#staleSince = now;
+      if (channels.discoveryStale.hasSubscribers) {
+        channels.discoveryStale.publish({ service: this.#service, source: this.#source, stale: true, error, staleForMs: now - updatedAt });
+      }
+    }
     if (channels.discoveryError.hasSubscribers) {
-      const staleForMs = this.#updatedAt === undefined ? undefined : this.#clock.now() - this.#updatedAt;
+      const staleForMs = updatedAt === undefined ? undefined : this.#clock.now() - updatedAt;
       channels.discoveryError.publish({ service: this.#service, source: this.#source, error, staleForMs });
     }
   }

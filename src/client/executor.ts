@@ -1,5 +1,6 @@
 import pRetry from 'p-retry';
 import type { Balancer } from '../balancing/balancer.js';
+import { admitSafely, releaseSafely, type AdmissionGate } from '../core/admission.js';
 import { Attempt, timeoutError, type AttemptOwner } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
 import type { CallObserver } from '../core/call-observer.js';
@@ -73,8 +74,10 @@ export interface ExecutorSettings {
   readonly health: OutlierDetector | undefined;
   /** Hedging, when configured. */
   readonly hedge: HedgeSettings | undefined;
-  /** No policy sits between the client and the executor (so a call's first attempt starts when the call does). */
+  /** No `wrap` policy sits between the client and the executor (so a call reaches it when it starts). */
   readonly firstAttemptAtStart: boolean;
+  /** The admission gates at the inner end of the pipeline, outermost first, run in line (see core/admission.ts). */
+  readonly gates?: readonly AdmissionGate[];
   /** Telemetry watching attempts (already guarded against throwing); undefined when none. */
   readonly observer: CallObserver | undefined;
 }
@@ -99,8 +102,10 @@ export class Executor {
   readonly #hedgeBudget: RetryBudget | undefined;
   /** Recent successful latencies, when hedging follows a percentile. */
   readonly #latency: LatencyWindow | undefined;
-  /** True when nothing runs between the call's start and its first attempt, so its start time can be reused. */
+  /** True when nothing runs between the call's start and the executor, so its start time can be reused. */
   readonly #firstAttemptAtStart: boolean;
+  /** Admission gates, outermost first; undefined when there are none. */
+  readonly #gates: readonly AdmissionGate[] | undefined;
   readonly #observer: CallObserver | undefined;
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
@@ -121,6 +126,7 @@ export class Executor {
     this.#hedgeBudget = settings.hedge === undefined ? undefined : new RetryBudget(settings.hedge.budget);
     this.#latency = settings.hedge?.percentile === undefined ? undefined : new LatencyWindow(settings.hedge.percentile);
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
+    this.#gates = settings.gates === undefined || settings.gates.length === 0 ? undefined : settings.gates;
     this.#observer = settings.observer;
   }
 
@@ -138,8 +144,8 @@ export class Executor {
    */
   run(call: CallContext): Promise<unknown> {
     if (this.#closing !== undefined) return Promise.reject(this.#closing);
-    this.#budget?.recordCall(call.startedAt);
-    this.#hedgeBudget?.recordCall(call.startedAt);
+    // Clock reads cost ~60-90 ns: reuse the call's start time when nothing ran since.
+    call.admittedAt = this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
     this.#link(call);
     const signal = call.signal;
     if (signal !== undefined) {
@@ -150,8 +156,11 @@ export class Executor {
     const promise = new Promise<unknown>(this.#capture);
     if (call.stopped !== undefined) this.#end(call, call.stopped, undefined, true);
     // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
-    else if (call.deadline <= call.startedAt) this.#end(call, deadlineError(this.#service, call), undefined, true);
-    else {
+    else if (call.deadline <= call.admittedAt) this.#end(call, deadlineError(this.#service, call), undefined, true);
+    else if (this.#gates === undefined || this.#admit(call, this.#gates)) {
+      // Only calls that will be sent count toward the budgets' request rates.
+      this.#budget?.recordCall(call.admittedAt);
+      this.#hedgeBudget?.recordCall(call.admittedAt);
       try {
         const endpoint = this.#endpoints.picker?.pick(call);
         if (endpoint === undefined) this.#runSlow(call).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
@@ -174,6 +183,22 @@ export class Executor {
       }
     }
     return promise;
+  }
+
+  /**
+   * Runs the admission gates, outermost first. On a refusal the call ends
+   * with it, and the gates that admitted it release it (in {@link #end}).
+   */
+  #admit(call: CallContext, gates: readonly AdmissionGate[]): boolean {
+    for (let i = 0; i < gates.length; i++) {
+      const refusal = admitSafely(gates[i] as AdmissionGate, call);
+      if (refusal !== undefined) {
+        this.#end(call, refusal, undefined, true);
+        return false;
+      }
+      call.admitted = i + 1;
+    }
+    return true;
   }
 
   /** The first attempt's end on the fast path: done, or on to the retry loop. */
@@ -223,6 +248,13 @@ export class Executor {
       call.onAbort = undefined;
     }
     this.#unlink(call);
+    // The gates see the result before the caller does, innermost first, as `wrap` stages would.
+    const gates = this.#gates;
+    if (gates !== undefined) {
+      const reported = failed ? error : undefined;
+      for (let i = call.admitted - 1; i >= 0; i--) releaseSafely(gates[i] as AdmissionGate, call, reported);
+      call.admitted = 0;
+    }
     if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error: failed ? error : undefined });
     const resolve = call.resolveCall as (value: unknown) => void;
     const reject = call.rejectCall as (error: unknown) => void;
@@ -324,8 +356,8 @@ export class Executor {
 
   /** Starts one attempt on `endpoint`; `settle` runs once when it ends (the attempt carries its result). */
   #launch(call: CallContext, endpoint: Endpoint, settle: (attempt: Attempt) => void): void {
-    // Clock reads cost ~60-90 ns here: the first attempt reuses the call's start time when nothing ran in between.
-    const now = call.attempts === 0 && this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
+    // Clock reads cost ~60-90 ns: the fast path's first attempt starts when the call was admitted.
+    const now = settle === this.#onFirstSettled ? call.admittedAt : this.#clock.now();
     const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#owner);
     call.current = attempt;
     call.hedges?.push(attempt);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { clockId } from '../discovery/clock-id.js';
 
 /** TLS settings for talking to the Consul agent over `https://`. */
 export interface ConsulTlsOptions {
@@ -156,14 +157,6 @@ function parseClock(value: unknown): Clock {
     && ['now', 'random', 'setTimeout', 'clearTimeout'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
   if (!ok) throw invalidConfig('clock', 'a clock with now, random, setTimeout and clearTimeout', value);
   return value as Clock;
-}
-
-const clockIds = new WeakMap<object, number>();
-let nextClockId = 1;
-function clockId(clock: Clock): number {
-  let id = clockIds.get(clock);
-  if (id === undefined) clockIds.set(clock, (id = nextClockId++));
-  return id;
 }
 
 /** Hash of secrets and binary material, so the key can be shown without leaking the token. */

@@ -22,10 +22,17 @@ function orDefault<T>(value: unknown, fallback: T): unknown {
   return value === null || value === undefined ? fallback : value;
 }
 
+/** Whether any of an entry's checks is in `warning` (a malformed list counts as none: it is not what we weigh by). */
+function hasWarning(checks: unknown): boolean {
+  return Array.isArray(checks) && checks.some((check) => isRecord(check) && check['Status'] === 'warning');
+}
+
 /**
  * Turns one health entry into an endpoint. Host is `Service.Address`, or
  * `Node.Address` when the service registered none; weight is
- * `Service.Weights.Passing`; zone is `Service.Meta.zone`; tags and metadata
+ * `Service.Weights.Passing`, or `Service.Weights.Warning` when one of the
+ * entry's checks is in `warning` (as Consul's own DNS weighs it; such entries
+ * come only with `passingOnly: false`); zone is `Service.Meta.zone`; tags and metadata
  * are the service's. Throws `ERR_INVALID_CONFIG` naming the bad field.
  */
 export function healthEntryToEndpoint(entry: unknown, option: string): Endpoint {
@@ -47,7 +54,7 @@ export function healthEntryToEndpoint(entry: unknown, option: string): Endpoint 
   return toEndpoint({
     host,
     port: service['Port'] as number,
-    weight: orDefault(weights['Passing'], 1) as number,
+    weight: orDefault(weights[hasWarning(entry['Checks']) ? 'Warning' : 'Passing'], 1) as number,
     tags: orDefault(service['Tags'], []) as string[],
     metadata: meta as Record<string, string>,
     ...(zone === undefined ? {} : { zone }),

@@ -63,9 +63,14 @@ class ConsulWatchRun {
     this.#client.close();
   }
 
-  /** Poll as soon as `minInterval` allows. A blocking query in flight already returns on any change, so it is left alone. */
+  /**
+   * Poll as soon as `minInterval` allows. A blocking query in flight already
+   * returns on any change, so it is left alone; so is the backoff after an
+   * error, or every client that saw a connection refused would pull its watch
+   * onto the same minInterval grid and undo the jitter.
+   */
   refresh(): void {
-    if (this.#stopped || this.#timer === undefined) return;
+    if (this.#stopped || this.#timer === undefined || this.#failures > 0) return;
     const at = Math.max(this.#options.clock.now(), this.#lastStart + this.#options.minIntervalMs);
     if (at < this.#timerAt) this.#schedule(at);
   }

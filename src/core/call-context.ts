@@ -56,6 +56,13 @@ export class CallContext {
   readonly hashKey: string | undefined;
   /** The named subset this call asked for (`options.subset`); undefined to follow the client's split. */
   readonly subset: string | undefined;
+  /**
+   * Clock time when the call reached the client's admission gates (see
+   * core/admission.ts): `startedAt` when no `wrap` policy runs before them.
+   */
+  admittedAt = 0;
+  /** @internal How many of the client's admission gates admitted the call, so exactly those release it. */
+  admitted = 0;
   /** Attempts started so far. */
   attempts = 0;
   /** Endpoints tried so far, so retries prefer another one; allocated only on a retry. */

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /** A handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
@@ -22,6 +24,7 @@ export interface Clock {
 
 /** The real clock: `performance.now()`, `Math.random()` and unref'd Node timers. */
 export const systemClock: Clock = Object.freeze({
+  // perf_hooks' object, not the global `performance`: that global is a getter, read on every call.
   now: () => performance.now(),
   random: Math.random,
   setTimeout(callback: () => void, ms: number, keepAlive = false): TimerHandle {

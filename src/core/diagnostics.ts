@@ -44,6 +44,23 @@ export interface DiscoveryErrorMessage {
   readonly staleForMs: number | undefined;
 }
 
+/**
+ * Published when a client's endpoint set turns stale (discovery failed while
+ * a last good set is in use, which the client keeps using) and again when it
+ * is fresh once more (discovery delivered a set). Once per change, not per
+ * failed poll: `discoveryError` reports every failure.
+ */
+export interface DiscoveryStaleMessage {
+  readonly service: string;
+  readonly source: string;
+  /** True when the set just turned stale, false when discovery recovered. */
+  readonly stale: boolean;
+  /** The failure that made it stale; undefined when it recovered. */
+  readonly error: Error | undefined;
+  /** Milliseconds since the set in use last changed, when it turned stale; how long it was stale, when it recovered. */
+  readonly staleForMs: number;
+}
+
 /** Published when one entry of a discovery answer is invalid and left out. */
 export interface DiscoveryRejectedMessage {
   readonly service: string;
@@ -79,6 +96,7 @@ export const channels = Object.freeze({
   endpoints: diagnosticsChannel.channel('meshkit:discovery:endpoints'),
   discoveryError: diagnosticsChannel.channel('meshkit:discovery:error'),
   discoveryRejected: diagnosticsChannel.channel('meshkit:discovery:rejected'),
+  discoveryStale: diagnosticsChannel.channel('meshkit:discovery:stale'),
   breakerState: diagnosticsChannel.channel('meshkit:breaker:state'),
   ejection: diagnosticsChannel.channel('meshkit:health:ejection'),
 });
@@ -91,6 +109,7 @@ export interface ChannelMessages {
   endpoints: EndpointsMessage;
   discoveryError: DiscoveryErrorMessage;
   discoveryRejected: DiscoveryRejectedMessage;
+  discoveryStale: DiscoveryStaleMessage;
   breakerState: BreakerStateMessage;
   ejection: EjectionMessage;
 }

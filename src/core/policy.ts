@@ -1,3 +1,4 @@
+import type { AdmissionEnvironment, AdmissionGate } from './admission.js';
 import type { CallContext } from './call-context.js';
 
 /** Runs a call (or the rest of the pipeline) and settles with its result. */
@@ -15,6 +16,14 @@ export interface Policy {
   /** A short name for errors, telemetry and `client.describe()`. */
   readonly name: string;
   wrap<T>(next: Invoke<T>): Invoke<T>;
+  /**
+   * Optional: the same policy as a synchronous {@link AdmissionGate} for one
+   * client, or `undefined` when this configuration needs `wrap` (it may queue
+   * calls, say). Called once per client at build; the client runs the gates
+   * at the inner end of its pipeline in line, with no promise per policy.
+   * The gate must behave exactly as `wrap` does.
+   */
+  admission?(environment: AdmissionEnvironment): AdmissionGate | undefined;
   /** Optional: releases what the policy holds (timers, breaker state); `client.close()` calls it. */
   close?(): void | Promise<void>;
   /**

@@ -3,23 +3,14 @@
  * re-resolved as their TTLs run out.
  * @packageDocumentation
  */
-import type { Clock } from '../core/clock.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { sharedResolver } from '../discovery/shared-watch.js';
 import { parseDnsOptions, type DnsOptions, type DnsSettings } from './options.js';
 import { DnsWatch } from './watch.js';
+import { clockId } from '../discovery/clock-id.js';
 
 export type { DnsOptions, DnsRecordType } from './options.js';
 export { ZERO_WEIGHT_SHARE } from './srv-weights.js';
-
-// Clocks cannot go in a string key: number them, so only watches on the same clock are shared.
-const clockIds = new WeakMap<Clock, number>();
-let nextClockId = 0;
-function clockId(clock: Clock): number {
-  let id = clockIds.get(clock);
-  if (id === undefined) clockIds.set(clock, (id = nextClockId++));
-  return id;
-}
 
 function watchKey(settings: DnsSettings): string {
   const { clock, ...rest } = settings;

@@ -6,6 +6,7 @@ import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
 import { connectEtcd } from './connect.js';
 import { parseEtcdValue } from './entry.js';
 import type { EtcdSettings } from './options.js';
+import { clockId } from '../discovery/clock-id.js';
 
 /** Why a sync ended: the registry failed (back off, report) or compacted (re-sync at once). */
 type Ending = { readonly kind: 'failed'; readonly error: Error } | { readonly kind: 'compacted' };
@@ -192,10 +193,18 @@ export interface EtcdWatchHooks {
   readonly afterRead?: (revision: string) => Promise<void>;
 }
 
-/** The {@link WatchSource} of one etcd prefix; equal hosts, prefix and user share one watch. */
+/**
+ * The {@link WatchSource} of one etcd prefix; clients with equal options
+ * (service, hosts, prefix, user, TLS or not, timeouts, backoff, clock) share
+ * one watch.
+ */
 export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = {}): WatchSource {
+  const { service, hosts, prefix, auth, credentials, requestTimeoutMs, backoffBaseMs, backoffCapMs, clock } = settings;
   return Object.freeze({
-    key: `etcd|${settings.hosts.join(',')}|${settings.prefix}|${settings.auth?.username ?? ''}|${settings.credentials === undefined ? 'plain' : 'tls'}`,
+    key: [
+      'etcd', service, hosts.join(','), prefix, auth?.username ?? '', credentials === undefined ? 'plain' : 'tls',
+      requestTimeoutMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
+    ].join('|'),
     source: `etcd:${settings.service}`,
     start(sink: WatchSink): () => void {
       const watch = new PrefixWatch(settings, sink, hooks);

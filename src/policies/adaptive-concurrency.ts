@@ -1,3 +1,4 @@
+import type { AdmissionEnvironment, AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Clock } from '../core/clock.js';
 import { MeshkitError } from '../core/errors.js';
@@ -66,7 +67,8 @@ export interface AdaptiveConcurrencyPolicy extends Policy {
  * Put it outermost among admission policies (after the deadline, before
  * circuit breakers and retries), so one logical call holds one slot.
  * One policy value has one limiter, shared by every client it is added to.
- * No timer; success costs two clock reads and a few arithmetic operations.
+ * No timer; success costs one clock read and a few arithmetic operations
+ * (run as the client's admission gate, the admission time is the call's).
  *
  * Defaults: `algorithm: gradient2()` (initial 20, min 20, max 200: lower
  * `minLimit` for upstreams that serve fewer than about 20 calls at once),
@@ -107,6 +109,23 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
             throw error;
           },
         );
+      };
+    },
+    admission(environment: AdmissionEnvironment): AdmissionGate | undefined {
+      // The gate times calls from `call.admittedAt`, read on the client's clock: only valid when that is the limiter's.
+      if (environment.clock !== limiter.clock) return undefined;
+      return {
+        admit(call: CallContext): Error | undefined {
+          if (limiter.tryAcquire() !== 0) return undefined;
+          rejected++;
+          return limitExceeded(call, limiter.limit);
+        },
+        release(call: CallContext): void {
+          // In flight when it ends (this call included) stands for in flight when it started: no per-call state.
+          // The final attempt's end time, when the executor read it (same clock), saves a read.
+          const ended = call.current?.endedAt;
+          limiter.release(call.admittedAt, limiter.inFlight, signalOf(call), ended === undefined || ended === 0 ? undefined : ended);
+        },
       };
     },
     snapshot(): AdaptiveConcurrencySnapshot {

@@ -1,3 +1,4 @@
+import { wrapGate, type AdmissionEnvironment, type AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
@@ -134,10 +135,12 @@ export function resolveAdaptiveThrottle(options: AdaptiveThrottleOptions): Adapt
  * formula unchanged). gRPC's RLS throttler (`adaptive` in grpc-go) is the same
  * algorithm with a larger padding than the book's +1.
  *
- * Success path: one clock read, a few array writes; no timer, no allocation
- * beyond one `.then` (a promise and two closures). An accept is counted in the newest
- * bucket as of the latest call's start (not re-reading the clock when the call
- * ends), so after a quiet spell it may age out up to that spell early.
+ * Success path: one clock read, a few array writes; no timer. As the
+ * client's admission gate (see core/admission.ts) it allocates nothing and
+ * reads the call's admission time; as a `wrap` stage, one `.then`. An accept
+ * is counted in the newest bucket as of the latest call's start (not
+ * re-reading the clock when the call ends), so after a quiet spell it may
+ * age out up to that spell early.
  * Place it outermost among the admission policies, before rate limits and
  * bulkheads (see docs/policies/adaptive-throttle.md).
  */
@@ -168,36 +171,35 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
     this.#accepts = new Float64Array(settings.buckets);
   }
 
+  // Two forms of one gate: the client's admission path reads the call's admission time when the clocks agree.
+  readonly #ownClock: AdmissionGate = {
+    admit: (call) => this.#admit(call, this.#clock.now()),
+    release: (call) => this.#settled(call),
+  };
+  readonly #callClock: AdmissionGate = {
+    admit: (call) => this.#admit(call, call.admittedAt),
+    release: (call) => this.#settled(call),
+  };
+
   wrap<T>(next: Invoke<T>): Invoke<T> {
-    // Not an async function: `.then` with two small closures costs less than an async frame and its await.
-    return (call) => {
-      const slot = this.#rotate(this.#clock.now());
-      const probability = this.#probability();
-      if (probability > 0 && this.#clock.random() < probability) {
-        // Local rejections count as requests (SRE book): that is what keeps a few probes going to the backend.
-        this.#requests[slot]! += 1;
-        this.#requestSum += 1;
-        this.#rejected++;
-        return Promise.reject(this.#rejection(call, probability));
-      }
-      let pending: Promise<T>;
-      try {
-        pending = next(call);
-      } catch (error) {
-        this.#settled(call);
-        return Promise.reject(error);
-      }
-      return pending.then(
-        (result) => {
-          this.#settled(call);
-          return result;
-        },
-        (error: unknown) => {
-          this.#settled(call);
-          throw error;
-        },
-      );
-    };
+    return wrapGate(this.#ownClock, next);
+  }
+
+  admission(environment: AdmissionEnvironment): AdmissionGate {
+    return environment.clock === this.#clock ? this.#callClock : this.#ownClock;
+  }
+
+  #admit(call: CallContext, now: number): Error | undefined {
+    const slot = this.#rotate(now);
+    const probability = this.#probability();
+    if (probability > 0 && this.#clock.random() < probability) {
+      // Local rejections count as requests (SRE book): that is what keeps a few probes going to the backend.
+      this.#requests[slot]! += 1;
+      this.#requestSum += 1;
+      this.#rejected++;
+      return this.#rejection(call, probability);
+    }
+    return undefined;
   }
 
   state(): AdaptiveThrottleState {

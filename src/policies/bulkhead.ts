@@ -1,3 +1,4 @@
+import type { AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -205,6 +206,28 @@ class Bulkhead implements BulkheadPolicy {
       return this.#enqueue(next as Invoke<unknown>, call) as Promise<T>;
     };
   }
+
+  /**
+   * Without a queue (`maxQueue` 0, the default) a call takes a free slot or
+   * is refused at once, so the bulkhead can run as the client's admission
+   * gate. With a queue it must `wrap`.
+   */
+  admission(): AdmissionGate | undefined {
+    return this.settings.maxQueue === 0 ? this.#gate : undefined;
+  }
+
+  readonly #gate: AdmissionGate = {
+    admit: (call) => {
+      if (this.#active < this.settings.maxConcurrent) {
+        this.#active++;
+        return undefined;
+      }
+      if (this.#closed) return closedError(call);
+      this.#rejected++;
+      return limitError(call, 'maxConcurrent', this.settings);
+    },
+    release: () => this.#release(),
+  };
 
   close(): void {
     if (this.#closed) return;

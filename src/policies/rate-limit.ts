@@ -1,3 +1,4 @@
+import type { AdmissionEnvironment, AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
@@ -128,6 +129,9 @@ export function rateLimit(options: RateLimitOptions): RateLimitPolicy {
   return new RateLimit(resolveRateLimit(options), options.clock ?? systemClock);
 }
 
+/** A token is spent when taken: nothing to give back. */
+function noRelease(): void {}
+
 /** Tolerance for float rounding in the refill, so that a token due now is not missed by 1 ulp. */
 const EPSILON = 1e-9;
 
@@ -187,14 +191,43 @@ class RateLimit implements RateLimitPolicy {
   wrap<T>(next: Invoke<T>): Invoke<T> {
     return (call) => {
       const now = this.#clock.now();
-      this.#refill(now);
-      // Waiting calls go first: a newcomer takes a token only when nobody waits.
-      if (this.#tokens >= 1 - EPSILON && this.#queue.head === undefined) {
-        this.#tokens -= 1;
-        return next(call);
-      }
+      if (this.#take(now)) return next(call);
       return this.#wait(next as Invoke<unknown>, call, now) as Promise<T>;
     };
+  }
+
+  /**
+   * Without `maxWait` nothing ever queues, so the limit can run as the
+   * client's admission gate: take a token or refuse, at the call's admission
+   * time when the clocks agree.
+   */
+  admission(environment: AdmissionEnvironment): AdmissionGate | undefined {
+    if (this.settings.maxWaitMs !== 0) return undefined;
+    const sameClock = environment.clock === this.#clock;
+    return {
+      admit: (call) => {
+        const now = sameClock ? call.admittedAt : this.#clock.now();
+        if (this.#take(now)) return undefined;
+        this.#rejected++;
+        return limitError(call, Math.ceil(this.#waitFor(1)), this.settings);
+      },
+      release: noRelease,
+    };
+  }
+
+  /** Refills to `now` and takes a token if one is there and nobody waits (waiting calls go first). */
+  #take(now: number): boolean {
+    this.#refill(now);
+    if (this.#tokens >= 1 - EPSILON && this.#queue.head === undefined) {
+      this.#tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** ms until the bucket holds `tokens` more than now. */
+  #waitFor(tokens: number): number {
+    return Math.max(0, (tokens - this.#tokens) / this.#perMsRate);
   }
 
   close(): void {
@@ -219,7 +252,7 @@ class RateLimit implements RateLimitPolicy {
   /** No token for this call now: wait in line if allowed, else reject. */
   #wait(next: Invoke<unknown>, call: CallContext, now: number): Promise<unknown> {
     // Its token is the one after those of every call already waiting.
-    const wait = Math.max(0, (this.#queue.size + 1 - this.#tokens) / this.#perMsRate);
+    const wait = this.#waitFor(this.#queue.size + 1);
     if (this.settings.maxWaitMs === 0 || wait > this.settings.maxWaitMs || now + wait >= call.deadline) {
       this.#rejected++;
       return Promise.reject(limitError(call, Math.ceil(wait), this.settings));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, discoveryCacheEntries, type Client, roundRobin } from '../../src/index.js';
+import { client, discoveryCacheEntries, subscribe, type Client, type EndpointsMessage, roundRobin } from '../../src/index.js';
 import { CONSUL_NODE_META, useConsul } from '../helpers/consul-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { testAgent, uniqueName, within, type TestAgent } from './support.js';
@@ -39,6 +39,12 @@ describe('consul() discovery against a real Consul agent', () => {
     const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
     const name = uniqueName('orders');
     await agent.register(name, 'a', a.port);
+    const events: EndpointsMessage[] = [];
+    const stopEvents = subscribe('endpoints', (m) => {
+      if (m.service === name) events.push(m);
+    });
+    t.after(stopEvents);
+    const changes = (): string[] => events.map((m) => [...m.added.map((e) => `+${e.port}`), ...m.removed.map((e) => `-${e.port}`)].join(' '));
     await using orders = client(name).balancer(roundRobin()).discovery(consul({ service: name, address: consulServer.address })).build();
     await within(5000, 'first set', () => ports(orders).length === 1);
     assert.deepEqual([...(await spread(orders, 4)).keys()], [a.port]);
@@ -76,6 +82,9 @@ describe('consul() discovery against a real Consul agent', () => {
     await agent.pass('c');
     await within(1000, 'c back when passing', () => ports(orders).includes(c.port));
     timings['passing again'] = performance.now() - started;
+    // Each change was one endpoints event naming what was added and what was removed.
+    assert.deepEqual(changes(), [`+${a.port}`, `+${b.port}`, `-${a.port}`, `+${c.port}`, `-${c.port}`, `+${c.port}`]);
+    assert.ok(events.every((m) => m.source === `consul:${name}`));
     t.diagnostic(`propagation (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { client, subscribe, type DiscoveryErrorMessage, roundRobin } from '../../src/index.js';
+import { client, subscribe, type DiscoveryErrorMessage, type DiscoveryStaleMessage, roundRobin } from '../../src/index.js';
 import { useConsul } from '../helpers/consul-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { testAgent, uniqueName, within } from './support.js';
@@ -31,6 +31,10 @@ describe('consul() when the agent is killed mid-traffic', () => {
       if (m.service === name) errors.push(m);
     });
     t.after(stopErrors);
+    const staleEvents: DiscoveryStaleMessage[] = [];
+    t.after(subscribe('discoveryStale', (m) => {
+      if (m.service === name) staleEvents.push(m);
+    }));
     const provider = consul({ service: name, address: consulServer.address, backoff: { base: '100ms', cap: '400ms' } });
     await using orders = client(name).balancer(roundRobin()).discovery(provider).build();
     await within(5000, 'first set', () => orders.endpoints().endpoints.length === 2);
@@ -63,6 +67,8 @@ describe('consul() when the agent is killed mid-traffic', () => {
       assert.deepEqual(orders.endpoints().endpoints.map((e) => e.port).sort(), [a.port, b.port].sort());
       assert.ok(errors.every((m) => m.staleForMs !== undefined && m.staleForMs >= 0));
       const errorsWhileDown = errors.length;
+      assert.deepEqual(staleEvents.map((m) => m.stale), [true], 'one stale event for the outage, however many polls failed');
+      assert.equal(staleEvents[0]?.source, `consul:${name}`);
       // A restarted agent that lost its state truthfully answers "no instances" until they register again,
       // so the traffic check covers the outage itself.
       running = false;
@@ -81,6 +87,8 @@ describe('consul() when the agent is killed mid-traffic', () => {
         return !now.stale && now.endpoints.map((e) => e.port).sort().join() === [a.port, c.port].sort().join();
       });
       t.diagnostic(`recovered ${(performance.now() - restarted).toFixed(0)} ms after the restart; ${errorsWhileDown} error events while down`);
+      assert.deepEqual(staleEvents.map((m) => m.stale), [true, false], 'and one when discovery recovered');
+      assert.ok((staleEvents[1]?.staleForMs ?? 0) >= 1500, `stale for ${staleEvents[1]?.staleForMs} ms`);
       // The error backoff is capped at 400 ms with jitter: about 1500/200 polls at most, never a tight loop.
       assert.ok(errorsWhileDown < 40, `error polls while down: ${errorsWhileDown}`);
       const cBefore = c.requests.length;
@@ -89,6 +97,26 @@ describe('consul() when the agent is killed mid-traffic', () => {
     } finally {
       running = false;
       await traffic;
+    }
+  });
+
+  it('a TTL registration comes back by itself after the agent restarts without its state', async (t) => {
+    const consulServer = registry.need(t);
+    if (consulServer === undefined) return;
+    const name = uniqueName('reregister');
+    const registration = await consul({ service: name, address: consulServer.address })
+      .register({ service: name, id: 'self', address: '127.0.0.1', port: (upstreams[0] as Upstream).port }, { ttl: '1s' });
+    try {
+      await consulServer.restart();
+      const restarted = performance.now();
+      const agent = testAgent(consulServer.address);
+      t.after(() => agent.close());
+      // The next keep-alive (every ttl/3) finds its check unknown and registers the service again, passing.
+      await within(5000, 'registered and passing again', async () =>
+        ((await agent.api.health.service({ service: name, passing: true })) as unknown[]).length === 1);
+      t.diagnostic(`back in the restarted agent ${(performance.now() - restarted).toFixed(0)} ms after it was ready`);
+    } finally {
+      await registration.deregister();
     }
   });
 });

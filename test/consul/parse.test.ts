@@ -21,6 +21,16 @@ describe('Consul health answer parsing', () => {
     ]);
   });
 
+  it('weighs an entry with a check in warning by Weights.Warning (default 1), as Consul does', () => {
+    const weights = { Passing: 10, Warning: 2 };
+    const warned = (checks: unknown): unknown => ({ Node: { Address: '127.0.0.1' }, Service: { Address: '127.0.0.1', Port: 80, Weights: weights }, Checks: checks });
+    const weightOf = (e: unknown): number | undefined => parseHealthAnswer([e], [], 'consul:s').endpoints[0]?.weight;
+    assert.equal(weightOf(warned([{ Status: 'passing' }, { Status: 'warning' }])), 2);
+    assert.equal(weightOf(warned([{ Status: 'passing' }])), 10);
+    assert.equal(weightOf(warned('not a list')), 10, 'a malformed check list is not a warning');
+    assert.equal(weightOf({ Node: { Address: '127.0.0.1' }, Service: { Address: '127.0.0.1', Port: 80, Weights: { Passing: 10 } }, Checks: [{ Status: 'warning' }] }), 1);
+  });
+
   it('filters by required tags and rejects duplicates', () => {
     const { endpoints, rejected } = parseHealthAnswer([
       entry({ Address: '127.0.0.1', Port: 80, Tags: ['v2', 'blue'] }),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { consul } from '../../src/consul/index.js';
-import { isMeshkitError } from '../../src/index.js';
+import { client, isMeshkitError, roundRobin } from '../../src/index.js';
 import { useConsul } from '../helpers/consul-server.js';
+import { startUpstream } from '../helpers/upstream.js';
 import { startServedProcess } from './served-process.js';
 import { testAgent, uniqueName, within } from './support.js';
 
@@ -56,5 +57,35 @@ describe('register(consul(...)) from a meshkit-served process', () => {
     await assert.rejects(provider.register({ service, address: '127.0.0.1', port: 80 }, { ttl: 'soon' }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /check\.ttl/.test(e.message));
     await assert.rejects(provider.register({ service, address: '127.0.0.1', port: 80, weight: 1.5 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /instance\.weight/.test(e.message));
     await within(100, 'nothing registered', async () => (await agent.ids(service)).length === 0);
+  });
+
+  it('an HTTP check: Consul probes the instance, which joins passing discovery once healthy and leaves while /health fails', async (t) => {
+    const server = registry.need(t);
+    if (server === undefined) return;
+    const service = uniqueName('probed');
+    let healthy = true;
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    upstream.handler = (req, res) => {
+      const status = req.url === '/health' && !healthy ? 503 : 200;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(req.url === '/health' ? (healthy ? 'healthy' : 'sick') : `ok ${upstream.port}`);
+    };
+    const provider = consul({ service, address: server.address });
+    const registration = await provider.register({ service, id: 'probed', address: '127.0.0.1', port: upstream.port }, { http: '/health', interval: '1s', timeout: '1s' });
+    try {
+      await using callers = client(service).balancer(roundRobin()).discovery(consul({ service, address: server.address })).build();
+      const joined = await within(10_000, 'passing after the first probe', () => callers.endpoints().endpoints.length === 1);
+      assert.ok(upstream.requests.some((r) => r.url === '/health'), 'Consul probed /health');
+      const res = await callers.request({ path: '/' });
+      assert.equal(await res.body.text(), `ok ${upstream.port}`);
+
+      healthy = false;
+      const left = await within(5000, 'gone while /health fails', () => callers.endpoints().endpoints.length === 0);
+      healthy = true;
+      const back = await within(5000, 'back once /health passes', () => callers.endpoints().endpoints.length === 1);
+      t.diagnostic(`joined ${joined.toFixed(0)} ms after registering; left ${left.toFixed(0)} ms after /health began failing; back ${back.toFixed(0)} ms after it recovered (probe interval 1 s)`);
+    } finally {
+      await registration.deregister();
+    }
   });
 });

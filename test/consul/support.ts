@@ -15,10 +15,11 @@ export interface TestAgent {
   close(): void;
 }
 
-export function testAgent(address: string): TestAgent {
+/** The test's own client of the agent at `address` (plain HTTP), sending `token` when ACLs are on. */
+export function testAgent(address: string, token?: string): TestAgent {
   const url = new URL(address);
   const agent = new http.Agent({ keepAlive: true });
-  const api = new Consul({ host: url.hostname, port: Number(url.port), agent });
+  const api = new Consul({ host: url.hostname, port: Number(url.port), agent, ...(token === undefined ? {} : { defaults: { token } }) });
   return {
     api,
     async register(name, id, port, extra = {}) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  client, discoveryCacheEntries, sharedResolver, subscribe, toEndpoint,
+  client, configureDiscoveryCache, discoveryCacheEntries, sharedResolver, subscribe, toEndpoint,
   type DiscoveryErrorMessage, type DiscoveryRejectedMessage, type ResolverListener, type ResolverUpdate, type WatchSink, type WatchSource,
 } from '../../src/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -71,8 +71,41 @@ describe('sharedResolver', () => {
     const next = recorder();
     const stopNext = resolver.subscribe(next);
     assert.equal(next.updates[0]?.endpoints[0]?.port, 2, 'the idle cache seeds the next watch');
+    assert.ok((next.updates[0]?.ageMs ?? 0) >= 25, 'with the age the set had when it went idle, and more');
     assert.equal(source.starts, 2);
     stopNext();
+  });
+
+  it('bounds the idle part of the cache: least recently used sets go first, idle sets expire, kept sets carry their age', async () => {
+    configureDiscoveryCache({ maxIdle: 2, idleTtlMs: 400 });
+    try {
+      const idle = (key: string, port: number): WatchSource & { starts: number } => {
+        const source = testSource(key);
+        const stop = sharedResolver(source).subscribe(recorder());
+        source.sink?.update([toEndpoint(`127.0.0.1:${port}`, 'e')]);
+        stop();
+        return source;
+      };
+      const first = idle('bound-1', 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = idle('bound-2', 2);
+      const third = idle('bound-3', 3); // the third idle set evicts the least recently used one
+      const late = (source: WatchSource): ResolverUpdate | undefined => {
+        const listener = recorder();
+        sharedResolver(source).subscribe(listener)();
+        return listener.updates[0];
+      };
+      assert.equal(late(first), undefined, 'evicted: the next watch of bound-1 starts empty');
+      const seeded = late(second);
+      assert.equal(seeded?.endpoints[0]?.port, 2);
+      assert.ok((seeded?.ageMs ?? -1) >= 0, 'a kept set carries its age');
+      assert.equal(late(third)?.endpoints[0]?.port, 3);
+      assert.deepEqual([first.starts, second.starts, third.starts], [2, 2, 2]);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      assert.equal(late(third), undefined, 'expired after idleTtlMs');
+    } finally {
+      configureDiscoveryCache({});
+    }
   });
 
   it('keeps the last good set on errors, reports staleness, and passes rejected entries to clients', async () => {

@@ -43,7 +43,7 @@ describe('etcd registration', () => {
     await fixture.after();
   });
 
-  it('a served process registers on start, is reachable through discovery, and is gone right after SIGTERM', async (t) => {
+  it('a served process registers on start, is reachable through discovery, and on SIGTERM leaves etcd before it stops accepting', async (t) => {
     const server = fixture.need(t);
     if (server === undefined) return;
     const service = uniqueService('served');
@@ -65,6 +65,9 @@ describe('etcd registration', () => {
       const [code] = (await once(served.child, 'exit')) as [number | null];
       assert.equal(code, 0);
       assert.ok(served.lines.some((l) => l['stopped'] === true), 'onShutdown ran after deregistering');
+      const shutdown = served.lines.find((l) => l['deregistered'] === true);
+      assert.equal(shutdown?.['keyGone'], true, 'the key was gone when onShutdown began');
+      assert.equal(shutdown?.['stillServing'], true, 'and the server was still accepting then');
       assert.equal(await kv.get(key).string(), null, 'key gone when the process has exited');
       const goneMs = await waitFor('the client to drop it', () => c.endpoints().endpoints.length === 0, 1000);
       t.diagnostic(`graceful: process exited and key gone ${(performance.now() - signalled).toFixed(0)} ms after SIGTERM; client dropped it ${goneMs.toFixed(0)} ms later`);

@@ -170,9 +170,14 @@ describe('etcd resolver against a real etcd', () => {
     const entries = discoveryCacheEntries().filter((e) => e.source === `etcd:${service}`);
     assert.equal(entries.length, 1);
     assert.equal(entries[0]?.subscribers, 2);
+    // Options that change how the watch behaves (its backoff here) give it a watch of its own.
+    const three = client(service).balancer(roundRobin()).discovery(etcd({ service, hosts: server.url, backoff: { base: '50ms', cap: '1s' } })).build();
+    await waitFor('the third resolved', () => three.endpoints().ageMs !== undefined);
+    assert.equal(discoveryCacheEntries().filter((e) => e.source === `etcd:${service}`).length, 2);
     await (await one.request({ path: '/' })).body.dump();
     await one.close();
     await two.close();
+    await three.close();
     assert.equal(discoveryCacheEntries().filter((e) => e.source === `etcd:${service}`).length, 0);
     await waitFor('resources released', () => activeResources().length <= before, 3000)
       .catch(() => assert.fail(`still open: ${activeResources().join(', ')} (before: ${before})`));

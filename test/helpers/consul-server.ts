@@ -94,9 +94,10 @@ async function freePort(taken: Set<number>): Promise<number> {
   throw new Error('consul-server: no free loopback port');
 }
 
-function getJson(url: string): Promise<{ status: number; body: unknown }> {
+function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+    const headers = token === undefined ? {} : { 'x-consul-token': token };
+    const req = http.get(url, { agent: false, timeout: 2000, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -117,11 +118,66 @@ function getJson(url: string): Promise<{ status: number; body: unknown }> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** TLS material made by `consul tls ca create` / `consul tls cert create` (PEM files). */
+export interface ConsulCerts {
+  readonly dir: string;
+  /** The CA that signed both certificates. */
+  readonly caFile: string;
+  /** The agent's certificate (SANs: server.<dc>.consul, localhost, 127.0.0.1) and key. */
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  /** A client certificate and key signed by the same CA (for `verify_incoming_https`). */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** Removes the directory. */
+  remove(): void;
+}
+
+/** Creates a CA, a server and a client certificate with the consul binary itself (no openssl needed). */
+export async function createConsulCerts(datacenter = 'dc1'): Promise<ConsulCerts> {
+  const bin = await findConsulBinary();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-consul-tls-'));
+  const run = (args: string[]): Promise<unknown> => promisify(execFile)(bin, args, { cwd: dir });
+  await run(['tls', 'ca', 'create']);
+  await run(['tls', 'cert', 'create', '-server', '-dc', datacenter]);
+  await run(['tls', 'cert', 'create', '-client', '-dc', datacenter]);
+  const file = (name: string): string => path.join(dir, name);
+  return {
+    dir,
+    caFile: file('consul-agent-ca.pem'),
+    serverCertFile: file(`${datacenter}-server-consul-0.pem`),
+    serverKeyFile: file(`${datacenter}-server-consul-0-key.pem`),
+    clientCertFile: file(`${datacenter}-client-consul-0.pem`),
+    clientKeyFile: file(`${datacenter}-client-consul-0-key.pem`),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Options of {@link startConsul}; the defaults give a plain dev agent `meshkit-test` in `dc1`. */
+export interface ConsulStartOptions {
+  /** Default `'dc1'`. */
+  readonly datacenter?: string;
+  /** Node name. Default `'meshkit-test'`. */
+  readonly node?: string;
+  /** Extra HCL snippets (`-hcl`), e.g. an `acl { ... }` block. Default none. */
+  readonly hcl?: readonly string[];
+  /** Token the readiness probe sends (the ACL master token when ACLs default to deny). Default none. */
+  readonly token?: string;
+  /** Also serve the HTTP API over TLS on a free port, with these files. Default none. */
+  readonly https?: { readonly certs: ConsulCerts; readonly verifyIncoming?: boolean };
+}
+
 /** A `consul agent -dev` on loopback ports, started by a test suite. */
 export interface ConsulServer {
   /** `http://127.0.0.1:<httpPort>`: pass as the `address` option. */
   readonly address: string;
+  /** `https://127.0.0.1:<port>` when started with `https`. */
+  readonly httpsAddress: string | undefined;
   readonly httpPort: number;
+  /** The Serf WAN port, for `-join-wan` from another datacenter's agent. */
+  readonly serfWanPort: number;
+  readonly datacenter: string;
+  readonly node: string;
   readonly bin: string;
   /** The agent's output so far (for failure messages). */
   logs(): string;
@@ -138,23 +194,34 @@ export interface ConsulServer {
 }
 
 /** Starts `consul agent -dev` bound to 127.0.0.1 on free ports, and waits until it has a leader and answers. */
-export async function startConsul(): Promise<ConsulServer> {
+export async function startConsul(options: ConsulStartOptions = {}): Promise<ConsulServer> {
   const bin = await findConsulBinary();
+  const datacenter = options.datacenter ?? 'dc1';
+  const node = options.node ?? 'meshkit-test';
   const taken = new Set<number>();
   const [httpPort, dnsPort, serfLan, serfWan, serverPort] = [
     await freePort(taken), await freePort(taken), await freePort(taken), await freePort(taken), await freePort(taken),
   ] as [number, number, number, number, number];
+  const httpsPort = options.https === undefined ? undefined : await freePort(taken);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-consul-data-'));
   const address = `http://127.0.0.1:${httpPort}`;
+  const tlsHcl = options.https === undefined ? [] : [
+    `ports { https = ${httpsPort} }`,
+    `cert_file = ${JSON.stringify(options.https.certs.serverCertFile)}`,
+    `key_file = ${JSON.stringify(options.https.certs.serverKeyFile)}`,
+    `ca_file = ${JSON.stringify(options.https.certs.caFile)}`,
+    `verify_incoming_https = ${options.https.verifyIncoming === true}`,
+  ];
   let output = '';
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
   const args = [
-    'agent', '-dev', '-node', 'meshkit-test', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-advertise', '127.0.0.1',
+    'agent', '-dev', '-datacenter', datacenter, '-node', node, '-bind', '127.0.0.1', '-client', '127.0.0.1', '-advertise', '127.0.0.1',
     '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfLan),
     '-serf-wan-port', String(serfWan), '-server-port', String(serverPort), '-grpc-port', '-1',
     '-data-dir', dataDir, '-hcl', 'disable_update_check = true', '-node-meta', `${CONSUL_NODE_META.key}:${CONSUL_NODE_META.value}`,
+    ...[...tlsHcl, ...(options.hcl ?? [])].flatMap((hcl) => ['-hcl', hcl]),
   ];
 
   const launch = async (): Promise<void> => {
@@ -170,8 +237,8 @@ export async function startConsul(): Promise<ConsulServer> {
     for (;;) {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`consul exited while starting:\n${output}`);
       try {
-        const leader = await getJson(`${address}/v1/status/leader`);
-        const self = await getJson(`${address}/v1/catalog/node/meshkit-test`);
+        const leader = await getJson(`${address}/v1/status/leader`, options.token);
+        const self = await getJson(`${address}/v1/catalog/node/${node}`, options.token);
         // Leader elected and the node synced into the catalog: registrations and health reads now work.
         if (leader.status === 200 && typeof leader.body === 'string' && leader.body !== '' && self.status === 200 && self.body !== null) return;
       } catch {
@@ -197,7 +264,9 @@ export async function startConsul(): Promise<ConsulServer> {
   await launch();
   let stopped = false;
   return {
-    address, httpPort, bin,
+    address, httpPort, bin, datacenter, node,
+    httpsAddress: httpsPort === undefined ? undefined : `https://127.0.0.1:${httpsPort}`,
+    serfWanPort: serfWan,
     logs: () => output,
     kill: () => terminate('SIGKILL'),
     async restart(): Promise<void> {
@@ -214,6 +283,30 @@ export async function startConsul(): Promise<ConsulServer> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Joins `from` to `to` over the WAN (two datacenters, as `consul join -wan`)
+ * and waits until `from` lists both datacenters and can answer a query for `to`'s.
+ */
+export async function joinWan(from: ConsulServer, to: ConsulServer): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(`${from.address}/v1/agent/join/127.0.0.1:${to.serfWanPort}?wan=1`, { method: 'PUT', agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`WAN join answered ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('WAN join timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const dcs = await getJson(`${from.address}/v1/catalog/datacenters`).catch(() => undefined);
+    const remote = await getJson(`${from.address}/v1/catalog/nodes?dc=${to.datacenter}`).catch(() => undefined);
+    if (Array.isArray(dcs?.body) && dcs.body.includes(to.datacenter) && remote?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${from.datacenter} did not see ${to.datacenter} over the WAN within 20 s`);
+    await sleep(100);
+  }
 }
 
 /** One Consul agent for a test suite, or why it could not start. */
@@ -234,12 +327,12 @@ export interface ConsulFixture {
  * `describe` body: `node:test` runs hooks in the order they were registered,
  * so the suite's own `before` hooks can use `server`.
  */
-export function useConsul(): ConsulFixture {
+export function useConsul(options: ConsulStartOptions | (() => Promise<ConsulStartOptions>) = {}): ConsulFixture {
   let server: ConsulServer | undefined;
   let startError: unknown;
   before(async () => {
     try {
-      server = await startConsul();
+      server = await startConsul(typeof options === 'function' ? await options() : options);
     } catch (error) {
       startError = error;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { client, isMeshkitError } from '../../src/index.js';
+import { client, isMeshkitError, type Client, type ClientBuilder, type Policy } from '../../src/index.js';
 import { adaptiveConcurrency } from '../../src/policies/adaptive-concurrency.js';
 import { aimd } from '../../src/policies/limits/aimd.js';
 import type { Limit, LimitAlgorithm } from '../../src/policies/limits/limit.js';
@@ -13,9 +13,19 @@ function recording(limit: number): { algorithm: LimitAlgorithm; samples: { rtt: 
   return { algorithm: { name: 'recording', initialLimit: limit, minLimit: limit, maxLimit: limit, create: () => state }, samples };
 }
 
-describe('adaptiveConcurrency', () => {
+/** A policy with no admission gate: placed innermost, it makes the client run the limiter through `wrap`. */
+const passThrough: Policy = { name: 'pass-through', wrap: (next) => next };
+let mode: 'gate' | 'wrap' = 'gate';
+
+/** Builds the client so that the limiter runs as an admission gate, or (in the wrap suite) as a wrap stage. */
+function build(builder: ClientBuilder): Client {
+  return (mode === 'wrap' ? builder.policy(passThrough) : builder).build();
+}
+
+for (const runAs of ['gate', 'wrap'] as const) describe(`adaptiveConcurrency (as ${runAs === 'gate' ? 'an admission gate' : 'a wrap stage'})`, () => {
   let upstream: Upstream;
   before(async () => {
+    mode = runAs;
     upstream = await startUpstream();
     upstream.handler = (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -28,12 +38,13 @@ describe('adaptiveConcurrency', () => {
     };
   });
   after(async () => {
+    mode = 'gate';
     await upstream.close();
   });
 
   it('sheds a call over the limit at once, before it is sent, with ERR_LIMIT_EXCEEDED', async () => {
     const policy = adaptiveConcurrency({ algorithm: aimd({ initialLimit: 2, minLimit: 2, maxLimit: 2 }) });
-    await using c = client('ac-shed').endpoints([upstream.address]).retry(false).policy(policy).build();
+    await using c = build(client('ac-shed').endpoints([upstream.address]).retry(false).policy(policy));
     const sent = upstream.requests.length;
     const slow = [c.request({ path: '/?delay=300' }), c.request({ path: '/?delay=300' })];
     assert.equal(policy.limiter.inFlight, 2);
@@ -57,8 +68,8 @@ describe('adaptiveConcurrency', () => {
     const { algorithm, samples } = recording(50);
     const policy = adaptiveConcurrency({ algorithm, window: false });
     const dead = `127.0.0.1:${await closedPort()}`;
-    await using c = client('ac-signals').endpoints([upstream.address]).retry(false).timeout({ perTry: '100ms' }).policy(policy).build();
-    await using d = client('ac-dead').endpoints([dead]).retry(false).policy(policy).build();
+    await using c = build(client('ac-signals').endpoints([upstream.address]).retry(false).timeout({ perTry: '100ms' }).policy(policy));
+    await using d = build(client('ac-dead').endpoints([dead]).retry(false).policy(policy));
     const statusOf = async (path: string): Promise<number> => {
       const res = await c.request({ path });
       await res.body.dump();
@@ -90,7 +101,7 @@ describe('adaptiveConcurrency', () => {
   it('works around client.call() too', async () => {
     const { algorithm, samples } = recording(1);
     const policy = adaptiveConcurrency({ algorithm, window: false });
-    await using c = client('ac-call').endpoints([upstream.address]).retry(false).policy(policy).build();
+    await using c = build(client('ac-call').endpoints([upstream.address]).retry(false).policy(policy));
     let release!: () => void;
     const first = c.call(() => new Promise<string>((resolve) => (release = () => resolve('first'))));
     await assert.rejects(c.call(async () => 'second'), (e: unknown) => isMeshkitError(e, 'ERR_LIMIT_EXCEEDED'));

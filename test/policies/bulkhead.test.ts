@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, roundRobin, type Classifier } from '../../src/index.js';
+import { CallContext, client, isMeshkitError, roundRobin, systemClock, type Classifier } from '../../src/index.js';
 import type { CallTransport } from '../../src/core/call-context.js';
 import { bulkhead, type BulkheadPolicy } from '../../src/policies/bulkhead.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -332,6 +332,24 @@ describe('bulkhead with a real client and a slow upstream', () => {
     assert.equal(upstream.requests.length, 6);
     assert.equal(bh.active, 0);
     assert.equal(bh.queued, 0);
+  });
+
+  it('without a queue it runs as the client\'s admission gate: the excess is refused unsent, and slots come back', async (t) => {
+    const upstream = await startUpstream({ delayMs: 200 });
+    t.after(() => upstream.close());
+    const bh = bulkhead({ maxConcurrent: 2 });
+    assert.notEqual(bh.admission?.({ clock: systemClock }), undefined, 'maxQueue 0 offers a gate');
+    await using c = client('bulkhead-gate-it').endpoints([upstream.address]).retry(false).policy(bh).build();
+    const first = [c.request({ path: '/' }), c.request({ path: '/' })];
+    assert.equal(bh.active, 2);
+    await assert.rejects(c.request({ path: '/' }), (e: unknown) => limitOf(e) === 'maxConcurrent');
+    for (const res of await Promise.all(first)) await res.body.dump();
+    assert.equal(bh.active, 0, 'both slots released when the calls settled');
+    assert.equal(upstream.requests.length, 2, 'the refused call was never sent');
+    const res = await c.request({ path: '/' });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(bh.snapshot().rejected, 1);
   });
 
   it('a queued call gives up after queueTimeout while the upstream is slow', async (t) => {

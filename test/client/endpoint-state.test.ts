@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { client, subscribe, type DiscoveryErrorMessage, type DiscoveryStaleMessage, type Resolver, type ResolverListener } from '../../src/index.js';
+import { toEndpoint } from '../../src/core/endpoint.js';
+import { VirtualClock } from '../../src/testing/virtual-clock.js';
+
+/** A custom resolver (the documented seam) whose updates and failures the test drives. */
+function drivenResolver(source: string): Resolver & { listener: ResolverListener | undefined } {
+  const resolver = {
+    source,
+    listener: undefined as ResolverListener | undefined,
+    subscribe(listener: ResolverListener) {
+      resolver.listener = listener;
+      return () => {
+        resolver.listener = undefined;
+      };
+    },
+  };
+  return resolver;
+}
+
+describe('endpoint state: staleness', () => {
+  it('publishes discoveryStale once when the set turns stale and once when it is fresh again; discoveryError per failure', async (t) => {
+    const clock = new VirtualClock();
+    const service = `stale-${process.pid}`;
+    const resolver = drivenResolver('driven:orders');
+    const stale: DiscoveryStaleMessage[] = [];
+    const errors: DiscoveryErrorMessage[] = [];
+    t.after(subscribe('discoveryStale', (m) => {
+      if (m.service === service) stale.push(m);
+    }));
+    t.after(subscribe('discoveryError', (m) => {
+      if (m.service === service) errors.push(m);
+    }));
+    await using c = client(service).discovery(resolver).clock(clock).build();
+    const listener = resolver.listener as ResolverListener;
+
+    // Before any set there is nothing to be stale: an error is only an error.
+    listener.onError(new Error('registry down at start'));
+    assert.equal(stale.length, 0);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.staleForMs, undefined);
+
+    listener.onUpdate({ source: 'driven:orders', endpoints: [toEndpoint('127.0.0.1:9', 'test')] });
+    assert.equal(c.endpoints().stale, false);
+    assert.equal(stale.length, 0, 'a first set after errors is not a recovery from staleness');
+
+    await clock.advance(1000);
+    listener.onError(new Error('poll 1 failed'));
+    await clock.advance(500);
+    listener.onError(new Error('poll 2 failed'));
+    assert.equal(c.endpoints().stale, true);
+    assert.equal(c.endpoints().endpoints.length, 1, 'the last good set stays in use');
+    assert.equal(stale.length, 1, 'one event however many polls fail');
+    assert.deepEqual({ ...stale[0], error: stale[0]?.error?.message }, {
+      service, source: 'driven:orders', stale: true, error: 'poll 1 failed', staleForMs: 1000,
+    });
+    assert.deepEqual(errors.slice(1).map((m) => m.staleForMs), [1000, 1500]);
+
+    await clock.advance(2000);
+    listener.onUpdate({ source: 'driven:orders', endpoints: [toEndpoint('127.0.0.1:10', 'test')] });
+    assert.equal(c.endpoints().stale, false);
+    assert.deepEqual(stale.slice(1), [{ service, source: 'driven:orders', stale: false, error: undefined, staleForMs: 2500 }]);
+
+    listener.onError(new Error('again'));
+    assert.equal(stale.length, 3, 'a new outage is a new event');
+    assert.equal(stale[2]?.stale, true);
+  });
+});
