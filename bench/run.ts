@@ -8,6 +8,10 @@ const SCENARIOS: Readonly<Record<string, { readonly about: string; readonly run:
     run: async () => (await import('./overhead.js')).runOverhead(),
   },
   soak: { about: '1,000,000 calls through the full pipeline: heap after GC, unhandled rejections, timers left, calls/s', run: async () => (await import('./soak.js')).runSoak() },
+  balancers: {
+    about: 'pick cost (ns) of every balancer at 10, 1,000 and 10,000 endpoints, bytes allocated per pick, heap and timers per endpoint',
+    run: async () => (await import('./balancers.js')).runBalancers(),
+  },
 };
 
 // After a scenario returns, the process should exit by itself; if something still

@@ -8,9 +8,12 @@ import type { Endpoint } from '../core/endpoint.js';
 export class EndpointStates<S> {
   #byId = new Map<string, S>();
   readonly #create: (endpoint: Endpoint) => S;
+  readonly #drop: ((state: S) => void) | undefined;
 
-  constructor(create: (endpoint: Endpoint) => S) {
+  /** `drop`: called once for each state whose endpoint left the set (to release what it holds). Default none. */
+  constructor(create: (endpoint: Endpoint) => S, drop?: (state: S) => void) {
     this.#create = create;
+    this.#drop = drop;
   }
 
   /** Returns the states aligned with `endpoints` (index i is endpoint i's), keeping known ones. */
@@ -24,6 +27,8 @@ export class EndpointStates<S> {
       next.set(endpoint.id, state);
       states[i] = state;
     }
+    const drop = this.#drop;
+    if (drop !== undefined) for (const [id, state] of this.#byId) if (!next.has(id)) drop(state);
     this.#byId = next;
     return states;
   }

@@ -1,18 +1,28 @@
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { EndpointStates } from './endpoint-states.js';
+import { StateSlab } from './state-slab.js';
 
-/** One endpoint's attempts in flight from this client. */
+/** One endpoint's attempts in flight from this client; the count is mirrored in the tracker's slab at `slot`. */
 export class InFlight {
   active = 0;
+  readonly slot: number;
+
+  constructor(slot: number) {
+    this.slot = slot;
+  }
 }
 
 /**
  * Counts attempts in flight per endpoint (by `endpoint.id`) and in total,
- * from the balancer's onAttemptStart / onAttemptEnd feedback.
+ * from the balancer's onAttemptStart / onAttemptEnd feedback. The counts are
+ * also kept in {@link slab}, one slot per endpoint, for pickers that compare
+ * them (least request).
  */
 export class InFlightTracker {
-  readonly #states = new EndpointStates<InFlight>(() => new InFlight());
+  /** In-flight counts by slot (see {@link InFlight.slot}). */
+  readonly slab = new StateSlab();
+  readonly #states = new EndpointStates<InFlight>(() => new InFlight(this.slab.take()), (state) => this.slab.release(state.slot));
   /** Attempts in flight on endpoints of the current set. */
   total = 0;
 
@@ -33,6 +43,7 @@ export class InFlightTracker {
     const state = this.#states.get(attempt.endpoint.id);
     if (state === undefined) return; // picked from an older set and gone since: nothing to balance
     state.active++;
+    this.slab.values[state.slot] = state.active;
     this.total++;
   }
 
@@ -41,6 +52,7 @@ export class InFlightTracker {
     // Zero when the endpoint left and came back while this attempt was out: its new counter never saw the start.
     if (state === undefined || state.active === 0) return;
     state.active--;
+    this.slab.values[state.slot] = state.active;
     this.total--;
   }
 }

@@ -1,10 +1,11 @@
-import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { AliasTable } from './alias-table.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory } from './balancer.js';
 import { InFlightTracker, type InFlight } from './in-flight.js';
 import { integerOption, readOptions } from './options.js';
 import { P2cPicker, weightsDiffer } from './p2c-picker.js';
+import { PickRandom } from './pick-random.js';
+import type { StateSlab } from './state-slab.js';
 
 /** Options of {@link leastRequest}. */
 export interface LeastRequestOptions {
@@ -13,20 +14,27 @@ export interface LeastRequestOptions {
 }
 
 class LeastRequestPicker extends P2cPicker {
-  readonly #states: readonly InFlight[];
+  /** In-flight counts by slot, and each endpoint's slot: two compact arrays (see StateSlab). */
+  readonly #slab: StateSlab;
+  readonly #slots: Int32Array;
   /** 1 / weight per endpoint when weights differ; undefined when they are equal. */
   readonly #inverseWeight: Float64Array | undefined;
 
-  constructor(endpoints: readonly Endpoint[], states: readonly InFlight[], clock: Clock, choices: number) {
+  constructor(endpoints: readonly Endpoint[], states: readonly InFlight[], slab: StateSlab, random: PickRandom, choices: number) {
     const weighted = weightsDiffer(endpoints);
-    super(endpoints, clock, choices, weighted ? new AliasTable(endpoints.map((e) => e.weight)) : undefined);
-    this.#states = states;
+    super(endpoints, random, choices, weighted ? new AliasTable(endpoints.map((e) => e.weight)) : undefined);
+    this.#slab = slab;
+    this.#slots = Int32Array.from(states, (state) => state.slot);
     this.#inverseWeight = weighted ? Float64Array.from(endpoints, (e) => 1 / e.weight) : undefined;
   }
 
-  protected load(index: number): number {
-    const active = (this.#states[index] as InFlight).active;
-    return this.#inverseWeight === undefined ? active : active * (this.#inverseWeight[index] as number);
+  /** Fewer attempts in flight (per unit of weight when weights differ). */
+  protected less(a: number, b: number): boolean {
+    const counts = this.#slab.values;
+    const activeA = counts[this.#slots[a] as number] as number;
+    const activeB = counts[this.#slots[b] as number] as number;
+    const inverse = this.#inverseWeight;
+    return inverse === undefined ? activeA < activeB : activeA * (inverse[a] as number) < activeB * (inverse[b] as number);
   }
 }
 
@@ -35,7 +43,9 @@ class LeastRequestPicker extends P2cPicker {
  * Envoy's `LEAST_REQUEST`, gRPC): sample `choices` endpoints (default 2) and
  * send to the one with the fewest attempts in flight from this client. Load
  * is counted from the balancer feedback, keyed by `endpoint.id`, so counts
- * survive set updates. A pick costs `choices` random numbers at any set size.
+ * survive set updates. A pick costs `choices` draws from the balancer's own
+ * random stream (seeded from the clock) and `choices` load reads at any set
+ * size, and allocates nothing.
  *
  * When weights differ, samples are drawn in proportion to `endpoint.weight`
  * and compared by in-flight / weight, so idle traffic follows the weights and
@@ -51,8 +61,9 @@ export function leastRequest(options?: LeastRequestOptions): BalancerFactory {
     name: 'least-request',
     create(environment: BalancerEnvironment): Balancer {
       const inFlight = new InFlightTracker();
+      const random = PickRandom.from(environment.clock);
       return {
-        update: (endpoints) => new LeastRequestPicker(endpoints, inFlight.sync(endpoints), environment.clock, choices),
+        update: (endpoints) => new LeastRequestPicker(endpoints, inFlight.sync(endpoints), inFlight.slab, random, choices),
         onAttemptStart: (attempt) => inFlight.start(attempt),
         onAttemptEnd: (attempt) => inFlight.end(attempt),
         describe: (endpoint) => {

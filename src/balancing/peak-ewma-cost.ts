@@ -1,3 +1,5 @@
+import type { StateSlab } from './state-slab.js';
+
 /** Costs are floored here (ms) so that pending attempts still count when an RTT measures 0. */
 const MIN_COST = 0.001;
 
@@ -12,26 +14,71 @@ const MIN_COST = 0.001;
  * endpoint look slow for tens of seconds.
  */
 export class PeakEwmaCost {
+  // The number fields start at 0, not undeclared: a class field without an initializer starts as
+  // `undefined`, which makes V8 store every later double in a newly allocated box (one per write,
+  // six per attempt); starting from a number it keeps one box per field and writes in place.
   /** Estimated round-trip time in ms, as of {@link stamp}. */
-  cost: number;
+  cost = 0;
   /** Clock time of the last observation (or of creation). */
-  stamp: number;
-  /** Attempts in flight to this endpoint from this client. */
-  pending = 0;
+  stamp = 0;
   /**
    * ln(cost) + stamp / tau. Every cost decays by the same exp(-now / tau)
    * factor, so comparing these (plus ln(pending + 1)) orders endpoints exactly
    * as their decayed loads at any common `now`: a pick needs no clock read.
    */
-  score: number;
+  score = 0;
+  /**
+   * score + ln(pending + 1), the number a pick compares: kept current by
+   * every change (and copied to the slab slot, where pickers read it), so a
+   * pick reads one number and does no arithmetic.
+   */
+  rank = 0;
+  /** This estimate's slot in the balancer's {@link StateSlab}; -1 without a slab. */
+  readonly slot: number;
+  readonly #slab: StateSlab | undefined;
   readonly #tau: number;
   #measured = false;
+  #pending = 0;
 
-  constructor(initialCost: number, now: number, tau: number) {
+  /** `slab`: where pickers read the rank (a slot is taken now and given back by {@link release}). Default none. */
+  constructor(initialCost: number, now: number, tau: number, slab?: StateSlab) {
     this.#tau = tau;
+    this.#slab = slab;
+    this.slot = slab === undefined ? -1 : slab.take();
     this.cost = Math.max(initialCost, MIN_COST);
     this.stamp = now;
     this.score = Math.log(this.cost) + now / tau;
+    this.rank = this.score;
+    this.#publish();
+  }
+
+  /** The endpoint left the set: give the slab slot back. */
+  release(): void {
+    this.#slab?.release(this.slot);
+  }
+
+  /** Recomputes the rank from score and pending, and copies it to the slab. */
+  #publish(): void {
+    this.rank = this.score + Math.log(this.#pending + 1);
+    if (this.#slab !== undefined) this.#slab.values[this.slot] = this.rank;
+  }
+
+  /** Attempts in flight to this endpoint from this client; changed by {@link start} and {@link end}. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** An attempt went out to the endpoint. */
+  start(): void {
+    this.#pending++;
+    this.#publish();
+  }
+
+  /** An attempt to the endpoint ended (a no-op at zero: it started before this estimate existed). */
+  end(): void {
+    if (this.#pending === 0) return;
+    this.#pending--;
+    this.#publish();
   }
 
   /** The cost at `now`: the stored cost decayed by exp(-(now - stamp) / tau). Reads do not change state. */
@@ -62,5 +109,6 @@ export class PeakEwmaCost {
     }
     if (now > this.stamp) this.stamp = now;
     this.score = Math.log(this.cost) + this.stamp / this.#tau;
+    this.#publish();
   }
 }

@@ -1,13 +1,14 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { Clock } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad } from './balancer.js';
 import { EndpointStates } from './endpoint-states.js';
 import { readOptions } from './options.js';
-import { P2cPicker } from './p2c-picker.js';
+import { P2cPicker, weightsDiffer } from './p2c-picker.js';
 import { PeakEwmaCost } from './peak-ewma-cost.js';
+import { PickRandom } from './pick-random.js';
+import { StateSlab } from './state-slab.js';
 
 /** Options of {@link peakEwma}. */
 export interface PeakEwmaOptions {
@@ -25,17 +26,31 @@ export interface PeakEwmaOptions {
 }
 
 class PeakEwmaPicker extends P2cPicker {
-  readonly #costs: readonly PeakEwmaCost[];
+  readonly #slab: StateSlab;
+  /** Each endpoint's slot in the slab (endpoints of one id share it). */
+  readonly #slots: Int32Array;
+  /** ln(weight) per endpoint when weights differ (slow start, discovery weights); undefined when they are equal. */
+  readonly #logWeight: Float64Array | undefined;
 
-  constructor(endpoints: readonly Endpoint[], costs: readonly PeakEwmaCost[], clock: Clock) {
-    super(endpoints, clock, 2);
-    this.#costs = costs;
+  constructor(endpoints: readonly Endpoint[], costs: readonly PeakEwmaCost[], slab: StateSlab, random: PickRandom) {
+    super(endpoints, random, 2);
+    this.#slab = slab;
+    this.#slots = Int32Array.from(costs, (cost) => cost.slot);
+    this.#logWeight = weightsDiffer(endpoints) ? Float64Array.from(endpoints, (e) => Math.log(e.weight)) : undefined;
   }
 
-  /** ln of the decayed load, up to a term shared by all endpoints (see PeakEwmaCost.score): no clock read. */
-  protected load(index: number): number {
-    const cost = this.#costs[index] as PeakEwmaCost;
-    return cost.pending === 0 ? cost.score : cost.score + Math.log(cost.pending + 1);
+  /**
+   * Compares ln of the decayed loads, up to a term shared by all endpoints
+   * (see PeakEwmaCost.rank), read from the slab: no clock read, two reads of
+   * compact arrays. With unequal weights the load is divided by the weight,
+   * i.e. ln(weight) is subtracted.
+   */
+  protected less(a: number, b: number): boolean {
+    const ranks = this.#slab.values;
+    const rankA = ranks[this.#slots[a] as number] as number;
+    const rankB = ranks[this.#slots[b] as number] as number;
+    const logWeight = this.#logWeight;
+    return logWeight === undefined ? rankA < rankB : rankA - (logWeight[a] as number) < rankB - (logWeight[b] as number);
   }
 }
 
@@ -51,10 +66,18 @@ class PeakEwmaPicker extends P2cPicker {
  * Latency-only balancers are drawn to endpoints that fail fast (Envoy's
  * Peak EWMA docs say to pair it with outlier detection); so a failed attempt
  * counts as at least `failurePenalty` (default 1 s). Attempts the caller
- * aborted say nothing about the endpoint and are not recorded. Weights are
- * ignored, as in Finagle and linkerd2. State is kept per `endpoint.id` and
- * survives set updates; a pick draws two random numbers and reads no clock
- * (decay is compared in log space), at any set size.
+ * aborted say nothing about the endpoint and are not recorded.
+ *
+ * Weights: with equal weights (the usual case) they play no part, as in
+ * Finagle and linkerd2. When they differ, each load is divided by its
+ * endpoint's weight before comparing (`cost * (pending + 1) / weight`, the
+ * rule `leastRequest()` uses for in-flight counts): so slow start, which
+ * lowers a new or returning endpoint's weight, keeps it from winning
+ * comparisons until it has ramped up, and discovery weights (DNS SRV, Consul)
+ * count as capacity. State is kept per `endpoint.id` and
+ * survives set updates; a pick draws two numbers from the balancer's own
+ * random stream (seeded from the clock), reads two scores and no clock (decay
+ * is compared in log space), at any set size, and allocates nothing.
  * Throws `ERR_INVALID_CONFIG` naming `balancer.<option>` for a bad value.
  */
 export function peakEwma(options?: PeakEwmaOptions): BalancerFactory {
@@ -66,12 +89,13 @@ export function peakEwma(options?: PeakEwmaOptions): BalancerFactory {
     name: 'p2c-peak-ewma',
     create(environment: BalancerEnvironment): Balancer {
       const clock = environment.clock;
-      const costs = new EndpointStates<PeakEwmaCost>(() => new PeakEwmaCost(defaultRtt, clock.now(), tau));
+      const slab = new StateSlab();
+      const costs = new EndpointStates<PeakEwmaCost>(() => new PeakEwmaCost(defaultRtt, clock.now(), tau, slab), (cost) => cost.release());
+      const random = PickRandom.from(clock);
       return {
-        update: (endpoints) => new PeakEwmaPicker(endpoints, costs.sync(endpoints), clock),
+        update: (endpoints) => new PeakEwmaPicker(endpoints, costs.sync(endpoints), slab, random),
         onAttemptStart(attempt: AttemptContext): void {
-          const cost = costs.get(attempt.endpoint.id);
-          if (cost !== undefined) cost.pending++;
+          costs.get(attempt.endpoint.id)?.start();
         },
         describe(endpoint: Endpoint): EndpointLoad | undefined {
           const cost = costs.get(endpoint.id);
@@ -82,10 +106,11 @@ export function peakEwma(options?: PeakEwmaOptions): BalancerFactory {
         onAttemptEnd(attempt: AttemptContext, outcome: Outcome, durationMs: number): void {
           const cost = costs.get(attempt.endpoint.id);
           if (cost === undefined) return; // the endpoint left the set
-          if (cost.pending > 0) cost.pending--;
+          cost.end();
           if (outcome.reason === 'aborted') return;
           const rtt = outcome.ok || durationMs >= penalty ? durationMs : penalty;
-          cost.observe(rtt, clock.now());
+          // The attempt's end, which the executor read on this clock just before: no second read.
+          cost.observe(rtt, attempt.startedAt + durationMs);
         },
       };
     },

@@ -1,20 +1,20 @@
 import type { CallContext } from '../core/call-context.js';
-import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import { PickRandom } from './pick-random.js';
 import { uniformPick } from './uniform-pick.js';
 
 class RandomPicker implements Picker {
   readonly endpoints: readonly Endpoint[];
-  readonly #clock: Clock;
+  readonly #random: PickRandom;
 
-  constructor(endpoints: readonly Endpoint[], clock: Clock) {
+  constructor(endpoints: readonly Endpoint[], random: PickRandom) {
     this.endpoints = endpoints;
-    this.#clock = clock;
+    this.#random = random;
   }
 
   pick(call: CallContext): Endpoint | undefined {
-    return uniformPick(this.endpoints, call, this.#clock);
+    return uniformPick(this.endpoints, call, this.#random);
   }
 }
 
@@ -23,13 +23,15 @@ class RandomPicker implements Picker {
  * (as Envoy's `RANDOM` policy). Stateless, so it needs no feedback and many
  * clients never move in step; with many clients it spreads load about as well
  * as round robin. Retries avoid endpoints the call already tried while others
- * remain. No options.
+ * remain. A pick is one draw from the balancer's own random stream (seeded
+ * from the clock) and allocates nothing. No options.
  */
 export function random(): BalancerFactory {
   return Object.freeze({
     name: 'random',
     create(environment: BalancerEnvironment): Balancer {
-      return { update: (endpoints) => new RandomPicker(endpoints, environment.clock) };
+      const stream = PickRandom.from(environment.clock);
+      return { update: (endpoints) => new RandomPicker(endpoints, stream) };
     },
   });
 }

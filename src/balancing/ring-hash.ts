@@ -1,5 +1,4 @@
 import type { CallContext } from '../core/call-context.js';
-import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
 import { hashString } from './hash.js';
@@ -7,6 +6,7 @@ import { HashRing } from './hash-ring.js';
 import { InFlightTracker, type InFlight } from './in-flight.js';
 import { invalidConfig } from '../core/errors.js';
 import { integerOption, numberOption, readOptions } from './options.js';
+import { PickRandom } from './pick-random.js';
 import { shouldAvoid, wasTried } from './tried.js';
 import { uniformPick } from './uniform-pick.js';
 
@@ -32,22 +32,22 @@ class RingHashPicker implements Picker {
   readonly #states: readonly InFlight[];
   readonly #inFlight: InFlightTracker;
   readonly #factor: number;
-  readonly #clock: Clock;
+  readonly #random: PickRandom;
 
-  constructor(endpoints: readonly Endpoint[], ring: HashRing, inFlight: InFlightTracker, factor: number, clock: Clock) {
+  constructor(endpoints: readonly Endpoint[], ring: HashRing, inFlight: InFlightTracker, factor: number, random: PickRandom) {
     this.endpoints = endpoints;
     this.#ring = ring;
     this.#states = inFlight.sync(endpoints);
     this.#inFlight = inFlight;
     this.#factor = factor;
-    this.#clock = clock;
+    this.#random = random;
   }
 
   pick(call: CallContext): Endpoint | undefined {
     const endpoints = this.endpoints;
     const count = endpoints.length;
     const key = call.hashKey;
-    if (key === undefined || count <= 1) return uniformPick(endpoints, call, this.#clock);
+    if (key === undefined || count <= 1) return uniformPick(endpoints, call, this.#random);
     const { hashes, owners } = this.#ring;
     const size = hashes.length;
     const start = this.#ring.position(hashString(key));
@@ -78,8 +78,9 @@ class RingHashPicker implements Picker {
  *
  * With bounded load (`hashBalanceFactor`, default 1.25) a key whose endpoint
  * is busy walks on to the next one with room, so a hot key cannot overload
- * one instance; loads are this client's attempts in flight. A pick is one
- * hash of the key and a binary search over the ring.
+ * one instance; loads are this client's attempts in flight (shown per
+ * endpoint by `client.endpoints().load`). A pick is one hash of the key and a
+ * binary search over the ring, and allocates nothing.
  *
  * Why a ring rather than Maglev: removing an endpoint moves exactly its keys
  * (Maglev's table moves a few more), the bounded-load walk follows the ring
@@ -99,6 +100,7 @@ export function ringHash(options?: RingHashOptions): BalancerFactory {
     name: 'ring-hash',
     create(environment: BalancerEnvironment): Balancer {
       const inFlight = new InFlightTracker();
+      const random = PickRandom.from(environment.clock);
       let perWeight = 0;
       return {
         update(endpoints) {
@@ -107,10 +109,15 @@ export function ringHash(options?: RingHashOptions): BalancerFactory {
           const size = perWeight * total;
           if (total > 0 && (size < minRingSize || size > maxRingSize)) perWeight = Math.min(2 * minRingSize, maxRingSize) / total;
           const ring = new HashRing(endpoints, (endpoint) => Math.max(1, Math.round(endpoint.weight * perWeight)));
-          return new RingHashPicker(endpoints, ring, inFlight, factor, environment.clock);
+          return new RingHashPicker(endpoints, ring, inFlight, factor, random);
         },
         onAttemptStart: (attempt) => inFlight.start(attempt),
         onAttemptEnd: (attempt) => inFlight.end(attempt),
+        // In flight is what bounded load compares, so status pages show it.
+        describe: (endpoint) => {
+          const state = inFlight.get(endpoint.id);
+          return state === undefined ? undefined : { inFlight: state.active };
+        },
       };
     },
   });

@@ -4,6 +4,7 @@ import type { Endpoint } from '../core/endpoint.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import { CHANCE_SCALE, chanceThreshold, PickRandom } from './pick-random.js';
 import { checkSelector, matches, type SubsetSelector } from './subset-selector.js';
 
 /** Options of {@link subsets}. */
@@ -37,9 +38,10 @@ class SubsetPicker implements Picker {
     readonly everything: Picker,
     readonly routes: ReadonlyMap<string, Route>,
     readonly splitRoutes: readonly Route[],
-    readonly cumulative: readonly number[],
+    /** Cumulative split shares as integer thresholds out of CHANCE_SCALE (the last is CHANCE_SCALE): integer comparisons, nothing to box. */
+    readonly thresholds: Int32Array,
     readonly fallbackToAny: boolean,
-    readonly random: () => number,
+    readonly random: PickRandom,
   ) {}
 
   pick(call: CallContext): Endpoint | undefined {
@@ -58,9 +60,8 @@ class SubsetPicker implements Picker {
     }
     const split = this.splitRoutes;
     if (split.length === 0) return undefined;
-    const total = this.cumulative[this.cumulative.length - 1] as number;
-    const x = this.random() * total;
-    for (let i = 0; i < split.length; i++) if (x < (this.cumulative[i] as number)) return split[i];
+    const x = this.random.index(CHANCE_SCALE);
+    for (let i = 0; i < split.length; i++) if (x < (this.thresholds[i] as number)) return split[i];
     return split[split.length - 1];
   }
 }
@@ -71,7 +72,9 @@ class SubsetPicker implements Picker {
  * per call, or by the `split` weights (a canary at 10 %); within the subset,
  * `inner` (default: the client's other balancer) picks. Each subset has its
  * own inner balancer, so load estimates stay per subset; attempt feedback
- * reaches every subset that holds the endpoint.
+ * reaches every subset that holds the endpoint. Choosing the route costs a
+ * map lookup (named subset) or one draw from the balancer's own random
+ * stream (split), and allocates nothing.
  * Throws `ERR_INVALID_CONFIG` naming `subsets.<option>`.
  */
 export function subsets(options: SubsetOptions, inner: BalancerFactory): BalancerFactory {
@@ -99,9 +102,11 @@ export function subsets(options: SubsetOptions, inner: BalancerFactory): Balance
         routes.set(name, { name, selector, balancer: inner.create(environment), picker: undefined, ids: new Set() });
       }
       const splitRoutes = split.filter(([, w]) => w > 0).map(([name]) => routes.get(name) as Route);
+      const weights = split.filter(([, w]) => w > 0).map(([, w]) => w);
+      const total = weights.reduce((a, b) => a + b, 0);
       let sum = 0;
-      const cumulative = split.filter(([, w]) => w > 0).map(([, w]) => (sum += w));
-      const random = (): number => environment.clock.random();
+      const thresholds = Int32Array.from(weights, (w) => chanceThreshold((sum += w) / total));
+      const random = PickRandom.from(environment.clock);
       return {
         update(endpoints: readonly Endpoint[], all?: readonly Endpoint[]): Picker {
           for (const route of routes.values()) {
@@ -109,7 +114,7 @@ export function subsets(options: SubsetOptions, inner: BalancerFactory): Balance
             route.ids = new Set(chosen.map((e) => e.id));
             route.picker = route.balancer.update(chosen, (all ?? endpoints).filter((e) => matches(route.selector, e)));
           }
-          return new SubsetPicker(endpoints, everything.update(endpoints, all), routes, splitRoutes, cumulative, fallback === 'any', random);
+          return new SubsetPicker(endpoints, everything.update(endpoints, all), routes, splitRoutes, thresholds, fallback === 'any', random);
         },
         describe: (endpoint: Endpoint) => everything.describe?.(endpoint),
         onAttemptStart(attempt: AttemptContext): void {

@@ -1,6 +1,6 @@
 import type { CallContext } from '../core/call-context.js';
-import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
+import type { PickRandom } from './pick-random.js';
 import { shouldAvoid, wasTried } from './tried.js';
 
 /** Samples drawn before falling back to a scan when a retry keeps hitting tried endpoints (DESIGN.md: 5). */
@@ -8,21 +8,21 @@ export const MAX_SAMPLE_ROUNDS = 5;
 
 /**
  * A uniformly random endpoint, avoiding `call.tried` while others remain: one
- * random() call on the hot path; a retry re-samples up to
- * {@link MAX_SAMPLE_ROUNDS} times, then scans from a random offset (only when
- * nearly every endpoint was tried, so the scan is short).
+ * draw on the hot path; a retry re-samples up to {@link MAX_SAMPLE_ROUNDS}
+ * times, then scans from a random offset (only when nearly every endpoint was
+ * tried, so the scan is short).
  */
-export function uniformPick(endpoints: readonly Endpoint[], call: CallContext, clock: Clock): Endpoint | undefined {
+export function uniformPick(endpoints: readonly Endpoint[], call: CallContext, random: PickRandom): Endpoint | undefined {
   const count = endpoints.length;
   if (count <= 1) return endpoints[0];
-  const first = endpoints[Math.floor(clock.random() * count)] as Endpoint;
+  const first = endpoints[random.index(count)] as Endpoint;
   const tried = call.tried;
   if (!shouldAvoid(tried, count) || !wasTried(tried, first)) return first;
   for (let round = 1; round < MAX_SAMPLE_ROUNDS; round++) {
-    const endpoint = endpoints[Math.floor(clock.random() * count)] as Endpoint;
+    const endpoint = endpoints[random.index(count)] as Endpoint;
     if (!wasTried(tried, endpoint)) return endpoint;
   }
-  return firstUntried(endpoints, tried, Math.floor(clock.random() * count)) ?? first;
+  return firstUntried(endpoints, tried, random.index(count)) ?? first;
 }
 
 /** The first endpoint not in `tried`, scanning circularly from `start`. */

@@ -1,12 +1,12 @@
 import type { AttemptContext } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
-import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
 import { readOptions } from './options.js';
 import { peakEwma } from './peak-ewma.js';
+import { chanceThreshold, PickRandom } from './pick-random.js';
 import { wasTried } from './tried.js';
 import { firstUntried } from './uniform-pick.js';
 import { localShare } from './zone-aware-share.js';
@@ -38,28 +38,31 @@ export interface ZoneAwareOptions {
 
 /**
  * Chooses between the local zone's picker and the other zones', then lets
- * that picker choose. One random number per pick decides, and only when the
- * share is strictly between 0 and 1.
+ * that picker choose. One draw per pick decides, and only when the share is
+ * strictly between 0 and 1.
  */
 class ZoneAwarePicker implements Picker {
   readonly endpoints: readonly Endpoint[];
   /** Share of picks that go to the local zone, in [0, 1] (see {@link localShare}). */
   readonly localShare: number;
+  /** The share as an integer threshold for {@link PickRandom.chance}. */
+  readonly #localThreshold: number;
   readonly #local: Picker;
   readonly #others: Picker;
-  readonly #clock: Clock;
+  readonly #random: PickRandom;
 
-  constructor(endpoints: readonly Endpoint[], share: number, local: Picker, others: Picker, clock: Clock) {
+  constructor(endpoints: readonly Endpoint[], share: number, local: Picker, others: Picker, random: PickRandom) {
     this.endpoints = endpoints;
     this.localShare = share;
+    this.#localThreshold = chanceThreshold(share);
     this.#local = local;
     this.#others = others;
-    this.#clock = clock;
+    this.#random = random;
   }
 
   pick(call: CallContext): Endpoint | undefined {
     const share = this.localShare;
-    const local = share >= 1 || (share > 0 && this.#clock.random() < share);
+    const local = share >= 1 || (share > 0 && this.#random.chance(this.#localThreshold));
     const first = local ? this.#local : this.#others;
     const endpoint = first.pick(call);
     const tried = call.tried;
@@ -123,9 +126,9 @@ function untriedBesides(endpoints: readonly Endpoint[], tried: readonly Endpoint
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/locality_weight,
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/overprovisioning.
  *
- * A pick draws at most one random number for the local-or-spill choice (none
- * while the share is 0 or 1), then the inner picker's, and allocates
- * nothing. Retries avoid `call.tried`: once every local endpoint was tried,
+ * A pick draws at most one number from the balancer's own random stream
+ * (seeded from the clock) for the local-or-spill choice (none while the share
+ * is 0 or 1), then does the inner picker's work, and allocates nothing. Retries avoid `call.tried`: once every local endpoint was tried,
  * the retry spills to another zone (and the other way round). Feedback
  * (`onAttemptStart`, `onAttemptEnd`) and `describe` go to the inner balancer
  * that owns the endpoint's zone. Without outlier detection (or in its panic mode) every
@@ -147,6 +150,7 @@ export function zoneAware(options: ZoneAwareOptions): BalancerFactory {
     create(environment: BalancerEnvironment): Balancer {
       const local = inner.create(environment);
       const others = inner.create(environment);
+      const random = PickRandom.from(environment.clock);
       const owner = (endpoint: Endpoint): Balancer => (endpoint.zone === zone ? local : others);
       const balancer: Balancer = {
         update(endpoints: readonly Endpoint[], all: readonly Endpoint[] = endpoints): Picker {
@@ -157,7 +161,7 @@ export function zoneAware(options: ZoneAwareOptions): BalancerFactory {
           const othersAll: Endpoint[] = [];
           for (const endpoint of all) (endpoint.zone === zone ? localAll : othersAll).push(endpoint);
           const share = localShare(localUp.length, localAll.length, othersUp.length, minHealthyPercent);
-          return new ZoneAwarePicker(endpoints, share, local.update(localUp, localAll), others.update(othersUp, othersAll), environment.clock);
+          return new ZoneAwarePicker(endpoints, share, local.update(localUp, localAll), others.update(othersUp, othersAll), random);
         },
       };
       // Only when an inner balancer listens: the executor skips reading the end time when nobody does.

@@ -6,8 +6,10 @@ import { PeakEwmaCost } from '../../src/balancing/peak-ewma-cost.js';
 import type { Endpoint } from '../../src/core/endpoint.js';
 import { isMeshkitError } from '../../src/core/errors.js';
 import { Outcomes, type Outcome } from '../../src/core/outcome.js';
+import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
-import { CountingClock, endpoints, load, newCall, observe, permutation, simulate } from './support.js';
+import { CountingClock, endpoints, load, newCall, observe, permutation, pickCost, simulate } from './support.js';
 
 const TAU = 10_000;
 const failed503: Outcome = Object.freeze({ reason: 'status', ok: false, retryable: true, status: 503 });
@@ -32,11 +34,12 @@ describe('PeakEwmaCost', () => {
     fc.assert(fc.property(sample, sample, fc.integer({ min: 0, max: 100_000 }), ([ra, ta, pa], [rb, tb, pb], later) => {
       const a = measured(ra, ta);
       const b = measured(rb, tb);
-      a.pending = pa;
-      b.pending = pb;
+      for (let i = 0; i < pa; i++) a.start();
+      for (let i = 0; i < pb; i++) b.start();
       const now = Math.max(ta, tb) + later;
       const byLoad = Math.sign(a.load(now) - b.load(now));
-      const byScore = Math.sign(a.score + Math.log(pa + 1) - (b.score + Math.log(pb + 1)));
+      const byScore = Math.sign(a.rank - b.rank);
+      assert.ok(Math.abs(a.rank - (a.score + Math.log(pa + 1))) < 1e-9, 'rank is score + ln(pending + 1)');
       if (Math.abs(a.load(now) - b.load(now)) > 1e-9 * Math.max(a.load(now), b.load(now))) assert.equal(byScore, byLoad);
     }));
   });
@@ -75,7 +78,8 @@ describe('PeakEwmaCost', () => {
     const cost = measured(40, 1000);
     assert.equal(cost.read(1000), 40);
     assert.ok(Math.abs(cost.read(1000 + TAU) - 40 / Math.E) < 1e-9);
-    cost.pending = 2;
+    cost.start();
+    cost.start();
     assert.ok(Math.abs(cost.load(1000 + TAU) - 120 / Math.E) < 1e-9);
     assert.equal(cost.stamp, 1000, 'reading changes nothing');
   });
@@ -127,15 +131,19 @@ describe('peakEwma', () => {
     assert.equal(picker.pick(newCall()), slow);
   });
 
-  it('picks cost one random number and no clock read at any size', () => {
-    for (const size of [10, 10_000]) {
-      const clock = new CountingClock();
-      const picker = peakEwma().create({ service: 's', clock }).update(endpoints(size));
-      clock.nowCalls = 0;
-      for (let i = 0; i < 1000; i++) picker.pick(newCall());
-      assert.equal(clock.randomCalls, 1000, `size ${size}`);
-      assert.equal(clock.nowCalls, 0, `size ${size}`);
-    }
+  it('picks touch one element of the set and call no clock, at 10 or 10,000 endpoints', () => {
+    for (const size of [10, 10_000]) assert.deepEqual(pickCost(peakEwma(), size), { readsPerPick: 1, randomCalls: 0, nowCalls: 0 }, `size ${size}`);
+  });
+
+  it('draws one seed from the clock when created, so a VirtualClock seed makes picks reproducible', () => {
+    const run = (seed: number): string[] => {
+      const clock = new CountingClock(0, seed);
+      const picker = peakEwma().create({ service: 's', clock }).update(endpoints(50));
+      assert.equal(clock.randomCalls, 1);
+      return Array.from({ length: 100 }, () => (picker.pick(newCall()) as Endpoint).id);
+    };
+    assert.deepEqual(run(7), run(7));
+    assert.notDeepEqual(run(7), run(8));
   });
 
   it('sends little to an endpoint that turned slow (simulated, virtual time)', async () => {
@@ -163,6 +171,34 @@ describe('peakEwma', () => {
     const unpenalised = await run('0ms');
     assert.ok(penalised < 0.02, `failing endpoint got ${penalised} with the penalty`);
     assert.ok(unpenalised > 0.3, `failing endpoint got ${unpenalised} without the penalty`);
+  });
+
+  it('divides load by weight when weights differ: slow start holds a joining endpoint back until it has ramped up', async () => {
+    const clock = new VirtualClock(0, 4);
+    const list = endpoints(6);
+    const joining = list[5] as Endpoint;
+    // The default RTT equals the fleet's, so only the weight tells the joining endpoint apart.
+    const balancer = peakEwma({ defaultRttMs: 10 }).create({ service: 's', clock });
+    const detector = new OutlierDetector(resolveOutlierDetection({ slowStart: { window: '10s' } }), clock, () => {});
+    detector.setEndpoints(list.slice(0, 5));
+    balancer.update(detector.available);
+    for (const endpoint of list.slice(0, 5)) observe(balancer, endpoint, 10);
+    // Those answers ended at 10 ms (start 0 + 10 ms); the newcomer's estimate starts then too, so all are equal.
+    await clock.advance(10);
+    detector.setEndpoints(list); // joins after the first set: weight 10 %, ramping over 10 s
+    const share = (): number => {
+      const picker = balancer.update(detector.available);
+      let picked = 0;
+      for (let i = 0; i < 6000; i++) if (picker.pick(newCall())?.id === joining.id) picked++;
+      return picked / 6000;
+    };
+    assert.ok(Math.abs((detector.available[5]?.weight ?? 0) - 0.1) < 1e-9);
+    assert.equal(share(), 0, 'at 10 % weight it loses every comparison with an equally fast endpoint');
+    await clock.advance(11_000);
+    assert.equal(detector.available[5], joining, 'ramped up: full weight');
+    const after = share();
+    assert.ok(after > 0.12 && after < 0.22, `after the window it takes its share: ${after}`);
+    detector.close();
   });
 
   it('caller aborts are not held against the endpoint', () => {

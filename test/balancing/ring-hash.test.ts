@@ -6,7 +6,7 @@ import { toEndpoint, type Endpoint } from '../../src/core/endpoint.js';
 import { isMeshkitError } from '../../src/core/errors.js';
 import { Outcomes } from '../../src/core/outcome.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
-import { attemptOn, CountingClock, endpoints, newCall, tally } from './support.js';
+import { attemptOn, CountingClock, endpoints, newCall, pickCost, tally } from './support.js';
 
 const KEYS = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
 
@@ -95,6 +95,19 @@ describe('ringHash', () => {
     assert.equal(picker.pick(newCall('hot')), home);
   });
 
+  it('describes each endpoint\'s attempts in flight (what bounded load compares) for client.endpoints()', () => {
+    const list = endpoints(3);
+    const balancer = ringHash().create({ service: 's', clock: new VirtualClock() });
+    balancer.update(list);
+    const attempt = attemptOn(list[1] as Endpoint);
+    balancer.onAttemptStart?.(attempt);
+    balancer.onAttemptStart?.(attemptOn(list[1] as Endpoint));
+    assert.deepEqual(list.map((e) => balancer.describe?.(e)?.inFlight), [0, 2, 0]);
+    balancer.onAttemptEnd?.(attempt, Outcomes.success, 1);
+    assert.equal(balancer.describe?.(list[1] as Endpoint)?.inFlight, 1);
+    assert.equal(balancer.describe?.(toEndpoint('127.0.0.1:9', 'e')), undefined, 'not in the set');
+  });
+
   it('without bounded load (Infinity) a hot key stays home', () => {
     const list = endpoints(4);
     const balancer = ringHash({ hashBalanceFactor: Infinity }).create({ service: 's', clock: new VirtualClock() });
@@ -111,13 +124,18 @@ describe('ringHash', () => {
     const list = endpoints(5);
     const clock = new CountingClock();
     const picker = ringHash().create({ service: 's', clock }).update(list);
+    const seeded = clock.randomCalls;
     const home = picker.pick(newCall('k')) as Endpoint;
-    assert.equal(clock.randomCalls, 0, 'keyed picks use no randomness');
+    assert.equal(clock.randomCalls, seeded, 'picks call no clock');
     const retry = picker.pick(newCall('k', [home]));
     assert.ok(retry !== undefined && retry !== home);
     const counts = tally(Array.from({ length: 5000 }, () => picker.pick(newCall())));
     assert.equal(counts.size, 5);
     assert.equal(picker.pick(newCall('k', [...list])) !== undefined, true);
+  });
+
+  it('a keyed pick touches one element of the set at 10 or 10,000 endpoints (binary search over the ring)', () => {
+    for (const size of [10, 10_000]) assert.deepEqual(pickCost(ringHash(), size, 'user-42'), { readsPerPick: 1, randomCalls: 0, nowCalls: 0 }, `size ${size}`);
   });
 
   it('honours weights: an endpoint with weight 3 owns about 3x the keys', () => {

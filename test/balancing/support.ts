@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Balancer } from '../../src/balancing/balancer.js';
+import type { Balancer, BalancerFactory } from '../../src/balancing/balancer.js';
 import type { AttemptContext } from '../../src/core/attempt.js';
 import { CallContext } from '../../src/core/call-context.js';
 import { toEndpoint, type Endpoint } from '../../src/core/endpoint.js';
@@ -19,7 +19,10 @@ export function newCall(key?: string, tried?: Endpoint[]): CallContext {
   return call;
 }
 
-/** A VirtualClock that counts random() and now() calls (to show pick cost does not grow with the set). */
+/**
+ * A VirtualClock that counts random() and now() calls: a balancer draws one
+ * seed from it when created, and picks call neither (see pick-random.ts).
+ */
 export class CountingClock extends VirtualClock {
   randomCalls = 0;
   nowCalls = 0;
@@ -33,6 +36,36 @@ export class CountingClock extends VirtualClock {
     this.nowCalls++;
     return super.now();
   }
+}
+
+/**
+ * An endpoint list that counts reads of its elements, to show how much of the
+ * set a pick touches (the P2C family: the same handful at 10 or 10,000
+ * endpoints). Works because pickers keep the list they were given.
+ */
+export function countingList(list: readonly Endpoint[]): { readonly list: readonly Endpoint[]; reads: number } {
+  const counter = { list, reads: 0 };
+  counter.list = new Proxy(list, {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && /^\d+$/.test(property)) counter.reads++;
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  return counter;
+}
+
+/** What 1,000 picks on a fresh set of `size` endpoints touched: element reads of the set per pick, and clock calls. */
+export function pickCost(factory: BalancerFactory, size: number, key?: string): { readsPerPick: number; randomCalls: number; nowCalls: number } {
+  const clock = new CountingClock();
+  const balancer = factory.create({ service: 's', clock });
+  const counted = countingList(endpoints(size));
+  const picker = balancer.update(counted.list);
+  const call = newCall(key);
+  counted.reads = 0;
+  clock.randomCalls = 0;
+  clock.nowCalls = 0;
+  for (let i = 0; i < 1000; i++) picker.pick(call);
+  return { readsPerPick: counted.reads / 1000, randomCalls: clock.randomCalls, nowCalls: clock.nowCalls };
 }
 
 /** The attempt shape balancers see, for feeding them start/end events by hand. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CallContext, leastRequest, peakEwma, roundRobin, toEndpoint, type BalancerFactory, type Endpoint } from '../../src/index.js';
+import { random, ringHash, weighted } from '../../src/balancing/index.js';
 import { OutlierDetector } from '../../src/health/outlier-detector.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
@@ -9,7 +10,10 @@ import { functionClassifier, functionTransport } from '../../src/transports/func
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 
 const unavailable = new HttpStatusClassifier().classify(503);
-const factories: Record<string, () => BalancerFactory> = { leastRequest: () => leastRequest(), peakEwma: () => peakEwma(), roundRobin };
+// The P2C family first; the others too, since outlier detection hands every balancer the same set.
+const factories: Record<string, () => BalancerFactory> = {
+  leastRequest: () => leastRequest(), peakEwma: () => peakEwma(), roundRobin, random, weighted, ringHash: () => ringHash(),
+};
 
 describe('ejection and balancers', () => {
   for (const [name, factory] of Object.entries(factories)) {
@@ -26,10 +30,10 @@ describe('ejection and balancers', () => {
           const healthyPercent = ((count - ejected.size) * 100) / count;
           const panic = healthyPercent < panicThreshold;
           const picker = factory().create({ service: 's', clock }).update(detector.available);
-          const call = new CallContext('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined);
           let pickedEjected = false;
           for (let i = 0; i < 50; i++) {
-            const picked = picker.pick(call);
+            // Keyed calls, so ring hash walks its ring rather than picking at random.
+            const picked = picker.pick(new CallContext('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, `key-${i}`));
             // Every endpoint ejected and no panic (threshold 0): nothing to pick is the right answer.
             if (picked === undefined) assert.equal(detector.available.length, 0);
             else pickedEjected ||= ejected.has(picked.id);

@@ -126,6 +126,29 @@ describe('OutlierDetector', () => {
     d.close();
   });
 
+  it('ramps an endpoint returning from ejection with slow start, from the minimum weight to full over the window', async () => {
+    const { d, clock } = detector({
+      interval: '1s', baseEjectionTime: '2s', maxEjectionPercent: 50, panicThreshold: 0,
+      slowStart: { window: '10s', aggression: 1, minWeightPercent: 10 },
+    });
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    d.setEndpoints([a, b]);
+    for (let i = 0; i < 5; i++) d.observe(a, unavailable);
+    assert.deepEqual(ids(d.available), [b.id]);
+    assert.equal(d.snapshot().find((h) => h.id === a.id)?.slowStartFactor, undefined, 'no ramp while ejected');
+    await clock.advance(2_000); // the review at 2 s returns it
+    const returned = d.available.find((e) => e.id === a.id);
+    assert.ok(returned !== undefined && Math.abs(returned.weight - 0.1) < 1e-9, `returns at 10 %: ${returned?.weight}`);
+    assert.ok(Math.abs((d.snapshot().find((h) => h.id === a.id)?.slowStartFactor ?? 0) - 0.1) < 1e-9);
+    await clock.advance(5_000);
+    const half = d.available.find((e) => e.id === a.id)?.weight ?? 0;
+    assert.ok(half > 0.45 && half < 0.55, `half way through the window: ${half}`);
+    await clock.advance(6_000);
+    assert.equal(d.available.find((e) => e.id === a.id), a, 'after the window: the endpoint itself, full weight');
+    assert.equal(d.snapshot().find((h) => h.id === a.id)?.slowStartFactor, undefined);
+    d.close();
+  });
+
   it('ignores aborted attempts: they neither break a failure run nor count for the success rate', () => {
     const { d } = detector({ maxEjectionPercent: 50, panicThreshold: 0 });
     const [a, b] = fleet(2) as [Endpoint, Endpoint];

@@ -68,7 +68,7 @@ export function aimd(options?: AimdOptions): AimdAlgorithm {
 /** The state of one AIMD limit. */
 class AimdLimit implements Limit {
   readonly #s: AimdAlgorithm;
-  #limit: number;
+  #limit = 0;
 
   constructor(settings: AimdAlgorithm) {
     this.#s = settings;

@@ -101,8 +101,8 @@ class Gradient2Limit implements Limit {
   readonly #s: Gradient2Algorithm;
   readonly #factor: number;
   /** The limit before rounding down. */
-  #estimate: number;
-  #limit: number;
+  #estimate = 0;
+  #limit = 0;
   /** Long-term RTT: a plain average of the first samples, then an exponential average. */
   #longRtt = 0;
   #samples = 0;

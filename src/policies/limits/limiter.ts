@@ -81,11 +81,11 @@ export class ConcurrencyLimiter {
   /** The window settings; undefined when every call is a sample. */
   readonly window: SampleWindowSettings | undefined;
   readonly #state: Limit;
-  #limit: number;
+  #limit = 0;
   #inFlight = 0;
   // The open sample window.
-  #windowStart: number;
-  #windowLength: number;
+  #windowStart = 0;
+  #windowLength = 0;
   #count = 0;
   #sum = 0;
   #minRtt = Infinity;

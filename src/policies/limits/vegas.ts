@@ -105,8 +105,8 @@ export function vegas(options?: VegasOptions): VegasAlgorithm {
 class VegasLimit implements Limit {
   readonly #s: VegasAlgorithm;
   readonly #clock: Clock;
-  #estimate: number;
-  #limit: number;
+  #estimate = 0;
+  #limit = 0;
   /** Lowest RTT since the last probe; 0 until the first sample. */
   #rttNoLoad = 0;
   #probeCount = 0;
