@@ -228,9 +228,10 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
    * half-open let one trial through; count the fire; run the call; then emit
    * `success` (which closes a half-open breaker), or `failure` and check the
    * threshold. The same events are emitted here, so the window, the half-open
-   * close and every listener see what they would have seen. The fire is
-   * counted straight into the status when it counts without latencies (see
-   * {@link countWithoutLatencies}), else through the `fire` event.
+   * close and opossum's listeners see what they would have seen. The fire,
+   * and a success while closed (whose only listener counts it), are counted
+   * straight into the status when it counts without latencies (see
+   * {@link countWithoutLatencies}), else through the events.
    */
   readonly #gate: AdmissionGate = {
     admit: (call) => {
@@ -253,6 +254,8 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       // A result whose final outcome failed (an HTTP 5xx) counts as a failure; the caller still receives it.
       if (error !== undefined) this.#judgeFailure(error, call);
       else if (call.current?.outcome?.ok === false) this.#judgeFailure(new FailedResult(call.current.response), call);
+      // Closed, opossum's only 'success' listeners count it (the other closes a half-open breaker): count it straight away.
+      else if (this.#fast && breaker.closed) (breaker.status as unknown as { increment(property: string): void }).increment('successes');
       else breaker.emit('success', undefined, 0);
     },
   };
