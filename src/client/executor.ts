@@ -48,17 +48,6 @@ class Alarm extends TimerEntry {
   }
 }
 
-/** The fast path's hedge delay for one call: a single timer entry, no closure (see `Executor.#onHedgeAlarm`). */
-class HedgeAlarm extends TimerEntry {
-  constructor(readonly call: CallContext, readonly ring: (alarm: HedgeAlarm) => void) {
-    super();
-  }
-
-  override onTimeout(): void {
-    this.ring(this);
-  }
-}
-
 /** Why the retry loop ends without another attempt. */
 type StopReason = 'deadline' | 'budget' | 'stopped' | 'retry-after';
 
@@ -165,17 +154,10 @@ export class Executor {
         const endpoint = this.#endpoints.picker?.pick(call);
         if (endpoint === undefined) this.#runSlow(call).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
         else {
-          this.#launch(call, endpoint, this.#onFirstSettled);
-          // A hedge is armed lazily: one timer entry, and the race is set up only if the delay runs out first.
+          // A hedge is armed lazily, on the attempt's own timer entry: the race is set up only if its delay runs out first.
           const hedge = this.#hedge;
-          if (hedge !== undefined && call.idempotent && call.replayable && call.current?.outcome === undefined) {
-            const delay = hedge.delayMs ?? this.#latency?.value;
-            if (delay !== undefined) {
-              const alarm = new HedgeAlarm(call, this.#onHedgeAlarm);
-              call.hedgeAlarm = alarm;
-              this.#timers.schedule(alarm, delay, (call.current as Attempt).startedAt);
-            }
-          }
+          const hedgeDelay = hedge !== undefined && call.idempotent && call.replayable ? hedge.delayMs ?? this.#latency?.value : undefined;
+          this.#launch(call, endpoint, this.#onFirstSettled, hedgeDelay);
         }
       } catch (error) {
         // A picker or balancer hook threw (a bad subset name, say): the caller gets it as a rejection.
@@ -204,10 +186,6 @@ export class Executor {
   /** The first attempt's end on the fast path: done, or on to the retry loop. */
   readonly #onFirstSettled = (attempt: Attempt): void => {
     const call = attempt.call;
-    if (call.hedgeAlarm !== undefined) {
-      this.#timers.cancel(call.hedgeAlarm);
-      call.hedgeAlarm = undefined;
-    }
     if ((attempt.outcome as Outcome).retryable && this.#mayRetry(call, attempt)) {
       this.#retryLoop(call, attempt).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
     } else {
@@ -354,8 +332,13 @@ export class Executor {
     return new Promise<Attempt>((resolve) => this.#launch(call, endpoint, resolve));
   }
 
-  /** Starts one attempt on `endpoint`; `settle` runs once when it ends (the attempt carries its result). */
-  #launch(call: CallContext, endpoint: Endpoint, settle: (attempt: Attempt) => void): void {
+  /**
+   * Starts one attempt on `endpoint`; `settle` runs once when it ends (the
+   * attempt carries its result). With `hedgeDelay` (the fast path's first
+   * attempt of a hedged call) the attempt's timer entry rings first at the
+   * hedge delay, then again at its timeout: one entry, no alarm object.
+   */
+  #launch(call: CallContext, endpoint: Endpoint, settle: (attempt: Attempt) => void, hedgeDelay?: number): void {
     // Clock reads cost ~60-90 ns: the fast path's first attempt starts when the call was admitted.
     const now = settle === this.#onFirstSettled ? call.admittedAt : this.#clock.now();
     const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#owner);
@@ -367,7 +350,14 @@ export class Executor {
       delay = remaining;
       attempt.timerIsDeadline = true;
     }
-    if (delay !== Infinity) this.#timers.schedule(attempt, delay, now);
+    if (hedgeDelay !== undefined && hedgeDelay < delay) {
+      // A hedge delay at or past the timeout could never fire: the attempt would have timed out first.
+      attempt.hedgeDue = true;
+      attempt.timeoutAt = now + delay;
+      this.#timers.schedule(attempt, hedgeDelay, now);
+    } else if (delay !== Infinity) {
+      this.#timers.schedule(attempt, delay, now);
+    }
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
     if (call.observed) this.#observer?.attemptStart?.(attempt);
@@ -433,6 +423,14 @@ export class Executor {
 
   #timeout(attempt: Attempt): void {
     if (attempt.outcome !== undefined) return;
+    if (attempt.hedgeDue) {
+      // The hedge delay ran out first: re-arm the entry for the timeout, then maybe hedge.
+      attempt.hedgeDue = false;
+      const now = this.#clock.now();
+      if (attempt.timeoutAt !== Infinity) this.#timers.schedule(attempt, Math.max(0, attempt.timeoutAt - now), now);
+      this.#hedgeDue(attempt, now);
+      return;
+    }
     const error = timeoutError(attempt, this.#timeouts.perTry);
     this.#finish(attempt, attempt.timerIsDeadline ? Outcomes.deadline : Outcomes.timeout, undefined, error);
     attempt.abort(error);
@@ -517,19 +515,16 @@ export class Executor {
   }
 
   /**
-   * A hedge alarm of the fast path ran out while the first attempt is still
-   * in flight: if a hedge may go out, the call becomes the race of
+   * The fast path's hedge delay ran out while its first attempt is still in
+   * flight: if a hedge may go out, the call becomes the race of
    * {@link #hedged}, which adopts the running attempt; otherwise the first
    * attempt continues alone, as in the race.
    */
-  readonly #onHedgeAlarm = (alarm: HedgeAlarm): void => {
-    const call = alarm.call;
-    const first = call.current;
-    if (call.hedgeAlarm !== alarm || first === undefined || first.outcome !== undefined) return;
-    call.hedgeAlarm = undefined;
-    if (call.stopped !== undefined || this.#closing !== undefined || !this.#mayHedge(this.#clock.now())) return;
+  #hedgeDue(first: Attempt, now: number): void {
+    const call = first.call;
+    if (call.current !== first || call.stopped !== undefined || this.#closing !== undefined || !this.#mayHedge(now)) return;
     this.#hedged(call, this.#hedge as HedgeSettings, first).then(this.#onFirstSettled, (error: unknown) => this.#end(call, error, undefined, true));
-  };
+  }
 
   /** Slow path: no picker yet, or it returned nothing. Waits for discovery's first set within the deadline. */
   async #waitForEndpoint(call: CallContext): Promise<Endpoint> {

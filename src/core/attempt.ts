@@ -61,6 +61,10 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   error: unknown = undefined;
   /** True when the timer armed for this attempt is the call's deadline, not the per-try timeout. */
   timerIsDeadline = false;
+  /** @internal True while the attempt's timer entry is armed for its call's hedge delay rather than its timeout. */
+  hedgeDue = false;
+  /** @internal When the attempt times out, while {@link hedgeDue} (its entry is re-armed for it then); `Infinity` for never. */
+  timeoutAt = 0;
   /** Abort state in the EventEmitter-signal protocol undici reads. */
   aborted = false;
   reason: unknown = undefined;

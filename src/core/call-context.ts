@@ -1,7 +1,6 @@
 import type { Attempt, AttemptContext } from './attempt.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './outcome.js';
-import type { TimerEntry } from './timer-queue.js';
 
 /** How a call's transport reports results; one per call kind (HTTP, function). */
 export interface Classifier<Res = unknown> {
@@ -81,8 +80,6 @@ export class CallContext {
   /** @internal Settle the promise the caller holds (set by the executor's fast path). */
   resolveCall: ((value: unknown) => void) | undefined = undefined;
   /** @internal */ rejectCall: ((error: unknown) => void) | undefined = undefined;
-  /** @internal The armed hedge delay of the executor's fast path, until the first attempt ends or the delay runs out. */
-  hedgeAlarm: TimerEntry | undefined = undefined;
   /** @internal The listener on the caller's signal, removed when the call ends. */
   onAbort: (() => void) | undefined = undefined;
   /** @internal A pause (backoff, waiting for endpoints) that abort or close must cut short. */

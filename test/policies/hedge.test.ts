@@ -91,6 +91,68 @@ describe('hedging under a virtual clock', () => {
     assert.ok(attempts - calls >= 10, 'the budget allowed its share');
   });
 
+  it('the first attempt still times out on time after its hedge delay passed without a hedge', async () => {
+    const clock = new VirtualClock();
+    // A spent hedge budget (ratio 0.01, no floor to speak of after the first) keeps the hedge from going out.
+    await using c = client('hedge-timeout').endpoints(endpoints).clock(clock).retry(false)
+      .timeout({ perTry: '100ms' }).hedge({ after: '30ms', budget: 0.01 }).build();
+    const hang = (_endpoint: Endpoint, attempt: { signal: AbortSignal }): Promise<never> =>
+      new Promise((_resolve, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason)));
+    // Spend the hedge budget's floor first (10 hedges over 10 s), so the call below hedges nothing.
+    let attempts = 0;
+    const spenders = Array.from({ length: 40 }, () => c.call((e, a) => {
+      attempts++;
+      return hang(e, a);
+    }, { idempotent: true }).catch(() => undefined));
+    // Hedges go out at 30 ms and time out 100 ms later: every spender has ended by 200 ms.
+    await clock.advance(200);
+    await Promise.all(spenders);
+    const hedgesSoFar = attempts - 40;
+    assert.ok(hedgesSoFar >= 1, 'some calls hedged while the budget lasted');
+    const startedAt = clock.now();
+    let sent = 0;
+    const pending = c.call((e, a) => {
+      sent++;
+      return hang(e, a);
+    }, { idempotent: true }).then(() => undefined, (error: unknown) => error);
+    await clock.advance(99);
+    assert.equal(sent, 1, 'no hedge: the budget is spent');
+    await clock.advance(1);
+    const error = await pending;
+    assert.ok(isMeshkitError(error, 'ERR_TIMEOUT'), String(error));
+    assert.equal(clock.now() - startedAt, 100, 'timed out at its per-try timeout, not later');
+  });
+
+  it('a hedged first attempt keeps its timeout: both attempts time out, each on its own schedule', async () => {
+    const clock = new VirtualClock();
+    await using c = client('hedge-both-time-out').endpoints(endpoints).balancer(roundRobin()).clock(clock).retry(false)
+      .timeout({ perTry: '100ms' }).hedge({ after: '40ms' }).build();
+    const ended: number[] = [];
+    const pending = c.call((_endpoint, attempt) => new Promise((_resolve, reject) => attempt.signal.addEventListener('abort', () => {
+      ended.push(clock.now());
+      reject(attempt.signal.reason);
+    })), { idempotent: true }).then(() => undefined, (error: unknown) => error);
+    await clock.advance(40);
+    await clock.advance(60);
+    assert.deepEqual(ended, [100], 'the first attempt timed out at 100 ms, though its timer entry rang for the hedge at 40 ms');
+    await clock.advance(40);
+    assert.deepEqual(ended, [100, 140], 'the hedge (sent at 40 ms) timed out at 140 ms');
+    assert.ok(isMeshkitError(await pending, 'ERR_TIMEOUT'));
+  });
+
+  it('a hedge delay at or past the per-try timeout never hedges', async () => {
+    const clock = new VirtualClock();
+    await using c = client('hedge-late').endpoints(endpoints).clock(clock).retry(false).timeout({ perTry: '50ms' }).hedge({ after: '50ms' }).build();
+    let sent = 0;
+    const pending = c.call((_endpoint, attempt) => {
+      sent++;
+      return new Promise((_resolve, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason)));
+    }, { idempotent: true }).then(() => undefined, (error: unknown) => error);
+    await clock.advance(60);
+    assert.equal(sent, 1);
+    assert.ok(isMeshkitError(await pending, 'ERR_TIMEOUT'));
+  });
+
   it('rejects bad options naming them', () => {
     for (const [options, option] of [[{ after: 'p0' }, 'hedge.after'], [{ after: 'soon' }, 'hedge.after'], [{ max: 4 }, 'hedge.max'], [{ budget: 0 }, 'hedge.budget']] as const) {
       assert.throws(() => resolveHedge(options as never), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option);
