@@ -111,6 +111,7 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
         );
       };
     },
+    /** The limiter as the client's admission gate, when the client's clock is the limiter's (it times calls from `call.admittedAt`). */
     admission(environment: AdmissionEnvironment): AdmissionGate | undefined {
       // The gate times calls from `call.admittedAt`, read on the client's clock: only valid when that is the limiter's.
       if (environment.clock !== limiter.clock) return undefined;

@@ -185,6 +185,7 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
     return wrapGate(this.#ownClock, next);
   }
 
+  /** Always a gate: admission never waits. On the client's clock it reads `call.admittedAt` instead of the clock. */
   admission(environment: AdmissionEnvironment): AdmissionGate {
     return environment.clock === this.#clock ? this.#callClock : this.#ownClock;
   }

@@ -213,6 +213,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     return wrapGate(this.#gate, next);
   }
 
+  /** Always a gate (the same one `wrap` uses): an open breaker refuses at once, and nothing else waits. */
   admission(): AdmissionGate {
     return this.#gate;
   }
