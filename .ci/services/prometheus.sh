@@ -9,5 +9,7 @@ if [[ ! -x "$PROMETHEUS_BIN" ]]; then
   echo "FATAL: prometheus is installed but no prometheus binary was found" >&2
   exit 1
 fi
-"$PROMETHEUS_BIN" --version 2>&1 | head -1
+# Captured, not piped into head (SIGPIPE under pipefail; see consul.sh).
+PROMETHEUS_VERSION="$("$PROMETHEUS_BIN" --version 2>&1)"
+echo "${PROMETHEUS_VERSION%%$'\n'*}"
 export PROMETHEUS_BIN
