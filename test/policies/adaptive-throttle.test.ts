@@ -262,7 +262,13 @@ describe('adaptiveThrottle with a real client and server', () => {
     const started = performance.now();
     await drive(20_000, recovered);
     assert.ok(recovered(), `still shedding after ${Math.round(performance.now() - started)} ms: ${JSON.stringify(tally)}, ${JSON.stringify(throttle.state())}`);
-    assert.equal(throttle.state().probability, 0);
     t.diagnostic(`backend healthy again: recovered after ${Math.round(performance.now() - started)} ms (${tally.calls - phase1.calls} calls)`);
+    // 95 of 100 can pass while ~1 % is still shed; one more window of healthy traffic ages every failure out.
+    const before = { ...tally };
+    await drive(1100);
+    assert.equal(throttle.state().probability, 0, JSON.stringify(throttle.state()));
+    const shedLate = tally.shed - before.shed;
+    const callsLate = tally.calls - before.calls;
+    assert.ok(shedLate <= 0.05 * callsLate, `shed ${shedLate} of ${callsLate} calls in the window after recovery`);
   });
 });
