@@ -10,8 +10,6 @@ command -v dpkg-deb >/dev/null || apt_install dpkg
 CONSUL_DIR="$(mktemp -d)"
 add_cleanup 'rm -rf "$CONSUL_DIR"'
 dpkg-deb -x "$CONSUL_DEB" "$CONSUL_DIR"
-export CONSUL_BIN="$CONSUL_DIR/usr/bin/consul"
-# Captured, not piped into head: under pipefail, head closing the pipe early kills
-# the writer with SIGPIPE (exit 141) whenever it has more lines left to write.
-CONSUL_VERSION="$("$CONSUL_BIN" version)"
-echo "${CONSUL_VERSION%%$'\n'*}"
+# The vendored build, whatever else is on PATH.
+CONSUL_BIN="$CONSUL_DIR/usr/bin/consul"
+export_bin CONSUL_BIN consul "$CONSUL_BIN" version

@@ -5,8 +5,5 @@
 # config directory (test/helpers/dns-server.ts) and stop it; the system service
 # is not needed (apt_install keeps bind9's postinst from starting one).
 apt_install bind9 bind9-dnsutils
-# /usr/sbin is not always on PATH in containers: tell the tests where the binaries are.
-export NAMED_BIN="${NAMED_BIN:-$(command -v named || echo /usr/sbin/named)}"
-export NSUPDATE_BIN="${NSUPDATE_BIN:-$(command -v nsupdate || echo /usr/bin/nsupdate)}"
-"$NAMED_BIN" -v
-[[ -x "$NSUPDATE_BIN" ]] || { echo "FATAL: nsupdate not found at $NSUPDATE_BIN" >&2; exit 1; }
+export_bin NAMED_BIN named /usr/sbin/named -v
+export_bin NSUPDATE_BIN nsupdate /usr/bin/nsupdate -V
