@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
 
+/** Node's longest timer, 2^31 - 1 ms: longer ones fire at once (see core/duration.ts MAX_DURATION_MS). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
@@ -28,7 +31,8 @@ export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
   random: Math.random,
   setTimeout(callback: () => void, ms: number, keepAlive = false): TimerHandle {
-    const timer = setTimeout(callback, ms);
+    // Past Node's limit a timer fires at once and warns: options are bounded, this is the last line.
+    const timer = setTimeout(callback, ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms);
     if (!keepAlive) timer.unref();
     return timer;
   },

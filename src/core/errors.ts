@@ -77,11 +77,26 @@ export function invalidConfig(option: string, expected: string, value: unknown):
   );
 }
 
-/** Builds the `ERR_INVALID_ARGUMENT` error for a bad per-call argument. */
-export function invalidArgument(argument: string, expected: string, value: unknown): MeshkitError {
+/**
+ * A string with its query (and fragment) cut: paths and URLs that reach an
+ * error message or a log must not carry tokens, signatures or keys.
+ */
+export function withoutQuery(text: string): string {
+  const cut = text.search(/[?#]/);
+  return cut === -1 ? text : `${text.slice(0, cut)}?<redacted>`;
+}
+
+/**
+ * Builds the `ERR_INVALID_ARGUMENT` error for a bad per-call argument. A
+ * string value is shown without its query string, in the message and in
+ * `details.value` alike: both end up in logs.
+ */
+export function invalidArgument(argument: string, expected: string, value: unknown, options?: ErrorOptions): MeshkitError {
+  const shown = typeof value === 'string' ? withoutQuery(value) : value;
   return new MeshkitError(
     'ERR_INVALID_ARGUMENT',
-    `Invalid argument ${argument}: expected ${expected}, got ${describeValue(value)}`,
-    { argument, expected, value },
+    `Invalid argument ${argument}: expected ${expected}, got ${describeValue(shown)}`,
+    { argument, expected, value: shown },
+    options,
   );
 }
