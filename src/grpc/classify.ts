@@ -47,7 +47,7 @@ export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_
     const failed = FAILURE_CODES.has(code);
     const retryable = retryableCodes.includes(code);
     const httpStatus = HTTP_EQUIVALENT[code] ?? 500;
-    table.set(code, Object.freeze({ reason: failed || retryable ? 'status' : 'ok', ok: !failed, retryable, status: httpStatus }));
+    table.set(code, Object.freeze({ reason: failed || retryable ? 'status' : 'ok', blame: 'upstream', ok: !failed, retryable, status: httpStatus }));
   }
   table.set(status.DEADLINE_EXCEEDED, Outcomes.timeout);
   return (error: unknown): Outcome => {
