@@ -669,8 +669,9 @@ function hedgeLost(service: string): MeshkitError {
  */
 function callError(attempt: Attempt): unknown {
   const error = attempt.error;
-  if (isMeshkitError(error)) return error;
   const outcome = attempt.outcome as Outcome;
+  // meshkit's own errors are complete; an error the classifier calls ok is the service's answer (a Thrift exception).
+  if (isMeshkitError(error) || outcome.ok) return error;
   const { service } = attempt.call;
   const endpoint = attempt.endpoint.id;
   if (outcome.reason === 'refused') {

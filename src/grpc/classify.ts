@@ -29,7 +29,8 @@ interface StatusError {
   readonly details?: string;
 }
 
-function isStatusError(error: unknown): error is StatusError {
+/** @internal True for grpc-js's status errors (a numeric `code`). */
+export function isStatusError(error: unknown): error is StatusError {
   return typeof error === 'object' && error !== null && typeof (error as StatusError).code === 'number';
 }
 
