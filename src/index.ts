@@ -20,10 +20,10 @@ export {
 } from './core/diagnostics.js';
 export type { CallObserver, CallObserverFactory, ObservedAttempt, ObserverEnvironment, SettledAttempt } from './core/call-observer.js';
 export { runWithInbound, currentInbound, inboundRemainingMs, type InboundContext } from './core/inbound-context.js';
-export { parseDuration, type Duration } from './core/duration.js';
+export { MAX_DURATION_MS, parseDuration, parseDurationOrInfinity, type Duration } from './core/duration.js';
 export { toEndpoint, endpointId, type Endpoint, type EndpointInput, type EndpointObject } from './core/endpoint.js';
-export { MeshkitError, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails } from './core/errors.js';
-export { Outcomes, type Outcome, type OutcomeReason } from './core/outcome.js';
+export { MeshkitError, blameOf, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails, type MeshkitErrorOptions } from './core/errors.js';
+export { Outcomes, type Blame, type Outcome, type OutcomeReason } from './core/outcome.js';
 export { composePolicies, type Invoke, type Policy } from './core/policy.js';
 export { splitPipeline, wrapGate, type AdmissionEnvironment, type AdmissionGate, type PipelineStages } from './core/admission.js';
 

@@ -4,8 +4,8 @@
 // endpoint leaves the set or the meshkit client closes).
 import thrift from 'thrift';
 import type { Connection } from 'thrift';
-import { subscribe, type AttemptContext, type CallOptions, type Client, type Endpoint } from '../../src/index.js'; // in your project: from 'meshkit'
-import { InventoryClient, type StockLevel } from './inventory.js';
+import { classifyError, Outcomes, subscribe, type AttemptContext, type CallOptions, type Client, type Endpoint, type Outcome } from '../../src/index.js'; // in your project: from 'meshkit'
+import { InventoryClient, OutOfCatalog, type StockLevel } from './inventory.js';
 
 interface Open {
   readonly connection: Connection;
@@ -116,6 +116,16 @@ async function getStockAttempt(connections: ThriftConnections, sku: string, endp
 }
 
 /**
+ * A declared Thrift exception is the service's answer, not a failure: it
+ * counts for the endpoint (no breaker or ejection learns from it), is never
+ * retried, and reaches the caller as is. Anything else is classified as
+ * meshkit does by default (connection errors, resets, timeouts).
+ */
+function classifyInventoryError(error: unknown): Outcome {
+  return error instanceof OutOfCatalog ? Outcomes.success : classifyError(error);
+}
+
+/**
  * The governed Inventory: `getStock` is idempotent (a read), so meshkit
  * retries it on another endpoint after a refused connection, a dropped
  * connection or a per-try timeout; `OutOfCatalog` is the service's answer and
@@ -125,6 +135,8 @@ export function governedInventory(meshkit: Client, connections = new ThriftConne
   return {
     connections,
     getStock: (sku: string, options: CallOptions = {}): Promise<StockLevel> =>
-      meshkit.call((endpoint, attempt) => getStockAttempt(connections, sku, endpoint, attempt), { idempotent: true, ...options }),
+      meshkit.call((endpoint, attempt) => getStockAttempt(connections, sku, endpoint, attempt), {
+        idempotent: true, classifyError: classifyInventoryError, ...options,
+      }),
   };
 }

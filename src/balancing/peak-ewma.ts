@@ -107,7 +107,8 @@ export function peakEwma(options?: PeakEwmaOptions): BalancerFactory {
           const cost = costs.get(attempt.endpoint.id);
           if (cost === undefined) return; // the endpoint left the set
           cost.end();
-          if (outcome.reason === 'aborted') return;
+          // Only the upstream's doing says how fast it is: not a caller's abort or deadline, nor a local refusal.
+          if (outcome.blame !== 'upstream') return;
           const rtt = outcome.ok || durationMs >= penalty ? durationMs : penalty;
           // The attempt's end, which the executor read on this clock just before: no second read.
           cost.observe(rtt, attempt.startedAt + durationMs);

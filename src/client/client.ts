@@ -311,6 +311,8 @@ export class Client implements AsyncDisposable {
       }
     }
     const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
+    // Tighter than the client's own bound: the caller chose it, so its running out is the caller's doing.
+    if (total < this.config.timeouts.total) call.deadlineIsCallers = true;
     const observer = this.#observer;
     if (observer === undefined) return this.#invoke(call);
     return this.#observed(call, observer);

@@ -7,7 +7,8 @@ import type { CallObserver } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { MeshkitError } from '../core/errors.js';
+import { AbortWatch } from '../core/abort-watch.js';
+import { invalidArgument, isMeshkitError, MeshkitError, stampCall } from '../core/errors.js';
 import { isSafeToRetryAnyMethod, Outcomes, type Outcome } from '../core/outcome.js';
 import { Pause } from '../core/pause.js';
 import { TimerEntry, type TimerQueue } from '../core/timer-queue.js';
@@ -100,6 +101,11 @@ export class Executor {
   #activeCount = 0;
   #idle: (() => void) | undefined = undefined;
   #closing: Error | undefined = undefined;
+  /** One listener per caller signal, however many calls share it. */
+  readonly #aborts = new AbortWatch<CallContext>((call, reason) => this.stop(call, abortedError(this.#service, reason)));
+  /** Calls refused before any attempt, rejected together on the next macrotask (see {@link #refuseLater}). */
+  #refused: CallContext[] = [];
+  #refusedErrors: unknown[] = [];
 
   constructor(settings: ExecutorSettings) {
     this.#service = settings.service;
@@ -139,13 +145,13 @@ export class Executor {
     const signal = call.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.stop(call, abortedError(this.#service, signal.reason));
-      else signal.addEventListener('abort', (call.onAbort = () => this.stop(call, abortedError(this.#service, signal.reason))), { once: true });
+      else this.#aborts.watch(signal, call);
     }
     this.#capturing = call;
     const promise = new Promise<unknown>(this.#capture);
     if (call.stopped !== undefined) this.#end(call, call.stopped, undefined, true);
     // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
-    else if (call.deadline <= call.admittedAt) this.#end(call, deadlineError(this.#service, call), undefined, true);
+    else if (call.deadline <= call.admittedAt) this.#end(call, deadlineError(this.#service, call, undefined, undefined), undefined, true);
     else if (this.#gates === undefined || this.#admit(call, this.#gates)) {
       // Only calls that will be sent count toward the budgets' request rates.
       this.#budget?.recordCall(call.admittedAt);
@@ -212,7 +218,7 @@ export class Executor {
       if (attempt.response !== undefined) call.transport.discard(attempt.response);
       this.#end(call, call.stopped, undefined, true);
     } else if (attempt.error !== undefined) {
-      this.#end(call, attempt.error, undefined, true);
+      this.#end(call, callError(attempt), undefined, true);
     } else {
       this.#end(call, undefined, attempt.response, false);
     }
@@ -221,11 +227,9 @@ export class Executor {
   /** Releases the call (abort listener, list of calls in flight), reports its end, then settles the caller's promise. */
   #end(call: CallContext, error: unknown, value: unknown, failed: boolean): void {
     if (call.rejectCall === undefined) return; // ended already
-    if (call.onAbort !== undefined) {
-      (call.signal as AbortSignal).removeEventListener('abort', call.onAbort);
-      call.onAbort = undefined;
-    }
+    if (call.signal !== undefined) this.#aborts.unwatch(call.signal, call);
     this.#unlink(call);
+    if (failed && isMeshkitError(error)) stampCall(error, this.#service, call.attempts, call.current?.endpoint.id);
     // The gates see the result before the caller does, innermost first, as `wrap` stages would.
     const gates = this.#gates;
     if (gates !== undefined) {
@@ -236,10 +240,41 @@ export class Executor {
     if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error: failed ? error : undefined });
     const resolve = call.resolveCall as (value: unknown) => void;
     const reject = call.rejectCall as (error: unknown) => void;
+    if (failed && call.attempts === 0) return this.#refuseLater(call, error);
     call.resolveCall = call.rejectCall = undefined;
     if (failed) reject(error);
     else resolve(value);
   }
+
+  /**
+   * A call that ends before any attempt (no endpoints, a breaker or limit
+   * refusing, the client closed, a spent deadline) would otherwise settle in
+   * microtasks only: a caller retrying in a tight loop would then never let
+   * the event loop run discovery, health checks or timers. Such refusals are
+   * rejected together on the next macrotask; calls that made an attempt
+   * waited for I/O already and settle at once. Costs nothing on the success path.
+   */
+  #refuseLater(call: CallContext, error: unknown): void {
+    this.#refused.push(call);
+    this.#refusedErrors.push(error);
+    if (this.#refused.length > 1) return;
+    const clock = this.#clock;
+    if (clock.defer !== undefined) clock.defer(this.#rejectRefused);
+    else clock.setTimeout(this.#rejectRefused, 0, true);
+  }
+
+  readonly #rejectRefused = (): void => {
+    const calls = this.#refused;
+    const errors = this.#refusedErrors;
+    this.#refused = [];
+    this.#refusedErrors = [];
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i] as CallContext;
+      const reject = call.rejectCall as (error: unknown) => void;
+      call.resolveCall = call.rejectCall = undefined;
+      reject(errors[i]);
+    }
+  };
 
   /** The call whose promise {@link #capture} is creating (a shared executor function: no closure per call). */
   #capturing: CallContext | undefined = undefined;
@@ -261,7 +296,8 @@ export class Executor {
   /** Ends an attempt still in flight as aborted (its late response, if any, is discarded on arrival). */
   #cancel(attempt: Attempt, reason: Error): void {
     if (attempt.outcome !== undefined) return;
-    this.#finish(attempt, Outcomes.aborted, undefined, reason);
+    // The caller's abort is the caller's doing; close() and a lost hedge race are meshkit's.
+    this.#finish(attempt, isMeshkitError(reason) && reason.blame === 'caller' ? Outcomes.aborted : Outcomes.cancelled, undefined, reason);
     attempt.abort(reason);
   }
 
@@ -414,8 +450,11 @@ export class Executor {
       if (publish) channels.attemptEnd.publish(attempt);
       observer?.attemptEnd?.(attempt);
     }
-    this.#health?.observe(attempt.endpoint, outcome);
-    if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
+    // Only the upstream's doing moves shared state; balancers, which count attempts in flight, check `blame` themselves.
+    if (outcome.blame === 'upstream') {
+      this.#health?.observe(attempt.endpoint, outcome);
+      if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
+    }
     const settle = attempt.settle as (attempt: Attempt) => void;
     attempt.settle = undefined;
     settle(attempt);
@@ -432,7 +471,7 @@ export class Executor {
       return;
     }
     const error = timeoutError(attempt, this.#timeouts.perTry);
-    this.#finish(attempt, attempt.timerIsDeadline ? Outcomes.deadline : Outcomes.timeout, undefined, error);
+    this.#finish(attempt, attempt.timerIsDeadline ? (error.blame === 'caller' ? Outcomes.deadline : Outcomes.totalTimeout) : Outcomes.timeout, undefined, error);
     attempt.abort(error);
   }
 
@@ -536,10 +575,14 @@ export class Executor {
       if (endpoint !== undefined) return endpoint;
       const remaining = giveUpAt - this.#clock.now();
       if (this.#endpoints.resolved || remaining <= 0) {
-        if (call.deadline <= this.#clock.now()) throw deadlineError(this.#service, call);
-        throw new MeshkitError('ERR_NO_ENDPOINTS', `${this.#service}: no endpoints available`, {
-          service: this.#service, source: this.#endpoints.snapshot().source,
-        });
+        // Why there are none is discovery's last error, if it has one: the caller gets it as the cause.
+        const view = this.#endpoints.snapshot();
+        const cause = view.lastError;
+        if (call.deadline <= this.#clock.now()) throw deadlineError(this.#service, call, cause, undefined, view.stale);
+        const why = cause === undefined ? '' : ` (discovery: ${cause.message})`;
+        throw new MeshkitError('ERR_NO_ENDPOINTS', `${this.#service}: no endpoints available${why}`, {
+          service: this.#service, source: view.source, stale: view.stale, endpoints: view.endpoints.length,
+        }, cause === undefined ? undefined : { cause });
       }
       const pause = new Pause(this.#clock, call);
       const forget = this.#endpoints.waitForUpdate(pause);
@@ -575,7 +618,7 @@ export class Executor {
     } catch (error) {
       // The deadline left no room for another attempt after a failure without a response: that is the caller's answer.
       if (error instanceof StopRetrying && error.reason === 'deadline' && last.error !== undefined && call.stopped === undefined) {
-        throw deadlineError(this.#service, call, last.error);
+        throw deadlineError(this.#service, call, last.error, last.outcome);
       }
       if (error instanceof RetryableFailure || error instanceof StopRetrying) return last;
       throw error;
@@ -615,15 +658,50 @@ export class Executor {
 }
 
 function hedgeLost(service: string): MeshkitError {
-  return new MeshkitError('ERR_ABORTED', `${service}: another attempt of this call answered first`, { service, reason: 'hedge-lost' });
+  return new MeshkitError('ERR_ABORTED', `${service}: another attempt of this call answered first`, { service, reason: 'hedge-lost' }, { blame: 'local' });
+}
+
+/**
+ * The error a call ends with when its final attempt failed: meshkit's own
+ * errors as they are; a transport's or governed function's error wrapped
+ * with the call's context (`ERR_UPSTREAM`, or `ERR_INVALID_ARGUMENT` when the
+ * request was refused locally before it was sent), the original as `cause`.
+ */
+function callError(attempt: Attempt): unknown {
+  const error = attempt.error;
+  const outcome = attempt.outcome as Outcome;
+  // meshkit's own errors are complete; an error the classifier calls ok is the service's answer (a Thrift exception).
+  if (isMeshkitError(error) || outcome.ok) return error;
+  const { service } = attempt.call;
+  const endpoint = attempt.endpoint.id;
+  if (outcome.reason === 'refused') {
+    return invalidArgument('request', 'a request the transport can send (it refused it before sending a byte)', describeError(error), { cause: error });
+  }
+  return new MeshkitError('ERR_UPSTREAM', `${service}: attempt ${attempt.number} to ${endpoint} failed: ${describeError(error)}`, {
+    service, endpoint, attempt: attempt.number, reason: outcome.reason,
+  }, { cause: error });
+}
+
+/** A short description of a thrown value for a message (its code and message). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
 }
 
 function abortedError(service: string, reason: unknown): MeshkitError {
   return new MeshkitError('ERR_ABORTED', `${service}: the call was aborted`, { service }, { cause: reason });
 }
 
-function deadlineError(service: string, call: CallContext, cause?: unknown): MeshkitError {
+/**
+ * The call's deadline ran out between attempts or before one could start.
+ * It is the caller's doing when the caller set the deadline and no attempt
+ * had failed by the upstream's doing; otherwise the upstream's.
+ */
+function deadlineError(service: string, call: CallContext, cause: unknown, last: Outcome | undefined, stale?: boolean): MeshkitError {
+  const upstreamFailed = last !== undefined && !last.ok && last.blame === 'upstream';
+  const blame = call.deadlineIsCallers && !upstreamFailed ? 'caller' : 'upstream';
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${service}: deadline exceeded after ${call.attempts} attempt(s)`, {
-    service, attempts: call.attempts,
-  }, cause === undefined ? undefined : { cause });
+    service, attempts: call.attempts, ...(stale === undefined ? {} : { stale }),
+  }, cause === undefined ? { blame } : { cause, blame });
 }

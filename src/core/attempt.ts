@@ -155,12 +155,17 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   }
 }
 
-/** The error a per-try timeout or an exhausted deadline produces. */
+/**
+ * The error a per-try timeout or an exhausted deadline produces. A deadline
+ * the caller set (see `CallContext.deadlineIsCallers`) running out before the
+ * per-try timeout could is the caller's doing; the client's own total is the
+ * upstream's.
+ */
 export function timeoutError(attempt: Attempt, timeoutMs: number): MeshkitError {
   return attempt.timerIsDeadline
     ? new MeshkitError('ERR_DEADLINE_EXCEEDED', `${attempt.call.service}: deadline exceeded during attempt ${attempt.number}`, {
         service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
-      })
+      }, { blame: attempt.call.deadlineIsCallers ? 'caller' : 'upstream' })
     : new MeshkitError('ERR_TIMEOUT', `${attempt.call.service}: attempt ${attempt.number} to ${attempt.endpoint.id} timed out after ${timeoutMs} ms`, {
         service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number, timeoutMs,
       });

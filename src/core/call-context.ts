@@ -45,6 +45,13 @@ export class CallContext {
   readonly startedAt: number;
   /** Absolute clock time by which the call must finish; `Infinity` when unbounded. */
   deadline: number;
+  /**
+   * True when the deadline is the caller's (a per-call `timeout`, or one
+   * inherited from the inbound request, tighter than the client's own
+   * `timeout.total`): its running out is then the caller's doing, and moves
+   * no breaker, estimate or limit.
+   */
+  deadlineIsCallers = false;
   /** Whether the call may be sent more than once. */
   readonly idempotent: boolean;
   /** False when the request body can be sent only once (a stream): then nothing is retried. */
@@ -80,8 +87,6 @@ export class CallContext {
   /** @internal Settle the promise the caller holds (set by the executor's fast path). */
   resolveCall: ((value: unknown) => void) | undefined = undefined;
   /** @internal */ rejectCall: ((error: unknown) => void) | undefined = undefined;
-  /** @internal The listener on the caller's signal, removed when the call ends. */
-  onAbort: (() => void) | undefined = undefined;
   /** @internal A pause (backoff, waiting for endpoints) that abort or close must cut short. */
   pause: { wake(): void } | undefined = undefined;
   /** Free-form annotations for policies and telemetry; allocated on first use. */

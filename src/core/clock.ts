@@ -23,9 +23,16 @@ export interface Clock {
    */
   setTimeout(callback: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Runs `callback` after the I/O that is ready now (a macrotask, Node's
+   * `setImmediate`). meshkit settles fast local refusals this way, so a caller
+   * looping on them cannot starve discovery and timers. Optional: without it,
+   * a 0 ms `setTimeout` on this clock is used.
+   */
+  defer?(callback: () => void): void;
 }
 
-/** The real clock: `performance.now()`, `Math.random()` and unref'd Node timers. */
+/** The real clock: `performance.now()`, `Math.random()`, unref'd Node timers and `setImmediate`. */
 export const systemClock: Clock = Object.freeze({
   // perf_hooks' object, not the global `performance`: that global is a getter, read on every call.
   now: () => performance.now(),
@@ -38,5 +45,8 @@ export const systemClock: Clock = Object.freeze({
   },
   clearTimeout(handle: TimerHandle): void {
     clearTimeout(handle as NodeJS.Timeout);
+  },
+  defer(callback: () => void): void {
+    setImmediate(callback);
   },
 });

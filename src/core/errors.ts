@@ -24,7 +24,39 @@ export type MeshkitErrorCode =
   /** A redirect pointed somewhere meshkit will not follow (another origin, or too many hops). */
   | 'ERR_REDIRECT'
   /** A fault-injection policy failed the call on purpose. */
-  | 'ERR_FAULT_INJECTED';
+  | 'ERR_FAULT_INJECTED'
+  /**
+   * The upstream failed the call: the connection was refused or reset, or the
+   * transport (or the governed function) threw. `cause` is the original
+   * error, with its own code; `details.reason` is how meshkit classified it
+   * (`'connect'`, `'reset'`, `'error'`).
+   */
+  | 'ERR_UPSTREAM';
+
+/** Whose doing an error is; see `Blame` in core/outcome.ts. */
+type ErrorBlame = 'upstream' | 'caller' | 'local';
+
+/** Whose doing each code is when the error does not say otherwise. */
+const BLAME_BY_CODE: Readonly<Record<MeshkitErrorCode, ErrorBlame>> = {
+  ERR_INVALID_CONFIG: 'local',
+  ERR_INVALID_ARGUMENT: 'caller',
+  ERR_NO_ENDPOINTS: 'upstream',
+  ERR_DEADLINE_EXCEEDED: 'upstream',
+  ERR_TIMEOUT: 'upstream',
+  ERR_ABORTED: 'caller',
+  ERR_CLIENT_CLOSED: 'local',
+  ERR_CIRCUIT_OPEN: 'local',
+  ERR_LIMIT_EXCEEDED: 'local',
+  ERR_REDIRECT: 'upstream',
+  ERR_FAULT_INJECTED: 'upstream',
+  ERR_UPSTREAM: 'upstream',
+};
+
+/** Options of {@link MeshkitError} beyond `cause`. */
+export interface MeshkitErrorOptions extends ErrorOptions {
+  /** Whose doing the error is, when it differs from its code's usual party (a deadline the caller set). */
+  readonly blame?: ErrorBlame;
+}
 
 /** Extra, code-specific facts about an error (the option name, the bad value, ...). */
 export interface MeshkitErrorDetails {
@@ -32,20 +64,56 @@ export interface MeshkitErrorDetails {
 }
 
 /**
- * The one error class meshkit throws for its own decisions. Errors raised by a
- * transport (for example undici's `UND_ERR_SOCKET`) reach the caller unchanged,
- * so their own codes keep working.
+ * The one error class a call rejects with. Errors raised by a transport or a
+ * governed function (undici's `UND_ERR_SOCKET`, `ECONNREFUSED`, ...) reach
+ * the caller as the `cause` of an `ERR_UPSTREAM`, so their own codes are
+ * still there to read.
  */
 export class MeshkitError extends Error {
   override readonly name = 'MeshkitError';
   readonly code: MeshkitErrorCode;
   readonly details: MeshkitErrorDetails;
+  /**
+   * Whose doing this error is: `'upstream'` (it failed or was too slow for the
+   * client's own bounds), `'caller'` (its abort, its deadline, its request) or
+   * `'local'` (the client closed, a policy refused). Only upstream failures
+   * move breakers, ejection, latency estimates and limits.
+   */
+  readonly blame: ErrorBlame;
+  /** The service of the call that failed; set when a call ends with this error. */
+  readonly service: string | undefined = undefined;
+  /** Attempts the call made (0 when it was refused before any); set when a call ends with this error. */
+  readonly attempts: number | undefined = undefined;
+  /** The id (`host:port`) of the last endpoint tried; undefined when none was. Set when a call ends with this error. */
+  readonly endpoint: string | undefined = undefined;
 
-  constructor(code: MeshkitErrorCode, message: string, details: MeshkitErrorDetails = {}, options?: ErrorOptions) {
+  constructor(code: MeshkitErrorCode, message: string, details: MeshkitErrorDetails = {}, options?: MeshkitErrorOptions) {
     super(message, options);
     this.code = code;
     this.details = details;
+    this.blame = options?.blame ?? BLAME_BY_CODE[code] ?? 'upstream';
   }
+}
+
+/**
+ * @internal Stamps the call an error ends: its service, attempts and last
+ * endpoint. The first call to end with an error keeps it (an error passed
+ * on by a fallback keeps the call it came from).
+ */
+export function stampCall(error: MeshkitError, service: string, attempts: number, endpoint: string | undefined): void {
+  if (error.service !== undefined) return;
+  const writable = error as { -readonly [K in 'service' | 'attempts' | 'endpoint']: MeshkitError[K] };
+  writable.service = service;
+  writable.attempts = attempts;
+  writable.endpoint = endpoint;
+}
+
+/**
+ * Whose doing `error` is (see {@link MeshkitError.blame}): a MeshkitError
+ * says; any other error is the upstream's (a transport failure).
+ */
+export function blameOf(error: unknown): ErrorBlame {
+  return error instanceof MeshkitError ? error.blame : 'upstream';
 }
 
 /** True when `value` is a {@link MeshkitError}, optionally with the given code. */

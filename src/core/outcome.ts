@@ -16,14 +16,27 @@ export type OutcomeReason =
   | 'timeout'
   /** The call's total deadline ran out during this attempt. */
   | 'deadline'
-  /** The caller (or close()) aborted the call. */
+  /** The caller (or close(), or a won hedge race) aborted the call. */
   | 'aborted'
+  /** The transport refused the request locally before a byte was sent (a bad header, say): the caller's request is at fault. */
+  | 'refused'
   /** Any other error thrown by the transport or the user's function. */
   | 'error';
+
+/**
+ * Whose doing an outcome is. Only `upstream` outcomes may move shared state
+ * (breakers, outlier ejection, latency estimates, concurrency limits,
+ * throttles, the inbound shedder): what a caller did (its abort, its
+ * deadline, its malformed request) or meshkit decided locally (close, a
+ * hedge race won elsewhere) says nothing about the upstream's health.
+ */
+export type Blame = 'upstream' | 'caller' | 'local';
 
 /** The classification of one attempt. Instances are shared and frozen: compare fields, not identity. */
 export interface Outcome {
   readonly reason: OutcomeReason;
+  /** Who caused it; see {@link Blame}. Successes and responses are `upstream`: they are evidence about it. */
+  readonly blame: Blame;
   /** True when the endpoint did its job; false counts against its health (5xx, errors, timeouts). */
   readonly ok: boolean;
   /** True when trying again (elsewhere) can help; retries also require an idempotent call unless reason is `connect`. */
@@ -32,8 +45,8 @@ export interface Outcome {
   readonly status: number;
 }
 
-function outcome(reason: OutcomeReason, ok: boolean, retryable: boolean, status = 0): Outcome {
-  return Object.freeze({ reason, ok, retryable, status });
+function outcome(reason: OutcomeReason, ok: boolean, retryable: boolean, status = 0, blame: Blame = 'upstream'): Outcome {
+  return Object.freeze({ reason, blame, ok, retryable, status });
 }
 
 /** Shared outcome constants, so classifying the common cases allocates nothing. */
@@ -42,8 +55,16 @@ export const Outcomes = Object.freeze({
   connect: outcome('connect', false, true),
   reset: outcome('reset', false, true),
   timeout: outcome('timeout', false, true),
-  deadline: outcome('deadline', false, false),
-  aborted: outcome('aborted', false, false),
+  /** The caller's deadline (a per-call `timeout` or an inherited inbound one, tighter than the client's) ran out first. */
+  deadline: outcome('deadline', false, false, 0, 'caller'),
+  /** The client's own `timeout.total` ran out: the upstream was too slow for the service's stated bound. */
+  totalTimeout: outcome('deadline', false, false),
+  /** The caller's signal aborted the attempt. */
+  aborted: outcome('aborted', false, false, 0, 'caller'),
+  /** meshkit stopped the attempt itself: the client closed, or another attempt of a hedged call won. */
+  cancelled: outcome('aborted', false, false, 0, 'local'),
+  /** The request was refused locally before a byte was sent. */
+  refused: outcome('refused', false, false, 0, 'caller'),
   error: outcome('error', false, false),
   retryableError: outcome('error', false, true),
 });

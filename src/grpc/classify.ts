@@ -29,7 +29,8 @@ interface StatusError {
   readonly details?: string;
 }
 
-function isStatusError(error: unknown): error is StatusError {
+/** @internal True for grpc-js's status errors (a numeric `code`). */
+export function isStatusError(error: unknown): error is StatusError {
   return typeof error === 'object' && error !== null && typeof (error as StatusError).code === 'number';
 }
 
@@ -47,7 +48,7 @@ export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_
     const failed = FAILURE_CODES.has(code);
     const retryable = retryableCodes.includes(code);
     const httpStatus = HTTP_EQUIVALENT[code] ?? 500;
-    table.set(code, Object.freeze({ reason: failed || retryable ? 'status' : 'ok', ok: !failed, retryable, status: httpStatus }));
+    table.set(code, Object.freeze({ reason: failed || retryable ? 'status' : 'ok', blame: 'upstream', ok: !failed, retryable, status: httpStatus }));
   }
   table.set(status.DEADLINE_EXCEEDED, Outcomes.timeout);
   return (error: unknown): Outcome => {

@@ -3,9 +3,10 @@ import type { Client } from '../client/client.js';
 import type { CallOptions } from '../client/request-options.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { MeshkitError } from '../core/errors.js';
+import { isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { GrpcChannels } from './channels.js';
+import { isStatusError } from './classify.js';
 import { attemptDeadline, attemptMetadata } from './metadata.js';
 
 /** Options of one governed gRPC call. */
@@ -109,6 +110,15 @@ function streamAttempt<Req, Res>(
   });
 }
 
+/**
+ * @internal grpc-js users match on `ServiceError.code`: an upstream failure
+ * that grpc-js raised reaches them as grpc-js raised it, not wrapped in
+ * meshkit's `ERR_UPSTREAM` (meshkit's own errors stay `MeshkitError`s).
+ */
+export function nativeGrpcError(error: unknown): never {
+  throw isMeshkitError(error, 'ERR_UPSTREAM') && isStatusError(error.cause) ? error.cause : error;
+}
+
 /** @internal The client.call options every governed call starts from. */
 export function callOptions(settings: GovernedCallSettings, options: GrpcCallOptions) {
   return {
@@ -129,7 +139,7 @@ export function governedUnary<Req, Res>(
   return settings.client.call<Res>(
     (endpoint, attempt) => unaryAttempt(channels, method, request, options.metadata, endpoint, attempt),
     callOptions(settings, options),
-  );
+  ).catch(nativeGrpcError);
 }
 
 /**
@@ -145,7 +155,7 @@ export async function governedServerStream<Req, Res>(
   const stream = await settings.client.call<ClientReadableStream<Res>>(
     (endpoint, attempt) => streamAttempt(channels, method, request, options.metadata, endpoint, attempt),
     { ...callOptions(settings, options), discard: (lost) => lost.cancel() },
-  );
+  ).catch(nativeGrpcError);
   const signal = options.signal;
   if (signal !== undefined) {
     const onAbort = (): void => stream.cancel();

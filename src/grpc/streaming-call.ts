@@ -4,8 +4,9 @@ import type { Endpoint } from '../core/endpoint.js';
 import { invalidArgument, isMeshkitError } from '../core/errors.js';
 import { Outcomes, type Outcome } from '../core/outcome.js';
 import { channelReady } from './channel-ready.js';
+import { isStatusError } from './classify.js';
 import type { GrpcChannels } from './channels.js';
-import { callOptions, localDeadline, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+import { callOptions, localDeadline, nativeGrpcError, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
 import { attemptDeadline, attemptMetadata } from './metadata.js';
 
 /** The request messages of a client-streaming call: an array, a generator, a Node `Readable` in object mode, ... */
@@ -172,7 +173,7 @@ export function governedClientStream<Req, Res>(
   return settings.client.call<Res>(
     (endpoint, attempt) => clientStreamAttempt(channels, method, requests, options.metadata, endpoint, attempt),
     streamingOptions(settings, options),
-  );
+  ).catch(nativeGrpcError);
 }
 
 /**
@@ -198,7 +199,8 @@ export function governedBidiStream<Req, Res>(
       }),
       streamingOptions(settings, options),
     ).then(undefined, (error: unknown) => {
-      if (!handed) reject(error); // afterwards the error is on the stream, where the caller reads it
+      // Afterwards the error is on the stream, where the caller reads it.
+      if (!handed) reject(isMeshkitError(error, 'ERR_UPSTREAM') && isStatusError(error.cause) ? error.cause : error);
     });
   });
 }

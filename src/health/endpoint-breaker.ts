@@ -186,7 +186,7 @@ export class EndpointBreakers {
 
   /** Feeds one attempt's classification to its endpoint's breaker, creating the breaker on first use. */
   observe(endpoint: Endpoint, outcome: Outcome): void {
-    if (outcome.reason === 'aborted' || this.#closed) return;
+    if (outcome.blame !== 'upstream' || this.#closed) return;
     let breaker = this.#breakers.get(endpoint.id);
     if (breaker === undefined) {
       breaker = new EndpointBreaker(endpoint.id, this.settings, this.#clock, this.#onState);

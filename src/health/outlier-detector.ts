@@ -144,7 +144,7 @@ export class OutlierDetector {
   /** Feeds one attempt's classification. Called once per attempt. */
   observe(endpoint: Endpoint, outcome: Outcome): void {
     // An attempt the caller (or close()) aborted says nothing about the endpoint.
-    if (outcome.reason === 'aborted') return;
+    if (outcome.blame !== 'upstream') return; // the caller's or meshkit's doing says nothing about the endpoint
     const record = this.#records.get(endpoint.id);
     if (record === undefined) return;
     // Before the ejection check: an attempt reaching an ejected endpoint (panic mode) is still evidence for its breaker.

@@ -4,6 +4,8 @@
  * meshkit's own attributes. Written out here because `meshkit/otel` may
  * import only `@opentelemetry/api`.
  */
+import { isMeshkitError } from '../core/errors.js';
+
 export const ATTR = Object.freeze({
   method: 'http.request.method',
   methodOriginal: 'http.request.method_original',
@@ -44,10 +46,13 @@ export function httpSpanName(method: string, template: string | undefined): stri
 
 /**
  * `error.type` for an error: its `code` when it has a short string one
- * (`ERR_TIMEOUT`, `ECONNREFUSED`, `UND_ERR_SOCKET`), else its class name,
+ * (`ERR_TIMEOUT`, `ECONNREFUSED`, `UND_ERR_SOCKET`; for `ERR_UPSTREAM`, its
+ * cause's), else its class name,
  * else `_OTHER` (the conventions' fallback). Low cardinality by construction.
  */
 export function errorType(error: unknown): string {
+  // An upstream failure's most specific type is its cause's (`ECONNREFUSED`, `UND_ERR_SOCKET`).
+  if (isMeshkitError(error, 'ERR_UPSTREAM') && error.cause !== undefined) return errorType(error.cause);
   if (error !== null && typeof error === 'object') {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code !== '' && code.length <= 64) return code;

@@ -139,7 +139,8 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
 /** What the call's final attempt says about the upstream's capacity. */
 function signalOf(call: CallContext): LimiterSignal {
   const outcome = call.current?.outcome;
-  if (outcome === undefined) return 'ignore';
+  // The caller's abort or deadline, or a request refused locally, says nothing about the upstream's capacity.
+  if (outcome === undefined || outcome.blame !== 'upstream') return 'ignore';
   const status = outcome.status;
   if (status === 429 || status === 503 || outcome.reason === 'timeout' || outcome.reason === 'deadline') return 'dropped';
   return outcome.ok ? 'success' : 'ignore';

@@ -241,9 +241,11 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
     // A call refused before any attempt (an inner breaker, bulkhead or concurrency limit) never reached
     // the backend and says nothing about it: counting it as a non-accept would let local shedding feed this throttle.
     if (call.attempts === 0) return;
+    const outcome = call.current?.outcome;
+    // Nor does a call the caller gave up on (its abort, its deadline) or whose request was refused locally.
+    if (outcome !== undefined && outcome.blame !== 'upstream') return;
     this.#requests[this.#slot]! += 1;
     this.#requestSum += 1;
-    const outcome = call.current?.outcome;
     if (outcome === undefined || !outcome.ok || outcome.reason !== 'ok') return;
     // Into the newest bucket as of the last clock reading (the latest call's
     // start): no second clock read per call. Under traffic that is the current

@@ -2,7 +2,7 @@ import * as diagnosticsChannel from 'node:diagnostics_channel';
 import CircuitBreaker from 'opossum';
 import { wrapGate, type AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
-import { isMeshkitError, MeshkitError } from '../core/errors.js';
+import { blameOf, isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import {
   resolveCircuitBreaker, type CircuitBreakerOptions, type CircuitBreakerSettings,
@@ -21,9 +21,9 @@ export interface CircuitBreakerStats {
   readonly state: CircuitState;
   /** False once `close()` has shut the breaker down. */
   readonly active: boolean;
-  /** Calls let through during the rolling window (refused calls are not counted). */
+  /** Calls that ended during the rolling window and were counted (refused and ignored calls are not). */
   readonly calls: number;
-  /** Of those, calls that succeeded, including those that ended in an ignored error (abort, local limit). */
+  /** Of those, calls that succeeded. */
   readonly successes: number;
   /** Of those, calls counted as failures. */
   readonly failures: number;
@@ -31,7 +31,11 @@ export interface CircuitBreakerStats {
   readonly errorRate: number;
   /** Calls refused with `ERR_CIRCUIT_OPEN` since creation. */
   readonly rejected: number;
-  /** Calls whose error was not counted as a failure (aborted, client closed, `ERR_LIMIT_EXCEEDED`) since creation. */
+  /**
+   * Calls not counted at all since creation, because their end was not the
+   * upstream's doing: the caller's abort or deadline, a request refused
+   * locally, the client closing, `ERR_LIMIT_EXCEEDED` from an inner policy.
+   */
   readonly ignored: number;
   /** Times the breaker opened since creation (a failed half-open trial counts again). */
   readonly opened: number;
@@ -106,14 +110,14 @@ class FailedResult {
 const neverFired = (): Promise<never> => Promise.reject(new Error('meshkit runs this breaker as an admission gate; fire() is not used'));
 
 /**
- * Errors that say nothing about the upstream's health: the caller gave up
- * (`ERR_ABORTED`, or its signal fired), the client is closing
- * (`ERR_CLIENT_CLOSED`), or an inner admission policy refused the call
- * locally (`ERR_LIMIT_EXCEEDED`: nothing was sent).
+ * Errors that say nothing about the upstream's health (see `blameOf`): the
+ * caller gave up (`ERR_ABORTED`, or its signal fired), its own deadline ran
+ * out first, its request was refused locally (`ERR_INVALID_ARGUMENT`), the
+ * client is closing (`ERR_CLIENT_CLOSED`), or an inner admission policy
+ * refused the call locally (`ERR_LIMIT_EXCEEDED`: nothing was sent).
  */
 function isIgnored(error: unknown, call: CallContext): boolean {
-  if (call.stopped !== undefined) return true;
-  return isMeshkitError(error) && (error.code === 'ERR_ABORTED' || error.code === 'ERR_CLIENT_CLOSED' || error.code === 'ERR_LIMIT_EXCEEDED');
+  return call.stopped !== undefined || blameOf(error) !== 'upstream';
 }
 
 /**
@@ -167,25 +171,12 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   #opened = 0;
   /** The status counts without latencies (our `increment`), so the gate counts a fire straight into it. */
   readonly #fast: boolean;
-  readonly #errorFilter: (error: unknown, next: unknown, call: CallContext) => boolean;
 
   constructor(settings: CircuitBreakerSettings) {
     this.name = settings.name;
     this.settings = settings;
     this.#rotation = acquireRotation(settings.clock, settings.windowMs / settings.buckets);
-    const errorFilter = (error: unknown, _next: unknown, call: CallContext): boolean => {
-      if (error instanceof FailedResult || !isIgnored(error, call)) return false;
-      this.#ignored++;
-      // opossum knows only failures and successes. An ignored error counts as a
-      // success (it must not trip the breaker), except for a half-open trial:
-      // a success would close the breaker on no evidence, so it re-opens instead.
-      return !this.#breaker.halfOpen;
-    };
-    this.#breaker = new CircuitBreaker<[CallContext], unknown>(neverFired, {
-      ...opossumOptions(settings.name, settings, this.#rotation),
-      errorFilter: errorFilter as (error: unknown) => boolean,
-    });
-    this.#errorFilter = errorFilter;
+    this.#breaker = new CircuitBreaker<[CallContext], unknown>(neverFired, opossumOptions(settings.name, settings, this.#rotation));
     this.#fast = countWithoutLatencies(this.#breaker.status);
     this.#breaker.on('open', () => {
       this.#opened++;
@@ -243,15 +234,22 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
         if (!breaker.pendingClose || this.#trial !== undefined) return this.#refusal(call.service);
         this.#trial = call;
       }
-      if (!breaker.enabled) return undefined;
-      if (this.#fast) (breaker.status as unknown as { increment(property: string): void }).increment('fires');
-      else breaker.emit('fire', [call]);
       return undefined;
     },
     release: (call, error) => {
       if (this.#trial === call) this.#trial = undefined;
       const breaker = this.#breaker;
       if (!breaker.enabled) return;
+      if (error !== undefined && !(error instanceof FailedResult) && isIgnored(error, call)) {
+        // Not the upstream's doing: the call is not counted at all (as a success it would dilute real failures).
+        // A half-open trial that says nothing re-opens the breaker: closing it would rest on no evidence.
+        this.#ignored++;
+        if (breaker.halfOpen) breaker.open();
+        return;
+      }
+      // The fire is counted when the call ends, once it is known to say something about the upstream.
+      if (this.#fast) (breaker.status as unknown as { increment(property: string): void }).increment('fires');
+      else breaker.emit('fire', [call]);
       // A result whose final outcome failed (an HTTP 5xx) counts as a failure; the caller still receives it.
       if (error !== undefined) this.#judgeFailure(error, call);
       else if (call.current?.outcome?.ok === false) this.#judgeFailure(new FailedResult(call.current.response), call);
@@ -264,10 +262,6 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   /** What opossum does with a rejected action (no fallback is ever registered): filter, count, maybe open. */
   #judgeFailure(error: unknown, call: CallContext): void {
     const breaker = this.#breaker;
-    if (this.#errorFilter(error, undefined, call)) {
-      breaker.emit('success', error, 0);
-      return;
-    }
     breaker.emit('failure', error, 0, [call]);
     if (breaker.warmUp) return;
     const halfOpen = breaker.halfOpen;

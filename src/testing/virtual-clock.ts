@@ -46,6 +46,11 @@ export class VirtualClock implements Clock {
     this.#timers = this.#timers.filter((timer) => timer.id !== handle);
   }
 
+  /** Deferred work runs on the real event loop's next turn: it takes no virtual time. */
+  defer(callback: () => void): void {
+    setImmediate(callback);
+  }
+
   /** Timers waiting to fire. */
   get pendingTimers(): number {
     return this.#timers.length;

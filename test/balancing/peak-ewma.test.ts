@@ -12,7 +12,7 @@ import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { CountingClock, endpoints, load, newCall, observe, permutation, pickCost, simulate } from './support.js';
 
 const TAU = 10_000;
-const failed503: Outcome = Object.freeze({ reason: 'status', ok: false, retryable: true, status: 503 });
+const failed503: Outcome = Object.freeze({ reason: 'status', blame: 'upstream', ok: false, retryable: true, status: 503 });
 
 /** An estimate that has seen one response of `rtt` at `at`. */
 function measured(rtt: number, at: number): PeakEwmaCost {

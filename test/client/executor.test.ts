@@ -229,7 +229,8 @@ describe('backoff under a virtual clock', () => {
     }).catch((error: unknown) => error);
     await clock.advance(1000);
     const error = await pending;
-    assert.equal((error as { code?: string }).code, 'ECONNREFUSED');
+    assert.ok(isMeshkitError(error, 'ERR_UPSTREAM'));
+    assert.equal((error.cause as { code?: string }).code, 'ECONNREFUSED');
     assert.equal(starts.length, 4);
     const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
     const ceilings = [100, 200, 250];

@@ -95,8 +95,8 @@ describe('admission gates in the executor', () => {
       assert.deepEqual(log, ['admit a', 'admit b', 'run', 'release b ok ok', 'release a ok ok']);
       log.length = 0;
       const error = await settle(c.call(() => Promise.reject(new Error('boom'))));
-      assert.equal((error as Error).message, 'boom');
-      assert.deepEqual(log, ['admit a', 'admit b', 'release b boom error', 'release a boom error']);
+      assert.equal(((error as Error).cause as Error).message, 'boom', 'the function\'s error is the cause');
+      assert.deepEqual(log, ['admit a', 'admit b', 'release b ERR_UPSTREAM error', 'release a ERR_UPSTREAM error']);
     } finally {
       await c.close();
     }

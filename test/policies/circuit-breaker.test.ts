@@ -65,6 +65,12 @@ function clientWith(b: Policy, ...inner: Policy[]): Client {
 const succeed = (): Promise<string> => Promise.resolve('ok');
 const fail = (): Promise<string> => Promise.reject(new Error('boom'));
 
+/** The governed function's own error, which the call rejects with as the cause of an ERR_UPSTREAM. */
+function causeOf(error: unknown): Error {
+  assert.ok(isMeshkitError(error, 'ERR_UPSTREAM'), `expected ERR_UPSTREAM, got ${String(error)}`);
+  return error.cause as Error;
+}
+
 async function settle(promise: Promise<unknown>): Promise<unknown> {
   try {
     return await promise;
@@ -152,7 +158,7 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
   it('stays closed below the volume threshold, however many fail', async () => {
     const b = breaker({ volumeThreshold: 5, errorThreshold: 0 });
     const c = clientWith(b);
-    for (let i = 0; i < 4; i++) assert.equal((await settle(c.call(fail)) as Error).message, 'boom');
+    for (let i = 0; i < 4; i++) assert.equal(causeOf(await settle(c.call(fail))).message, 'boom');
     assert.equal(b.state, 'closed');
     assert.equal(b.stats().failures, 4);
   });
@@ -165,7 +171,7 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
     await settle(c.call(fail));
     assert.equal(b.state, 'closed', '3 calls < volume 4');
     const error = await settle(c.call(fail));
-    assert.equal((error as Error).message, 'boom', 'the call that trips the breaker gets its own error');
+    assert.equal(causeOf(error).message, 'boom', 'the call that trips the breaker gets its own error');
     assert.equal(b.state, 'open', '3 of 4 failed: 75 % > 50 %');
 
     let ran = 0;
@@ -232,7 +238,7 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
     await settle(c.call(fail));
     assert.equal(b.state, 'open');
     await waitFor('half-open', () => b.state === 'half-open');
-    assert.equal((await settle(c.call(fail)) as Error).message, 'boom');
+    assert.equal(causeOf(await settle(c.call(fail))).message, 'boom');
     assert.equal(b.state, 'open');
     assert.equal(b.stats().opened, 2);
     assert.ok(isOpenError(await settle(c.call(succeed))));
@@ -275,7 +281,10 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
     const stats = b.stats();
     assert.equal(stats.failures, 0);
     assert.equal(stats.ignored, 11);
-    // A real failure still counts.
+    assert.equal(stats.calls, 0, 'ignored calls are not in the volume either: they cannot dilute real failures');
+    // Real failures still count, and only they make up the volume.
+    await settle(c.call(fail));
+    assert.equal(b.state, 'closed', '1 counted call < volume 2');
     await settle(c.call(fail));
     assert.equal(b.state, 'open');
   });
@@ -383,7 +392,7 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
     assert.equal(b.state, 'open');
     const failures = b.stats().failures;
     (refuse as (error: Error) => void)(new Error('late'));
-    assert.equal(((await slow) as Error).message, 'late');
+    assert.equal(causeOf(await slow).message, 'late');
     assert.equal(b.stats().failures, failures + 1);
     assert.equal(b.state, 'open');
   });

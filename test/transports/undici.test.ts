@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { client, roundRobin, undiciTransport, type Resolver, type ResolverListener } from '../../src/index.js';
+import { client, isMeshkitError, roundRobin, undiciTransport, type Resolver, type ResolverListener } from '../../src/index.js';
 import { toEndpoint } from '../../src/core/endpoint.js';
 import { UndiciTransport } from '../../src/transports/undici.js';
 import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -54,10 +54,17 @@ describe('undici transport', () => {
     for (let i = 0; i < 4; i++) assert.equal(await (await c.request({ path: '/' })).body.text(), `ok ${a.port}`);
   });
 
-  it('lets connection errors through with their own codes', async () => {
-    const port = await closedPort();
-    await using c = client('refused').endpoints([`127.0.0.1:${port}`]).retry(false).build();
-    await assert.rejects(c.request({ path: '/' }), (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED');
+  it('wraps a refused connection in ERR_UPSTREAM with the call\'s context, the original code on the cause', async () => {
+    const ports = [await closedPort(), await closedPort()];
+    await using c = client('refused').endpoints(ports.map((port) => `127.0.0.1:${port}`)).retry({ attempts: 2, backoff: { base: 1, cap: 1 } }).build();
+    const error = await c.request({ path: '/' }).then(() => undefined, (e: unknown) => e);
+    assert.ok(isMeshkitError(error, 'ERR_UPSTREAM'), `a MeshkitError, not ${String(error)}`);
+    assert.equal(error.service, 'refused');
+    assert.equal(error.attempts, 2, 'both endpoints were tried');
+    assert.ok(ports.some((port) => error.endpoint === `127.0.0.1:${port}`), `the last endpoint tried: ${error.endpoint}`);
+    assert.equal(error.details['reason'], 'connect');
+    assert.equal((error.cause as { code?: string }).code, 'ECONNREFUSED', 'the original error, with its own code, is the cause');
+    assert.equal(error.blame, 'upstream');
   });
 
   it('opens a pool per endpoint on first use and releases them all on close', async (t) => {
