@@ -4,6 +4,7 @@ import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import { TimerEntry, TimerQueue } from '../core/timer-queue.js';
 
@@ -81,11 +82,11 @@ export interface BulkheadPolicy extends Policy {
   close(): void;
 }
 
-/** Validates {@link BulkheadOptions}; errors name `bulkhead.<option>`. */
+const BULKHEAD_KEYS: readonly (keyof BulkheadOptions)[] = ['maxConcurrent', 'maxQueue', 'queueTimeout', 'clock'];
+
+/** Validates {@link BulkheadOptions}; errors name `bulkhead.<option>` (unknown keys included). */
 export function resolveBulkhead(options: BulkheadOptions): BulkheadSettings {
-  if (options === null || typeof options !== 'object') {
-    throw invalidConfig('bulkhead', '{ maxConcurrent, maxQueue?, queueTimeout? }', options);
-  }
+  checkOptions(options, 'bulkhead', BULKHEAD_KEYS);
   const { maxConcurrent, maxQueue = DEFAULT_BULKHEAD.maxQueue, queueTimeout = DEFAULT_BULKHEAD.queueTimeoutMs } = options;
   if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
     throw invalidConfig('bulkhead.maxConcurrent', 'an integer >= 1', maxConcurrent);

@@ -4,6 +4,7 @@ import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
 /** Options of {@link rateLimit}. */
@@ -78,9 +79,11 @@ export interface RateLimitPolicy extends Policy {
   close(): void;
 }
 
-/** Validates {@link RateLimitOptions}; errors name `rateLimit.<option>`. */
+const RATE_LIMIT_KEYS: readonly (keyof RateLimitOptions)[] = ['rate', 'per', 'burst', 'maxWait', 'clock'];
+
+/** Validates {@link RateLimitOptions}; errors name `rateLimit.<option>` (unknown keys included). */
 export function resolveRateLimit(options: RateLimitOptions): RateLimitSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('rateLimit', '{ rate, per?, burst?, maxWait? }', options);
+  checkOptions(options, 'rateLimit', RATE_LIMIT_KEYS);
   const { rate } = options;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw invalidConfig('rateLimit.rate', 'a number > 0', rate);
   const perMs = parsePositiveDuration(options.per ?? DEFAULT_RATE_LIMIT.perMs, 'rateLimit.per');
