@@ -78,6 +78,8 @@ export interface AdaptiveThrottlePolicy extends Policy {
   state(): AdaptiveThrottleState;
   /** {@link state} with local rejections and settings, for `client.snapshot()`. Reads without moving the window. */
   snapshot(): AdaptiveThrottleSnapshot;
+  /** A new throttle with the same settings and clock and an empty window (each built client gets one; see `Policy.clone`). */
+  clone(): AdaptiveThrottlePolicy;
 }
 
 const ADAPTIVE_THROTTLE_KEYS: readonly (keyof AdaptiveThrottleOptions)[] = ['k', 'window', 'buckets', 'minRequests', 'clock'];
@@ -179,6 +181,10 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
     return wrapGate(this.#ownClock, next);
+  }
+
+  clone(): AdaptiveThrottlePolicy {
+    return new AdaptiveThrottle(this.settings, this.#clock);
   }
 
   /** Always a gate: admission never waits. On the client's clock it reads `call.admittedAt` instead of the clock. */

@@ -80,6 +80,8 @@ export interface BulkheadPolicy extends Policy {
    * client). Idempotent. The client calls it from `close()`.
    */
   close(): void;
+  /** A new, empty bulkhead with the same settings and clock (each built client gets one; see `Policy.clone`). */
+  clone(): BulkheadPolicy;
 }
 
 const BULKHEAD_KEYS: readonly (keyof BulkheadOptions)[] = ['maxConcurrent', 'maxQueue', 'queueTimeout', 'clock'];
@@ -124,7 +126,8 @@ export function resolveBulkhead(options: BulkheadOptions): BulkheadSettings {
  *
  * Place it after the rate limiter and adaptive throttling and before the
  * circuit breaker (see docs/policies/bulkhead.md). One instance is one set of
- * slots: share it between clients only if they must share the limit.
+ * slots: a builder gives every client it builds its own (`clone()`); to share
+ * one limit between clients on purpose, pass `.policy(() => shared)`.
  */
 export function bulkhead(options: BulkheadOptions): BulkheadPolicy {
   return new Bulkhead(resolveBulkhead(options), options.clock ?? systemClock);
@@ -229,6 +232,10 @@ class Bulkhead implements BulkheadPolicy {
     },
     release: () => this.#release(),
   };
+
+  clone(): BulkheadPolicy {
+    return new Bulkhead(this.settings, this.#clock);
+  }
 
   close(): void {
     if (this.#closed) return;

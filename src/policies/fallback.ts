@@ -124,6 +124,8 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
   const whenName = typeof when === 'function' ? 'custom' : when;
   return Object.freeze({
     name: 'fallback',
+    // Its own count of substitutions per client; the handler itself is shared (it is the caller's function).
+    clone: (): Policy => fallback(handler, { when }),
     snapshot: (): FallbackSnapshot => ({ kind: 'fallback', when: whenName, substituted }),
     wrap<U>(next: Invoke<U>): Invoke<U> {
       return async (call: CallContext): Promise<U> => {

@@ -85,6 +85,8 @@ export interface FaultInjectionPolicy extends Policy {
    * it from `close()`.
    */
   close(): void;
+  /** A new policy with the same settings, its own counts and nothing pending (each built client gets one; see `Policy.clone`). */
+  clone(): FaultInjectionPolicy;
 }
 
 /** One injected delay in progress: a ref'd clock timer and, when the call has a signal, an abort listener. */
@@ -202,6 +204,19 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
     }
   }
 
+  // The validated settings, to make clones from (the caller's object may have changed since).
+  const settings: FaultInjectionOptions = {
+    clock,
+    ...(enabled === undefined ? {} : { enabled }),
+    ...(given['delay'] === undefined ? {} : { delay: { percent: delayPercent, duration: delayMs } }),
+    ...(given['abort'] === undefined ? {} : {
+      abort: {
+        percent: abortPercent,
+        ...(abortStatus === undefined ? {} : { status: abortStatus }),
+        ...(abortError === undefined ? {} : { error: abortError }),
+      },
+    }),
+  };
   const pending = new Set<InjectedDelay>();
   let closed = false;
   // Counted where a fault is injected only: the pass-through path pays nothing.
@@ -267,6 +282,9 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
         kind: 'fault-injection', active: !closed, delayPercent, delayMs, abortPercent, abortStatus: abortStatus ?? null,
         pendingDelays: pending.size, delays, aborts,
       };
+    },
+    clone(): FaultInjectionPolicy {
+      return faultInjection(settings);
     },
     close(): void {
       closed = true;

@@ -77,6 +77,8 @@ export interface RateLimitPolicy extends Policy {
    * Idempotent. The client calls it from `close()`.
    */
   close(): void;
+  /** A new, full bucket with the same settings and clock (each built client gets one; see `Policy.clone`). */
+  clone(): RateLimitPolicy;
 }
 
 const RATE_LIMIT_KEYS: readonly (keyof RateLimitOptions)[] = ['rate', 'per', 'burst', 'maxWait', 'clock'];
@@ -125,8 +127,9 @@ export function resolveRateLimit(options: RateLimitOptions): RateLimitSettings {
  *
  * Defaults: `per` 1 s, `burst` = `rate` (at least 1), `maxWait` 0 (never wait).
  * Place it outermost among the admission policies, after adaptive throttling
- * (see docs/policies/rate-limit.md). One instance is one bucket: share it
- * between clients only if they must share the rate.
+ * (see docs/policies/rate-limit.md). One instance is one bucket: a builder
+ * gives every client it builds its own (`clone()`); to share one rate between
+ * clients on purpose, pass `.policy(() => shared)`.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitPolicy {
   return new RateLimit(resolveRateLimit(options), options.clock ?? systemClock);
@@ -232,6 +235,10 @@ class RateLimit implements RateLimitPolicy {
   /** ms until the bucket holds `tokens` more than now. */
   #waitFor(tokens: number): number {
     return Math.max(0, (tokens - this.#tokens) / this.#perMsRate);
+  }
+
+  clone(): RateLimitPolicy {
+    return new RateLimit(this.settings, this.#clock);
   }
 
   close(): void {
