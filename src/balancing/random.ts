@@ -25,8 +25,8 @@ class RandomPicker implements Picker {
  * clients never move in step; with many clients it spreads load about as well
  * as round robin. Retries avoid endpoints the call already tried while others
  * remain. A pick is one draw from the balancer's own random stream (seeded
- * from the clock) and allocates nothing. No options: any option given is refused
- * with `ERR_INVALID_CONFIG`.
+ * from the clock) and allocates nothing. No options: any option given is
+ * refused with `ERR_INVALID_CONFIG`.
  */
 export function random(options?: NoOptions): BalancerFactory {
   readOptions(options, []);

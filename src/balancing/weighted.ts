@@ -37,8 +37,8 @@ class WeightedPicker implements Picker {
  * `Weights.Passing`, ...). Each new set starts every endpoint at a random
  * phase so that many clients do not march in step. Pick cost O(log n), no
  * allocation; ignores load, so prefer `leastRequest()` or `peakEwma()` when
- * instances differ in speed rather than in declared capacity. No options: any option given is refused
- * with `ERR_INVALID_CONFIG`.
+ * instances differ in speed rather than in declared capacity. No options:
+ * any option given is refused with `ERR_INVALID_CONFIG`.
  */
 export function weighted(options?: NoOptions): BalancerFactory {
   readOptions(options, []);
