@@ -1,22 +1,18 @@
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 
 /**
  * Checks a balancer's options argument: undefined or a plain object whose
- * keys are all in `known`. A misspelt option fails loudly instead of being
- * silently ignored. Errors name `balancer.<option>`.
+ * keys are all in `known` (through the options kit: a misspelt option fails
+ * loudly, naming the nearest known one, instead of being silently ignored).
+ * Errors name `balancer.<option>`; `known` empty for balancers without options.
  */
 export function readOptions(options: unknown, known: readonly string[]): Readonly<Record<string, unknown>> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidConfig('balancer', 'an options object', options);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw invalidConfig(`balancer.${key}`, known.length === 0 ? 'no options' : `one of ${known.join(', ')}`, (options as Record<string, unknown>)[key]);
-    }
-  }
-  return options as Readonly<Record<string, unknown>>;
+  return options === undefined ? {} : checkOptions(options, 'balancer', known);
 }
+
+/** The options of a balancer that takes none: anything given is refused with `ERR_INVALID_CONFIG`. */
+export type NoOptions = Readonly<Record<string, never>>;
 
 /** An integer option in [min, max]; `fallback` when undefined. */
 export function integerOption(value: unknown, option: string, min: number, max: number, fallback: number): number {

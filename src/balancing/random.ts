@@ -1,6 +1,7 @@
 import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import { readOptions, type NoOptions } from './options.js';
 import { PickRandom } from './pick-random.js';
 import { uniformPick } from './uniform-pick.js';
 
@@ -24,9 +25,11 @@ class RandomPicker implements Picker {
  * clients never move in step; with many clients it spreads load about as well
  * as round robin. Retries avoid endpoints the call already tried while others
  * remain. A pick is one draw from the balancer's own random stream (seeded
- * from the clock) and allocates nothing. No options.
+ * from the clock) and allocates nothing. No options: any option given is
+ * refused with `ERR_INVALID_CONFIG`.
  */
-export function random(): BalancerFactory {
+export function random(options?: NoOptions): BalancerFactory {
+  readOptions(options, []);
   return Object.freeze({
     name: 'random',
     create(environment: BalancerEnvironment): Balancer {

@@ -1,6 +1,7 @@
 import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import { readOptions, type NoOptions } from './options.js';
 
 /** Cycles through endpoints in order; skips ones the call already tried when others remain. */
 class RoundRobinPicker implements Picker {
@@ -30,8 +31,10 @@ class RoundRobinPicker implements Picker {
 /**
  * Round robin: each endpoint in turn, ignoring weights and load. Each new set
  * starts at a random offset so that many clients do not march in step.
+ * No options: any option given is refused with `ERR_INVALID_CONFIG`.
  */
-export function roundRobin(): BalancerFactory {
+export function roundRobin(options?: NoOptions): BalancerFactory {
+  readOptions(options, []);
   return Object.freeze({
     name: 'round-robin',
     create(environment: BalancerEnvironment): Balancer {

@@ -1,5 +1,6 @@
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 
 /** Which endpoints belong to a subset: all listed tags present, all metadata pairs equal. */
 export interface SubsetSelector {
@@ -9,10 +10,11 @@ export interface SubsetSelector {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** Validates a selector; errors name `option`. */
+const SELECTOR_KEYS: readonly (keyof SubsetSelector)[] = ['tags', 'metadata'];
+
+/** Validates a selector; errors name `option` (unknown keys included: `option.tag`, did you mean `tags`?). */
 export function checkSelector(selector: SubsetSelector, option: string): SubsetSelector {
-  if (selector === null || typeof selector !== 'object') throw invalidConfig(option, '{ tags?, metadata? }', selector);
-  const { tags, metadata } = selector;
+  const { tags, metadata } = checkOptions(selector, option, SELECTOR_KEYS) as SubsetSelector;
   if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {
     throw invalidConfig(`${option}.tags`, 'an array of strings', tags);
   }

@@ -2,6 +2,7 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, nearestKey, readChoice, readNumber } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
 import { CHANCE_SCALE, chanceThreshold, PickRandom } from './pick-random.js';
@@ -66,6 +67,14 @@ class SubsetPicker implements Picker {
   }
 }
 
+const SUBSETS_KEYS: readonly (keyof SubsetOptions)[] = ['subsets', 'split', 'fallback'];
+
+/** "one of a, b (did you mean `b`?)" for a split entry naming no subset. */
+function nameHint(name: string, names: readonly string[]): string {
+  const near = nearestKey(name, names);
+  return `one of ${names.join(', ')}${near === undefined ? '' : ` (did you mean \`${near}\`?)`}`;
+}
+
 /**
  * Subsets and traffic splits (Envoy's subset load balancer, weighted
  * clusters): calls choose a named subset of endpoints, by `options.subset`
@@ -75,23 +84,30 @@ class SubsetPicker implements Picker {
  * reaches every subset that holds the endpoint. Choosing the route costs a
  * map lookup (named subset) or one draw from the balancer's own random
  * stream (split), and allocates nothing.
- * Throws `ERR_INVALID_CONFIG` naming `subsets.<option>`.
+ * Throws `ERR_INVALID_CONFIG` naming `subsets.<option>` (unknown keys included).
  */
 export function subsets(options: SubsetOptions, inner: BalancerFactory): BalancerFactory {
-  if (options === null || typeof options !== 'object') throw invalidConfig('subsets', '{ subsets, split?, fallback? }', options);
-  const named = options.subsets;
-  if (named === null || typeof named !== 'object' || Object.keys(named).length === 0) {
+  const o = checkOptions(options, 'subsets', SUBSETS_KEYS);
+  if (inner === null || typeof inner !== 'object' || typeof inner.create !== 'function') {
+    throw invalidConfig('balancer', 'a balancer factory such as peakEwma()', inner);
+  }
+  const named = o['subsets'];
+  if (!isOptionsObject(named) || Object.keys(named).length === 0) {
     throw invalidConfig('subsets.subsets', 'an object of named selectors', named);
   }
-  const selectors = new Map(Object.entries(named).map(([name, s]) => [name, checkSelector(s, `subsets.subsets.${name}`)] as const));
-  const split = Object.entries(options.split ?? {});
+  const selectors = new Map(Object.entries(named).map(([name, s]) => [name, checkSelector(s as SubsetSelector, `subsets.subsets.${name}`)] as const));
+  const splitOption = o['split'] ?? {};
+  if (!isOptionsObject(splitOption)) throw invalidConfig('subsets.split', 'an object of weights by subset name', splitOption);
+  const split = Object.entries(splitOption);
   for (const [name, weight] of split) {
-    if (!selectors.has(name)) throw invalidConfig(`subsets.split.${name}`, `a subset name (${[...selectors.keys()].join(', ')})`, name);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalidConfig(`subsets.split.${name}`, 'a weight >= 0', weight);
+    if (!selectors.has(name)) {
+      throw invalidConfig(`subsets.split.${name}`, `a subset name: ${nameHint(name, [...selectors.keys()])}`, name);
+    }
+    readNumber(weight, `subsets.split.${name}`, 0, { min: 0 });
   }
-  if (split.length > 0 && split.every(([, w]) => w === 0)) throw invalidConfig('subsets.split', 'at least one weight > 0', options.split);
-  const fallback = options.fallback ?? 'any';
-  if (fallback !== 'any' && fallback !== 'none') throw invalidConfig('subsets.fallback', "'any' or 'none'", fallback);
+  const weightsOf = split as [string, number][];
+  if (weightsOf.length > 0 && weightsOf.every(([, w]) => w === 0)) throw invalidConfig('subsets.split', 'at least one weight > 0', splitOption);
+  const fallback = readChoice(o['fallback'], 'subsets.fallback', ['any', 'none'] as const, 'any');
 
   return Object.freeze({
     name: `subsets(${inner.name})`,
@@ -101,8 +117,8 @@ export function subsets(options: SubsetOptions, inner: BalancerFactory): Balance
       for (const [name, selector] of selectors) {
         routes.set(name, { name, selector, balancer: inner.create(environment), picker: undefined, ids: new Set() });
       }
-      const splitRoutes = split.filter(([, w]) => w > 0).map(([name]) => routes.get(name) as Route);
-      const weights = split.filter(([, w]) => w > 0).map(([, w]) => w);
+      const splitRoutes = weightsOf.filter(([, w]) => w > 0).map(([name]) => routes.get(name) as Route);
+      const weights = weightsOf.filter(([, w]) => w > 0).map(([, w]) => w);
       const total = weights.reduce((a, b) => a + b, 0);
       let sum = 0;
       const thresholds = Int32Array.from(weights, (w) => chanceThreshold((sum += w) / total));

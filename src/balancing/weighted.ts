@@ -1,6 +1,7 @@
 import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import { readOptions, type NoOptions } from './options.js';
 import { EdfSchedule } from './edf-schedule.js';
 import { shouldAvoid, wasTried } from './tried.js';
 import { firstUntried } from './uniform-pick.js';
@@ -36,9 +37,11 @@ class WeightedPicker implements Picker {
  * `Weights.Passing`, ...). Each new set starts every endpoint at a random
  * phase so that many clients do not march in step. Pick cost O(log n), no
  * allocation; ignores load, so prefer `leastRequest()` or `peakEwma()` when
- * instances differ in speed rather than in declared capacity. No options.
+ * instances differ in speed rather than in declared capacity. No options:
+ * any option given is refused with `ERR_INVALID_CONFIG`.
  */
-export function weighted(): BalancerFactory {
+export function weighted(options?: NoOptions): BalancerFactory {
+  readOptions(options, []);
   return Object.freeze({
     name: 'weighted-round-robin',
     create(environment: BalancerEnvironment): Balancer {

@@ -21,6 +21,7 @@ import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } fr
 import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
 import { undiciTransport, type HttpTransportFactory } from '../transports/undici.js';
 import { Client, type ClientConfig } from './client.js';
+import { checkPolicy, held, instanceFor } from './policy-instances.js';
 
 interface BuilderState {
   readonly name: string;
@@ -29,7 +30,7 @@ interface BuilderState {
   readonly timeouts: TimeoutSettings;
   readonly retry: RetrySettings;
   readonly transport: HttpTransportFactory | undefined;
-  /** Policy makers, first added outermost; each build() makes its own instances (a breaker's state is per client). */
+  /** Policy makers, first added outermost; each build() gets its own instances (a breaker's state is per client). */
   readonly policies: readonly (() => Policy)[];
   readonly clock: Clock;
   readonly outlierDetection: OutlierSettings | undefined;
@@ -48,9 +49,13 @@ function requireMethods(value: unknown, option: string, expected: string, method
 
 /**
  * Builds a {@link Client}. Every method validates its options at once
- * (throwing `ERR_INVALID_CONFIG` that names the option and the bad value) and
- * returns a new builder, so a partly configured builder can be shared and
- * extended safely. `build()` checks that discovery is set.
+ * (throwing `ERR_INVALID_CONFIG` that names the option and the bad value, or
+ * an unknown key with the nearest known one: `timeout.pertry`, did you mean
+ * `perTry`?) and returns a new builder, so a partly configured builder can be
+ * shared and extended safely. Clients built from one builder are
+ * independent: each gets its own policy instances (see {@link ClientBuilder.policy}),
+ * balancer, transport and observers; closing one leaves the others working.
+ * `build()` checks that discovery is set.
  *
  * Defaults: P2C peak-EWMA balancing, no timeouts, 2 attempts for idempotent
  * calls (see {@link RetryOptions}), the undici transport, no policies.
@@ -122,21 +127,38 @@ export class ClientBuilder {
     return this.#with({ transport: factory });
   }
 
-  /** Adds a policy around every call. The first policy added is the outermost. */
-  policy(policy: Policy): ClientBuilder {
-    requireMethods(policy, 'policy', 'a policy with wrap(next)', ['wrap']);
-    return this.#with({ policies: [...this.#state.policies, () => policy] });
+  /**
+   * Adds a policy around every call. The first policy added is the outermost.
+   *
+   * Give a policy instance or a factory (`() => Policy`). Every client built
+   * gets its own state either way: with an instance, the first client built
+   * uses the instance itself (the reference you hold reads that client's
+   * state) and every later build gets `policy.clone()`, a fresh instance with
+   * the same settings (every built-in policy has one); a factory is called
+   * once per build. A policy without `clone()` (your own) is shared by every
+   * client built with it, and closed when the last of them closes: give a
+   * factory when it holds state. A factory that returns one instance every
+   * time shares it on purpose (one limit over several clients), closed the
+   * same way.
+   */
+  policy(policy: Policy | (() => Policy)): ClientBuilder {
+    if (typeof policy === 'function') {
+      const make = policy;
+      return this.#with({ policies: [...this.#state.policies, () => held(checkPolicy(make(), 'policy'))] });
+    }
+    const instance = checkPolicy(policy, 'policy');
+    return this.#with({ policies: [...this.#state.policies, () => held(instanceFor(instance))] });
   }
 
   /**
    * Adds a service-level circuit breaker (opossum) as a policy; each built
-   * client gets its own breaker. Same as `.policy(circuitBreaker(options))`,
-   * except that the breaker is made per build. Defaults: error threshold 0.5
-   * over 10 s, volume threshold 20, reset timeout 5 s.
+   * client gets its own breaker. Same as `.policy(() => circuitBreaker(options))`.
+   * Defaults: error threshold 0.5 over 10 s, volume threshold 20, reset timeout 5 s.
    */
   circuitBreaker(options: CircuitBreakerOptions = {}): ClientBuilder {
     resolveCircuitBreaker(options); // validates now, so the error points here
-    return this.#with({ policies: [...this.#state.policies, () => circuitBreaker(options)] });
+    const given = { ...options }; // later changes to the caller's object do not reach later builds
+    return this.#with({ policies: [...this.#state.policies, () => held(circuitBreaker(given))] });
   }
 
   /**
@@ -207,7 +229,7 @@ export class ClientBuilder {
       timeouts: state.timeouts,
       retry: state.retry,
       transport: state.transport ?? undiciTransport(),
-      policies: Object.freeze(state.policies.map((make) => make())),
+      policies: Object.freeze(makePolicies(state.policies)),
       clock: state.clock,
       outlierDetection: state.outlierDetection,
       hedge: state.hedge,
@@ -217,6 +239,18 @@ export class ClientBuilder {
     });
     return new Client(config);
   }
+}
+
+/** One instance of each policy for a new client; if one cannot be made, those already made are released. */
+function makePolicies(makers: readonly (() => Policy)[]): Policy[] {
+  const policies: Policy[] = [];
+  try {
+    for (const make of makers) policies.push(make());
+  } catch (error) {
+    for (const policy of policies) void Promise.resolve(policy.close?.()).catch(() => undefined);
+    throw error;
+  }
+  return policies;
 }
 
 /**

@@ -51,9 +51,12 @@ export function isOptionsObject(value: unknown): value is Readonly<Record<string
  * Keys whose value is `undefined` are checked too: a typo is a typo.
  */
 export function checkOptions(value: unknown, option: string, known: readonly string[]): Readonly<Record<string, unknown>> {
-  if (!isOptionsObject(value)) throw invalidConfig(option, `an options object { ${known.join(', ')} }`, value);
+  if (!isOptionsObject(value)) {
+    throw invalidConfig(option, known.length === 0 ? 'no options (it takes none)' : `an options object { ${known.join(', ')} }`, value);
+  }
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
+    if (known.length === 0) throw invalidConfig(`${option}.${key}`, 'no options (it takes none)', value[key]);
     const near = nearestKey(key, known);
     const hint = near === undefined ? `one of ${known.join(', ')}` : `one of ${known.join(', ')} (did you mean \`${near}\`?)`;
     throw invalidConfig(`${option}.${key}`, `a known option: ${hint}`, value[key]);

@@ -27,6 +27,16 @@ export interface Policy {
   /** Optional: releases what the policy holds (timers, breaker state); `client.close()` calls it. */
   close?(): void | Promise<void>;
   /**
+   * Optional: a new policy with the same settings and none of this one's
+   * state (window, counters, queue, timers). A builder gives each client it
+   * builds its own instance: the first client gets the instance passed to
+   * `.policy()`, every later one a clone. Without `clone`, every client built
+   * with the instance shares it (and its state), and it is closed when the
+   * last of them closes; pass a factory (`.policy(() => myPolicy())`) for one
+   * instance per client instead.
+   */
+  clone?(): Policy;
+  /**
    * Optional: the policy's state as plain JSON (a breaker's state and
    * counts, a limiter's limit and in-flight) for `client.snapshot()` and the
    * status page. Called off the hot path; must not change the state.

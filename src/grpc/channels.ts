@@ -3,6 +3,7 @@ import type { Client } from '../client/client.js';
 import { subscribe } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject } from '../core/options.js';
 
 /** Options of {@link grpcChannels}. */
 export interface GrpcChannelsOptions {
@@ -10,6 +11,27 @@ export interface GrpcChannelsOptions {
   readonly credentials?: ChannelCredentials;
   /** grpc-js channel options (`grpc.keepalive_time_ms`, ...). Default none. */
   readonly channelOptions?: ChannelOptions;
+}
+
+const GRPC_CHANNELS_KEYS: readonly (keyof GrpcChannelsOptions)[] = ['credentials', 'channelOptions'];
+
+function checkClient(client: unknown): void {
+  if (client === null || typeof client !== 'object' || typeof (client as Client).onClose !== 'function') {
+    throw invalidConfig('client', 'a meshkit Client', client);
+  }
+}
+
+function checkChannelsOptions(options: unknown): void {
+  const given = checkOptions(options, 'options', GRPC_CHANNELS_KEYS);
+  const credentials = given['credentials'];
+  // grpc-js's ChannelCredentials is an abstract class: check for what the channel calls.
+  if (credentials !== undefined && (credentials === null || typeof credentials !== 'object'
+    || typeof (credentials as { _isSecure?: unknown })._isSecure !== 'function')) {
+    throw invalidConfig('options.credentials', 'channel credentials such as credentials.createInsecure()', credentials);
+  }
+  if (given['channelOptions'] !== undefined && !isOptionsObject(given['channelOptions'])) {
+    throw invalidConfig('options.channelOptions', 'an object of grpc-js channel options', given['channelOptions']);
+  }
 }
 
 /**
@@ -26,7 +48,10 @@ export class GrpcChannels {
   #unsubscribe: (() => void) | undefined = undefined;
   #closed = false;
 
+  /** Throws `ERR_INVALID_CONFIG` naming `client` or `options.<option>` (unknown keys included). */
   constructor(client: Client, options: GrpcChannelsOptions = {}) {
+    checkClient(client);
+    checkChannelsOptions(options);
     this.#client = client;
     this.#credentials = options.credentials ?? grpcCredentials.createInsecure();
     this.#options = options.channelOptions ?? {};
@@ -77,16 +102,12 @@ const shared = new WeakMap<Client, GrpcChannels>();
 /**
  * The channels of `client`. Without options, one shared set per client (so
  * several services reuse the same channel per endpoint); with options, a new
- * set with those credentials and channel options.
+ * set with those credentials and channel options. Throws
+ * `ERR_INVALID_CONFIG` naming `options.<option>` for a bad or unknown option.
  */
 export function grpcChannels(client: Client, options?: GrpcChannelsOptions): GrpcChannels {
-  if (client === null || typeof client !== 'object' || typeof client.onClose !== 'function') {
-    throw invalidConfig('client', 'a meshkit Client', client);
-  }
-  if (options !== undefined) {
-    if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ credentials?, channelOptions? }', options);
-    return new GrpcChannels(client, options);
-  }
+  checkClient(client);
+  if (options !== undefined) return new GrpcChannels(client, options);
   let channels = shared.get(client);
   if (channels === undefined) {
     channels = new GrpcChannels(client);

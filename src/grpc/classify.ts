@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { isMeshkitError } from '../core/errors.js';
+import { invalidConfig, isMeshkitError } from '../core/errors.js';
 import { Outcomes, type Outcome } from '../core/outcome.js';
 import { classifyError } from '../transports/error-classifier.js';
 
@@ -29,6 +29,14 @@ interface StatusError {
   readonly details?: string;
 }
 
+/** Checks a list of retryable gRPC status codes; errors name `option`. @internal */
+export function checkRetryableCodes(codes: unknown, option: string): readonly number[] {
+  if (!Array.isArray(codes) || !codes.every((code) => Number.isInteger(code) && code > 0 && code <= 16)) {
+    throw invalidConfig(option, 'an array of gRPC status codes (1-16)', codes);
+  }
+  return codes as readonly number[];
+}
+
 /** @internal True for grpc-js's status errors (a numeric `code`). */
 export function isStatusError(error: unknown): error is StatusError {
   return typeof error === 'object' && error !== null && typeof (error as StatusError).code === 'number';
@@ -41,8 +49,10 @@ export function isStatusError(error: unknown): error is StatusError {
  * DEADLINE_EXCEEDED is a timeout; UNKNOWN, INTERNAL, UNAVAILABLE and DATA_LOSS
  * count against the endpoint; any other code is the service's answer.
  * `outcome.status` is the code's HTTP equivalent (UNAVAILABLE: 503).
+ * Throws `ERR_INVALID_CONFIG` naming `retryableCodes` unless it is an array of codes 1-16.
  */
 export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_RETRYABLE_CODES): (error: unknown) => Outcome {
+  checkRetryableCodes(retryableCodes, 'retryableCodes');
   const table = new Map<number, Outcome>();
   for (let code = 1; code <= 16; code++) {
     const failed = FAILURE_CODES.has(code);

@@ -5,8 +5,9 @@
 import type { ClientDuplexStream, ClientReadableStream, ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
 import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
-import { grpcChannels, type GrpcChannels, type GrpcChannelsOptions } from './channels.js';
-import { DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
+import { checkOptions } from '../core/options.js';
+import { grpcChannels, GrpcChannels, type GrpcChannelsOptions } from './channels.js';
+import { checkRetryableCodes, DEFAULT_RETRYABLE_CODES, grpcErrorClassifier } from './classify.js';
 import { governedServerStream, governedUnary, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
 import { governedBidiStream, governedClientStream, type RequestStream } from './streaming-call.js';
 
@@ -56,6 +57,8 @@ export type GovernedGrpcClient<S> = {
     : never;
 };
 
+const GRPC_CLIENT_KEYS: readonly (keyof GrpcClientOptions)[] = ['channels', 'retryableCodes', 'idempotentMethods', 'credentials', 'channelOptions'];
+
 function definitionOf(service: ServiceDefinition | ServiceClientConstructor): ServiceDefinition {
   const definition = typeof service === 'function' ? service.service : service;
   if (definition === null || typeof definition !== 'object') {
@@ -83,7 +86,8 @@ function declaredIdempotent(method: AnyMethod): boolean {
  * DATA_LOSS count against the endpoint (outlier detection, breakers).
  * Client- and bidi-streaming calls are governed for their whole life and
  * never sent twice once the request stream is in use (only a connect
- * failure before that is retried).
+ * failure before that is retried). Throws `ERR_INVALID_CONFIG` naming
+ * `options.<option>` for a bad or unknown option.
  */
 export function grpcClient<S extends ServiceDefinition = ServiceDefinition>(
   client: Client,
@@ -91,15 +95,15 @@ export function grpcClient<S extends ServiceDefinition = ServiceDefinition>(
   options: GrpcClientOptions = {},
 ): GovernedGrpcClient<S> {
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function') throw invalidConfig('client', 'a meshkit Client', client);
-  if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ channels?, retryableCodes?, idempotentMethods?, ... }', options);
+  checkOptions(options, 'options', GRPC_CLIENT_KEYS);
   const definition = definitionOf(service);
-  const retryableCodes = options.retryableCodes ?? DEFAULT_RETRYABLE_CODES;
-  if (!Array.isArray(retryableCodes) || !retryableCodes.every((code) => Number.isInteger(code) && code > 0 && code <= 16)) {
-    throw invalidConfig('options.retryableCodes', 'an array of gRPC status codes (1-16)', retryableCodes);
-  }
+  const retryableCodes = checkRetryableCodes(options.retryableCodes ?? DEFAULT_RETRYABLE_CODES, 'options.retryableCodes');
   const idempotentMethods = options.idempotentMethods;
   if (idempotentMethods !== undefined && (!Array.isArray(idempotentMethods) || !idempotentMethods.every((name) => typeof name === 'string'))) {
     throw invalidConfig('options.idempotentMethods', 'an array of method names', idempotentMethods);
+  }
+  if (options.channels !== undefined && !(options.channels instanceof GrpcChannels)) {
+    throw invalidConfig('options.channels', 'channels from grpcChannels(client)', options.channels);
   }
   const channels = options.channels
     ?? (options.credentials === undefined && options.channelOptions === undefined

@@ -1,5 +1,6 @@
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readChoice, readNumber, readTlsOptions } from '../core/options.js';
 
 /**
  * Options of `.healthCheck()`: a periodic HTTP probe of every endpoint.
@@ -56,11 +57,8 @@ export function isExpectedStatus(settings: HealthCheckSettings, status: number):
   return false;
 }
 
-function threshold(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
-    throw invalidConfig(option, 'an integer from 1 to 1000', value);
-  }
-  return value;
+function threshold(value: unknown, option: string, fallback: number): number {
+  return readNumber(value, option, fallback, { min: 1, max: 1000, integer: true });
 }
 
 function statusCode(value: unknown): value is number {
@@ -79,29 +77,35 @@ function statuses(value: unknown, option: string): readonly (readonly [number, n
   }));
 }
 
-/** Validates health check options; errors name `healthCheck.<option>`. */
+const HEALTH_CHECK_KEYS: readonly (keyof HealthCheckOptions)[] = [
+  'path', 'interval', 'timeout', 'jitter', 'unhealthyThreshold', 'healthyThreshold', 'expectedStatuses', 'protocol', 'tls',
+];
+
+/**
+ * Validates health check options; errors name `healthCheck.<option>`
+ * (unknown keys included). `tls` goes through the options kit's TLS check:
+ * unknown TLS keys and wrong types are refused too.
+ */
 export function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSettings {
   const o = 'healthCheck';
-  if (options === null || typeof options !== 'object') throw invalidConfig(o, 'an options object or false', options);
-  const path = options.path ?? '/health';
+  const given = checkOptions(options, o, HEALTH_CHECK_KEYS);
+  const path = given['path'] ?? '/health';
   if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || /[\s\u0000-\u001f]/.test(path)) {
     throw invalidConfig(`${o}.path`, "a path starting with '/' and without spaces or control characters", path);
   }
-  const protocol = options.protocol ?? 'http';
-  if (protocol !== 'http' && protocol !== 'https') throw invalidConfig(`${o}.protocol`, "'http' or 'https'", protocol);
-  const tls = options.tls;
-  if (tls !== undefined && (tls === null || typeof tls !== 'object')) throw invalidConfig(`${o}.tls`, 'an object of TLS options', tls);
-  const intervalMs = parsePositiveDuration(options.interval ?? 5000, `${o}.interval`);
+  const protocol = readChoice(given['protocol'], `${o}.protocol`, ['http', 'https'] as const, 'http');
+  const tls = readTlsOptions(given['tls'], `${o}.tls`);
+  const intervalMs = parsePositiveDuration(given['interval'] ?? 5000, `${o}.interval`);
   return Object.freeze({
     path,
     intervalMs,
-    timeoutMs: parsePositiveDuration(options.timeout ?? 1000, `${o}.timeout`),
-    jitterMs: options.jitter === undefined ? intervalMs / 10 : parseDuration(options.jitter, `${o}.jitter`),
-    unhealthyThreshold: threshold(options.unhealthyThreshold ?? 2, `${o}.unhealthyThreshold`),
-    healthyThreshold: threshold(options.healthyThreshold ?? 1, `${o}.healthyThreshold`),
-    expectedStatuses: options.expectedStatuses === undefined
+    timeoutMs: parsePositiveDuration(given['timeout'] ?? 1000, `${o}.timeout`),
+    jitterMs: given['jitter'] === undefined ? intervalMs / 10 : parseDuration(given['jitter'], `${o}.jitter`),
+    unhealthyThreshold: threshold(given['unhealthyThreshold'], `${o}.unhealthyThreshold`, 2),
+    healthyThreshold: threshold(given['healthyThreshold'], `${o}.healthyThreshold`, 1),
+    expectedStatuses: given['expectedStatuses'] === undefined
       ? Object.freeze([Object.freeze([200, 399] as const)])
-      : statuses(options.expectedStatuses, `${o}.expectedStatuses`),
+      : statuses(given['expectedStatuses'], `${o}.expectedStatuses`),
     protocol,
     tls,
   });

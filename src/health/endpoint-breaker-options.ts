@@ -1,5 +1,4 @@
 import type { Duration } from '../core/duration.js';
-import { invalidConfig } from '../core/errors.js';
 import { resolveCircuitBreaker } from '../policies/circuit-breaker-options.js';
 
 /**
@@ -47,20 +46,15 @@ export interface EndpointCircuitBreakerSettings {
   readonly buckets: number;
 }
 
-const KNOWN = new Set(['errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets']);
+/** `name` and `clock` belong to the service-level breaker: refusing them (and typos) beats ignoring them. */
+const ENDPOINT_BREAKER_KEYS: readonly (keyof EndpointCircuitBreakerOptions)[] = [
+  'errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets',
+];
 
-/** Validates options; errors name `endpointCircuitBreakers.<option>`. */
+/** Validates options; errors name `endpointCircuitBreakers.<option>` (unknown keys included). */
 export function resolveEndpointCircuitBreakers(options: EndpointCircuitBreakerOptions): EndpointCircuitBreakerSettings {
-  const o = 'endpointCircuitBreakers';
-  if (options === null || typeof options !== 'object') {
-    throw invalidConfig(o, '{ errorThreshold?, volumeThreshold?, resetTimeout?, window?, buckets? } or false', options);
-  }
-  // `name` and `clock` belong to the service-level breaker; refusing them (and typos) beats ignoring them.
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw invalidConfig(`${o}.${key}`, `no such option (known: ${[...KNOWN].join(', ')})`, (options as Record<string, unknown>)[key]);
-    }
-  }
-  const { errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets } = resolveCircuitBreaker(options, o);
+  const { errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets } = resolveCircuitBreaker(
+    options, 'endpointCircuitBreakers', ENDPOINT_BREAKER_KEYS,
+  );
   return Object.freeze({ errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets });
 }

@@ -1,5 +1,6 @@
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 
 /** Options of `.outlierDetection()`. Defaults are Envoy's and gRPC A50's. */
 export interface OutlierDetectionOptions {
@@ -41,45 +42,50 @@ export interface OutlierSettings {
   readonly slowStart: { readonly windowMs: number; readonly aggression: number; readonly minWeight: number } | undefined;
 }
 
-function count(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidConfig(option, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
+function count(value: unknown, option: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return readNumber(value, option, fallback, { min, max, integer: true });
 }
 
-function positive(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalidConfig(option, 'a number > 0', value);
-  return value;
+function positive(value: unknown, option: string, fallback: number): number {
+  return readNumber(value, option, fallback, { min: 0, minExclusive: true });
 }
 
-/** Validates outlier detection options; errors name `outlierDetection.<option>`. */
+const OUTLIER_KEYS: readonly (keyof OutlierDetectionOptions)[] = [
+  'consecutiveGatewayFailures', 'interval', 'baseEjectionTime', 'maxEjectionTime', 'maxEjectionPercent',
+  'successRate', 'panicThreshold', 'slowStart',
+];
+const SUCCESS_RATE_KEYS: readonly string[] = ['minimumHosts', 'requestVolume', 'stdevFactor'];
+const SLOW_START_KEYS: readonly string[] = ['window', 'aggression', 'minWeightPercent'];
+
+/** Validates outlier detection options; errors name `outlierDetection.<option>` (unknown keys included). */
 export function resolveOutlierDetection(options: OutlierDetectionOptions): OutlierSettings {
   const o = 'outlierDetection';
-  if (options === null || typeof options !== 'object') throw invalidConfig(o, 'an options object or false', options);
-  const baseEjectionMs = parseDuration(options.baseEjectionTime ?? 30_000, `${o}.baseEjectionTime`);
-  const maxEjectionMs = parseDuration(options.maxEjectionTime ?? 300_000, `${o}.maxEjectionTime`);
-  if (maxEjectionMs < baseEjectionMs) throw invalidConfig(`${o}.maxEjectionTime`, `a duration >= baseEjectionTime (${baseEjectionMs} ms)`, options.maxEjectionTime);
-  const rate = options.successRate ?? {};
-  const slow = options.slowStart ?? false;
-  if (rate !== false && (rate === null || typeof rate !== 'object')) throw invalidConfig(`${o}.successRate`, 'an options object or false', rate);
-  if (slow !== false && (slow === null || typeof slow !== 'object')) throw invalidConfig(`${o}.slowStart`, '{ window, aggression?, minWeightPercent? } or false', slow);
+  const given = checkOptions(options, o, OUTLIER_KEYS);
+  const baseEjectionMs = parseDuration(given['baseEjectionTime'] ?? 30_000, `${o}.baseEjectionTime`);
+  const maxEjectionMs = parseDuration(given['maxEjectionTime'] ?? 300_000, `${o}.maxEjectionTime`);
+  if (maxEjectionMs < baseEjectionMs) {
+    throw invalidConfig(`${o}.maxEjectionTime`, `a duration >= baseEjectionTime (${baseEjectionMs} ms)`, given['maxEjectionTime']);
+  }
+  const rateOption = given['successRate'] ?? {};
+  const rate = rateOption === false ? false : checkOptions(rateOption, `${o}.successRate`, SUCCESS_RATE_KEYS);
+  const slowOption = given['slowStart'] ?? false;
+  const slow = slowOption === false ? false : checkOptions(slowOption, `${o}.slowStart`, SLOW_START_KEYS);
   return Object.freeze({
-    consecutiveGatewayFailures: count(options.consecutiveGatewayFailures ?? 5, `${o}.consecutiveGatewayFailures`, 0),
-    intervalMs: parsePositiveDuration(options.interval ?? 10_000, `${o}.interval`),
+    consecutiveGatewayFailures: count(given['consecutiveGatewayFailures'], `${o}.consecutiveGatewayFailures`, 5, 0),
+    intervalMs: parsePositiveDuration(given['interval'] ?? 10_000, `${o}.interval`),
     baseEjectionMs,
     maxEjectionMs,
-    maxEjectionPercent: count(options.maxEjectionPercent ?? 10, `${o}.maxEjectionPercent`, 0, 100),
+    maxEjectionPercent: count(given['maxEjectionPercent'], `${o}.maxEjectionPercent`, 10, 0, 100),
     successRate: rate === false ? undefined : Object.freeze({
-      minimumHosts: count(rate.minimumHosts ?? 5, `${o}.successRate.minimumHosts`, 1),
-      requestVolume: count(rate.requestVolume ?? 100, `${o}.successRate.requestVolume`, 1),
-      stdevFactor: positive(rate.stdevFactor ?? 1.9, `${o}.successRate.stdevFactor`),
+      minimumHosts: count(rate['minimumHosts'], `${o}.successRate.minimumHosts`, 5, 1),
+      requestVolume: count(rate['requestVolume'], `${o}.successRate.requestVolume`, 100, 1),
+      stdevFactor: positive(rate['stdevFactor'], `${o}.successRate.stdevFactor`, 1.9),
     }),
-    panicThreshold: count(options.panicThreshold ?? 50, `${o}.panicThreshold`, 0, 100),
+    panicThreshold: count(given['panicThreshold'], `${o}.panicThreshold`, 50, 0, 100),
     slowStart: slow === false ? undefined : Object.freeze({
-      windowMs: parsePositiveDuration(slow.window, `${o}.slowStart.window`),
-      aggression: positive(slow.aggression ?? 1, `${o}.slowStart.aggression`),
-      minWeight: count(slow.minWeightPercent ?? 10, `${o}.slowStart.minWeightPercent`, 1, 100) / 100,
+      windowMs: parsePositiveDuration(slow['window'], `${o}.slowStart.window`),
+      aggression: positive(slow['aggression'], `${o}.slowStart.aggression`, 1),
+      minWeight: count(slow['minWeightPercent'], `${o}.slowStart.minWeightPercent`, 10, 1, 100) / 100,
     }),
   });
 }

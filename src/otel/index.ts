@@ -17,7 +17,7 @@ export type { OpenTelemetryOptions, RequestHookInfo, ResponseHookInfo } from './
 export { DURATION_BUCKETS, METRIC } from './call-metrics.js';
 export { HOOK_ERROR_CODE } from './hook-guard.js';
 export { INSTRUMENTATION_SCOPE } from './observer.js';
-export { REDACTED, SEMCONV_REDACTED_QUERY_PARAMS, DEFAULT_REDACTED_QUERY_PARAMS, redactUrl } from './redact.js';
+export { REDACTED, SEMCONV_REDACTED_QUERY_PARAMS, SIGNED_URL_QUERY_PARAMS, DEFAULT_REDACTED_QUERY_PARAMS, redactUrl } from './redact.js';
 export { ATTR } from './semconv.js';
 export type { CallObserverFactory } from '../core/call-observer.js';
 

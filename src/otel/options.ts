@@ -2,8 +2,9 @@ import { metrics, SpanKind, trace, type MeterProvider, type Span, type TextMapPr
 import type { AttemptContext } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readBoolean, readChoice, readFunction } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
-import { DEFAULT_REDACTED_QUERY_PARAMS, SEMCONV_REDACTED_QUERY_PARAMS } from './redact.js';
+import { DEFAULT_REDACTED_QUERY_PARAMS, SEMCONV_REDACTED_QUERY_PARAMS, SIGNED_URL_QUERY_PARAMS } from './redact.js';
 
 /** What {@link OpenTelemetryOptions.requestHook} is told about the span it may annotate. */
 export interface RequestHookInfo {
@@ -40,10 +41,12 @@ export interface OpenTelemetryOptions {
   readonly responseHook?: (span: Span, info: ResponseHookInfo) => void;
   /**
    * Query parameters whose values are replaced by `REDACTED` in `url.full`,
-   * in addition to the ones the semantic conventions require (`AWSAccessKeyId`,
-   * `Signature`, `sig`, `X-Goog-Signature`, always redacted). Matched without
-   * regard to case. Default `token`, `access_token`, `refresh_token`,
-   * `id_token`, `api_key`, `apikey`, `password`, `client_secret`.
+   * in addition to the signed-URL ones always redacted (the semantic
+   * conventions' `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`,
+   * and AWS's `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`).
+   * Matched without regard to case. Default `token`, `access_token`,
+   * `refresh_token`, `id_token`, `api_key`, `api-key`, `apikey`, `key`,
+   * `password`, `secret`, `client_secret`, `jwt`, `session`.
    */
   readonly redactQueryParams?: readonly string[];
   /** The URL scheme written in `url.full` (match the transport's protocol). Default `'http'`. */
@@ -83,10 +86,6 @@ export interface ResolvedOpenTelemetryOptions {
   readonly tracing: boolean;
 }
 
-function requireFunction(value: unknown, option: string): void {
-  if (value !== undefined && typeof value !== 'function') throw invalidConfig(`openTelemetry.${option}`, 'a function', value);
-}
-
 function requireMethods(value: unknown, option: string, methods: readonly string[]): void {
   if (value === undefined) return;
   const ok = value !== null && typeof value === 'object'
@@ -94,42 +93,37 @@ function requireMethods(value: unknown, option: string, methods: readonly string
   if (!ok) throw invalidConfig(`openTelemetry.${option}`, `an object with ${methods.join(', ')}`, value);
 }
 
-function requireBoolean(value: unknown, option: string): void {
-  if (value !== undefined && typeof value !== 'boolean') throw invalidConfig(`openTelemetry.${option}`, 'true or false', value);
-}
+const OPEN_TELEMETRY_KEYS: readonly (keyof OpenTelemetryOptions)[] = [
+  'tracerProvider', 'meterProvider', 'propagator', 'requestHook', 'responseHook', 'redactQueryParams',
+  'urlScheme', 'urlTemplate', 'callSpanKind', 'metrics', 'tracing',
+];
 
-/** Validates options (throwing `ERR_INVALID_CONFIG`) and fills in defaults. */
+/** Validates options (throwing `ERR_INVALID_CONFIG` naming `openTelemetry.<option>`, unknown keys included) and fills in defaults. */
 export function resolveOpenTelemetryOptions(options: OpenTelemetryOptions | undefined): ResolvedOpenTelemetryOptions {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw invalidConfig('openTelemetry', 'an options object', options);
-  requireMethods(options.tracerProvider, 'tracerProvider', ['getTracer']);
-  requireMethods(options.meterProvider, 'meterProvider', ['getMeter']);
-  requireMethods(options.propagator, 'propagator', ['inject', 'extract', 'fields']);
-  requireFunction(options.requestHook, 'requestHook');
-  requireFunction(options.responseHook, 'responseHook');
-  requireFunction(options.urlTemplate, 'urlTemplate');
-  requireBoolean(options.metrics, 'metrics');
-  requireBoolean(options.tracing, 'tracing');
-  const extra = options.redactQueryParams ?? DEFAULT_REDACTED_QUERY_PARAMS;
+  const o = checkOptions(options === undefined ? {} : options, 'openTelemetry', OPEN_TELEMETRY_KEYS) as OpenTelemetryOptions;
+  requireMethods(o.tracerProvider, 'tracerProvider', ['getTracer']);
+  requireMethods(o.meterProvider, 'meterProvider', ['getMeter']);
+  requireMethods(o.propagator, 'propagator', ['inject', 'extract', 'fields']);
+  const requestHook = readFunction<NonNullable<OpenTelemetryOptions['requestHook']>>(o.requestHook, 'openTelemetry.requestHook');
+  const responseHook = readFunction<NonNullable<OpenTelemetryOptions['responseHook']>>(o.responseHook, 'openTelemetry.responseHook');
+  const urlTemplate = readFunction<NonNullable<OpenTelemetryOptions['urlTemplate']>>(o.urlTemplate, 'openTelemetry.urlTemplate');
+  const extra: unknown = o.redactQueryParams ?? DEFAULT_REDACTED_QUERY_PARAMS;
   if (!Array.isArray(extra) || !extra.every((name) => typeof name === 'string' && name !== '')) {
     throw invalidConfig('openTelemetry.redactQueryParams', 'an array of non-empty parameter names', extra);
   }
-  const scheme = options.urlScheme ?? 'http';
-  if (scheme !== 'http' && scheme !== 'https') throw invalidConfig('openTelemetry.urlScheme', "'http' or 'https'", scheme);
-  const kind = options.callSpanKind ?? 'client';
-  if (kind !== 'client' && kind !== 'internal') throw invalidConfig('openTelemetry.callSpanKind', "'client' or 'internal'", kind);
+  const kind = readChoice(o.callSpanKind, 'openTelemetry.callSpanKind', ['client', 'internal'] as const, 'client');
   return {
-    tracerProvider: options.tracerProvider,
-    meterProvider: options.meterProvider,
-    propagator: options.propagator,
-    requestHook: options.requestHook,
-    responseHook: options.responseHook,
-    redactQueryParams: new Set([...SEMCONV_REDACTED_QUERY_PARAMS, ...extra].map((name) => name.toLowerCase())),
-    urlScheme: scheme,
-    urlTemplate: options.urlTemplate,
+    tracerProvider: o.tracerProvider,
+    meterProvider: o.meterProvider,
+    propagator: o.propagator,
+    requestHook,
+    responseHook,
+    redactQueryParams: new Set([...SEMCONV_REDACTED_QUERY_PARAMS, ...SIGNED_URL_QUERY_PARAMS, ...(extra as string[])].map((name) => name.toLowerCase())),
+    urlScheme: readChoice(o.urlScheme, 'openTelemetry.urlScheme', ['http', 'https'] as const, 'http'),
+    urlTemplate,
     callSpanKind: kind === 'client' ? SpanKind.CLIENT : SpanKind.INTERNAL,
-    metrics: options.metrics ?? true,
-    tracing: options.tracing ?? true,
+    metrics: readBoolean(o.metrics, 'openTelemetry.metrics', true),
+    tracing: readBoolean(o.tracing, 'openTelemetry.tracing', true),
   };
 }
 

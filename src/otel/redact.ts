@@ -7,9 +7,18 @@ export const REDACTED = 'REDACTED';
  */
 export const SEMCONV_REDACTED_QUERY_PARAMS: readonly string[] = Object.freeze(['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature']);
 
-/** meshkit's default extra list: common bearer secrets passed in query strings. */
+/**
+ * Signed-URL secrets beyond the conventions' list, always redacted too: AWS
+ * Signature Version 4 presigned URLs carry the signature, the credential
+ * scope and a session token in the query (`Signature` and `sig`, in the list
+ * above, match `signature` and `SIG` as well: names match without regard to case).
+ */
+export const SIGNED_URL_QUERY_PARAMS: readonly string[] = Object.freeze(['X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token']);
+
+/** meshkit's default extra list: common bearer secrets, keys and session ids passed in query strings. */
 export const DEFAULT_REDACTED_QUERY_PARAMS: readonly string[] = Object.freeze([
-  'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'password', 'client_secret',
+  'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'api-key', 'apikey', 'key', 'password', 'secret',
+  'client_secret', 'jwt', 'session',
 ]);
 
 function decodedName(raw: string): string {

@@ -44,6 +44,12 @@ export interface AdaptiveConcurrencyPolicy extends Policy {
   readonly limiter: ConcurrencyLimiter;
   /** The limit, calls in flight and refusals as plain JSON, for `client.snapshot()`. Reads only. */
   snapshot(): AdaptiveConcurrencySnapshot;
+  /**
+   * A new policy with the same algorithm, window and clock, a fresh limit
+   * (the algorithm's initial one) and nothing in flight; each built client
+   * gets one (see `Policy.clone`).
+   */
+  clone(): AdaptiveConcurrencyPolicy;
 }
 
 /**
@@ -66,7 +72,8 @@ export interface AdaptiveConcurrencyPolicy extends Policy {
  *
  * Put it outermost among admission policies (after the deadline, before
  * circuit breakers and retries), so one logical call holds one slot.
- * One policy value has one limiter, shared by every client it is added to.
+ * One policy value has one limiter; a builder gives every client it builds
+ * its own (`clone()`; pass `.policy(() => shared)` to share one limit).
  * No timer; success costs one clock read and a few arithmetic operations
  * (run as the client's admission gate, the admission time is the call's).
  *
@@ -128,6 +135,9 @@ export function adaptiveConcurrency(options?: AdaptiveConcurrencyOptions): Adapt
           limiter.release(call.admittedAt, limiter.inFlight, signalOf(call), ended === undefined || ended === 0 ? undefined : ended);
         },
       };
+    },
+    clone(): AdaptiveConcurrencyPolicy {
+      return adaptiveConcurrency({ algorithm: limiter.algorithm, window: limiter.window ?? false, clock: limiter.clock });
     },
     snapshot(): AdaptiveConcurrencySnapshot {
       const { name, minLimit, maxLimit } = limiter.algorithm;

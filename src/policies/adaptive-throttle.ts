@@ -3,6 +3,7 @@ import type { CallContext } from '../core/call-context.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
 /** Options of {@link adaptiveThrottle}. Defaults are the Google SRE book's. */
@@ -77,24 +78,21 @@ export interface AdaptiveThrottlePolicy extends Policy {
   state(): AdaptiveThrottleState;
   /** {@link state} with local rejections and settings, for `client.snapshot()`. Reads without moving the window. */
   snapshot(): AdaptiveThrottleSnapshot;
+  /** A new throttle with the same settings and clock and an empty window (each built client gets one; see `Policy.clone`). */
+  clone(): AdaptiveThrottlePolicy;
 }
 
-/** Validates {@link AdaptiveThrottleOptions}; errors name `adaptiveThrottle.<option>`. */
+const ADAPTIVE_THROTTLE_KEYS: readonly (keyof AdaptiveThrottleOptions)[] = ['k', 'window', 'buckets', 'minRequests', 'clock'];
+
+/** Validates {@link AdaptiveThrottleOptions}; errors name `adaptiveThrottle.<option>` (unknown keys included). */
 export function resolveAdaptiveThrottle(options: AdaptiveThrottleOptions): AdaptiveThrottleSettings {
-  if (options === null || typeof options !== 'object') {
-    throw invalidConfig('adaptiveThrottle', '{ k?, window?, buckets?, minRequests? }', options);
-  }
+  const o = checkOptions(options, 'adaptiveThrottle', ADAPTIVE_THROTTLE_KEYS);
   const d = DEFAULT_ADAPTIVE_THROTTLE;
-  const { k = d.k, buckets = d.buckets, minRequests = d.minRequests } = options;
-  if (typeof k !== 'number' || !Number.isFinite(k) || k < 1) throw invalidConfig('adaptiveThrottle.k', 'a number >= 1', k);
-  const windowMs = parsePositiveDuration(options.window ?? d.windowMs, 'adaptiveThrottle.window');
-  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1000) {
-    throw invalidConfig('adaptiveThrottle.buckets', 'an integer from 1 to 1000', buckets);
-  }
-  if (!Number.isSafeInteger(minRequests) || minRequests < 0) {
-    throw invalidConfig('adaptiveThrottle.minRequests', 'an integer >= 0', minRequests);
-  }
-  const clock = options.clock as unknown;
+  const k = readNumber(o['k'], 'adaptiveThrottle.k', d.k, { min: 1 });
+  const windowMs = parsePositiveDuration(o['window'] ?? d.windowMs, 'adaptiveThrottle.window');
+  const buckets = readNumber(o['buckets'], 'adaptiveThrottle.buckets', d.buckets, { min: 1, max: 1000, integer: true });
+  const minRequests = readNumber(o['minRequests'], 'adaptiveThrottle.minRequests', d.minRequests, { min: 0, integer: true });
+  const clock = o['clock'];
   if (clock !== undefined && (clock === null || typeof clock !== 'object'
     || typeof (clock as Clock).now !== 'function' || typeof (clock as Clock).random !== 'function')) {
     throw invalidConfig('adaptiveThrottle.clock', 'a clock with now and random', clock);
@@ -183,6 +181,10 @@ class AdaptiveThrottle implements AdaptiveThrottlePolicy {
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
     return wrapGate(this.#ownClock, next);
+  }
+
+  clone(): AdaptiveThrottlePolicy {
+    return new AdaptiveThrottle(this.settings, this.#clock);
   }
 
   /** Always a gate: admission never waits. On the client's clock it reads `call.admittedAt` instead of the clock. */

@@ -4,6 +4,7 @@ import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import { TimerEntry, TimerQueue } from '../core/timer-queue.js';
 
@@ -79,13 +80,15 @@ export interface BulkheadPolicy extends Policy {
    * client). Idempotent. The client calls it from `close()`.
    */
   close(): void;
+  /** A new, empty bulkhead with the same settings and clock (each built client gets one; see `Policy.clone`). */
+  clone(): BulkheadPolicy;
 }
 
-/** Validates {@link BulkheadOptions}; errors name `bulkhead.<option>`. */
+const BULKHEAD_KEYS: readonly (keyof BulkheadOptions)[] = ['maxConcurrent', 'maxQueue', 'queueTimeout', 'clock'];
+
+/** Validates {@link BulkheadOptions}; errors name `bulkhead.<option>` (unknown keys included). */
 export function resolveBulkhead(options: BulkheadOptions): BulkheadSettings {
-  if (options === null || typeof options !== 'object') {
-    throw invalidConfig('bulkhead', '{ maxConcurrent, maxQueue?, queueTimeout? }', options);
-  }
+  checkOptions(options, 'bulkhead', BULKHEAD_KEYS);
   const { maxConcurrent, maxQueue = DEFAULT_BULKHEAD.maxQueue, queueTimeout = DEFAULT_BULKHEAD.queueTimeoutMs } = options;
   if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
     throw invalidConfig('bulkhead.maxConcurrent', 'an integer >= 1', maxConcurrent);
@@ -123,7 +126,8 @@ export function resolveBulkhead(options: BulkheadOptions): BulkheadSettings {
  *
  * Place it after the rate limiter and adaptive throttling and before the
  * circuit breaker (see docs/policies/bulkhead.md). One instance is one set of
- * slots: share it between clients only if they must share the limit.
+ * slots: a builder gives every client it builds its own (`clone()`); to share
+ * one limit between clients on purpose, pass `.policy(() => shared)`.
  */
 export function bulkhead(options: BulkheadOptions): BulkheadPolicy {
   return new Bulkhead(resolveBulkhead(options), options.clock ?? systemClock);
@@ -228,6 +232,10 @@ class Bulkhead implements BulkheadPolicy {
     },
     release: () => this.#release(),
   };
+
+  clone(): BulkheadPolicy {
+    return new Bulkhead(this.settings, this.#clock);
+  }
 
   close(): void {
     if (this.#closed) return;

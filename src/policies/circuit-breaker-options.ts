@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber, readString } from '../core/options.js';
 
 /**
  * Options of {@link circuitBreaker}. Every option is optional; the defaults
@@ -69,37 +70,37 @@ export const DEFAULT_CIRCUIT_BREAKER = Object.freeze({
   name: 'circuit-breaker',
 });
 
-/** Node's largest timer delay; opossum passes `resetTimeout` to `setTimeout`. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The keys {@link CircuitBreakerOptions} accepts. */
+export const CIRCUIT_BREAKER_KEYS: readonly (keyof CircuitBreakerOptions)[] = [
+  'errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets', 'name', 'clock',
+];
 
 /**
  * Validates options at creation; errors name `<option>.<field>`, where
- * `option` defaults to `'circuitBreaker'` (per-endpoint breakers pass their own).
+ * `option` defaults to `'circuitBreaker'` (per-endpoint breakers pass their
+ * own name and their own, smaller, set of `known` keys). Unknown keys
+ * (opossum's `errorThresholdPercentage`, say) are refused with the nearest
+ * known one.
  */
-export function resolveCircuitBreaker(options: CircuitBreakerOptions, option = 'circuitBreaker'): CircuitBreakerSettings {
-  if (options === null || typeof options !== 'object') {
-    throw invalidConfig(option, '{ errorThreshold?, volumeThreshold?, resetTimeout?, window?, buckets? }', options);
-  }
-  const errorThreshold = options.errorThreshold ?? DEFAULT_CIRCUIT_BREAKER.errorThreshold;
+export function resolveCircuitBreaker(
+  options: CircuitBreakerOptions, option = 'circuitBreaker', known: readonly string[] = CIRCUIT_BREAKER_KEYS,
+): CircuitBreakerSettings {
+  const o = checkOptions(options, option, known);
+  const d = DEFAULT_CIRCUIT_BREAKER;
+  const errorThreshold = o['errorThreshold'] ?? d.errorThreshold;
   if (typeof errorThreshold !== 'number' || !(errorThreshold >= 0 && errorThreshold < 1)) {
     throw invalidConfig(`${option}.errorThreshold`, 'a fraction in [0, 1) such as 0.5 (for 50 %)', errorThreshold);
   }
-  const volumeThreshold = options.volumeThreshold ?? DEFAULT_CIRCUIT_BREAKER.volumeThreshold;
-  if (!Number.isSafeInteger(volumeThreshold) || volumeThreshold < 0) {
-    throw invalidConfig(`${option}.volumeThreshold`, 'an integer >= 0', volumeThreshold);
-  }
-  const resetTimeoutMs = parsePositiveDuration(options.resetTimeout ?? DEFAULT_CIRCUIT_BREAKER.resetTimeoutMs, `${option}.resetTimeout`);
-  if (resetTimeoutMs > MAX_TIMER_MS) throw invalidConfig(`${option}.resetTimeout`, `a duration <= ${MAX_TIMER_MS} ms`, options.resetTimeout);
-  const windowMs = parsePositiveDuration(options.window ?? DEFAULT_CIRCUIT_BREAKER.windowMs, `${option}.window`);
-  if (windowMs > MAX_TIMER_MS) throw invalidConfig(`${option}.window`, `a duration <= ${MAX_TIMER_MS} ms`, options.window);
-  const buckets = options.buckets ?? DEFAULT_CIRCUIT_BREAKER.buckets;
-  if (!Number.isSafeInteger(buckets) || buckets < 1) throw invalidConfig(`${option}.buckets`, 'an integer >= 1', buckets);
+  const volumeThreshold = readNumber(o['volumeThreshold'], `${option}.volumeThreshold`, d.volumeThreshold, { min: 0, integer: true });
+  // parseDuration bounds both by Node's timer limit (opossum passes resetTimeout to setTimeout).
+  const resetTimeoutMs = parsePositiveDuration(o['resetTimeout'] ?? d.resetTimeoutMs, `${option}.resetTimeout`);
+  const windowMs = parsePositiveDuration(o['window'] ?? d.windowMs, `${option}.window`);
+  const buckets = readNumber(o['buckets'], `${option}.buckets`, d.buckets, { min: 1, integer: true });
   if (windowMs / buckets < 1) {
     throw invalidConfig(`${option}.buckets`, `at most ${Math.floor(windowMs)} (buckets of at least 1 ms)`, buckets);
   }
-  const name = options.name ?? DEFAULT_CIRCUIT_BREAKER.name;
-  if (typeof name !== 'string' || name === '') throw invalidConfig(`${option}.name`, 'a non-empty string', name);
-  const clock = options.clock ?? systemClock;
+  const name = readString(o['name'], `${option}.name`, d.name);
+  const clock = (o['clock'] ?? systemClock) as Clock;
   if (clock === null || typeof clock !== 'object' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
     throw invalidConfig(`${option}.clock`, 'a Clock', clock);
   }

@@ -81,6 +81,8 @@ export interface CircuitBreakerPolicy extends Policy {
    * calls in flight settle normally. Idempotent.
    */
   close(): void;
+  /** A new, closed breaker with the same settings and an empty window (each built client gets one; see `Policy.clone`). */
+  clone(): CircuitBreakerPolicy;
 }
 
 /** Published on {@link breakerStateChannel} when a breaker changes state. */
@@ -301,6 +303,10 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     };
   }
 
+  clone(): CircuitBreakerPolicy {
+    return new CircuitBreakerPolicyImpl(this.settings);
+  }
+
   close(): void {
     if (!this.#active) return;
     this.#active = false;
@@ -367,9 +373,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
  * before the bulkhead or adaptive concurrency (an open breaker refuses before
  * a call takes a slot, and their `ERR_LIMIT_EXCEEDED` is not counted). It
  * always wraps the retries, so it sees one result per logical call. One
- * instance per client (a shared instance shares its state); `close()` it when
- * the client closes: it holds a share of the rotation timer and, while open,
- * opossum's reset timer. It runs as the client's admission gate (no promise;
+ * instance per client (a builder clones it for every client built after the
+ * first: see `Policy.clone`), closed with its client: it holds a share of the
+ * rotation timer and, while open, opossum's reset timer. It runs as the client's admission gate (no promise;
  * see core/admission.ts), never through opossum's `fire()` (whose events it
  * still emits; see docs/policies/circuit-breaker.md): no timer, no
  * AbortController, no latency recording on the success path.

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
+import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readNumber } from '../core/options.js';
 import type { HttpResponse } from '../transports/http-types.js';
 
 /**
@@ -72,6 +74,8 @@ export interface StaticResponseOptions {
   readonly statusText?: string;
 }
 
+const STATIC_RESPONSE_KEYS: readonly (keyof StaticResponseOptions)[] = ['headers', 'statusText'];
+
 /**
  * Builds a response shaped like the one `client.request()` resolves with
  * (undici's `{ statusCode, headers, body, trailers }`), with a body held in
@@ -80,8 +84,21 @@ export interface StaticResponseOptions {
  * response is needed (fault injection's aborts use it). The body is single use:
  * build a new response per call. Strings are sent as UTF-8; objects that are
  * not bytes are sent as JSON with `content-type: application/json`.
+ * Throws `ERR_INVALID_CONFIG` naming `staticResponse.<option>` for a status
+ * outside 100-599, a body of another type, or a bad or unknown option.
  */
 export function staticResponse(status: number, body: string | Uint8Array | object = '', options: StaticResponseOptions = {}): HttpResponse {
+  readNumber(status, 'staticResponse.status', 0, { min: 100, max: 599, integer: true });
+  if (body === null || (typeof body !== 'string' && typeof body !== 'object')) {
+    throw invalidConfig('staticResponse.body', 'a string, bytes or an object to send as JSON', body);
+  }
+  const given = checkOptions(options, 'staticResponse', STATIC_RESPONSE_KEYS);
+  if (given['headers'] !== undefined && !isOptionsObject(given['headers'])) {
+    throw invalidConfig('staticResponse.headers', 'an object of header values', given['headers']);
+  }
+  if (given['statusText'] !== undefined && typeof given['statusText'] !== 'string') {
+    throw invalidConfig('staticResponse.statusText', 'a string', given['statusText']);
+  }
   let bytes: Uint8Array;
   let contentType: string | undefined;
   if (typeof body === 'string') {

@@ -1,5 +1,6 @@
 import type { CallContext } from '../core/call-context.js';
 import { invalidConfig, isMeshkitError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
@@ -61,6 +62,8 @@ export interface FallbackOptions<T = unknown> {
   readonly when?: FallbackWhen<T>;
 }
 
+const FALLBACK_KEYS: readonly (keyof FallbackOptions)[] = ['when'];
+
 /**
  * Replaces a failed call's result with the handler's: a cached value, a
  * default, a degraded answer (Polly's Fallback strategy, cockatiel's
@@ -91,8 +94,7 @@ export interface FallbackOptions<T = unknown> {
  */
 export function fallback<T = unknown>(handler: FallbackHandler<T>, options: FallbackOptions<T> = {}): Policy {
   if (typeof handler !== 'function') throw invalidConfig('fallback.handler', 'a function (failure, call) => value', handler);
-  if (options === null || typeof options !== 'object') throw invalidConfig('fallback', '{ when? }', options);
-  const when = options.when ?? 'failure';
+  const when = (checkOptions(options, 'fallback', FALLBACK_KEYS)['when'] ?? 'failure') as FallbackWhen<T>;
   if (when !== 'error' && when !== 'failure' && typeof when !== 'function') {
     throw invalidConfig('fallback.when', "'error', 'failure' or a function (failure, call) => boolean", when);
   }
@@ -122,6 +124,8 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
   const whenName = typeof when === 'function' ? 'custom' : when;
   return Object.freeze({
     name: 'fallback',
+    // Its own count of substitutions per client; the handler itself is shared (it is the caller's function).
+    clone: (): Policy => fallback(handler, { when }),
     snapshot: (): FallbackSnapshot => ({ kind: 'fallback', when: whenName, substituted }),
     wrap<U>(next: Invoke<U>): Invoke<U> {
       return async (call: CallContext): Promise<U> => {

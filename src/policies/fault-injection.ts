@@ -2,6 +2,7 @@ import type { CallContext } from '../core/call-context.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError, type MeshkitErrorCode } from '../core/errors.js';
+import { checkOptions, readFunction, readNumber } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import { staticResponse } from './fallback-response.js';
 
@@ -84,6 +85,8 @@ export interface FaultInjectionPolicy extends Policy {
    * it from `close()`.
    */
   close(): void;
+  /** A new policy with the same settings, its own counts and nothing pending (each built client gets one; see `Policy.clone`). */
+  clone(): FaultInjectionPolicy;
 }
 
 /** One injected delay in progress: a ref'd clock timer and, when the call has a signal, an abort listener. */
@@ -134,6 +137,10 @@ class InjectedDelay {
   }
 }
 
+const FAULT_INJECTION_KEYS: readonly (keyof FaultInjectionOptions)[] = ['delay', 'abort', 'enabled', 'clock'];
+const DELAY_KEYS: readonly (keyof FaultDelayOptions)[] = ['percent', 'duration'];
+const ABORT_KEYS: readonly (keyof FaultAbortOptions)[] = ['percent', 'status', 'error'];
+
 /**
  * Injects faults into a share of calls, for chaos testing and for rehearsing
  * how callers cope, modelled on Envoy's HTTP fault filter (`delay` with a fixed
@@ -162,46 +169,54 @@ class InjectedDelay {
  * outside it see the injected faults as they would see real ones.
  */
 export function faultInjection(options: FaultInjectionOptions = {}): FaultInjectionPolicy {
-  if (options === null || typeof options !== 'object') throw invalidConfig('faultInjection', '{ delay?, abort?, enabled?, clock? }', options);
-  const clock = options.clock ?? systemClock;
+  const given = checkOptions(options, 'faultInjection', FAULT_INJECTION_KEYS);
+  const clock = (given['clock'] ?? systemClock) as Clock;
   if (clock === null || typeof clock !== 'object' || typeof clock.setTimeout !== 'function' || typeof clock.random !== 'function') {
     throw invalidConfig('faultInjection.clock', 'a Clock', clock);
   }
-  const enabled = options.enabled;
-  if (enabled !== undefined && typeof enabled !== 'function') throw invalidConfig('faultInjection.enabled', 'a function (call) => boolean', enabled);
+  const enabled = readFunction<(call: CallContext) => boolean>(given['enabled'], 'faultInjection.enabled');
 
   let delayPercent = 0;
   let delayMs = 0;
-  if (options.delay !== undefined) {
-    const delay = options.delay;
-    if (delay === null || typeof delay !== 'object') throw invalidConfig('faultInjection.delay', '{ percent, duration }', delay);
-    delayPercent = percentOption(delay.percent, 'faultInjection.delay.percent');
-    if (delay.duration === undefined) throw invalidConfig('faultInjection.delay.duration', 'a duration', delay.duration);
-    delayMs = parseDuration(delay.duration, 'faultInjection.delay.duration');
+  if (given['delay'] !== undefined) {
+    const delay = checkOptions(given['delay'], 'faultInjection.delay', DELAY_KEYS);
+    delayPercent = percentOption(delay['percent'], 'faultInjection.delay.percent');
+    if (delay['duration'] === undefined) throw invalidConfig('faultInjection.delay.duration', 'a duration', delay['duration']);
+    delayMs = parseDuration(delay['duration'], 'faultInjection.delay.duration');
   }
 
   let abortPercent = 0;
   let abortStatus: number | undefined;
   let abortError: FaultAbortOptions['error'];
-  if (options.abort !== undefined) {
-    const abort = options.abort;
-    if (abort === null || typeof abort !== 'object') throw invalidConfig('faultInjection.abort', '{ percent, status? | error? }', abort);
-    abortPercent = percentOption(abort.percent, 'faultInjection.abort.percent');
-    if (abort.status !== undefined) {
-      if (!Number.isInteger(abort.status) || abort.status < 200 || abort.status > 599) {
-        throw invalidConfig('faultInjection.abort.status', 'an HTTP status from 200 to 599', abort.status);
-      }
-      abortStatus = abort.status;
+  if (given['abort'] !== undefined) {
+    const abort = checkOptions(given['abort'], 'faultInjection.abort', ABORT_KEYS);
+    abortPercent = percentOption(abort['percent'], 'faultInjection.abort.percent');
+    if (abort['status'] !== undefined) {
+      abortStatus = readNumber(abort['status'], 'faultInjection.abort.status', 0, { min: 200, max: 599, integer: true });
     }
-    if (abort.error !== undefined) {
-      if (!(abort.error instanceof Error) && typeof abort.error !== 'function') {
-        throw invalidConfig('faultInjection.abort.error', 'an Error or a function (call) => error', abort.error);
+    const error = abort['error'];
+    if (error !== undefined) {
+      if (!(error instanceof Error) && typeof error !== 'function') {
+        throw invalidConfig('faultInjection.abort.error', 'an Error or a function (call) => error', error);
       }
       if (abortStatus !== undefined) throw invalidConfig('faultInjection.abort', 'at most one of status and error', abort);
-      abortError = abort.error;
+      abortError = error as FaultAbortOptions['error'];
     }
   }
 
+  // The validated settings, to make clones from (the caller's object may have changed since).
+  const settings: FaultInjectionOptions = {
+    clock,
+    ...(enabled === undefined ? {} : { enabled }),
+    ...(given['delay'] === undefined ? {} : { delay: { percent: delayPercent, duration: delayMs } }),
+    ...(given['abort'] === undefined ? {} : {
+      abort: {
+        percent: abortPercent,
+        ...(abortStatus === undefined ? {} : { status: abortStatus }),
+        ...(abortError === undefined ? {} : { error: abortError }),
+      },
+    }),
+  };
   const pending = new Set<InjectedDelay>();
   let closed = false;
   // Counted where a fault is injected only: the pass-through path pays nothing.
@@ -267,6 +282,9 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
         kind: 'fault-injection', active: !closed, delayPercent, delayMs, abortPercent, abortStatus: abortStatus ?? null,
         pendingDelays: pending.size, delays, aborts,
       };
+    },
+    clone(): FaultInjectionPolicy {
+      return faultInjection(settings);
     },
     close(): void {
       closed = true;

@@ -1,5 +1,6 @@
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import { resolveRetryBudget, type RetryBudgetSettings } from './retry-budget.js';
 
 /** Options of `.hedge()`. */
@@ -26,10 +27,12 @@ export interface HedgeSettings {
   readonly budget: RetryBudgetSettings;
 }
 
-/** Validates hedging options; errors name `hedge.<option>`. */
+const HEDGE_KEYS: readonly (keyof HedgeOptions)[] = ['after', 'max', 'budget'];
+
+/** Validates hedging options; errors name `hedge.<option>` (unknown keys included). */
 export function resolveHedge(options: HedgeOptions): HedgeSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('hedge', '{ after?, max?, budget? }', options);
-  const after = options.after ?? 'p95';
+  const o = checkOptions(options, 'hedge', HEDGE_KEYS);
+  const after = o['after'] ?? 'p95';
   let delayMs: number | undefined;
   let percentile: number | undefined;
   const quantile = typeof after === 'string' ? /^p(\d+(?:\.\d+)?)$/.exec(after) : null;
@@ -39,9 +42,7 @@ export function resolveHedge(options: HedgeOptions): HedgeSettings {
   } else {
     delayMs = parsePositiveDuration(after, 'hedge.after');
   }
-  const max = options.max ?? 1;
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 3) throw invalidConfig('hedge.max', 'an integer from 1 to 3', max);
-  const ratio = options.budget ?? 0.05;
-  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio <= 0 || ratio > 1) throw invalidConfig('hedge.budget', 'a fraction > 0 and <= 1', ratio);
-  return Object.freeze({ delayMs, percentile, max, budget: resolveRetryBudget({ ratio, minPerSecond: 1, ttl: '10s' }) });
+  const max = readNumber(o['max'], 'hedge.max', 1, { min: 1, max: 3, integer: true });
+  const ratio = readNumber(o['budget'], 'hedge.budget', 0.05, { min: 0, max: 1, minExclusive: true });
+  return Object.freeze({ delayMs, percentile, max, budget: resolveRetryBudget({ ratio, minPerSecond: 1, ttl: '10s' }, 'hedge.budget') });
 }

@@ -4,6 +4,7 @@ import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
 /** Options of {@link rateLimit}. */
@@ -76,11 +77,15 @@ export interface RateLimitPolicy extends Policy {
    * Idempotent. The client calls it from `close()`.
    */
   close(): void;
+  /** A new, full bucket with the same settings and clock (each built client gets one; see `Policy.clone`). */
+  clone(): RateLimitPolicy;
 }
 
-/** Validates {@link RateLimitOptions}; errors name `rateLimit.<option>`. */
+const RATE_LIMIT_KEYS: readonly (keyof RateLimitOptions)[] = ['rate', 'per', 'burst', 'maxWait', 'clock'];
+
+/** Validates {@link RateLimitOptions}; errors name `rateLimit.<option>` (unknown keys included). */
 export function resolveRateLimit(options: RateLimitOptions): RateLimitSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('rateLimit', '{ rate, per?, burst?, maxWait? }', options);
+  checkOptions(options, 'rateLimit', RATE_LIMIT_KEYS);
   const { rate } = options;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw invalidConfig('rateLimit.rate', 'a number > 0', rate);
   const perMs = parsePositiveDuration(options.per ?? DEFAULT_RATE_LIMIT.perMs, 'rateLimit.per');
@@ -122,8 +127,9 @@ export function resolveRateLimit(options: RateLimitOptions): RateLimitSettings {
  *
  * Defaults: `per` 1 s, `burst` = `rate` (at least 1), `maxWait` 0 (never wait).
  * Place it outermost among the admission policies, after adaptive throttling
- * (see docs/policies/rate-limit.md). One instance is one bucket: share it
- * between clients only if they must share the rate.
+ * (see docs/policies/rate-limit.md). One instance is one bucket: a builder
+ * gives every client it builds its own (`clone()`); to share one rate between
+ * clients on purpose, pass `.policy(() => shared)`.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitPolicy {
   return new RateLimit(resolveRateLimit(options), options.clock ?? systemClock);
@@ -229,6 +235,10 @@ class RateLimit implements RateLimitPolicy {
   /** ms until the bucket holds `tokens` more than now. */
   #waitFor(tokens: number): number {
     return Math.max(0, (tokens - this.#tokens) / this.#perMsRate);
+  }
+
+  clone(): RateLimitPolicy {
+    return new RateLimit(this.settings, this.#clock);
   }
 
   close(): void {

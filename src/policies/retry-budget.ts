@@ -1,5 +1,6 @@
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readNumber } from '../core/options.js';
 
 /** Options of the retry budget (`.retry({ budget })`). Defaults are Finagle's and Linkerd's. */
 export interface RetryBudgetOptions {
@@ -20,19 +21,19 @@ export interface RetryBudgetSettings {
 
 export const DEFAULT_RETRY_BUDGET: RetryBudgetSettings = Object.freeze({ ratio: 0.2, minPerSecond: 10, ttlMs: 10_000 });
 
-/** Validates budget options (`0.2` is shorthand for `{ ratio: 0.2 }`); errors name `retry.budget.<option>`. */
-export function resolveRetryBudget(options: number | RetryBudgetOptions): RetryBudgetSettings {
-  const o = typeof options === 'number' ? { ratio: options } : options;
-  if (o === null || typeof o !== 'object') throw invalidConfig('retry.budget', 'a ratio, an options object or false', options);
-  const ratio = o.ratio ?? DEFAULT_RETRY_BUDGET.ratio;
-  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio < 0 || ratio > 10) {
-    throw invalidConfig('retry.budget.ratio', 'a number from 0 to 10', ratio);
-  }
-  const minPerSecond = o.minPerSecond ?? DEFAULT_RETRY_BUDGET.minPerSecond;
-  if (typeof minPerSecond !== 'number' || !Number.isFinite(minPerSecond) || minPerSecond < 0) {
-    throw invalidConfig('retry.budget.minPerSecond', 'a number >= 0', minPerSecond);
-  }
-  return Object.freeze({ ratio, minPerSecond, ttlMs: parsePositiveDuration(o.ttl ?? DEFAULT_RETRY_BUDGET.ttlMs, 'retry.budget.ttl') });
+const BUDGET_KEYS: readonly (keyof RetryBudgetOptions)[] = ['ratio', 'minPerSecond', 'ttl'];
+
+/**
+ * Validates budget options (`0.2` is shorthand for `{ ratio: 0.2 }`); errors
+ * name `<option>.<key>`, `option` defaulting to `retry.budget`.
+ */
+export function resolveRetryBudget(options: number | RetryBudgetOptions, option = 'retry.budget'): RetryBudgetSettings {
+  if (typeof options === 'number') options = { ratio: options };
+  if (!isOptionsObject(options)) throw invalidConfig(option, 'a ratio, an options object { ratio?, minPerSecond?, ttl? } or false', options);
+  const o = checkOptions(options, option, BUDGET_KEYS);
+  const ratio = readNumber(o['ratio'], `${option}.ratio`, DEFAULT_RETRY_BUDGET.ratio, { min: 0, max: 10 });
+  const minPerSecond = readNumber(o['minPerSecond'], `${option}.minPerSecond`, DEFAULT_RETRY_BUDGET.minPerSecond, { min: 0 });
+  return Object.freeze({ ratio, minPerSecond, ttlMs: parsePositiveDuration(o['ttl'] ?? DEFAULT_RETRY_BUDGET.ttlMs, `${option}.ttl`) });
 }
 
 /** Buckets per window: fine enough that expiry is smooth, few enough to sum cheaply. */

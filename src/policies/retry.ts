@@ -1,6 +1,7 @@
 import { fullJitterBackoff } from '../core/backoff.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import { DEFAULT_RETRYABLE_STATUSES } from '../transports/http-classifier.js';
 import { DEFAULT_RETRY_BUDGET, resolveRetryBudget, type RetryBudgetOptions, type RetryBudgetSettings } from './retry-budget.js';
 
@@ -44,26 +45,26 @@ export const DEFAULT_RETRY: RetrySettings = Object.freeze({
   attempts: 2, baseMs: 25, capMs: 250, statuses: DEFAULT_RETRYABLE_STATUSES, maxRetryAfterMs: 10_000, budget: DEFAULT_RETRY_BUDGET,
 });
 
-/** Validates retry options; throws `ERR_INVALID_CONFIG` naming `retry.<option>`. */
+const RETRY_KEYS: readonly (keyof RetryOptions)[] = ['attempts', 'backoff', 'statuses', 'maxRetryAfter', 'budget'];
+const BACKOFF_KEYS: readonly string[] = ['base', 'cap'];
+
+/** Validates retry options; throws `ERR_INVALID_CONFIG` naming `retry.<option>` (unknown keys included). */
 export function resolveRetry(options: RetryOptions | false): RetrySettings {
   if (options === false) return Object.freeze({ ...DEFAULT_RETRY, attempts: 1 });
-  if (options === null || typeof options !== 'object') throw invalidConfig('retry', '{ attempts?, backoff?, statuses? } or false', options);
-  const attempts = options.attempts ?? DEFAULT_RETRY.attempts;
-  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 10) {
-    throw invalidConfig('retry.attempts', 'an integer from 1 to 10', attempts);
-  }
-  const backoff = options.backoff ?? {};
-  if (backoff === null || typeof backoff !== 'object') throw invalidConfig('retry.backoff', '{ base?, cap? }', backoff);
-  const baseMs = parseDuration(backoff.base ?? DEFAULT_RETRY.baseMs, 'retry.backoff.base');
-  const capMs = parseDuration(backoff.cap ?? Math.max(DEFAULT_RETRY.capMs, baseMs), 'retry.backoff.cap');
-  if (capMs < baseMs) throw invalidConfig('retry.backoff.cap', `a duration >= retry.backoff.base (${baseMs} ms)`, backoff.cap);
-  const statuses = options.statuses ?? DEFAULT_RETRY.statuses;
+  const o = checkOptions(options, 'retry', RETRY_KEYS);
+  const attempts = readNumber(o['attempts'], 'retry.attempts', DEFAULT_RETRY.attempts, { min: 1, max: 10, integer: true });
+  const backoff = o['backoff'] === undefined ? {} : checkOptions(o['backoff'], 'retry.backoff', BACKOFF_KEYS);
+  const baseMs = parseDuration(backoff['base'] ?? DEFAULT_RETRY.baseMs, 'retry.backoff.base');
+  const capMs = parseDuration(backoff['cap'] ?? Math.max(DEFAULT_RETRY.capMs, baseMs), 'retry.backoff.cap');
+  if (capMs < baseMs) throw invalidConfig('retry.backoff.cap', `a duration >= retry.backoff.base (${baseMs} ms)`, backoff['cap']);
+  const statuses = o['statuses'] ?? DEFAULT_RETRY.statuses;
   if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
     throw invalidConfig('retry.statuses', 'an array of HTTP status codes (100-599)', statuses);
   }
-  const maxRetryAfterMs = parseDuration(options.maxRetryAfter ?? DEFAULT_RETRY.maxRetryAfterMs, 'retry.maxRetryAfter');
-  const budget = options.budget === false ? undefined : options.budget === undefined ? DEFAULT_RETRY_BUDGET : resolveRetryBudget(options.budget);
-  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...statuses]), maxRetryAfterMs, budget });
+  const maxRetryAfterMs = parseDuration(o['maxRetryAfter'] ?? DEFAULT_RETRY.maxRetryAfterMs, 'retry.maxRetryAfter');
+  const budgetOption = o['budget'] as RetryOptions['budget'];
+  const budget = budgetOption === false ? undefined : budgetOption === undefined ? DEFAULT_RETRY_BUDGET : resolveRetryBudget(budgetOption);
+  return Object.freeze({ attempts, baseMs, capMs, statuses: Object.freeze([...(statuses as number[])]), maxRetryAfterMs, budget });
 }
 
 /** The full-jitter delay before retry number `retry` (from 1). */

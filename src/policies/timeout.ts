@@ -1,5 +1,6 @@
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 
 /** Options for `.timeout()`. Both default to no limit. */
 export interface TimeoutOptions {
@@ -17,13 +18,19 @@ export interface TimeoutSettings {
 
 export const NO_TIMEOUTS: TimeoutSettings = Object.freeze({ perTry: Infinity, total: Infinity });
 
-/** Validates timeout options; throws `ERR_INVALID_CONFIG` naming `timeout.perTry` or `timeout.total`. */
+const TIMEOUT_KEYS: readonly (keyof TimeoutOptions)[] = ['perTry', 'total'];
+
+/**
+ * Validates timeout options; throws `ERR_INVALID_CONFIG` naming
+ * `timeout.perTry` or `timeout.total`, or an unknown key (`timeout.pertry`:
+ * did you mean `perTry`?).
+ */
 export function resolveTimeouts(options: TimeoutOptions, option = 'timeout'): TimeoutSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig(option, '{ perTry?, total? }', options);
-  const perTry = options.perTry === undefined ? Infinity : parsePositiveDuration(options.perTry, `${option}.perTry`);
-  const total = options.total === undefined ? Infinity : parsePositiveDuration(options.total, `${option}.total`);
+  const o = checkOptions(options, option, TIMEOUT_KEYS);
+  const perTry = o['perTry'] === undefined ? Infinity : parsePositiveDuration(o['perTry'], `${option}.perTry`);
+  const total = o['total'] === undefined ? Infinity : parsePositiveDuration(o['total'], `${option}.total`);
   if (perTry !== Infinity && total !== Infinity && perTry > total) {
-    throw invalidConfig(`${option}.perTry`, `a duration <= ${option}.total (${total} ms)`, options.perTry);
+    throw invalidConfig(`${option}.perTry`, `a duration <= ${option}.total (${total} ms)`, o['perTry']);
   }
   return Object.freeze({ perTry, total });
 }

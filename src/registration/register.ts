@@ -1,4 +1,5 @@
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readFunction } from '../core/options.js';
 import type { HealthCheck, Registrar, Registration, ServiceInstance } from './registrar.js';
 
 /** Options of {@link register}. */
@@ -18,17 +19,28 @@ export interface RegisterOptions {
   readonly onShutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
 }
 
+const REGISTER_KEYS: readonly (keyof RegisterOptions)[] = ['check', 'signals', 'onShutdown'];
+
 /**
  * Registers this instance and removes it on shutdown: on each of `signals`,
  * it deregisters first (so callers stop sending), then runs `onShutdown`.
  * A crashed process disappears by itself once its check or lease expires.
+ * Throws `ERR_INVALID_CONFIG` naming `register.<option>` for a bad or
+ * unknown option (the registrar checks `instance` and the check's fields).
  */
 export async function register(registrar: Registrar, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
   if (registrar === null || typeof registrar !== 'object' || typeof registrar.register !== 'function') {
     throw invalidConfig('registrar', 'a registrar such as consul({ ... }) or etcd({ ... })', registrar);
   }
+  checkOptions(options, 'register', REGISTER_KEYS);
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-  if (!Array.isArray(signals)) throw invalidConfig('signals', 'an array of signal names', signals);
+  if (!Array.isArray(signals) || !signals.every((name) => typeof name === 'string' && /^SIG[A-Z0-9]+$/.test(name))) {
+    throw invalidConfig('register.signals', "an array of signal names such as 'SIGTERM'", signals);
+  }
+  const onShutdown = readFunction<NonNullable<RegisterOptions['onShutdown']>>(options.onShutdown, 'register.onShutdown');
+  if (options.check !== undefined && !isOptionsObject(options.check)) {
+    throw invalidConfig('register.check', '{ ttl, deregisterAfter? } or { http, interval?, timeout?, deregisterAfter? }', options.check);
+  }
   const registration = await registrar.register(instance, options.check);
   if (signals.length === 0) return registration;
 
@@ -40,7 +52,7 @@ export async function register(registrar: Registrar, instance: ServiceInstance, 
       } catch {
         // The registry is unreachable: the check or lease expiry removes us anyway.
       }
-      if (options.onShutdown !== undefined) await options.onShutdown(signal);
+      if (onShutdown !== undefined) await onShutdown(signal);
       else process.kill(process.pid, signal);
     })();
   };

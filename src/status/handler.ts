@@ -4,6 +4,7 @@ import { snapshotAll } from '../client/registry.js';
 import type { ClientSnapshot } from '../client/snapshot.js';
 import { boundedSnapshots, clientKeys, statusDocument, type StatusDocument } from './document.js';
 import { safeJson } from './escape.js';
+import { statusErrorReporter } from './errors.js';
 import { LatencyHistory } from './history.js';
 import { resolveStatusHandler, type StatusHandlerOptions, type StatusHandlerSettings } from './options.js';
 import { renderPage } from './page.js';
@@ -45,8 +46,12 @@ const COMMON_HEADERS = {
  * `snapshot.json` also take a sample (at most one per half interval).
  *
  * It changes nothing and exposes no secrets, but it does reveal endpoint
- * addresses and error messages: mount it on an internal port (see
- * docs/status-page.md).
+ * addresses and discovery error messages: mount it on an internal port (see
+ * docs/status-page.md). When it cannot build its answer (a throwing `clients`
+ * function or `snapshot()`), it answers 500 `status unavailable` and reports
+ * the error on `meshkit:status:error` (`statusErrorChannel`) and, the
+ * first time, as a process warning (`MESHKIT_STATUS_ERROR`); the error's
+ * message never reaches the response.
  *
  * Defaults: every live client (`snapshotAll()`), `basePath` `''`, `title`
  * `'meshkit status'`, `refreshInterval` 1 s, `sampleInterval` 1 s,
@@ -61,6 +66,7 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
   let lastSampleAt = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  const report = statusErrorReporter();
 
   const read = (): ClientSnapshot[] => {
     if (source === undefined) return snapshotAll();
@@ -143,9 +149,10 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
         'x-frame-options': 'DENY',
       }, renderPage({ title: settings.title, refreshMs: settings.refreshMs, nonce }));
     } catch (error) {
-      // A throwing `clients` function or snapshot: answer, never crash the server it is mounted on.
-      const message = error instanceof Error ? error.message : String(error);
-      send(req, res, 500, { 'content-type': 'text/plain; charset=utf-8' }, `status unavailable: ${message}\n`);
+      // A throwing `clients` function or snapshot: answer, never crash the server it is mounted on, and
+      // never echo the error (it may carry addresses or secrets): it goes to the channel and, once, a warning.
+      report(error, path);
+      send(req, res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'status unavailable\n');
     }
   }) as StatusHandler;
 

@@ -9,6 +9,7 @@ export {
   type SnapshotSource, type StatusHandlerOptions, type StatusHandlerSettings,
 } from './options.js';
 export type { StatusClient, StatusDocument } from './document.js';
+export { statusErrorChannel, STATUS_ERROR_CODE, type StatusErrorMessage } from './errors.js';
 export type { LatencySample } from './history.js';
 export { snapshotAll } from '../client/registry.js';
 export type { ClientSnapshot, EndpointStatus } from '../client/snapshot.js';

@@ -1,6 +1,7 @@
 import type { ClientSnapshot } from '../client/snapshot.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 
 /** Anything with a `snapshot()`: a meshkit `Client`, or your own wrapper of one. */
 export interface SnapshotSource {
@@ -67,11 +68,7 @@ export const DEFAULT_STATUS_HANDLER = Object.freeze({
 });
 
 function integer(value: unknown, option: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw invalidConfig(`status.${option}`, `an integer from ${min} to ${max}`, value);
-  }
-  return value as number;
+  return readNumber(value, `status.${option}`, fallback, { min, max, integer: true });
 }
 
 /** A timer interval: at least 10 ms (a page or sampler spinning faster helps nobody), at most a day. */
@@ -81,28 +78,32 @@ function interval(value: unknown, option: string, fallback: number): number {
   return ms;
 }
 
-/** Validates {@link StatusHandlerOptions}; errors name `status.<option>`. */
+const STATUS_HANDLER_KEYS: readonly (keyof StatusHandlerOptions)[] = [
+  'clients', 'basePath', 'title', 'refreshInterval', 'sampleInterval', 'historySize', 'maxEndpoints', 'maxClients',
+];
+
+/** Validates {@link StatusHandlerOptions}; errors name `status.<option>` (unknown keys included). */
 export function resolveStatusHandler(options: StatusHandlerOptions): StatusHandlerSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('status', 'an options object', options);
+  const o = checkOptions(options, 'status', STATUS_HANDLER_KEYS);
   const d = DEFAULT_STATUS_HANDLER;
-  const clients = options.clients as unknown;
+  const clients = o['clients'];
   if (clients !== undefined && typeof clients !== 'function' && !Array.isArray(clients)) {
     throw invalidConfig('status.clients', 'a list of clients or a function returning one', clients);
   }
-  const basePath = options.basePath ?? d.basePath;
+  const basePath = o['basePath'] ?? d.basePath;
   if (typeof basePath !== 'string' || !/^(\/[^/?#\s]+)*$/.test(basePath)) {
     throw invalidConfig('status.basePath', "'' or a path such as '/status' (no trailing slash)", basePath);
   }
-  const title = options.title ?? d.title;
+  const title = o['title'] ?? d.title;
   if (typeof title !== 'string' || title.length > 200) throw invalidConfig('status.title', 'a string of at most 200 characters', title);
-  const sample = options.sampleInterval;
+  const sample = o['sampleInterval'];
   return Object.freeze({
     basePath,
     title,
-    refreshMs: interval(options.refreshInterval, 'refreshInterval', d.refreshMs),
+    refreshMs: interval(o['refreshInterval'], 'refreshInterval', d.refreshMs),
     sampleIntervalMs: sample === false ? undefined : interval(sample, 'sampleInterval', d.sampleIntervalMs),
-    historySize: integer(options.historySize, 'historySize', 2, 1000, d.historySize),
-    maxEndpoints: integer(options.maxEndpoints, 'maxEndpoints', 1, 100_000, d.maxEndpoints),
-    maxClients: integer(options.maxClients, 'maxClients', 1, 10_000, d.maxClients),
+    historySize: integer(o['historySize'], 'historySize', 2, 1000, d.historySize),
+    maxEndpoints: integer(o['maxEndpoints'], 'maxEndpoints', 1, 100_000, d.maxEndpoints),
+    maxClients: integer(o['maxClients'], 'maxClients', 1, 10_000, d.maxClients),
   });
 }

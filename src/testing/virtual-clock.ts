@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { readNumber } from '../core/options.js';
 
 interface VirtualTimer {
   readonly id: number;
@@ -17,10 +18,14 @@ export class VirtualClock implements Clock {
   #nextId = 1;
   #timers: VirtualTimer[] = [];
 
-  /** Starts at `start` ms (default 0) with random seed `seed` (default 1). */
+  /**
+   * Starts at `start` ms (default 0) with random seed `seed` (default 1).
+   * Throws `ERR_INVALID_CONFIG` naming `start` or `seed` when either is not a
+   * finite number (a seed must be an integer).
+   */
   constructor(start = 0, seed = 1) {
-    this.#now = start;
-    this.#seed = seed >>> 0;
+    this.#now = readNumber(start, 'start', 0);
+    this.#seed = readNumber(seed, 'seed', 1, { integer: true }) >>> 0;
   }
 
   now(): number {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { client } from '../../src/index.js';
 import { openTelemetry } from '../../src/otel/index.js';
+import { resolveOpenTelemetryOptions } from '../../src/otel/options.js';
 import { DEFAULT_REDACTED_QUERY_PARAMS, redactPath, redactQuery, redactUrl, SEMCONV_REDACTED_QUERY_PARAMS } from '../../src/otel/redact.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { startSdk, type Sdk } from './support.js';
@@ -23,6 +24,24 @@ describe('redaction helpers', () => {
     assert.equal(redactQuery('a=1&b=2', NAMES), 'a=1&b=2');
     assert.equal(redactQuery('token', NAMES), 'token', 'a name without a value has nothing to hide');
     assert.equal(redactQuery('%74oken=secret', NAMES), '%74oken=REDACTED', 'percent-encoded names are matched decoded');
+  });
+
+  it('by default redacts AWS presigned-URL parameters, keys, secrets, JWTs and sessions, whatever their case', () => {
+    const defaults = resolveOpenTelemetryOptions(undefined).redactQueryParams;
+    const secrets = [
+      'X-Amz-Signature', 'x-amz-signature', 'X-Amz-Credential', 'X-AMZ-CREDENTIAL', 'X-Amz-Security-Token', 'sig', 'SIG',
+      'signature', 'Signature', 'key', 'KEY', 'api_key', 'api-key', 'Api-Key', 'secret', 'Secret', 'jwt', 'JWT', 'session', 'Session',
+    ];
+    for (const name of secrets) {
+      assert.equal(redactQuery(`keep=1&${name}=hunter2`, defaults), `keep=1&${name}=REDACTED`, name);
+    }
+    assert.equal(redactQuery('X-Amz-Date=20260101T000000Z&X-Amz-Expires=60', defaults), 'X-Amz-Date=20260101T000000Z&X-Amz-Expires=60', 'dates are no secret');
+    // The signed-URL names stay redacted when the caller replaces the default list.
+    const replaced = resolveOpenTelemetryOptions({ redactQueryParams: ['tenant'] }).redactQueryParams;
+    assert.equal(
+      redactQuery('x-amz-credential=AKIA%2F1&X-Amz-Security-Token=tok&X-Amz-Signature=abc&tenant=t&key=k', replaced),
+      'x-amz-credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED&tenant=REDACTED&key=k',
+    );
   });
 
   it('drops the fragment and leaves paths without a query alone', () => {
@@ -57,6 +76,28 @@ describe('redaction in spans (real SDK, real upstream)', () => {
       assert.equal(span.attributes['url.full'], `http://127.0.0.1:${upstream.port}/x?token=REDACTED&Signature=REDACTED&keep=1`);
       const text = JSON.stringify({ attributes: span.attributes, events: span.events, name: span.name });
       for (const secret of ['pw', 'abc', 's1g', 'user']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    }
+  });
+
+  it('an AWS presigned URL reaches no span attribute with its signature, credential or session token', async () => {
+    sdk.exporter.reset();
+    await using orders = client('orders').endpoints([upstream.address])
+      .telemetry(openTelemetry({ tracerProvider: sdk.tracerProvider })).build();
+    const query = 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request'
+      + '&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE&X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7'
+      + '&jwt=eyJhbGciOi.e30.sig&Session=s3ss10n&Api-Key=k3y';
+    const res = await orders.request({ path: `/bucket/object?${query}` });
+    await res.body.dump();
+    assert.equal(upstream.requests.at(-1)?.url, `/bucket/object?${query}`, 'the upstream gets the real query');
+    const spans = sdk.spans();
+    assert.equal(spans.length, 2);
+    for (const span of spans) {
+      assert.equal(span.attributes['url.full'], `http://127.0.0.1:${upstream.port}/bucket/object?X-Amz-Algorithm=AWS4-HMAC-SHA256`
+        + '&X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED&jwt=REDACTED&Session=REDACTED&Api-Key=REDACTED');
+      const text = JSON.stringify({ attributes: span.attributes, events: span.events, name: span.name });
+      for (const secret of ['AKIAEXAMPLE', 'FwoGZXIvYXdzEXAMPLE', '5d672d79', 'eyJhbGciOi', 's3ss10n', 'k3y']) {
+        assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+      }
     }
   });
 

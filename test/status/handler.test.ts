@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { client, isMeshkitError, roundRobin, type Client } from '../../src/index.js';
-import { statusHandler, type StatusDocument, type StatusHandler } from '../../src/status/index.js';
+import {
+  STATUS_ERROR_CODE, statusErrorChannel, statusHandler, type StatusDocument, type StatusErrorMessage, type StatusHandler,
+} from '../../src/status/index.js';
 import { settleTimerHooks, trackMeshkitTimers } from '../helpers/timers.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { get, serve } from './support.js';
@@ -176,21 +178,45 @@ describe('status handler over HTTP', () => {
     }
   });
 
-  it('answers 500 when the clients function throws, and keeps serving', async () => {
+  it('answers a generic 500 when the clients function throws, reports the error elsewhere, and keeps serving', async () => {
     let fail = true;
+    const secret = 'vault token s.8f3a9c at 10.1.2.3:8200';
     const handler = statusHandler({
       clients: () => {
-        if (fail) throw new Error('no clients today');
+        if (fail) throw new Error(secret);
         return [c];
       },
       sampleInterval: false,
     });
-    await withServer(handler, async (url) => {
-      const res = await get(`${url}/snapshot.json`);
-      assert.deepEqual([res.status, res.body], [500, 'status unavailable: no clients today\n']);
-      fail = false;
-      assert.equal((await get(`${url}/snapshot.json`)).status, 200);
-    });
+    const published: StatusErrorMessage[] = [];
+    const onError = (message: unknown): void => {
+      published.push(message as StatusErrorMessage);
+    };
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if ((warning as Error & { code?: string }).code === STATUS_ERROR_CODE) warnings.push(warning);
+    };
+    statusErrorChannel.subscribe(onError);
+    process.on('warning', onWarning);
+    try {
+      await withServer(handler, async (url) => {
+        const first = await get(`${url}/snapshot.json?token=abc`);
+        const second = await get(`${url}/snapshot.json`);
+        for (const res of [first, second]) {
+          assert.deepEqual([res.status, res.body], [500, 'status unavailable\n']);
+          assert.ok(!res.body.includes('vault') && !res.body.includes('10.1.2.3'), 'the thrown message is not echoed');
+        }
+        assert.deepEqual(published.map((m) => [(m.error as Error).message, m.path]), [[secret, '/snapshot.json'], [secret, '/snapshot.json']]);
+        await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on the next tick
+        assert.equal(warnings.length, 1, 'one process warning per handler, however often it fails');
+        assert.match(warnings[0]?.message ?? '', /vault token/, 'the operator sees the error in the logs');
+        fail = false;
+        assert.equal((await get(`${url}/snapshot.json`)).status, 200);
+      });
+    } finally {
+      statusErrorChannel.unsubscribe(onError);
+      process.off('warning', onWarning);
+    }
   });
 
   it('rejects bad options naming them', () => {
@@ -204,6 +230,7 @@ describe('status handler over HTTP', () => {
       [{ maxClients: 1.5 }, 'status.maxClients'],
       [{ clients: 'all' }, 'status.clients'],
       [{ title: 42 }, 'status.title'],
+      [{ sampleIntervall: '2s' }, 'status.sampleIntervall'],
       [null, 'status'],
     ];
     for (const [options, option] of cases) {

@@ -1,4 +1,5 @@
 import { invalidConfig } from '../../core/errors.js';
+import { checkOptions } from '../../core/options.js';
 
 /**
  * Option readers shared by the adaptive-concurrency policy and its limit
@@ -6,18 +7,13 @@ import { invalidConfig } from '../../core/errors.js';
  * @internal
  */
 
-/** Checks an options argument: undefined or a plain object whose keys are all in `known`. */
+/**
+ * Checks an options argument: undefined (no options) or a plain object whose
+ * keys are all in `known` (through the options kit: an unknown key is named
+ * with the nearest known one).
+ */
 export function readOptions(owner: string, options: unknown, known: readonly string[]): Readonly<Record<string, unknown>> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidConfig(owner, 'an options object', options);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw invalidConfig(`${owner}.${key}`, `one of ${known.join(', ')}`, (options as Record<string, unknown>)[key]);
-    }
-  }
-  return options as Readonly<Record<string, unknown>>;
+  return options === undefined ? {} : checkOptions(options, owner, known);
 }
 
 /** An integer in [min, max]; `fallback` when undefined. */
