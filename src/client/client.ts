@@ -25,6 +25,7 @@ import { httpClassifier } from '../transports/http-classifier.js';
 import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transports/http-types.js';
 import type { Transport } from '../transports/transport.js';
 import type { HttpTransportFactory } from '../transports/undici.js';
+import { unknownCallKey, unknownOptionError, unknownRequestKey } from './call-option-keys.js';
 import { EndpointState, type EndpointsSnapshot } from './endpoint-state.js';
 import { Executor } from './executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
@@ -142,6 +143,8 @@ export class Client implements AsyncDisposable {
     if (options === null || typeof options !== 'object') {
       return Promise.reject(invalidArgument('options', '{ path, method?, headers?, body?, ... }', options));
     }
+    const unknown = unknownRequestKey(options);
+    if (unknown !== undefined) return Promise.reject(unknownOptionError('request', unknown, (options as Record<string, unknown>)[unknown]));
     let request: HttpRequest = options as HttpRequest;
     if (typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
       if (options.path !== undefined) return Promise.reject(invalidArgument('options.path', "a path starting with '/'", options.path));
@@ -179,6 +182,9 @@ export class Client implements AsyncDisposable {
    */
   call<T>(fn: GovernedFunction<T>, options: GovernedCallOptions<T> = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('fn', 'a function (endpoint, attempt) => Promise', fn));
+    if (options === null || typeof options !== 'object') return Promise.reject(invalidArgument('options', '{ idempotent?, timeout?, signal?, ... }', options));
+    const unknown = unknownCallKey(options);
+    if (unknown !== undefined) return Promise.reject(unknownOptionError('call', unknown, (options as Record<string, unknown>)[unknown]));
     const { classify, classifyError: classifyThrown, discard } = options;
     // Adapters (got, gRPC) say which results and errors are failures; plain calls keep the shared constants.
     const classifier: Classifier = classify === undefined && classifyThrown === undefined
