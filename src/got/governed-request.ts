@@ -1,11 +1,12 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { Options, RequestFunction } from 'got';
+import type { Agents, Options, RequestFunction } from 'got';
 import type { Client } from '../client/client.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { Outcome } from '../core/outcome.js';
+import type { HttpConnection } from '../transports/connection.js';
 import { withAttemptHeaders } from '../transports/deadline-header.js';
 import type { HttpHeaders } from '../transports/http-types.js';
 import { isReplayable, writeBody, type GotBody } from './body.js';
@@ -29,6 +30,12 @@ export interface GovernedRequestSettings {
   readonly key: string | undefined;
   /** Named subset to send to. */
   readonly subset: string | undefined;
+  /**
+   * The scheme and TLS options of the client's transport, used by every
+   * attempt whatever the scheme of got's URL. Default (a transport that does
+   * not describe itself): got's URL and `https` options decide.
+   */
+  readonly connection?: HttpConnection | undefined;
 }
 
 /** Methods whose body got drops on a 303 (or 301/302 with method rewriting): a redirect that becomes a GET sends none. */
@@ -39,9 +46,10 @@ function isClientRequest(value: unknown): value is ClientRequest {
     && typeof (value as ClientRequest).once === 'function' && typeof (value as ClientRequest).setHeader === 'function';
 }
 
-/** The endpoint's URL for this attempt: got's URL with the host and port of the endpoint meshkit picked. */
-function endpointUrl(url: URL, endpoint: Endpoint): URL {
+/** The endpoint's URL for this attempt: got's URL with the transport's scheme and the host and port of the endpoint meshkit picked. */
+function endpointUrl(url: URL, endpoint: Endpoint, connection: HttpConnection | undefined): URL {
   const target = new URL(url);
+  if (connection !== undefined) target.protocol = `${connection.protocol}:`;
   target.hostname = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   target.port = String(endpoint.port);
   return target;
@@ -58,9 +66,20 @@ function attemptOnce(
 ): Promise<IncomingMessage> {
   const signal = attempt.signal;
   if (signal.aborted) return Promise.reject(signal.reason);
-  const target = endpointUrl(url, endpoint);
+  const connection = settings.connection;
+  const target = endpointUrl(url, endpoint, connection);
   const headers = withAttemptHeaders(native.headers as HttpHeaders | undefined, attempt.outboundHeaders, attempt.deadline - attempt.startedAt);
-  const attemptOptions = { ...native, headers: headers as Record<string, string>, signal };
+  const attemptOptions = connection === undefined
+    ? { ...native, headers: headers as Record<string, string>, signal }
+    : {
+      ...native,
+      // The transport's TLS options win over got's `https` options, which fill in what the transport leaves unset.
+      ...connection.tls,
+      // got chose its agent by the scheme of its own URL; the transport's scheme decides here.
+      agent: (settings.options.agent as Agents)[connection.protocol],
+      headers: headers as Record<string, string>,
+      signal,
+    } as typeof native;
   return (async () => {
     let made: unknown = settings.send?.(target, attemptOptions);
     if (made instanceof Promise) made = await made;

@@ -31,9 +31,10 @@ export interface MeshkitGotOptions {
   readonly got?: Got;
   /**
    * `prefixUrl` of the instance. The host of a request URL is never
-   * contacted (the client's endpoints are), so it only names the service.
-   * Default `http://<service name>` (for example `http://orders`), so
-   * `api.get('v1/orders/42')` works.
+   * contacted (the client's endpoints are), so it only names the service;
+   * the scheme is always the transport's. Default `<scheme>://<service name>`
+   * (for example `http://orders`, or `https://orders` on an https
+   * transport), so `api.get('v1/orders/42')` works.
    */
   readonly prefixUrl?: string;
 }
@@ -48,9 +49,9 @@ function contextOf(options: Options): GotMeshkitContext {
   return value as GotMeshkitContext;
 }
 
-function defaultPrefix(name: string): string | undefined {
+function defaultPrefix(name: string, scheme: string): string | undefined {
   try {
-    return new URL(`http://${name}`).origin;
+    return new URL(`${scheme}://${name}`).origin;
   } catch {
     return undefined;
   }
@@ -75,9 +76,13 @@ function defaultPrefix(name: string): string | undefined {
  * Per-request meshkit options go in got's context:
  * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`.
  *
- * Connections: a keep-alive agent per instance (unless the request sets
- * got's `agent`); idle sockets to an endpoint that left the set are closed,
- * and the agent is destroyed when the client closes.
+ * Connections: the scheme and TLS options of the client's transport
+ * (`undiciTransport({ protocol: 'https', tls })`: CA, client certificate,
+ * `servername`, `rejectUnauthorized`), whatever the scheme of got's URL
+ * (a transport factory without `connection` leaves them to got's URL and
+ * `https` options); keep-alive agents per instance (unless the request sets got's `agent`);
+ * idle sockets to an endpoint that left the set are closed, and the agents
+ * are destroyed when the client closes.
  */
 export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got {
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function') {
@@ -86,7 +91,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ got?, prefixUrl? }', options);
   const base = options.got ?? defaultGot;
   if (typeof base !== 'function' || typeof base.extend !== 'function') throw invalidConfig('options.got', 'a got instance', base);
-  const prefixUrl = options.prefixUrl ?? defaultPrefix(client.name);
+  // A transport of your own that does not describe itself leaves the scheme and TLS to got's URL and options.
+  const connection = client.config.transport.connection;
+  const prefixUrl = options.prefixUrl ?? defaultPrefix(client.name, connection?.protocol ?? 'http');
   if (prefixUrl !== undefined && typeof prefixUrl !== 'string') throw invalidConfig('options.prefixUrl', 'a URL string', prefixUrl);
 
   const statuses = new HttpStatusClassifier(client.config.retry.statuses);
@@ -124,6 +131,7 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
           signal: gotOptions.signal as AbortSignal | undefined,
           key: context.key,
           subset: context.subset,
+          connection,
         });
         return next(gotOptions);
       },
