@@ -10,6 +10,7 @@ import type { HttpConnection } from '../transports/connection.js';
 import { withAttemptHeaders } from '../transports/deadline-header.js';
 import type { HttpHeaders } from '../transports/http-types.js';
 import { isReplayable, writeBody, type GotBody } from './body.js';
+import type { BodyCut, BodyGuards } from './body-guard.js';
 
 /** What one got request needs from the adapter to govern its attempts. */
 export interface GovernedRequestSettings {
@@ -36,6 +37,12 @@ export interface GovernedRequestSettings {
    * not describe itself): got's URL and `https` options decide.
    */
   readonly connection?: HttpConnection | undefined;
+  /**
+   * Bounds the final response's body by the call's deadline, the caller's
+   * signal and the per-try timeout (stalls), recording why a body was cut
+   * in `cut`. Default: the body is not bounded once its head has arrived.
+   */
+  readonly bodies?: { readonly guards: BodyGuards; readonly cut: BodyCut } | undefined;
 }
 
 /** Methods whose body got drops on a 303 (or 301/302 with method rewriting): a redirect that becomes a GET sends none. */
@@ -88,7 +95,8 @@ function attemptOnce(
     const request = made;
     return new Promise<IncomingMessage>((resolve, reject) => {
       request.once('response', resolve);
-      request.once('error', reject);
+      // `on`, not `once`: a body cut short later destroys the socket, which errors the request again.
+      request.on('error', reject);
       writeBody(request, body);
     });
   })();
@@ -111,7 +119,11 @@ export function governedRequest(settings: GovernedRequestSettings): RequestFunct
     // A stream is sent by meshkit, once; got must not pipe it a second time into its (unused) request.
     if (!replayable) options.body = Buffer.alloc(0);
     const idempotent = isIdempotentRequest(method, native.headers, settings.idempotent);
-    return client.call<IncomingMessage>((endpoint, attempt) => attemptOnce(settings, url, native, body, endpoint, attempt), {
+    let deadline = Infinity;
+    const response = client.call<IncomingMessage>((endpoint, attempt) => {
+      deadline = attempt.deadline;
+      return attemptOnce(settings, url, native, body, endpoint, attempt);
+    }, {
       idempotent,
       replayable,
       signal: settings.signal,
@@ -119,9 +131,15 @@ export function governedRequest(settings: GovernedRequestSettings): RequestFunct
       key: settings.key,
       subset: settings.subset,
       classify: (response) => settings.classifyStatus(response.statusCode ?? 0),
-      discard: (response) => {
-        response.resume();
+      discard: (discarded) => {
+        discarded.resume();
       },
+    });
+    const bodies = settings.bodies;
+    if (bodies === undefined) return response;
+    return response.then((head) => {
+      bodies.guards.watch(head, deadline, settings.signal, bodies.cut);
+      return head;
     });
   };
 }

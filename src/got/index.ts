@@ -9,6 +9,8 @@ import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import { subscribe } from '../core/diagnostics.js';
 import { HttpStatusClassifier } from '../transports/http-classifier.js';
+import { reportBodyCut } from './body-error.js';
+import { BodyGuards, type BodyCut } from './body-guard.js';
 import { governedRequest } from './governed-request.js';
 import { releaseIdleSockets } from './idle-sockets.js';
 
@@ -69,9 +71,13 @@ function defaultPrefix(name: string, scheme: string): string | undefined {
  * Each attempt sends the `x-meshkit-deadline` header (the call's remaining
  * time) and the trace headers telemetry adds; got's `signal` aborts the call;
  * got's `timeout.request` becomes the call's total timeout (the tighter of it
- * and the client's wins). A 5xx in the client's retryable statuses (default
- * 502, 503, 504) is retried on another endpoint when the request is
- * idempotent, exactly as `client.request` does.
+ * and the client's wins). The deadline and the signal also cover the body
+ * read after the headers (`ERR_DEADLINE_EXCEEDED`, `ERR_ABORTED`), and a
+ * body that receives nothing for the client's `timeout.perTry` fails with
+ * `ERR_TIMEOUT`, noticed within twice that; each closes the socket. A 5xx
+ * in the client's retryable statuses (default 502, 503, 504) is retried on
+ * another endpoint when the request is idempotent, exactly as
+ * `client.request` does.
  *
  * Per-request meshkit options go in got's context:
  * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`.
@@ -105,8 +111,10 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
     releaseIdleSockets(agent.http, message.removed);
     releaseIdleSockets(agent.https, message.removed);
   });
+  const guards = new BodyGuards(client.name, client.config.clock, client.config.timeouts.perTry);
   client.onClose(() => {
     unsubscribe();
+    guards.close();
     agent.http.destroy();
     agent.https.destroy();
   });
@@ -121,6 +129,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
         gotOptions.retry = { ...gotOptions.retry, limit: 0 };
         const context = contextOf(gotOptions);
         const timeoutMs = gotOptions.timeout.request;
+        // Why meshkit cut this request's body short, if it does: first in line, so the user's hooks see it too.
+        const cut: BodyCut = { reason: undefined };
+        gotOptions.hooks.beforeError.unshift((error) => reportBodyCut(error, cut));
         gotOptions.request = governedRequest({
           client,
           send: gotOptions.request,
@@ -132,6 +143,7 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
           key: context.key,
           subset: context.subset,
           connection,
+          bodies: { guards, cut },
         });
         return next(gotOptions);
       },
