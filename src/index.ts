@@ -51,6 +51,8 @@ export { DEFAULT_RETRYABLE_STATUSES } from './transports/http-classifier.js';
 export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transports/http-types.js';
 export type { Transport } from './transports/transport.js';
 export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
+export type { HttpConnection, TransportTlsOptions } from './transports/connection.js';
+export { TLS_UNVERIFIED_WARNING } from './transports/tls-warning.js';
 
 export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type RejectedEntry, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
 export type { DiscoveryRejectedMessage } from './core/diagnostics.js';

@@ -12,7 +12,7 @@ import { splitPipeline } from '../core/admission.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
 import { TimerQueue } from '../core/timer-queue.js';
 import type { Resolver } from '../discovery/resolver.js';
-import { ActiveHealthChecker } from '../health/active-health-check.js';
+import { ActiveHealthChecker, UndiciProber } from '../health/active-health-check.js';
 import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import type { EndpointCircuitBreakerSettings } from '../health/endpoint-breaker-options.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
@@ -106,7 +106,8 @@ export class Client implements AsyncDisposable {
     if (health !== undefined) this.#state.useHealth(health);
     this.#checker = config.healthCheck === undefined || health === undefined
       ? undefined
-      : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy));
+      : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy),
+        new UndiciProber(config.healthCheck, config.transport.connection)); // probes speak the transport's scheme and TLS
     this.#observer = guardedObserver(config.observers.map((factory) => ({
       name: factory.name,
       observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot() }),

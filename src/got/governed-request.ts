@@ -1,14 +1,17 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { Options, RequestFunction } from 'got';
+import type { Agents, Options, RequestFunction } from 'got';
 import type { Client } from '../client/client.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
+import { isMeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { Outcome } from '../core/outcome.js';
+import type { HttpConnection } from '../transports/connection.js';
 import { withAttemptHeaders } from '../transports/deadline-header.js';
 import type { HttpHeaders } from '../transports/http-types.js';
 import { isReplayable, writeBody, type GotBody } from './body.js';
+import type { BodyCut, BodyGuards } from './body-guard.js';
 
 /** What one got request needs from the adapter to govern its attempts. */
 export interface GovernedRequestSettings {
@@ -29,6 +32,18 @@ export interface GovernedRequestSettings {
   readonly key: string | undefined;
   /** Named subset to send to. */
   readonly subset: string | undefined;
+  /**
+   * The scheme and TLS options of the client's transport, used by every
+   * attempt whatever the scheme of got's URL. Default (a transport that does
+   * not describe itself): got's URL and `https` options decide.
+   */
+  readonly connection?: HttpConnection | undefined;
+  /**
+   * Bounds the final response's body by the call's deadline, the caller's
+   * signal and the per-try timeout (stalls), recording why a body was cut
+   * in `cut`. Default: the body is not bounded once its head has arrived.
+   */
+  readonly bodies?: { readonly guards: BodyGuards; readonly cut: BodyCut } | undefined;
 }
 
 /** Methods whose body got drops on a 303 (or 301/302 with method rewriting): a redirect that becomes a GET sends none. */
@@ -39,12 +54,22 @@ function isClientRequest(value: unknown): value is ClientRequest {
     && typeof (value as ClientRequest).once === 'function' && typeof (value as ClientRequest).setHeader === 'function';
 }
 
-/** The endpoint's URL for this attempt: got's URL with the host and port of the endpoint meshkit picked. */
-function endpointUrl(url: URL, endpoint: Endpoint): URL {
+/** The endpoint's URL for this attempt: got's URL with the transport's scheme and the host and port of the endpoint meshkit picked. */
+function endpointUrl(url: URL, endpoint: Endpoint, connection: HttpConnection | undefined): URL {
   const target = new URL(url);
+  if (connection !== undefined) target.protocol = `${connection.protocol}:`;
   target.hostname = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   target.port = String(endpoint.port);
   return target;
+}
+
+/**
+ * got users read `RequestError.code` (`ECONNREFUSED`, a TLS code): an
+ * upstream failure reaches got as Node raised it, for got to wrap as usual;
+ * meshkit's own errors (deadline, abort, no endpoints) reach it as they are.
+ */
+function nativeError(error: unknown): never {
+  throw isMeshkitError(error, 'ERR_UPSTREAM') && error.cause !== undefined ? error.cause : error;
 }
 
 /** Sends one attempt and resolves with the response head (the body is left for got to read). */
@@ -58,9 +83,20 @@ function attemptOnce(
 ): Promise<IncomingMessage> {
   const signal = attempt.signal;
   if (signal.aborted) return Promise.reject(signal.reason);
-  const target = endpointUrl(url, endpoint);
+  const connection = settings.connection;
+  const target = endpointUrl(url, endpoint, connection);
   const headers = withAttemptHeaders(native.headers as HttpHeaders | undefined, attempt.outboundHeaders, attempt.deadline - attempt.startedAt);
-  const attemptOptions = { ...native, headers: headers as Record<string, string>, signal };
+  const attemptOptions = connection === undefined
+    ? { ...native, headers: headers as Record<string, string>, signal }
+    : {
+      ...native,
+      // The transport's TLS options win over got's `https` options, which fill in what the transport leaves unset.
+      ...connection.tls,
+      // got chose its agent by the scheme of its own URL; the transport's scheme decides here.
+      agent: (settings.options.agent as Agents)[connection.protocol],
+      headers: headers as Record<string, string>,
+      signal,
+    } as typeof native;
   return (async () => {
     let made: unknown = settings.send?.(target, attemptOptions);
     if (made instanceof Promise) made = await made;
@@ -69,7 +105,8 @@ function attemptOnce(
     const request = made;
     return new Promise<IncomingMessage>((resolve, reject) => {
       request.once('response', resolve);
-      request.once('error', reject);
+      // `on`, not `once`: a body cut short later destroys the socket, which errors the request again.
+      request.on('error', reject);
       writeBody(request, body);
     });
   })();
@@ -92,7 +129,11 @@ export function governedRequest(settings: GovernedRequestSettings): RequestFunct
     // A stream is sent by meshkit, once; got must not pipe it a second time into its (unused) request.
     if (!replayable) options.body = Buffer.alloc(0);
     const idempotent = isIdempotentRequest(method, native.headers, settings.idempotent);
-    return client.call<IncomingMessage>((endpoint, attempt) => attemptOnce(settings, url, native, body, endpoint, attempt), {
+    let deadline = Infinity;
+    const response = client.call<IncomingMessage>((endpoint, attempt) => {
+      deadline = attempt.deadline;
+      return attemptOnce(settings, url, native, body, endpoint, attempt);
+    }, {
       idempotent,
       replayable,
       signal: settings.signal,
@@ -100,9 +141,15 @@ export function governedRequest(settings: GovernedRequestSettings): RequestFunct
       key: settings.key,
       subset: settings.subset,
       classify: (response) => settings.classifyStatus(response.statusCode ?? 0),
-      discard: (response) => {
-        response.resume();
+      discard: (discarded) => {
+        discarded.resume();
       },
+    }).catch(nativeError);
+    const bodies = settings.bodies;
+    if (bodies === undefined) return response;
+    return response.then((head) => {
+      bodies.guards.watch(head, deadline, settings.signal, bodies.cut);
+      return head;
     });
   };
 }

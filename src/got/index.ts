@@ -9,6 +9,8 @@ import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import { subscribe } from '../core/diagnostics.js';
 import { HttpStatusClassifier } from '../transports/http-classifier.js';
+import { reportBodyCut } from './body-error.js';
+import { BodyGuards, type BodyCut } from './body-guard.js';
 import { governedRequest } from './governed-request.js';
 import { releaseIdleSockets } from './idle-sockets.js';
 
@@ -31,9 +33,10 @@ export interface MeshkitGotOptions {
   readonly got?: Got;
   /**
    * `prefixUrl` of the instance. The host of a request URL is never
-   * contacted (the client's endpoints are), so it only names the service.
-   * Default `http://<service name>` (for example `http://orders`), so
-   * `api.get('v1/orders/42')` works.
+   * contacted (the client's endpoints are), so it only names the service;
+   * the scheme is always the transport's. Default `<scheme>://<service name>`
+   * (for example `http://orders`, or `https://orders` on an https
+   * transport), so `api.get('v1/orders/42')` works.
    */
   readonly prefixUrl?: string;
 }
@@ -48,9 +51,9 @@ function contextOf(options: Options): GotMeshkitContext {
   return value as GotMeshkitContext;
 }
 
-function defaultPrefix(name: string): string | undefined {
+function defaultPrefix(name: string, scheme: string): string | undefined {
   try {
-    return new URL(`http://${name}`).origin;
+    return new URL(`${scheme}://${name}`).origin;
   } catch {
     return undefined;
   }
@@ -68,16 +71,24 @@ function defaultPrefix(name: string): string | undefined {
  * Each attempt sends the `x-meshkit-deadline` header (the call's remaining
  * time) and the trace headers telemetry adds; got's `signal` aborts the call;
  * got's `timeout.request` becomes the call's total timeout (the tighter of it
- * and the client's wins). A 5xx in the client's retryable statuses (default
- * 502, 503, 504) is retried on another endpoint when the request is
- * idempotent, exactly as `client.request` does.
+ * and the client's wins). The deadline and the signal also cover the body
+ * read after the headers (`ERR_DEADLINE_EXCEEDED`, `ERR_ABORTED`), and a
+ * body that receives nothing for the client's `timeout.perTry` fails with
+ * `ERR_TIMEOUT`, noticed within twice that; each closes the socket. A 5xx
+ * in the client's retryable statuses (default 502, 503, 504) is retried on
+ * another endpoint when the request is idempotent, exactly as
+ * `client.request` does.
  *
  * Per-request meshkit options go in got's context:
  * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`.
  *
- * Connections: a keep-alive agent per instance (unless the request sets
- * got's `agent`); idle sockets to an endpoint that left the set are closed,
- * and the agent is destroyed when the client closes.
+ * Connections: the scheme and TLS options of the client's transport
+ * (`undiciTransport({ protocol: 'https', tls })`: CA, client certificate,
+ * `servername`, `rejectUnauthorized`), whatever the scheme of got's URL
+ * (a transport factory without `connection` leaves them to got's URL and
+ * `https` options); keep-alive agents per instance (unless the request sets got's `agent`);
+ * idle sockets to an endpoint that left the set are closed, and the agents
+ * are destroyed when the client closes.
  */
 export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got {
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function') {
@@ -86,7 +97,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ got?, prefixUrl? }', options);
   const base = options.got ?? defaultGot;
   if (typeof base !== 'function' || typeof base.extend !== 'function') throw invalidConfig('options.got', 'a got instance', base);
-  const prefixUrl = options.prefixUrl ?? defaultPrefix(client.name);
+  // A transport of your own that does not describe itself leaves the scheme and TLS to got's URL and options.
+  const connection = client.config.transport.connection;
+  const prefixUrl = options.prefixUrl ?? defaultPrefix(client.name, connection?.protocol ?? 'http');
   if (prefixUrl !== undefined && typeof prefixUrl !== 'string') throw invalidConfig('options.prefixUrl', 'a URL string', prefixUrl);
 
   const statuses = new HttpStatusClassifier(client.config.retry.statuses);
@@ -98,8 +111,10 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
     releaseIdleSockets(agent.http, message.removed);
     releaseIdleSockets(agent.https, message.removed);
   });
+  const guards = new BodyGuards(client.name, client.config.clock, client.config.timeouts.perTry);
   client.onClose(() => {
     unsubscribe();
+    guards.close();
     agent.http.destroy();
     agent.https.destroy();
   });
@@ -114,6 +129,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
         gotOptions.retry = { ...gotOptions.retry, limit: 0 };
         const context = contextOf(gotOptions);
         const timeoutMs = gotOptions.timeout.request;
+        // Why meshkit cut this request's body short, if it does: first in line, so the user's hooks see it too.
+        const cut: BodyCut = { reason: undefined };
+        gotOptions.hooks.beforeError.unshift((error) => reportBodyCut(error, cut));
         gotOptions.request = governedRequest({
           client,
           send: gotOptions.request,
@@ -124,6 +142,8 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
           signal: gotOptions.signal as AbortSignal | undefined,
           key: context.key,
           subset: context.subset,
+          connection,
+          bodies: { guards, cut },
         });
         return next(gotOptions);
       },

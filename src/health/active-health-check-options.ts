@@ -32,9 +32,13 @@ export interface HealthCheckOptions {
   readonly healthyThreshold?: number;
   /** Statuses that count as healthy: codes and inclusive `[from, to]` ranges. Default `[[200, 399]]`. */
   readonly expectedStatuses?: readonly (number | readonly [number, number])[];
-  /** `http` or `https`; use what the transport uses. Default `'http'`. */
+  /**
+   * Default: the transport's scheme (probes speak as calls do). Set `'https'`
+   * only for a transport of your own that does not describe itself
+   * (`HttpTransportFactory.connection`).
+   */
   readonly protocol?: 'http' | 'https';
-  /** TLS options for `https` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`), as the transport takes them. Default none. */
+  /** TLS options for probes only, with `protocol: 'https'` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`). Default: the transport's. */
   readonly tls?: Readonly<Record<string, unknown>>;
 }
 

@@ -2,6 +2,8 @@ import { Client as UndiciClient } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { TimerEntry, TimerQueue } from '../core/timer-queue.js';
+import { PLAIN_HTTP, type HttpConnection, type TransportTlsOptions } from '../transports/connection.js';
+import { warnUnverifiedTls } from '../transports/tls-warning.js';
 import { isExpectedStatus, type HealthCheckSettings } from './active-health-check-options.js';
 
 /**
@@ -33,18 +35,35 @@ export interface ProbeStatus {
 const USER_AGENT = 'meshkit-health-check';
 
 /**
+ * How probes connect: the transport's scheme and TLS settings, unless the
+ * health check asks for `https` itself (then its own `tls`, or else the
+ * transport's). Probing an HTTPS endpoint in clear text fails every probe
+ * and would take every endpoint out of rotation.
+ */
+export function probeConnection(settings: HealthCheckSettings, transport: HttpConnection = PLAIN_HTTP): HttpConnection {
+  if (settings.protocol !== 'https') return transport;
+  const own = settings.tls as TransportTlsOptions | undefined;
+  if (own?.rejectUnauthorized === false) warnUnverifiedTls('healthCheck.tls.rejectUnauthorized');
+  return Object.freeze({ protocol: 'https', tls: own ?? transport.tls });
+}
+
+/**
  * The default prober: `GET <path>` on undici, one dedicated single-connection
  * `Client` per endpoint (kept alive between probes when the server allows,
  * as Envoy's `reuse_connection` does), never the transport's pools: probes are
  * not calls, so no retries, no balancer feedback, no outlier counting.
+ * Probes connect as the transport does (`connection`, default plain HTTP;
+ * see {@link probeConnection}).
  */
 export class UndiciProber implements HealthProber {
   readonly #settings: HealthCheckSettings;
+  readonly #connection: HttpConnection;
   readonly #clients = new Map<string, UndiciClient>();
   readonly #closing = new Set<Promise<void>>();
 
-  constructor(settings: HealthCheckSettings) {
+  constructor(settings: HealthCheckSettings, connection?: HttpConnection) {
     this.#settings = settings;
+    this.#connection = probeConnection(settings, connection);
   }
 
   async probe(endpoint: Endpoint, signal: AbortSignal): Promise<boolean> {
@@ -85,11 +104,11 @@ export class UndiciProber implements HealthProber {
   }
 
   #open(endpoint: Endpoint): UndiciClient {
-    const settings = this.#settings;
+    const connection = this.#connection;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-    const client = new UndiciClient(`${settings.protocol}://${host}:${endpoint.port}`, {
+    const client = new UndiciClient(`${connection.protocol}://${host}:${endpoint.port}`, {
       pipelining: 1,
-      connect: { timeout: settings.timeoutMs, ...(settings.tls ?? {}) },
+      connect: { timeout: this.#settings.timeoutMs, ...connection.tls },
     });
     this.#clients.set(endpoint.id, client);
     return client;

@@ -4,6 +4,7 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
+import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
@@ -20,8 +21,13 @@ export interface UndiciTransportOptions {
   readonly keepAliveTimeout?: Duration;
   /** Time allowed to establish a connection. Default `'10s'` (per-try timeouts usually fire first). */
   readonly connectTimeout?: Duration;
-  /** TLS options for `https` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`). Default none. */
-  readonly tls?: Readonly<Record<string, unknown>>;
+  /**
+   * TLS options for `https` (`ca`, `cert`, `key`, `servername`,
+   * `rejectUnauthorized`, ...), checked by `readTlsOptions`; only with
+   * `protocol: 'https'`. `rejectUnauthorized: false` emits one process
+   * warning (`MESHKIT_TLS_UNVERIFIED`). Default none (Node's CAs, full verification).
+   */
+  readonly tls?: TransportTlsOptions;
 }
 
 interface ResolvedOptions {
@@ -30,7 +36,7 @@ interface ResolvedOptions {
   readonly pipelining: number;
   readonly keepAliveTimeout: number;
   readonly connectTimeout: number;
-  readonly tls: Readonly<Record<string, unknown>> | undefined;
+  readonly tls: TransportTlsOptions | undefined;
 }
 
 function positiveInteger(value: unknown, option: string): number {
@@ -39,15 +45,14 @@ function positiveInteger(value: unknown, option: string): number {
 }
 
 function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
-  const protocol = options.protocol ?? 'http';
-  if (protocol !== 'http' && protocol !== 'https') throw invalidConfig('transport.protocol', "'http' or 'https'", protocol);
+  const { protocol, tls } = resolveConnection(options.protocol, options.tls, 'transport');
   return {
     protocol,
     connections: positiveInteger(options.connections ?? 128, 'transport.connections'),
     pipelining: positiveInteger(options.pipelining ?? 1, 'transport.pipelining'),
     keepAliveTimeout: parseDuration(options.keepAliveTimeout ?? 4000, 'transport.keepAliveTimeout'),
     connectTimeout: parseDuration(options.connectTimeout ?? 10_000, 'transport.connectTimeout'),
-    tls: options.tls,
+    tls,
   };
 }
 
@@ -152,7 +157,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       connections: options.connections,
       pipelining: options.pipelining,
       keepAliveTimeout: options.keepAliveTimeout,
-      connect: { timeout: options.connectTimeout, ...(options.tls ?? {}) },
+      connect: { timeout: options.connectTimeout, ...options.tls },
     });
     this.#pools.set(endpoint.id, pool);
     return pool;
@@ -162,6 +167,13 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
 /** The factory the builder takes: each client gets its own transport (and pools). */
 export interface HttpTransportFactory {
   readonly name: string;
+  /**
+   * The scheme and TLS settings the transport connects with, for adapters
+   * and health checks that open their own connections (`meshkit/got`,
+   * `.healthCheck()`). Optional for your own factories; without it they
+   * speak plain `http`.
+   */
+  readonly connection?: HttpConnection;
   create(): Transport<HttpRequest, HttpResponse>;
 }
 
@@ -171,5 +183,6 @@ export interface HttpTransportFactory {
  */
 export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransportFactory {
   const resolved = resolveOptions(options);
-  return Object.freeze({ name: 'undici', create: () => new UndiciTransport(resolved) });
+  const connection: HttpConnection = Object.freeze({ protocol: resolved.protocol, tls: resolved.tls });
+  return Object.freeze({ name: 'undici', connection, create: () => new UndiciTransport(resolved) });
 }
