@@ -8,9 +8,10 @@ export {
   DEADLINE_HEADER,
 } from '../transports/deadline-header.js';
 export {
-  GRPC_TIMEOUT_HEADER, inboundDeadline, parseGrpcTimeout, parseMeshkitDeadline, requestedDeadlineMs, resolveDeadlineOptions,
+  DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, inboundDeadline, parseGrpcTimeout, parseMeshkitDeadline, requestedDeadlineMs, resolveDeadlineOptions,
   type InboundDeadlineOptions, type InboundDeadlineSettings,
 } from './deadline.js';
+export { InboundStats, type InboundSnapshot } from './inbound-stats.js';
 export { inboundContextOf, resolveInboundOptions, runInbound, type InboundOptions, type InboundSettings } from './inbound-scope.js';
 export { loadTraceApi, runInTraceContext, traceApiSettled } from './trace-context.js';
 export { LoadShedder, loadShedder, type LoadShedderOptions } from './load-shedder.js';
