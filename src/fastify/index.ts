@@ -26,7 +26,7 @@ export { currentInbound, inboundRemainingMs, runWithInbound, type InboundContext
 export { DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from '../server/deadline.js';
 export { InboundStats, type InboundSnapshot } from '../server/inbound-stats.js';
 export type { InboundOptions } from '../server/inbound-scope.js';
-export { LoadShedder, loadShedder, type LoadShedderOptions } from '../server/load-shedder.js';
+export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from '../server/load-shedder.js';
 export type { HealthRoutesOptions } from '../server/health.js';
 export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEvent, type LifecycleState } from '../server/lifecycle.js';
 export type { Closeable, ServerLifecycleOptions } from '../server/lifecycle-options.js';

@@ -23,7 +23,7 @@ export interface MeshkitFastifyOptions extends InboundOptions {
 /** What the plugin decorates the Fastify instance with, as `fastify.meshkit`. */
 export interface MeshkitFastify {
   readonly lifecycle: ServerLifecycle;
-  /** The shedder of the scope that first registered the plugin, if it sheds. */
+  /** The shedder of the scope that first registered the plugin, if it sheds (`shedder.snapshot()` for status). */
   readonly shedder: LoadShedder | undefined;
   /** Deadline headers ignored as malformed, cut to `deadline.max` or already spent, counted over every registration (`inbound.snapshot()`). */
   readonly inbound: InboundStats;

@@ -14,7 +14,7 @@ export {
 export { InboundStats, type InboundSnapshot } from './inbound-stats.js';
 export { inboundContextOf, resolveInboundOptions, runInbound, type InboundOptions, type InboundSettings } from './inbound-scope.js';
 export { loadTraceApi, runInTraceContext, traceApiSettled } from './trace-context.js';
-export { LoadShedder, loadShedder, type LoadShedderOptions } from './load-shedder.js';
+export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from './load-shedder.js';
 export { healthAnswer, resolveHealthRoutes, writeHealth, type HealthRoutes, type HealthRoutesOptions } from './health.js';
 export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEvent, type LifecycleState } from './lifecycle.js';
 export type { Closeable, ServerLifecycleOptions, ServerLifecycleSettings } from './lifecycle-options.js';

@@ -150,6 +150,7 @@ describe('meshkit/fastify plugin: deadline and context', () => {
     assert.equal(injected.statusCode, 503, 'inject goes through the same hooks');
     assert.equal((await call(`${address}/health/ready`)).status, 200, 'health routes are never shed');
     assert.equal(app.meshkit.shedder, undefined, 'the first registration does not shed');
+    assert.equal(shedder.snapshot().refused, 2);
     release();
     assert.equal((await held).status, 200);
     assert.equal(shedder.refused, 2);
