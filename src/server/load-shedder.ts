@@ -51,9 +51,10 @@ export type LoadShedderSnapshot = {
   /** True until the algorithm has had its first sample window: until then no request is refused below `maxLimit`. */
   readonly warmingUp: boolean;
   /**
-   * Requests that were in flight at once in the last sample window, when that
-   * window without queueing (0 once two windows in a row showed queueing, or
-   * one a drop): up to this many are admitted past `limit`.
+   * Up to this many requests are admitted past `limit`: twice as many as were
+   * in flight at once in the last sample window without queueing, when that
+   * was more than the limit; 0 when it was not, once two windows in a row
+   * showed queueing, or after a drop.
    */
   readonly headroom: number;
   /** Requests admitted since creation. */
@@ -80,12 +81,16 @@ export type LoadShedderSnapshot = {
  * - while sample windows show no queueing (the algorithm's own judgement,
  *   `Limit.queueing`: Vegas's estimated queue above `beta`, Gradient2's
  *   latency over `rttTolerance` times its long-term RTT, AIMD's over its
- *   `timeout`), up to as many requests as were in flight at once in the last
- *   window without queueing. One window with queueing may be a pause (GC, a
- *   busy CPU): the limit binds once two in a row show it, or one has a drop.
+ *   `timeout`) with more requests in flight than the limit: up to twice as
+ *   many as the last such window had in flight at once (the `headroom`, as
+ *   TCP's slow start doubles its window, so a rising load is followed). One
+ *   window with queueing may be a pause (GC, a busy CPU): the headroom goes
+ *   once two in a row show it, or one has a drop.
  * So a healthy service is not shed while its limit climbs, and a queueing one
- * is held to its limit. An algorithm of your own without `queueing()` gets
- * the warm-up only.
+ * is held to its limit. A server held to its limit (a load that grew after
+ * the warm-up) earns no headroom: only the limit's own growth lets it take
+ * more, as before. An algorithm of your own without `queueing()` gets the
+ * warm-up only.
  *
  * What a handled request tells the limit: a 2xx-4xx is a sample; a 429, 503
  * or 504 is a drop (overload); other 5xx and requests whose client went away
@@ -105,7 +110,7 @@ export class LoadShedder {
   #refused = 0;
   #pastDeadline = 0;
   #warm = false;
-  /** Requests in flight at once in the last window without queueing; 0 once queueing lasted (or a drop). */
+  /** How many may be in flight past the limit (see {@link LoadShedderSnapshot.headroom}). */
   #headroom = 0;
   /** The most requests in flight at once seen by the samples of the open window. */
   #peak = 0;
@@ -234,9 +239,9 @@ export class LoadShedder {
 
   /**
    * The algorithm with each window's verdict recorded: the first ends the
-   * warm-up; one without queueing or drops grants as much headroom as the
-   * window had requests in flight at once; queueing in two in a row (or a
-   * drop in one) takes it away.
+   * warm-up; one without queueing or drops, that had more requests in
+   * flight at once than the limit, grants twice as many; queueing in two in
+   * a row (or a drop in one) takes the headroom away.
    */
   #observe(algorithm: LimitAlgorithm): LimitAlgorithm {
     if (algorithm === null || typeof algorithm !== 'object' || typeof algorithm.create !== 'function') return algorithm;
@@ -251,7 +256,9 @@ export class LoadShedder {
         if (++this.#queueingWindows >= QUEUEING_WINDOWS) this.#headroom = 0;
       } else {
         this.#queueingWindows = 0;
-        this.#headroom = this.#peak;
+        // Only concurrency past the limit, seen without queueing, earns headroom; twice as much, as TCP's slow
+        // start doubles its window, so a rising load is followed. Held to its limit, a server never earns any.
+        this.#headroom = this.#peak > limit.limit ? 2 * this.#peak : 0;
       }
       this.#peak = 0;
     };

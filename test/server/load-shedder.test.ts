@@ -73,18 +73,19 @@ describe('LoadShedder: when the limit binds (real HTTP, RTTs on a virtual clock)
     assert.equal(shedder.inFlight, 60);
     await clock.advance(100);
     await server.answerAll(200);
-    // The first window (100 ms, 10 requests at least) closed: the no-load RTT is learnt and 60 at once showed no queueing.
+    // The first window (100 ms, 10 requests at least) closed: the no-load RTT is learnt, and 60 at once (past the
+    // limit of 20) showed no queueing: up to twice that may be in flight.
     assert.equal(shedder.warmingUp, false);
     assert.deepEqual(
       { ...shedder.snapshot() },
-      { kind: 'load-shedder', algorithm: 'vegas', limit: 20, maxLimit: 1000, inFlight: 0, warmingUp: false, headroom: 60, admitted: 60, refused: 0, pastDeadline: 0 },
+      { kind: 'load-shedder', algorithm: 'vegas', limit: 20, maxLimit: 1000, inFlight: 0, warmingUp: false, headroom: 120, admitted: 60, refused: 0, pastDeadline: 0 },
     );
   });
 
-  it('past the limit, it admits as many as the last window had in flight without queueing; once latency shows queueing, the limit binds', async () => {
+  it('past the limit, it admits what windows without queueing earned; once queueing lasts two windows, the limit binds', async () => {
     const clock = new VirtualClock();
-    // Windows of exactly 40 requests, so each round below is one sample of the algorithm.
-    const shedder = new LoadShedder({ algorithm: vegas({ probeMultiplier: 1000 }), window: { minSamples: 40, minTime: 1, maxTime: 1 }, clock });
+    // Windows of exactly 30 requests, so each round below is one sample of the algorithm.
+    const shedder = new LoadShedder({ algorithm: vegas({ probeMultiplier: 1000 }), window: { minSamples: 30, minTime: 1, maxTime: 1 }, clock });
     const server = await heldServer(shedder);
     /** Sends `count`, lets the admitted take `rttMs`, answers them; returns how many were refused. */
     const round = async (count: number, rttMs: number): Promise<number> => {
@@ -93,24 +94,46 @@ describe('LoadShedder: when the limit binds (real HTTP, RTTs on a virtual clock)
       await server.answerAll(200);
       return refused.length;
     };
-    assert.equal(await round(40, 100), 0, 'warm-up');
-    assert.deepEqual([shedder.warmingUp, shedder.limit, shedder.snapshot().headroom], [false, 20, 40]);
-    // 40 in flight showed no queueing: 40 are admitted past the limit of 20, the 41st is not.
-    assert.equal(await round(41, 100), 1);
+    assert.equal(await round(30, 100), 0, 'warm-up');
+    // 30 in flight, past the limit of 20, without queueing: twice that is the headroom.
+    assert.deepEqual([shedder.warmingUp, shedder.limit, shedder.snapshot().headroom], [false, 20, 60]);
+    assert.equal(await round(30, 100), 0);
     // Vegas saw no queue (the same RTT) and raised its limit by beta (6).
-    assert.deepEqual([shedder.limit, shedder.snapshot().headroom], [26, 40]);
+    assert.deepEqual([shedder.limit, shedder.snapshot().headroom], [26, 60]);
     // Four times the no-load RTT: queue = ceil(26 * (1 - 100/400)) = 20 > beta 6, and Vegas lowers its limit to 25.
-    // One such window could be a pause (GC, a busy CPU): the headroom stays, all 40 are admitted again.
-    assert.equal(await round(40, 400), 0);
-    assert.deepEqual([shedder.limit, shedder.snapshot().headroom], [25, 40]);
-    // A second one in a row is evidence: the limit (now 24) binds, and 16 of 40 are refused.
-    assert.equal(await round(40, 400), 0);
+    // One such window could be a pause (GC, a busy CPU): the headroom stays, all 30 are admitted again.
+    assert.equal(await round(30, 400), 0);
+    assert.deepEqual([shedder.limit, shedder.snapshot().headroom], [25, 60]);
+    // A second one in a row is evidence: the limit (now 24) binds, and 6 of 30 are refused.
+    assert.equal(await round(30, 400), 0);
     assert.deepEqual([shedder.limit, shedder.snapshot().headroom], [24, 0]);
-    const refused = await server.send(40);
-    assert.equal(refused.length, 16);
+    const refused = await server.send(30);
+    assert.equal(refused.length, 6);
     assert.equal(refused[0]?.headers['retry-after'], '1');
     assert.equal((JSON.parse(refused[0]?.body ?? '{}') as { limit: number }).limit, 24);
     await server.answerAll(200);
+  });
+
+  it('the headroom is twice what was seen past the limit without queueing; a server held to its limit earns none', async () => {
+    const clock = new VirtualClock();
+    const window = { minSamples: 30, minTime: 1, maxTime: 1 };
+    const grown = new LoadShedder({ algorithm: vegas({ probeMultiplier: 1000 }), window, clock });
+    const busy = await heldServer(grown);
+    assert.deepEqual(await busy.send(30), []);
+    await clock.advance(100);
+    await busy.answerAll(200);
+    assert.equal((await busy.send(61)).length, 1, '60 admitted, the 61st refused');
+    await busy.answerAll(200);
+
+    // Warmed up by fewer than its limit (20), as by a quiet start: nothing past the limit was seen, so it binds.
+    const quiet = new LoadShedder({ algorithm: vegas({ probeMultiplier: 1000 }), window: { ...window, minSamples: 10 }, clock });
+    const calm = await heldServer(quiet);
+    assert.deepEqual(await calm.send(10), []);
+    await clock.advance(100);
+    await calm.answerAll(200);
+    assert.deepEqual([quiet.warmingUp, quiet.snapshot().headroom], [false, 0]);
+    assert.equal((await calm.send(30)).length, 10);
+    await calm.answerAll(200);
   });
 
   it('never admits more than the algorithm\'s maxLimit, warming up or not', async () => {
