@@ -1,8 +1,12 @@
 import { systemClock } from '../core/clock.js';
+import { InboundStats } from '../server/inbound-stats.js';
 import { inboundContextOf, resolveInboundOptions, runInbound, type InboundOptions } from '../server/inbound-scope.js';
 import { writeDeadlineExceeded } from '../server/responses.js';
 import { loadTraceApi, traceApiSettled } from '../server/trace-context.js';
 import type { Middleware } from './middleware.js';
+
+/** The middleware returned by {@link inbound}, with its counters (`stats.snapshot()`). */
+export type InboundMiddleware = Middleware & { readonly stats: InboundStats };
 
 /**
  * Express middleware that runs the rest of each request inside meshkit's
@@ -14,14 +18,17 @@ import type { Middleware } from './middleware.js';
  * 504 and no later middleware or handler runs.
  *
  * Put it early (before body parsers and routes). Defaults: no deadline for a
- * request without the header, no cap, `grpc-timeout` read too. Throws
- * `ERR_INVALID_CONFIG` naming `inbound.<option>`.
+ * request without the header, a caller may ask for at most 5 minutes
+ * (`deadline.max`), `grpc-timeout` read too. Malformed headers are ignored,
+ * and counted with cut and spent ones in `middleware.stats`. Throws
+ * `ERR_INVALID_CONFIG` naming `inbound.<option>`, unknown keys included.
  */
-export function inbound(options?: InboundOptions): Middleware {
+export function inbound(options?: InboundOptions): InboundMiddleware {
   const settings = resolveInboundOptions(options);
+  const stats = new InboundStats();
   const tracing = loadTraceApi();
-  return (req, res, next) => {
-    const context = inboundContextOf(req.headers, settings, systemClock.now());
+  const middleware: Middleware = (req, res, next) => {
+    const context = inboundContextOf(req.headers, settings, systemClock.now(), stats);
     if (context === undefined) {
       writeDeadlineExceeded(res);
       return;
@@ -33,4 +40,5 @@ export function inbound(options?: InboundOptions): Middleware {
     // Only the first requests of the process can get here, while the optional import settles.
     void tracing.then(() => runInbound(context, req.headers, () => next()));
   };
+  return Object.assign(middleware, { stats });
 }

@@ -14,7 +14,7 @@
  * ```
  * @packageDocumentation
  */
-export { inbound } from './inbound.js';
+export { inbound, type InboundMiddleware } from './inbound.js';
 export { shedding, type SheddingMiddleware } from './shedding.js';
 export { health } from './health.js';
 export { listen, type ListenOptions, type MeshkitServer } from './listen.js';
@@ -23,9 +23,10 @@ export type { Middleware } from './middleware.js';
 
 export { DEADLINE_HEADER } from '../transports/deadline-header.js';
 export { currentInbound, inboundRemainingMs, runWithInbound, type InboundContext } from '../core/inbound-context.js';
-export { GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from '../server/deadline.js';
+export { DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from '../server/deadline.js';
+export { InboundStats, type InboundSnapshot } from '../server/inbound-stats.js';
 export type { InboundOptions } from '../server/inbound-scope.js';
-export { LoadShedder, loadShedder, type LoadShedderOptions } from '../server/load-shedder.js';
+export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from '../server/load-shedder.js';
 export type { HealthRoutesOptions } from '../server/health.js';
 export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEvent, type LifecycleState } from '../server/lifecycle.js';
 export type { Closeable, ServerLifecycleOptions } from '../server/lifecycle-options.js';

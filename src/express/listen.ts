@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readNumber, readString } from '../core/options.js';
 import type { Registration } from '../registration/registrar.js';
 import { ServerLifecycle } from '../server/lifecycle.js';
 import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
@@ -19,6 +20,8 @@ export interface ListenOptions {
   /** Options for `http.createServer`. Default none. */
   readonly server?: http.ServerOptions;
 }
+
+const KNOWN = ['port', 'host', 'lifecycle', 'register', 'server'];
 
 /** A started server. */
 export interface MeshkitServer {
@@ -42,13 +45,15 @@ export interface MeshkitServer {
  * readiness false, deregister, keep serving for `propagationDelay`, stop
  * accepting, drain within `drainTimeout`, close clients, then re-raise the
  * signal (or `onShutdown`). If registering fails, the server is closed and
- * the error is thrown.
+ * the error is thrown. Bad options are `ERR_INVALID_CONFIG` naming
+ * `listen.<option>` (`lifecycle.<option>` and `register.<option>` for those).
  */
 export async function listen(app: http.RequestListener, options: ListenOptions = {}): Promise<MeshkitServer> {
   if (typeof app !== 'function') throw invalidConfig('app', 'an Express app or a request listener', app);
-  const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidConfig('port', 'an integer from 0 to 65535', port);
+  checkOptions(options, 'listen', KNOWN);
+  const host = readString(options.host, 'listen.host', '127.0.0.1');
+  const port = readNumber(options.port, 'listen.port', 0, { min: 0, max: 65535, integer: true });
+  if (options.server !== undefined && !isOptionsObject(options.server)) throw invalidConfig('listen.server', 'http.createServer options', options.server);
   const lifecycle = options.lifecycle instanceof ServerLifecycle ? options.lifecycle : new ServerLifecycle(options.lifecycle);
   const self = options.register;
   if (self !== undefined) instanceAt(self, { address: host, port: 1 }); // validate before binding

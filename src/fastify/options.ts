@@ -1,6 +1,7 @@
 import type { InboundContext } from '../core/inbound-context.js';
 import type { Registration } from '../registration/registrar.js';
 import type { HealthRoutesOptions } from '../server/health.js';
+import type { InboundStats } from '../server/inbound-stats.js';
 import type { InboundOptions } from '../server/inbound-scope.js';
 import type { ServerLifecycle } from '../server/lifecycle.js';
 import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
@@ -22,8 +23,10 @@ export interface MeshkitFastifyOptions extends InboundOptions {
 /** What the plugin decorates the Fastify instance with, as `fastify.meshkit`. */
 export interface MeshkitFastify {
   readonly lifecycle: ServerLifecycle;
-  /** The shedder of the scope that first registered the plugin, if it sheds. */
+  /** The shedder of the scope that first registered the plugin, if it sheds (`shedder.snapshot()` for status). */
   readonly shedder: LoadShedder | undefined;
+  /** Deadline headers ignored as malformed, cut to `deadline.max` or already spent, counted over every registration (`inbound.snapshot()`). */
+  readonly inbound: InboundStats;
   /**
    * Settles once the `register` option's registration is done (after
    * `listen()` resolves: Fastify runs onListen hooks after it). Resolves to

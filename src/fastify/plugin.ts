@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { systemClock } from '../core/clock.js';
-import { invalidConfig } from '../core/errors.js';
 import type { Registration } from '../registration/registrar.js';
 import { healthAnswer, resolveHealthRoutes } from '../server/health.js';
+import { InboundStats } from '../server/inbound-stats.js';
 import { inboundContextOf, resolveInboundOptions, runInbound } from '../server/inbound-scope.js';
 import { ServerLifecycle } from '../server/lifecycle.js';
 import { LoadShedder } from '../server/load-shedder.js';
@@ -15,14 +15,8 @@ import type { MeshkitFastify, MeshkitFastifyOptions } from './options.js';
 const KNOWN = ['service', 'deadline', 'shedding', 'health', 'lifecycle', 'register'];
 
 async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOptions): Promise<void> {
-  if (options === null || typeof options !== 'object') throw invalidConfig('meshkit', 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw invalidConfig(`meshkit.${key}`, `one of ${KNOWN.join(', ')}`, (options as Record<string, unknown>)[key]);
-  }
-  const settings = resolveInboundOptions({
-    ...(options.service === undefined ? {} : { service: options.service }),
-    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
-  }, 'meshkit');
+  // Checks every key (the adapter's own too) and reads service and deadline.
+  const settings = resolveInboundOptions(options, 'meshkit', KNOWN);
   const shedding = options.shedding ?? false;
   const shedder = shedding === false ? undefined : shedding instanceof LoadShedder ? shedding : new LoadShedder(shedding, 'meshkit.shedding');
   await loadTraceApi();
@@ -36,10 +30,12 @@ async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOp
     setUpLifecycle(fastify, options, shedder, exempt);
     fastify.decorateRequest('meshkitInbound', null);
   }
+  // One set of counters per process, whichever registration counts.
+  const stats = fastify.meshkit.inbound;
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.routeOptions.url !== undefined && exempt.has(request.routeOptions.url)) return done();
-    const context = inboundContextOf(request.headers, settings, systemClock.now());
+    const context = inboundContextOf(request.headers, settings, systemClock.now(), stats);
     if (context === undefined) {
       void reply.code(504).send(DEADLINE_EXCEEDED_BODY);
       return;
@@ -68,7 +64,7 @@ function setUpLifecycle(fastify: FastifyInstance, options: MeshkitFastifyOptions
   const self = options.register;
   const health = options.health === false ? undefined : resolveHealthRoutes(options.health, 'meshkit.health');
   let registration: Promise<Registration | undefined> = Promise.resolve(undefined);
-  const decoration: MeshkitFastify = Object.freeze({ lifecycle, shedder, registered: () => registration });
+  const decoration: MeshkitFastify = Object.freeze({ lifecycle, shedder, inbound: new InboundStats(), registered: () => registration });
   fastify.decorate('meshkit', decoration);
 
   if (health !== undefined) {
@@ -132,7 +128,7 @@ function setUpLifecycle(fastify: FastifyInstance, options: MeshkitFastifyOptions
  *
  * It is marked with `Symbol.for('skip-override')` (what fastify-plugin sets),
  * so it needs no fastify-plugin at run time. Throws `ERR_INVALID_CONFIG` naming
- * `meshkit.<option>`.
+ * `meshkit.<option>`, unknown keys included.
  */
 export const meshkit = Object.assign(meshkitPlugin, {
   [Symbol.for('skip-override')]: true,

@@ -2,7 +2,7 @@ import type { AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { LinkedQueue } from '../core/linked-queue.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import { parseDurationOrInfinity, type Duration } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
@@ -21,8 +21,9 @@ export interface BulkheadOptions {
    * How long a queued call waits for a slot before it is rejected
    * (`ERR_LIMIT_EXCEEDED`, `details.limit === 'queueTimeout'`). The call's own
    * deadline bounds the wait too (then it rejects with `ERR_DEADLINE_EXCEEDED`),
-   * and its signal aborts it (`ERR_ABORTED`). `Infinity` leaves only the
-   * deadline and the signal. Default `'1s'`. Ignored when `maxQueue` is 0.
+   * and its signal aborts it (`ERR_ABORTED`). `Infinity` (or `'Infinity'`)
+   * leaves only the deadline and the signal. At most 2^31 - 1 ms (Node's timer
+   * limit) otherwise. Default `'1s'`. Ignored when `maxQueue` is 0.
    */
   readonly queueTimeout?: Duration;
   /**
@@ -94,7 +95,8 @@ export function resolveBulkhead(options: BulkheadOptions): BulkheadSettings {
     throw invalidConfig('bulkhead.maxConcurrent', 'an integer >= 1', maxConcurrent);
   }
   if (!Number.isSafeInteger(maxQueue) || maxQueue < 0) throw invalidConfig('bulkhead.maxQueue', 'an integer >= 0', maxQueue);
-  const queueTimeoutMs = queueTimeout === Infinity ? Infinity : parsePositiveDuration(queueTimeout, 'bulkhead.queueTimeout');
+  const queueTimeoutMs = parseDurationOrInfinity(queueTimeout, 'bulkhead.queueTimeout');
+  if (queueTimeoutMs <= 0) throw invalidConfig('bulkhead.queueTimeout', 'a duration > 0, or Infinity', queueTimeout);
   if (options.clock !== undefined) {
     const clock = options.clock as unknown as Record<string, unknown>;
     if (clock === null || typeof clock !== 'object' || !['now', 'setTimeout', 'clearTimeout'].every((m) => typeof clock[m] === 'function')) {

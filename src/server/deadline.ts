@@ -1,28 +1,34 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseDuration, type Duration } from '../core/duration.js';
-import { invalidConfig } from '../core/errors.js';
+import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import { checkOptions, readBoolean } from '../core/options.js';
 import { DEADLINE_HEADER } from '../transports/deadline-header.js';
+import type { InboundStats } from './inbound-stats.js';
 
 /** gRPC's deadline header: `grpc-timeout: <1-8 digits><unit>` (gRPC over HTTP/2 spec). */
 export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';
 
+/** The default of `deadline.max`: the longest deadline a caller may ask for, 5 minutes. */
+export const DEFAULT_MAX_DEADLINE_MS = 5 * 60_000;
+
 /** How an inbound request's deadline is read. */
 export interface InboundDeadlineOptions {
   /**
-   * Deadline for a request that carries no deadline header (an edge service
-   * facing browsers may want one). Default none: the request is unbounded.
+   * Deadline for a request that carries no readable deadline header (an edge
+   * service facing browsers may want one). Default none: the request is unbounded.
    */
   readonly default?: Duration;
   /**
-   * Cap on what a caller may ask for: a header asking for more is cut to this.
-   * Default none.
+   * The longest deadline a caller may ask for: a header asking for more is cut
+   * to this (and counted, see `InboundStats`), so a caller cannot make this
+   * service hold timers for days. At most 2^31 - 1 ms. Default 5 minutes, or
+   * `default` when that is longer.
    */
   readonly max?: Duration;
   /** Also read gRPC's `grpc-timeout` header (the smaller of the two wins). Default true. */
   readonly grpcTimeout?: boolean;
 }
 
-/** Validated {@link InboundDeadlineOptions}, in ms (`Infinity` for none). */
+/** Validated {@link InboundDeadlineOptions}, in ms (`defaultMs` is `Infinity` for none). */
 export interface InboundDeadlineSettings {
   readonly defaultMs: number;
   readonly maxMs: number;
@@ -33,22 +39,14 @@ const KNOWN = ['default', 'max', 'grpcTimeout'];
 
 /** Validates deadline options; errors are `ERR_INVALID_CONFIG` naming `<option>.<name>`. */
 export function resolveDeadlineOptions(options: InboundDeadlineOptions | undefined, option = 'deadline'): InboundDeadlineSettings {
-  if (options === undefined) return { defaultMs: Infinity, maxMs: Infinity, grpcTimeout: true };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidConfig(option, 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw invalidConfig(`${option}.${key}`, `one of ${KNOWN.join(', ')}`, (options as Record<string, unknown>)[key]);
-  }
-  const grpcTimeout = options.grpcTimeout ?? true;
-  if (typeof grpcTimeout !== 'boolean') throw invalidConfig(`${option}.grpcTimeout`, 'a boolean', grpcTimeout);
-  const maxMs = options.max === undefined ? Infinity : positive(options.max, `${option}.max`);
-  const defaultMs = options.default === undefined ? Infinity : Math.min(positive(options.default, `${option}.default`), maxMs);
-  return { defaultMs, maxMs, grpcTimeout };
-}
-
-function positive(value: Duration, option: string): number {
-  const ms = parseDuration(value, option);
-  if (ms <= 0) throw invalidConfig(option, 'a duration > 0', value);
-  return ms;
+  const o = checkOptions(options === undefined ? {} : options, option, KNOWN);
+  const grpcTimeout = readBoolean(o['grpcTimeout'], `${option}.grpcTimeout`, true);
+  const askedDefault = o['default'] === undefined ? Infinity : parsePositiveDuration(o['default'], `${option}.default`);
+  const maxMs = o['max'] === undefined
+    ? Math.max(DEFAULT_MAX_DEADLINE_MS, askedDefault === Infinity ? 0 : askedDefault)
+    : parsePositiveDuration(o['max'], `${option}.max`);
+  // No default stays unbounded: max cuts what a caller asks for, it does not invent a deadline.
+  return { defaultMs: askedDefault === Infinity ? Infinity : Math.min(askedDefault, maxMs), maxMs, grpcTimeout };
 }
 
 /** First value of a header that Node may hand over as a string or an array. */
@@ -58,7 +56,7 @@ function single(value: string | string[] | undefined): string | undefined {
 
 const MESHKIT_VALUE = /^\s*(\d{1,12})\s*$/;
 
-/** Remaining ms from `x-meshkit-deadline`; undefined when absent or malformed. */
+/** Remaining ms from `x-meshkit-deadline` (whole ms, up to 12 digits); undefined when absent or malformed. */
 export function parseMeshkitDeadline(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = MESHKIT_VALUE.exec(value);
@@ -78,16 +76,23 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
 
 /**
  * The remaining time an inbound request asks for, in ms: the smaller of
- * `x-meshkit-deadline` and (if enabled) `grpc-timeout`, capped by `max`, or
+ * `x-meshkit-deadline` and (if enabled) `grpc-timeout`, cut to `max`, or
  * `default` when neither header is there or readable. `Infinity` when
  * unbounded. A malformed header counts as absent: a caller's bad header must
- * not turn into a 504.
+ * not turn into a 504. `stats`, when given, counts malformed and cut headers.
  */
-export function requestedDeadlineMs(headers: IncomingHttpHeaders, settings: InboundDeadlineSettings): number {
-  const own = parseMeshkitDeadline(single(headers[DEADLINE_HEADER]));
-  const grpc = settings.grpcTimeout ? parseGrpcTimeout(single(headers[GRPC_TIMEOUT_HEADER])) : undefined;
+export function requestedDeadlineMs(headers: IncomingHttpHeaders, settings: InboundDeadlineSettings, stats?: InboundStats): number {
+  const ownHeader = single(headers[DEADLINE_HEADER]);
+  const grpcHeader = settings.grpcTimeout ? single(headers[GRPC_TIMEOUT_HEADER]) : undefined;
+  if (ownHeader === undefined && grpcHeader === undefined) return settings.defaultMs;
+  const own = parseMeshkitDeadline(ownHeader);
+  const grpc = parseGrpcTimeout(grpcHeader);
+  if ((own === undefined && ownHeader !== undefined) || (grpc === undefined && grpcHeader !== undefined)) stats?.countMalformed();
   if (own === undefined && grpc === undefined) return settings.defaultMs;
-  return Math.min(own ?? Infinity, grpc ?? Infinity, settings.maxMs);
+  const asked = Math.min(own ?? Infinity, grpc ?? Infinity);
+  if (asked <= settings.maxMs) return asked;
+  stats?.countClamped();
+  return settings.maxMs;
 }
 
 /**
@@ -96,7 +101,7 @@ export function requestedDeadlineMs(headers: IncomingHttpHeaders, settings: Inbo
  * `Infinity` when unbounded. The relative header means hops need no
  * synchronised clocks; time spent on the wire is not counted, as in gRPC.
  */
-export function inboundDeadline(headers: IncomingHttpHeaders, settings: InboundDeadlineSettings, now: number): number {
-  const ms = requestedDeadlineMs(headers, settings);
+export function inboundDeadline(headers: IncomingHttpHeaders, settings: InboundDeadlineSettings, now: number, stats?: InboundStats): number {
+  const ms = requestedDeadlineMs(headers, settings, stats);
   return ms === Infinity ? Infinity : now + ms;
 }

@@ -1,17 +1,21 @@
+import { systemClock, type TimerHandle } from '../core/clock.js';
+
 /** A cancellable, unref'd wait: shutdown steps must not hold the process open, nor leave timers behind once settled. */
 export interface Delay {
   readonly promise: Promise<void>;
   cancel(): void;
 }
 
-/** Resolves after `ms` unless cancelled (then it never resolves; nothing waits on it any more). */
+/**
+ * Resolves after `ms` unless cancelled (then it never resolves; nothing waits
+ * on it any more). `ms` is a validated duration (at most Node's timer limit).
+ */
 export function delay(ms: number): Delay {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle;
   const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
+    timer = systemClock.setTimeout(resolve, ms);
   });
-  return { promise, cancel: () => clearTimeout(timer) };
+  return { promise, cancel: () => systemClock.clearTimeout(timer) };
 }
 
 /** Waits for `work` at most `ms`; returns whether it settled in time (its rejection counts as settled, and is returned). */

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { ServerLifecycle } from './lifecycle.js';
 import { writeJson } from './responses.js';
 
@@ -28,14 +29,10 @@ function path(value: unknown, option: string, fallback: string): string | undefi
 
 /** Validates health route options; errors are `ERR_INVALID_CONFIG` naming `<option>.<name>`. */
 export function resolveHealthRoutes(options: HealthRoutesOptions | undefined, option = 'health'): HealthRoutes {
-  const o = options ?? {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalidConfig(option, 'an options object', o);
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.includes(key)) throw invalidConfig(`${option}.${key}`, `one of ${KNOWN.join(', ')}`, (o as Record<string, unknown>)[key]);
-  }
+  const o = checkOptions(options === undefined ? {} : options, option, KNOWN);
   return {
-    liveness: path(o.liveness, `${option}.liveness`, '/health/live'),
-    readiness: path(o.readiness, `${option}.readiness`, '/health/ready'),
+    liveness: path(o['liveness'], `${option}.liveness`, '/health/live'),
+    readiness: path(o['readiness'], `${option}.readiness`, '/health/ready'),
   };
 }
 

@@ -1,14 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { runWithInbound, type InboundContext } from '../core/inbound-context.js';
-import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readString } from '../core/options.js';
 import { inboundDeadline, resolveDeadlineOptions, type InboundDeadlineOptions, type InboundDeadlineSettings } from './deadline.js';
+import type { InboundStats } from './inbound-stats.js';
 import { runInTraceContext } from './trace-context.js';
 
 /** What the inbound middleware / plugin reads from each request. */
 export interface InboundOptions {
   /** This service's name, put in the inbound context (telemetry, errors). Default none. */
   readonly service?: string;
-  /** How the deadline header is read. Default: `x-meshkit-deadline` and `grpc-timeout`, no default deadline, no cap. */
+  /** How the deadline header is read. Default: `x-meshkit-deadline` and `grpc-timeout`, no default deadline, at most 5 minutes. */
   readonly deadline?: InboundDeadlineOptions;
 }
 
@@ -18,24 +19,32 @@ export interface InboundSettings {
   readonly deadline: InboundDeadlineSettings;
 }
 
-/** Validates inbound options; errors are `ERR_INVALID_CONFIG` naming `<option>.<name>`. */
-export function resolveInboundOptions(options: InboundOptions | undefined, option = 'inbound'): InboundSettings {
-  if (options === undefined) return { service: undefined, deadline: resolveDeadlineOptions(undefined) };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidConfig(option, 'an options object', options);
-  const service = options.service;
-  if (service !== undefined && (typeof service !== 'string' || service === '')) throw invalidConfig(`${option}.service`, 'a non-empty string', service);
-  return { service, deadline: resolveDeadlineOptions(options.deadline, `${option}.deadline`) };
+const KNOWN = ['service', 'deadline'];
+
+/**
+ * Validates inbound options; errors are `ERR_INVALID_CONFIG` naming
+ * `<option>.<name>`, unknown keys included. `known` lists the keys allowed
+ * (an adapter with more options of its own passes them all).
+ */
+export function resolveInboundOptions(options: InboundOptions | undefined, option = 'inbound', known: readonly string[] = KNOWN): InboundSettings {
+  const o = checkOptions(options === undefined ? {} : options, option, known);
+  return {
+    service: readString(o['service'], `${option}.service`),
+    deadline: resolveDeadlineOptions(o['deadline'] as InboundDeadlineOptions | undefined, `${option}.deadline`),
+  };
 }
 
 /**
  * The inbound context of a request that arrived at `now` (a
  * `systemClock.now()` time), or `undefined` when its deadline has already
  * passed: such a request is answered 504 and its handler never runs.
+ * `stats`, when given, counts malformed, cut and spent deadlines.
  */
-export function inboundContextOf(headers: IncomingHttpHeaders, settings: InboundSettings, now: number): InboundContext | undefined {
-  const deadline = inboundDeadline(headers, settings.deadline, now);
-  if (deadline <= now) return undefined;
-  return { service: settings.service, deadline };
+export function inboundContextOf(headers: IncomingHttpHeaders, settings: InboundSettings, now: number, stats?: InboundStats): InboundContext | undefined {
+  const deadline = inboundDeadline(headers, settings.deadline, now, stats);
+  if (deadline > now) return { service: settings.service, deadline };
+  stats?.countExpired();
+  return undefined;
 }
 
 /**

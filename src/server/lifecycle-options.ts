@@ -1,5 +1,6 @@
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readFunction } from '../core/options.js';
 
 /** Anything with an async `close()`: meshkit clients, database pools, ... */
 export interface Closeable {
@@ -47,13 +48,13 @@ export interface ServerLifecycleSettings {
 
 const KNOWN = ['drainTimeout', 'propagationDelay', 'deregisterTimeout', 'clients', 'signals', 'onShutdown'];
 
-/** Validates lifecycle options; errors are `ERR_INVALID_CONFIG` naming `<option>.<name>`. */
+/**
+ * Validates lifecycle options; errors are `ERR_INVALID_CONFIG` naming
+ * `<option>.<name>`. Durations are bounded by Node's timer limit
+ * (2^31 - 1 ms, about 24.8 days), as every duration that reaches a timer.
+ */
 export function resolveLifecycleOptions(options: ServerLifecycleOptions | undefined, option = 'lifecycle'): ServerLifecycleSettings {
-  const o = options ?? {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalidConfig(option, 'an options object', o);
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.includes(key)) throw invalidConfig(`${option}.${key}`, `one of ${KNOWN.join(', ')}`, (o as Record<string, unknown>)[key]);
-  }
+  const o = checkOptions(options === undefined ? {} : options, option, KNOWN) as ServerLifecycleOptions;
   const clients = o.clients ?? [];
   if (!Array.isArray(clients)) throw invalidConfig(`${option}.clients`, 'an array of objects with close()', clients);
   clients.forEach((c: unknown, i) => {
@@ -65,13 +66,13 @@ export function resolveLifecycleOptions(options: ServerLifecycleOptions | undefi
   if (!Array.isArray(signals) || signals.some((s) => typeof s !== 'string' || !s.startsWith('SIG'))) {
     throw invalidConfig(`${option}.signals`, "an array of signal names such as 'SIGTERM'", signals);
   }
-  if (o.onShutdown !== undefined && typeof o.onShutdown !== 'function') throw invalidConfig(`${option}.onShutdown`, 'a function', o.onShutdown);
+  const onShutdown = readFunction<(signal: NodeJS.Signals) => Promise<void> | void>(o.onShutdown, `${option}.onShutdown`);
   return {
     drainTimeoutMs: parseDuration(o.drainTimeout ?? '10s', `${option}.drainTimeout`),
     propagationDelayMs: parseDuration(o.propagationDelay ?? '1s', `${option}.propagationDelay`),
     deregisterTimeoutMs: parseDuration(o.deregisterTimeout ?? '5s', `${option}.deregisterTimeout`),
     clients: [...clients],
     signals: [...signals],
-    onShutdown: o.onShutdown,
+    onShutdown,
   };
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject } from '../core/options.js';
 import type { HealthCheck, Registrar, ServiceInstance } from '../registration/registrar.js';
 
 /** What to put in the registry once the server listens; `address` and `port` default to where it listens. */
@@ -13,12 +14,14 @@ export interface SelfRegistration {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+const KNOWN = ['registrar', 'instance', 'check'];
 
 /** The instance to register for a server bound at `bound`; throws `ERR_INVALID_CONFIG` when no address callers can use is known. */
 export function instanceAt(self: SelfRegistration, bound: AddressInfo | { address: string; port: number }, option = 'register'): ServiceInstance {
-  if (self === null || typeof self !== 'object' || self.registrar === undefined || self.instance === undefined) {
-    throw invalidConfig(option, '{ registrar, instance: { service } }', self);
+  if (!isOptionsObject(self) || self['registrar'] === undefined || !isOptionsObject(self['instance'])) {
+    throw invalidConfig(option, '{ registrar, instance: { service }, check? }', self);
   }
+  checkOptions(self, option, KNOWN);
   const address = self.instance.address ?? bound.address;
   if (WILDCARDS.has(address)) {
     throw invalidConfig(`${option}.instance.address`, 'the address callers should use (the server listens on every interface)', self.instance.address);

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { client, isMeshkitError, type Client } from '../../src/index.js';
-import { currentInbound, DEADLINE_HEADER, inbound, inboundRemainingMs, listen, type MeshkitServer } from '../../src/express/index.js';
+import {
+  currentInbound, DEADLINE_HEADER, inbound, inboundRemainingMs, listen, type InboundMiddleware, type MeshkitServer,
+} from '../../src/express/index.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { call, sleep } from '../server/http-call.js';
 
@@ -10,6 +12,7 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
   let upstream: Upstream;
   let orders: Client;
   let served: MeshkitServer;
+  let middleware: InboundMiddleware;
   const seen: { remaining: number; service: string | undefined; afterAwait: number; path: string }[] = [];
   let handlerRuns = 0;
 
@@ -17,7 +20,8 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
     upstream = await startUpstream({ delayMs: 20 });
     orders = client('orders').endpoints([upstream.address]).build();
     const app = express();
-    app.use(inbound({ service: 'gateway' }));
+    middleware = inbound({ service: 'gateway' });
+    app.use(middleware);
     app.use(express.json());
     const handler = async (req: express.Request, res: express.Response): Promise<void> => {
       handlerRuns++;
@@ -81,6 +85,7 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
   });
 
   it('an already-expired deadline is answered 504 and the handler never runs', async () => {
+    const expired = middleware.stats.expiredDeadlines;
     const runs = handlerRuns;
     const before = upstream.requests.length;
     const answer = await call(`http://${served.address}/orders`, { headers: { [DEADLINE_HEADER]: '0' } });
@@ -88,6 +93,34 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
     assert.equal((JSON.parse(answer.body) as { code: string }).code, 'ERR_DEADLINE_EXCEEDED');
     assert.equal(handlerRuns, runs, 'the handler did not run');
     assert.equal(upstream.requests.length, before, 'nothing went upstream');
+    assert.equal(middleware.stats.expiredDeadlines, expired + 1, 'counted');
+  });
+
+  it('a caller asking for 31 years (or 11,000 in grpc-timeout) gets 5 minutes: in the handler, upstream and the counters, and no timer overflows', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    const clamped = middleware.stats.clampedDeadlines;
+    try {
+      for (const headers of [{ [DEADLINE_HEADER]: '999999999999' }, { 'grpc-timeout': '99999999H' }]) {
+        const before = upstream.requests.length;
+        const answer = await call(`http://${served.address}/orders`, { headers });
+        assert.equal(answer.status, 200, answer.body);
+        const handled = seen.at(-1);
+        assert.ok(handled !== undefined && handled.remaining <= 300_000 && handled.remaining > 290_000, `the handler saw ${handled?.remaining} ms`);
+        const sent = Number(upstream.requests[before]?.headers[DEADLINE_HEADER]);
+        assert.ok(sent <= 300_000 && sent > 290_000, `the upstream saw ${sent} ms`);
+      }
+      // A timer past Node's limit fires at once and warns: give any such timer the time to do so.
+      await sleep(50);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => w.name === 'TimeoutOverflowWarning').map((w) => w.message), []);
+    assert.equal(middleware.stats.clampedDeadlines, clamped + 2);
+    assert.equal(middleware.stats.snapshot().clampedDeadlines, clamped + 2);
   });
 
   it('a deadline that runs out while handling bounds the outbound call: the handler answers before the slow upstream would', async () => {
@@ -104,13 +137,15 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
     }
   });
 
-  it('a request without a deadline header sends none upstream; malformed headers count as absent', async () => {
+  it('a request without a deadline header sends none upstream; malformed headers count as absent, and are counted', async () => {
+    const malformed = middleware.stats.malformedDeadlines;
     const before = upstream.requests.length;
     assert.equal((await call(`http://${served.address}/orders`)).status, 200);
     assert.equal(seen.at(-1)?.remaining, Infinity);
     assert.equal((await call(`http://${served.address}/orders`, { headers: { [DEADLINE_HEADER]: 'soon', 'grpc-timeout': '5x' } })).status, 200);
     assert.equal(seen.at(-1)?.remaining, Infinity);
     for (const r of upstream.requests.slice(before)) assert.equal(r.headers[DEADLINE_HEADER], undefined);
+    assert.equal(middleware.stats.malformedDeadlines, malformed + 1, 'one request with two bad headers');
   });
 
   it('no context leaks out of a request', () => {
@@ -122,5 +157,10 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
     assert.throws(() => inbound({ service: '' }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /inbound\.service/.test(e.message));
     assert.throws(() => inbound({ deadline: { max: -1 } }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /inbound\.deadline\.max/.test(e.message));
     assert.throws(() => inbound({ deadline: { soon: 1 } as never }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /inbound\.deadline\.soon/.test(e.message));
+    // Unknown keys were ignored before: a typo silently meant "no deadline settings".
+    assert.throws(() => inbound({ deadlines: { max: '1s' } } as never),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound.deadlines' && /did you mean `deadline`/.test(e.message));
+    assert.throws(() => inbound({ deadline: { max: '1000h' } }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound.deadline.max');
+    assert.throws(() => inbound(null as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound');
   });
 });

@@ -5,9 +5,30 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { isMeshkitError } from '../../src/index.js';
-import { inbound, listen, LoadShedder, shedding, vegas } from '../../src/express/index.js';
-import { openLoop, unloaded, workerPool } from '../server/capacity.js';
-import { call, percentile } from '../server/http-call.js';
+import { DEADLINE_HEADER, inbound, listen, LoadShedder, shedding, vegas, type MeshkitServer, type SheddingMiddleware } from '../../src/express/index.js';
+import { closedLoop, everyInterval, openLoop, unloaded, watch, workerPool } from '../server/capacity.js';
+import { call, percentile, sleep } from '../server/http-call.js';
+
+/** A fresh server whose one route waits `ioMs` (I/O, no CPU): its capacity is far above anything these tests send. */
+async function ioServer(ioMs: number): Promise<{ served: MeshkitServer; shed: SheddingMiddleware; url: string; agent: http.Agent; close(): Promise<void> }> {
+  const app = express();
+  app.use(inbound());
+  const shed = shedding();
+  app.use(shed);
+  app.get('/io', async (_req, res) => {
+    await sleep(ioMs);
+    res.send('done');
+  });
+  const served = await listen(app, { lifecycle: { signals: [] } });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  return {
+    served, shed, agent, url: `http://${served.address}/io`,
+    close: async () => {
+      agent.destroy();
+      await served.close();
+    },
+  };
+}
 
 const WORKERS = 16;
 const SERVICE_MS = 400;
@@ -80,6 +101,49 @@ describe('meshkit/express shedding(): inbound load shedding over real HTTP', () 
       assert.equal((JSON.parse(r.body) as { code: string }).code, 'ERR_LIMIT_EXCEEDED');
     }
     assert.equal(pool.busy + pool.queued, 0);
+  });
+
+  it('a fresh server takes a 300-request burst below its capacity without refusing one (it warms up first)', async (t) => {
+    const server = await ioServer(100);
+    t.after(() => server.close());
+    const answers = await Promise.all(Array.from({ length: 300 }, () => call(server.url, { agent: server.agent })));
+    const refused = answers.filter((a) => a.status === 503).length;
+    t.diagnostic(`${refused} of 300 refused; limit ${server.shed.shedder.limit}; ${JSON.stringify(server.shed.shedder.snapshot())}`);
+    assert.equal(refused, 0);
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal(server.shed.shedder.admitted, 300);
+  });
+
+  it('40 callers on a 100 ms I/O handler are (nearly) never shed while the limit climbs: nothing is queueing', async (t) => {
+    const server = await ioServer(100);
+    t.after(() => server.close());
+    const result = await closedLoop(server.url, 40, 2500, server.agent);
+    const total = result.ok + result.refused + result.other;
+    t.diagnostic(`${result.ok} ok, ${result.refused} refused of ${total}; limit ${server.shed.shedder.limit}; ${JSON.stringify(server.shed.shedder.snapshot())}`);
+    assert.equal(result.other, 0);
+    // 40 callers x 2.5 s / 100 ms is 1,000 at most; a busy machine slows everything, so: most of that, and refusals a rounding error.
+    assert.ok(result.ok >= 600, `${result.ok} ok`);
+    assert.ok(result.refused <= 0.02 * total, `${result.refused} of ${total} refused`);
+  });
+
+  it('a caller sending 1 ms deadlines every 20 ms does not drive the limit down: other callers are not shed', async (t) => {
+    const server = await ioServer(20);
+    t.after(() => server.close());
+    const attacker = everyInterval(server.url, 20, 3000, server.agent, { [DEADLINE_HEADER]: '1' });
+    const legitimate = closedLoop(server.url, 16, 3000, server.agent);
+    const limits = watch(Promise.all([attacker, legitimate]), 10, () => server.shed.shedder.limit);
+    const [attacks, result, seen] = await Promise.all([attacker, legitimate, limits]);
+    const snapshot = server.shed.shedder.snapshot();
+    const total = result.ok + result.refused + result.other;
+    t.diagnostic(`legitimate: ${result.ok} ok, ${result.refused} refused; attacker: ${attacks.length} sent; limit min ${Math.min(...seen)}, ` +
+      `final ${snapshot.limit}; ${JSON.stringify(snapshot)}`);
+    // The limit starts at 20; counting the attacker's late answers as overload took it down by one per sample window.
+    // Generously: it never falls below what the 16 callers need, and they are (nearly) never refused.
+    assert.ok(Math.min(...seen) >= 16, `the limit fell to ${Math.min(...seen)}`);
+    assert.ok(result.refused <= 0.01 * total, `${result.refused} of ${total} legitimate requests refused`);
+    assert.ok(result.ok >= 500, `${result.ok} ok`);
+    // The attacker's requests finished after their 1 ms: counted aside, neither samples nor overload.
+    assert.ok(snapshot.pastDeadline >= 0.9 * attacks.filter((s) => s === 200).length, `${snapshot.pastDeadline} past their deadline`);
   });
 
   it('a shared LoadShedder takes any algorithm; bad options are ERR_INVALID_CONFIG', async (t) => {

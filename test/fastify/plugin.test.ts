@@ -77,6 +77,13 @@ describe('meshkit/fastify plugin: deadline and context', () => {
         assert.ok(header > 0 && header < 300 && header <= handled.inTimer, `${method}: upstream saw ${header} (handler had ${handled.inTimer})`);
       }
 
+      // A caller asking for 31 years gets 5 minutes (deadline.max's default), and is counted.
+      const clampedBefore = app.meshkit.inbound.clampedDeadlines;
+      assert.equal((await send('GET', { [DEADLINE_HEADER]: '999999999999' })).status, 200);
+      const asked = seen.at(-1)?.remaining ?? Infinity;
+      assert.ok(asked <= 300_000 && asked > 290_000, `the handler saw ${asked} ms`);
+      assert.equal(app.meshkit.inbound.clampedDeadlines, clampedBefore + 1);
+
       const runsBefore = runs.count;
       const before = upstream.requests.length;
       const expired = await send('GET', { [DEADLINE_HEADER]: '0' });
@@ -87,6 +94,9 @@ describe('meshkit/fastify plugin: deadline and context', () => {
 
       assert.equal((await send('GET', {})).status, 200);
       assert.equal(seen.at(-1)?.remaining, Infinity, 'no header, no deadline');
+      assert.equal((await send('GET', { 'grpc-timeout': 'soon' })).status, 200);
+      assert.equal(seen.at(-1)?.remaining, Infinity, 'a malformed header counts as absent');
+      assert.deepEqual(app.meshkit.inbound.snapshot(), { kind: 'inbound', malformedDeadlines: 1, clampedDeadlines: 1, expiredDeadlines: 1 });
       assert.equal(currentInbound(), undefined, 'nothing leaks out of a request');
     });
   }
@@ -123,7 +133,7 @@ describe('meshkit/fastify plugin: deadline and context', () => {
     const shedder = new LoadShedder({ algorithm: vegas({ initialLimit: 1, maxLimit: 1 }) });
     let release: () => void = () => {};
     await app.register(async (scope) => {
-      await scope.register(meshkit, { shedding: shedder });
+      await scope.register(meshkit, { shedding: shedder, deadline: { max: '1s' } });
       assert.equal(scope.meshkit, app.meshkit);
       scope.get('/hold', (_request, reply) => {
         release = () => void reply.send('held');
@@ -139,6 +149,8 @@ describe('meshkit/fastify plugin: deadline and context', () => {
     const injected = await app.inject({ url: '/hold' });
     assert.equal(injected.statusCode, 503, 'inject goes through the same hooks');
     assert.equal((await call(`${address}/health/ready`)).status, 200, 'health routes are never shed');
+    assert.equal(app.meshkit.shedder, undefined, 'the first registration does not shed');
+    assert.equal(shedder.snapshot().refused, 2);
     release();
     assert.equal((await held).status, 200);
     assert.equal(shedder.refused, 2);
@@ -151,6 +163,10 @@ describe('meshkit/fastify plugin: deadline and context', () => {
       [{ deadline: { default: 'never' } }, 'meshkit.deadline.default'],
       [{ lifecycle: { drainTimeout: 'long' } }, 'lifecycle.drainTimeout'],
       [{ colour: 'blue' }, 'meshkit.colour'],
+      [{ deadline: { max: '1000h' } }, 'meshkit.deadline.max'],
+      [{ lifecycle: { drainTimeout: '1000h' } }, 'lifecycle.drainTimeout'],
+      [{ shedding: { algorithim: {} } }, 'meshkit.shedding.algorithim'],
+      [{ sheding: {} }, 'did you mean `shedding`'],
     ] as const) {
       const app = Fastify();
       await assert.rejects(async () => {

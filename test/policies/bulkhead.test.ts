@@ -45,6 +45,9 @@ describe('bulkhead options', () => {
       [{ maxConcurrent: 1, maxQueue: Infinity }, 'bulkhead.maxQueue'],
       [{ maxConcurrent: 1, queueTimeout: 0 }, 'bulkhead.queueTimeout'],
       [{ maxConcurrent: 1, queueTimeout: '1 fortnight' }, 'bulkhead.queueTimeout'],
+      // Past Node's timer limit (2^31 - 1 ms) a timer fires at once: refused, not turned into a busy loop.
+      [{ maxConcurrent: 1, queueTimeout: '1000h' }, 'bulkhead.queueTimeout'], [{ maxConcurrent: 1, queueTimeout: 2 ** 31 }, 'bulkhead.queueTimeout'],
+      [{ maxConcurrent: 1, queueTimeout: -Infinity }, 'bulkhead.queueTimeout'],
       [{ maxConcurrent: 1, clock: {} }, 'bulkhead.clock'],
       [null, 'bulkhead'],
     ] as const) {
@@ -56,6 +59,8 @@ describe('bulkhead options', () => {
     assert.deepEqual({ ...bulkhead({ maxConcurrent: 3 }).settings }, { maxConcurrent: 3, maxQueue: 0, queueTimeoutMs: 1000 });
     assert.deepEqual({ ...bulkhead({ maxConcurrent: 3, maxQueue: 2, queueTimeout: '250ms' }).settings }, { maxConcurrent: 3, maxQueue: 2, queueTimeoutMs: 250 });
     assert.equal(bulkhead({ maxConcurrent: 1, queueTimeout: Infinity }).settings.queueTimeoutMs, Infinity);
+    assert.equal(bulkhead({ maxConcurrent: 1, queueTimeout: 'Infinity' }).settings.queueTimeoutMs, Infinity, 'an explicit no-bound, as text too');
+    assert.equal(bulkhead({ maxConcurrent: 1, queueTimeout: 2 ** 31 - 1 }).settings.queueTimeoutMs, 2 ** 31 - 1);
   });
 });
 

@@ -52,6 +52,8 @@ describe('rateLimit options', () => {
       [{}, 'rateLimit.rate'], [{ rate: 0 }, 'rateLimit.rate'], [{ rate: Infinity }, 'rateLimit.rate'],
       [{ rate: 1, per: 0 }, 'rateLimit.per'], [{ rate: 1, per: 'daily' }, 'rateLimit.per'],
       [{ rate: 1, burst: 0.5 }, 'rateLimit.burst'], [{ rate: 1, maxWait: -1 }, 'rateLimit.maxWait'],
+      // Past Node's timer limit (2^31 - 1 ms): refused, so no wait or refill timer can overflow.
+      [{ rate: 1, per: '1000h' }, 'rateLimit.per'], [{ rate: 1, maxWait: '1000h' }, 'rateLimit.maxWait'], [{ rate: 1, maxWait: Infinity }, 'rateLimit.maxWait'],
       [{ rate: 1, clock: { now: () => 0 } }, 'rateLimit.clock'], [null, 'rateLimit'],
     ] as const) {
       assert.throws(() => rateLimit(options as never), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option, option);

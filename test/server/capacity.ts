@@ -65,3 +65,65 @@ export async function openLoop(url: string, rate: number, durationMs: number, ag
   });
   return Promise.all(pending);
 }
+
+/** What a set of closed-loop callers got. */
+export interface LoopResult {
+  ok: number;
+  refused: number;
+  other: number;
+}
+
+/**
+ * Closed-loop load: `callers` callers, each sending its next request as soon
+ * as it has the answer to the last, for `durationMs`. A refused caller (503)
+ * pauses `refusedPauseMs` before trying again, as a client honouring a short
+ * back-off would (without it a refused caller would spin on 1 ms refusals).
+ */
+export async function closedLoop(
+  url: string, callers: number, durationMs: number, agent: http.Agent,
+  options: { headers?: http.OutgoingHttpHeaders; refusedPauseMs?: number } = {},
+): Promise<LoopResult> {
+  const result: LoopResult = { ok: 0, refused: 0, other: 0 };
+  const end = performance.now() + durationMs;
+  const pause = options.refusedPauseMs ?? 20;
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (performance.now() < end) {
+      const answer = await call(url, { agent, ...(options.headers === undefined ? {} : { headers: options.headers }) });
+      if (answer.status === 200) result.ok++;
+      else if (answer.status === 503) {
+        result.refused++;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      } else result.other++;
+    }
+  }));
+  return result;
+}
+
+/**
+ * A caller that sends one request every `everyMs` for `durationMs` without
+ * waiting for answers (each with `headers`); resolves with every answer's status.
+ */
+export async function everyInterval(url: string, everyMs: number, durationMs: number, agent: http.Agent, headers: http.OutgoingHttpHeaders): Promise<number[]> {
+  const sent: Promise<number>[] = [];
+  const end = performance.now() + durationMs;
+  while (performance.now() < end) {
+    sent.push(call(url, { agent, headers }).then((a) => a.status));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return Promise.all(sent);
+}
+
+/** Calls `sample()` every `everyMs` until `until` settles; returns the samples. */
+export async function watch<T>(until: Promise<unknown>, everyMs: number, sample: () => T): Promise<T[]> {
+  const samples: T[] = [sample()];
+  let done = false;
+  const stop = (): void => {
+    done = true;
+  };
+  until.then(stop, stop);
+  while (!done) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    samples.push(sample());
+  }
+  return samples;
+}

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMeshkitError } from '../../src/index.js';
 import {
-  DEADLINE_HEADER, inboundDeadline, parseGrpcTimeout, parseMeshkitDeadline, requestedDeadlineMs, resolveDeadlineOptions,
+  DEADLINE_HEADER, DEFAULT_MAX_DEADLINE_MS, inboundContextOf, inboundDeadline, InboundStats, parseGrpcTimeout, parseMeshkitDeadline,
+  requestedDeadlineMs, resolveDeadlineOptions, resolveInboundOptions,
 } from '../../src/server/index.js';
 
 describe('inbound deadline header', () => {
@@ -21,6 +22,8 @@ describe('inbound deadline header', () => {
 
   it('the smaller header wins, capped by max; default applies only without a readable header', () => {
     const plain = resolveDeadlineOptions(undefined);
+    assert.deepEqual(plain, { defaultMs: Infinity, maxMs: DEFAULT_MAX_DEADLINE_MS, grpcTimeout: true });
+    assert.equal(DEFAULT_MAX_DEADLINE_MS, 300_000, 'a caller may ask for 5 minutes at most by default');
     assert.equal(requestedDeadlineMs({}, plain), Infinity);
     assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '300', 'grpc-timeout': '1S' }, plain), 300);
     assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '3000', 'grpc-timeout': '1S' }, plain), 1000);
@@ -35,12 +38,46 @@ describe('inbound deadline header', () => {
     assert.equal(inboundDeadline({}, plain, 1000), Infinity);
   });
 
+  it('a caller asking for more than max (default 5 minutes) gets max, and is counted; garbage is ignored and counted', () => {
+    const plain = resolveDeadlineOptions(undefined);
+    const stats = new InboundStats();
+    // 31 years and 11,000 years: both would overflow Node's timers (2^31 - 1 ms) if they reached one.
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '999999999999' }, plain, stats), 300_000);
+    assert.equal(requestedDeadlineMs({ 'grpc-timeout': '99999999H' }, plain, stats), 300_000);
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '300000' }, plain, stats), 300_000, 'exactly max is not cut');
+    assert.equal(stats.clampedDeadlines, 2);
+    // Unreadable: as if absent (unbounded here), never a 504, and counted once per request.
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: 'soon' }, plain, stats), Infinity);
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '9999999999999', 'grpc-timeout': '1 fortnight' }, plain, stats), Infinity);
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: 'junk', 'grpc-timeout': '2S' }, plain, stats), 2000, 'the readable one is used');
+    assert.equal(stats.malformedDeadlines, 3);
+    // A grpc-timeout that is not read is not counted.
+    assert.equal(requestedDeadlineMs({ 'grpc-timeout': 'junk' }, resolveDeadlineOptions({ grpcTimeout: false }), stats), Infinity);
+    assert.equal(stats.malformedDeadlines, 3);
+    // Spent on arrival: no context, counted.
+    const settings = resolveInboundOptions(undefined);
+    assert.equal(inboundContextOf({ [DEADLINE_HEADER]: '0' }, settings, 1000, stats), undefined);
+    assert.deepEqual(inboundContextOf({ [DEADLINE_HEADER]: '999999999999' }, settings, 1000, stats), { service: undefined, deadline: 301_000 });
+    assert.deepEqual(stats.snapshot(), { kind: 'inbound', malformedDeadlines: 3, clampedDeadlines: 3, expiredDeadlines: 1 });
+  });
+
+  it('max is configurable up to Node\'s timer limit; an explicit default longer than 5 minutes raises the implicit max', () => {
+    assert.equal(resolveDeadlineOptions({ max: '30s' }).maxMs, 30_000);
+    assert.equal(requestedDeadlineMs({ [DEADLINE_HEADER]: '60000' }, resolveDeadlineOptions({ max: '30s' })), 30_000);
+    assert.equal(resolveDeadlineOptions({ max: 2 ** 31 - 1 }).maxMs, 2 ** 31 - 1);
+    assert.deepEqual(resolveDeadlineOptions({ default: '10m' }), { defaultMs: 600_000, maxMs: 600_000, grpcTimeout: true });
+    assert.deepEqual(resolveDeadlineOptions({ default: '10m', max: '1m' }), { defaultMs: 60_000, maxMs: 60_000, grpcTimeout: true });
+  });
+
   it('rejects bad options with ERR_INVALID_CONFIG naming the option', () => {
     for (const [options, option] of [
       [{ default: 0 }, 'deadline.default'], [{ max: 'forever' }, 'deadline.max'], [{ grpcTimeout: 'yes' }, 'deadline.grpcTimeout'],
-      [{ maximum: 1 }, 'deadline.maximum'], [5, 'deadline'],
+      [{ maximum: 1 }, 'deadline.maximum'], [5, 'deadline'], [{ max: 0 }, 'deadline.max'],
+      // Past Node's timer limit (2^31 - 1 ms): refused, never silently turned into a timer that fires at once.
+      [{ max: '1000h' }, 'deadline.max'], [{ max: Infinity }, 'deadline.max'], [{ default: '1000h' }, 'deadline.default'],
     ] as const) {
       assert.throws(() => resolveDeadlineOptions(options as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option, option);
     }
+    assert.throws(() => resolveDeadlineOptions({ defualt: '1s' } as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /did you mean `default`/.test(e.message));
   });
 });

@@ -125,13 +125,24 @@ describe('ServerLifecycle with listen() (Express, real HTTP)', () => {
       (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /register\.instance\.address/.test(e.message));
     const failing: Registrar = { kind: 'failing', register: async () => { throw new Error('no registry'); } };
     await assert.rejects(listen(app(lifecycle), { lifecycle, register: { registrar: failing, instance: { service: 'x' } } }), /no registry/);
-    await assert.rejects(listen(app(lifecycle), { port: 70000 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
+    await assert.rejects(listen(app(lifecycle), { port: 70000 }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'listen.port');
     for (const [options, option] of [
       [{ drainTimeout: 'long' }, 'lifecycle.drainTimeout'], [{ clients: [{}] }, 'lifecycle.clients[0]'],
       [{ signals: 'SIGTERM' }, 'lifecycle.signals'], [{ grace: 1 }, 'lifecycle.grace'], [{ onShutdown: 1 }, 'lifecycle.onShutdown'],
+      // Every shutdown bound reaches a timer: past Node's limit (2^31 - 1 ms) it would fire at once, so it is refused.
+      [{ drainTimeout: '1000h' }, 'lifecycle.drainTimeout'], [{ propagationDelay: 2 ** 31 }, 'lifecycle.propagationDelay'],
+      [{ deregisterTimeout: Infinity }, 'lifecycle.deregisterTimeout'], [null, 'lifecycle'],
     ] as const) {
       assert.throws(() => new ServerLifecycle(options as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option, option);
     }
     assert.throws(() => health(lifecycle, { liveness: 'live' }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /health\.liveness/.test(e.message));
+    assert.throws(() => health(lifecycle, { readyness: '/ready' } as never),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /health\.readyness.*did you mean `readiness`/.test(e.message));
+    assert.throws(() => new ServerLifecycle({ drainTimout: '5s' } as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /did you mean `drainTimeout`/.test(e.message));
+    assert.equal(new ServerLifecycle({ drainTimeout: 2 ** 31 - 1, signals: [] }).settings.drainTimeoutMs, 2 ** 31 - 1, 'up to the limit is fine');
+    await assert.rejects(listen(app(lifecycle), { prot: 8080 } as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'listen.prot' && /did you mean `port`/.test(e.message));
+    await assert.rejects(listen(app(lifecycle), { host: 5 } as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'listen.host');
+    await assert.rejects(listen(app(lifecycle), { register: { registrar: recordingRegistrar([]), instance: { service: 'x' }, chek: {} } as never }),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'register.chek');
   });
 });

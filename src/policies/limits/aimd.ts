@@ -79,6 +79,11 @@ class AimdLimit implements Limit {
     return this.#limit;
   }
 
+  /** AIMD knows no baseline: only a call slower than `timeout` shows queueing. */
+  queueing(rtt: number): boolean {
+    return rtt > this.#s.timeout;
+  }
+
   update(rtt: number, inFlight: number, dropped: boolean): number {
     const s = this.#s;
     const limit = this.#limit;

@@ -123,6 +123,11 @@ class Gradient2Limit implements Limit {
     return this.#longRtt;
   }
 
+  /** Queueing: slower than `rttTolerance` times the long-term RTT (the gradient falls below 1). */
+  queueing(rtt: number): boolean {
+    return this.#longRtt > 0 && rtt > this.#s.rttTolerance * this.#longRtt;
+  }
+
   update(rtt: number, inFlight: number, _dropped: boolean): number {
     const s = this.#s;
     const shortRtt = rtt > MIN_RTT_MS ? rtt : MIN_RTT_MS;

@@ -16,6 +16,15 @@ export interface Limit {
    * @param dropped True when the call showed overload (a timeout, a deadline, a 429 or 503).
    */
   update(rtt: number, inFlight: number, dropped: boolean): number;
+  /**
+   * Optional: whether a sample of this RTT shows calls queueing, that is
+   * latency above the no-load baseline by more than this algorithm tolerates,
+   * judged on the state before the sample is fed (false while there is no
+   * baseline yet). The inbound load shedder asks it to decide whether the
+   * limit must bind; an algorithm without it makes the limit bind once the
+   * shedder has warmed up.
+   */
+  queueing?(rtt: number): boolean;
 }
 
 /**

@@ -133,6 +133,15 @@ export class ConcurrencyLimiter {
   }
 
   /**
+   * Admits one call whatever the limit (for a caller that has decided the
+   * limit does not bind now, as the inbound load shedder does while it warms
+   * up). Returns the number in flight including this call; release it as any other.
+   */
+  acquire(): number {
+    return ++this.#inFlight;
+  }
+
+  /**
    * Ends an admitted call.
    * @param startedAt `clock.now()` when it was admitted.
    * @param inFlight what {@link tryAcquire} returned for it.

@@ -129,6 +129,13 @@ class VegasLimit implements Limit {
     return this.#rttNoLoad;
   }
 
+  /** Queueing: the estimated queue is above `beta`, where Vegas lowers the limit. */
+  queueing(rtt: number): boolean {
+    const rttNoLoad = this.#rttNoLoad;
+    if (rttNoLoad === 0 || rtt <= rttNoLoad) return false;
+    return Math.ceil(this.#estimate * (1 - rttNoLoad / rtt)) > sane(this.#s.beta(this.#limit));
+  }
+
   update(rtt: number, inFlight: number, dropped: boolean): number {
     const s = this.#s;
     const sample = rtt > MIN_RTT_MS ? rtt : MIN_RTT_MS;

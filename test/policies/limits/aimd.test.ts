@@ -26,6 +26,11 @@ describe('aimd', () => {
     assert.equal(limit.update(1000, 10, false), 10);
   });
 
+  it('queueing(): only a call slower than the timeout (AIMD knows no baseline)', () => {
+    const limit = aimd({ timeout: '1s' }).create(clock);
+    assert.deepEqual([limit.queueing?.(1000), limit.queueing?.(1001)], [false, true]);
+  });
+
   it('respects minLimit and maxLimit', () => {
     const limit = aimd({ minLimit: 3, initialLimit: 5, maxLimit: 8, backoffRatio: 0.5 }).create(clock);
     for (let i = 0; i < 10; i++) limit.update(1, 100, false);

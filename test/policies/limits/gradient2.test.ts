@@ -56,6 +56,14 @@ describe('gradient2', () => {
     assert.ok(limit.limit > before);
   });
 
+  it('queueing(): slower than rttTolerance times the long RTT; false before the first sample', () => {
+    const limit = gradient2({ minLimit: 1, initialLimit: 50 }).create(clock);
+    assert.equal(limit.queueing?.(1000), false);
+    for (let i = 0; i < 10; i++) limit.update(10, 50, false);
+    assert.equal(limit.queueing?.(15), false, '1.5x: within tolerance');
+    assert.equal(limit.queueing?.(15.1), true);
+  });
+
   it('does not move while fewer than half of the limit are in flight (app-limited)', () => {
     const limit = gradient2({ minLimit: 1, initialLimit: 40 }).create(clock);
     for (let i = 0; i < 50; i++) limit.update(i % 2 === 0 ? 10 : 100, 19, false);

@@ -33,6 +33,18 @@ describe('vegas', () => {
     assert.equal(limit.update(20, 51, false), 50);
   });
 
+  it('queueing(): an estimated queue above beta, judged before the sample is fed; false without a no-load RTT', () => {
+    const limit = vegas({ initialLimit: 50, probeMultiplier: 1000 }).create(new VirtualClock());
+    assert.equal(limit.queueing?.(1000), false, 'no baseline yet');
+    limit.update(10, 50, false);
+    // queue = ceil(50 * (1 - 10/11)) = 5 <= beta 6: Vegas holds or grows, no evidence of queueing.
+    assert.equal(limit.queueing?.(11), false);
+    assert.equal(limit.queueing?.(9), false, 'faster than the baseline');
+    // queue = ceil(50 * (1 - 10/12)) = 9 > beta 6: Vegas lowers the limit.
+    assert.equal(limit.queueing?.(12), true);
+    assert.equal(limit.update(12, 50, false), 49, 'the same verdict as update');
+  });
+
   it('shrinks on drops and when latency rises, and respects minLimit and maxLimit', () => {
     const limit = vegas({ initialLimit: 10, minLimit: 8, maxLimit: 30, probeMultiplier: 1000 }).create(new VirtualClock());
     limit.update(10, 10, false);
