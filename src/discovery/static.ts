@@ -1,6 +1,19 @@
 import { toEndpoint, type Endpoint, type EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+import { applyEndpointFilter, readEndpointFilter, type EndpointFilter } from './endpoint-filter.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from './resolver.js';
+
+/** Options of {@link staticEndpoints}. */
+export interface StaticEndpointsOptions {
+  /**
+   * Only endpoints this predicate allows are used (for example
+   * `allowCidrs(['10.0.0.0/8'])`); the others are reported to each
+   * subscriber as rejected entries. A filter that allows none of the list
+   * fails at once. Default none (every endpoint).
+   */
+  readonly endpointFilter?: EndpointFilter;
+}
 
 /**
  * Validates a fixed list of endpoints: at least one, each valid, no duplicates.
@@ -21,13 +34,25 @@ export function toEndpointList(inputs: readonly EndpointInput[], option: string)
 /**
  * A resolver over a fixed list: `'host:port'` strings or
  * `{ host, port, weight?, zone?, tags?, metadata? }` objects. Validates at
- * once and throws `ERR_INVALID_CONFIG` naming the bad entry.
+ * once and throws `ERR_INVALID_CONFIG` naming the bad entry (an unspecified
+ * address such as `0.0.0.0` or `::` included), or the `endpointFilter` when
+ * it allows none of them.
  */
-export function staticEndpoints(inputs: readonly EndpointInput[]): Resolver {
-  const update: ResolverUpdate = Object.freeze({ endpoints: toEndpointList(inputs, 'endpoints'), source: 'static' });
+export function staticEndpoints(inputs: readonly EndpointInput[], options: StaticEndpointsOptions = {}): Resolver {
+  const checked = checkOptions(options, 'staticEndpoints', ['endpointFilter']);
+  const filter = readEndpointFilter(checked['endpointFilter'], 'endpointFilter');
+  const all = toEndpointList(inputs, 'endpoints');
+  let update: ResolverUpdate = Object.freeze({ endpoints: all, source: 'static' });
+  if (filter !== undefined) {
+    const { kept, refused } = applyEndpointFilter(all, filter, 'endpointFilter');
+    if (kept.length === 0) throw invalidConfig('endpointFilter', 'a filter that allows at least one of the endpoints', all.map((e) => e.id));
+    if (refused.length > 0) update = Object.freeze({ endpoints: kept, source: 'static', rejected: refused });
+  }
+  const { rejected = [] } = update;
   return Object.freeze({
     source: 'static',
     subscribe(listener: ResolverListener): () => void {
+      for (const { entry, error } of rejected) listener.onRejected?.(entry, error);
       listener.onUpdate(update);
       return () => {};
     },
