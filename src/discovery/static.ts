@@ -1,6 +1,6 @@
 import { toEndpoint, type Endpoint, type EndpointInput } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
-import { checkOptions } from '../core/options.js';
+import { checkOptions, isOptionsObject } from '../core/options.js';
 import { applyEndpointFilter, readEndpointFilter, type EndpointFilter } from './endpoint-filter.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from './resolver.js';
 
@@ -16,13 +16,22 @@ export interface StaticEndpointsOptions {
 }
 
 /**
- * Validates a fixed list of endpoints: at least one, each valid, no duplicates.
- * `option` names the list in errors (`endpoints`).
+ * The keys of an endpoint object in a static list (registry values may carry
+ * more; a list written by hand may not). `id` lets an `Endpoint` be passed back
+ * in; it is recomputed from host and port.
+ */
+const ENDPOINT_KEYS: readonly string[] = ['host', 'port', 'weight', 'zone', 'tags', 'metadata', 'id'];
+
+/**
+ * Validates a fixed list of endpoints: at least one, each valid, no
+ * duplicates, no unknown keys in endpoint objects (`wieght`: did you mean
+ * `weight`?). `option` names the list in errors (`endpoints`).
  */
 export function toEndpointList(inputs: readonly EndpointInput[], option: string): readonly Endpoint[] {
   if (!Array.isArray(inputs) || inputs.length === 0) throw invalidConfig(option, 'a non-empty array of endpoints', inputs);
   const seen = new Set<string>();
   const endpoints = inputs.map((input, index) => {
+    if (isOptionsObject(input)) checkOptions(input, `${option}[${index}]`, ENDPOINT_KEYS);
     const endpoint = toEndpoint(input, `${option}[${index}]`);
     if (seen.has(endpoint.id)) throw invalidConfig(`${option}[${index}]`, 'an endpoint not listed twice', endpoint.id);
     seen.add(endpoint.id);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowCidrs, isMeshkitError, staticEndpoints, type ResolverUpdate } from '../../src/index.js';
+import { allowCidrs, isMeshkitError, staticEndpoints, toEndpoint, type Endpoint, type ResolverUpdate } from '../../src/index.js';
 
 describe('staticEndpoints', () => {
   it('delivers the validated set synchronously on subscribe', () => {
@@ -16,6 +16,16 @@ describe('staticEndpoints', () => {
   it('rejects an empty list and duplicates at creation', () => {
     assert.throws(() => staticEndpoints([]), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
     assert.throws(() => staticEndpoints(['127.0.0.1:1', '127.0.0.1:1']), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1]');
+  });
+
+  it('refuses unknown keys in endpoint objects, with the nearest known one', () => {
+    assert.throws(() => staticEndpoints(['127.0.0.1:1', { host: '127.0.0.1', port: 2, wieght: 3 } as never]),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1].wieght' && /did you mean `weight`/.test(e.message));
+    // An Endpoint (with its id) can be given back (from JavaScript, or with a cast: its zone may be undefined).
+    const given: Endpoint = toEndpoint('127.0.0.1:7', 'e');
+    const updates: ResolverUpdate[] = [];
+    staticEndpoints([given as never]).subscribe({ onUpdate: (u) => updates.push(u), onError: assert.fail })();
+    assert.equal(updates[0]?.endpoints[0]?.id, '127.0.0.1:7');
   });
 
   it('refuses unspecified addresses (0.0.0.0, ::) at creation, naming the entry', () => {
