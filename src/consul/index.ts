@@ -32,8 +32,9 @@ export interface ConsulProvider extends Resolver, Registrar {
  * instances (port 0, an unspecified address such as `0.0.0.0`, ...) are
  * rejected one by one; an answer with no valid instance keeps the last good
  * set and reports a `RejectedAnswerError`. As a registrar,
- * `register(instance, check?)` puts an instance in the agent (default check {@link DEFAULT_CONSUL_CHECK}: TTL 10 s kept passing by
- * meshkit, deregistered 1 min after turning critical).
+ * `register(instance, check?)` puts an instance in the agent (default check
+ * {@link DEFAULT_CONSUL_CHECK}: TTL 10 s kept passing by meshkit,
+ * deregistered 1 min after turning critical).
  *
  * Options are validated at once (`ERR_INVALID_CONFIG` naming the option);
  * defaults are listed on {@link ConsulOptions}.

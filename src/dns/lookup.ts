@@ -85,8 +85,9 @@ function notOffered(record: SrvRecord): boolean {
 /**
  * SRV: priority groups in ascending order; the first group with at least one
  * target that resolves wins. Records with target `.` are left out silently:
- * an answer of only those is an empty set. Each address of a target becomes an endpoint;
- * a record's weight is split over its addresses (see {@link srvEndpointWeights}).
+ * an answer of only those is an empty set. Each address of a target becomes
+ * an endpoint; a record's weight is split over its addresses (see
+ * {@link srvEndpointWeights}).
  */
 async function resolveSrv(resolver: DnsResolver, settings: DnsSettings): Promise<DnsAnswer> {
   const { name } = settings;

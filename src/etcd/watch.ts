@@ -219,7 +219,7 @@ export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = 
       'etcd', service, hosts.join(','), prefix, auth?.username ?? '', credentials === undefined ? 'plain' : 'tls',
       requestTimeoutMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
     ].join('|'),
-    // The password and TLS material: the cache keys the watch by their fingerprint, so they are never shared across.
+    // The password and TLS material: the cache adds their fingerprint to the key, so clients with other credentials never share this watch.
     ...(auth === undefined && credentials === undefined ? {} : { credentials: { auth, credentials } }),
     clock,
     source: `etcd:${settings.service}`,
