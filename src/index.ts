@@ -21,14 +21,17 @@ export {
 export type { CallObserver, CallObserverFactory, ObservedAttempt, ObserverEnvironment, SettledAttempt } from './core/call-observer.js';
 export { runWithInbound, currentInbound, inboundRemainingMs, type InboundContext } from './core/inbound-context.js';
 export { MAX_DURATION_MS, parseDuration, parseDurationOrInfinity, type Duration } from './core/duration.js';
-export { toEndpoint, endpointId, type Endpoint, type EndpointInput, type EndpointObject } from './core/endpoint.js';
+export { toEndpoint, endpointId, isUnspecifiedAddress, type Endpoint, type EndpointInput, type EndpointObject } from './core/endpoint.js';
 export { MeshkitError, blameOf, isMeshkitError, type MeshkitErrorCode, type MeshkitErrorDetails, type MeshkitErrorOptions } from './core/errors.js';
 export { Outcomes, type Blame, type Outcome, type OutcomeReason } from './core/outcome.js';
 export { composePolicies, type Invoke, type Policy } from './core/policy.js';
 export { splitPipeline, wrapGate, type AdmissionEnvironment, type AdmissionGate, type PipelineStages } from './core/admission.js';
 
 export type { Resolver, ResolverListener, ResolverUpdate } from './discovery/resolver.js';
-export { staticEndpoints } from './discovery/static.js';
+export { staticEndpoints, type StaticEndpointsOptions } from './discovery/static.js';
+export { filterResolver, type EndpointFilter } from './discovery/endpoint-filter.js';
+export { allowCidrs } from './discovery/cidr.js';
+export { RejectedAnswerError } from './discovery/rejected-answer.js';
 
 export type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad, Picker } from './balancing/balancer.js';
 export { roundRobin } from './balancing/round-robin.js';

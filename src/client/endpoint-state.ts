@@ -2,6 +2,7 @@ import type { Balancer, EndpointLoad, Picker } from '../balancing/balancer.js';
 import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
+import { everyEntryRejected, RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
 import type { EndpointHealth, OutlierDetector } from '../health/outlier-detector.js';
 
@@ -13,7 +14,11 @@ export interface EndpointsSnapshot {
   readonly endpoints: readonly Endpoint[];
   /** Milliseconds since the set last changed; undefined before the first set arrived. */
   readonly ageMs: number | undefined;
-  /** The last discovery error since the last good set, if any. */
+  /**
+   * The last discovery error since the last good set, if any: the registry
+   * unreachable, or a {@link RejectedAnswerError} (an answer whose every
+   * entry was rejected) carrying each rejected entry and why.
+   */
   readonly lastError: Error | undefined;
   /** True when discovery reported an error since the set in use arrived: the set may be out of date. */
   readonly stale: boolean;
@@ -89,6 +94,11 @@ export class EndpointState implements ResolverListener {
   }
 
   onUpdate(update: ResolverUpdate): void {
+    // Entries, none valid: a broken answer, not "no instances"; keep the last good set.
+    if (everyEntryRejected(update.endpoints, update.rejected)) {
+      this.onError(new RejectedAnswerError(update.source, update.rejected ?? []));
+      return;
+    }
     const previous = this.endpoints;
     const endpoints = update.endpoints;
     this.endpoints = endpoints;

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { Resolver, ResolverListener } from '../discovery/resolver.js';
+import { filterResolver } from '../discovery/endpoint-filter.js';
 import { sharedResolver } from '../discovery/shared-watch.js';
 import type { HealthCheck, Registrar, Registration, ServiceInstance } from '../registration/registrar.js';
 import { resolveConsulOptions, type ConsulOptions } from './options.js';
@@ -27,16 +28,21 @@ export interface ConsulProvider extends Resolver, Registrar {
  *
  * As a resolver it watches `/v1/health/service/<service>` with blocking
  * queries; every client built from providers with equal options shares one
- * watch. As a registrar, `register(instance, check?)` puts an instance in the
- * agent (default check {@link DEFAULT_CONSUL_CHECK}: TTL 10 s kept passing by
- * meshkit, deregistered 1 min after turning critical).
+ * watch (a different token or TLS material is a different watch). Invalid
+ * instances (port 0, an unspecified address such as `0.0.0.0`, ...) are
+ * rejected one by one; an answer with no valid instance keeps the last good
+ * set and reports a `RejectedAnswerError`. As a registrar,
+ * `register(instance, check?)` puts an instance in the agent (default check
+ * {@link DEFAULT_CONSUL_CHECK}: TTL 10 s kept passing by meshkit,
+ * deregistered 1 min after turning critical).
  *
  * Options are validated at once (`ERR_INVALID_CONFIG` naming the option);
  * defaults are listed on {@link ConsulOptions}.
  */
 export function consul(options: ConsulOptions): ConsulProvider {
   const resolved = resolveConsulOptions(options);
-  const resolver = sharedResolver(new ConsulWatchSource(resolved));
+  const shared = sharedResolver(new ConsulWatchSource(resolved));
+  const resolver = resolved.endpointFilter === undefined ? shared : filterResolver(shared, resolved.endpointFilter, 'consul.endpointFilter');
   return Object.freeze({
     kind: 'consul' as const,
     key: resolved.key,

@@ -1,8 +1,12 @@
-import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readBoolean, readString, readTlsOptions } from '../core/options.js';
 import { clockId } from '../discovery/clock-id.js';
+import { readEndpointFilter, type EndpointFilter } from '../discovery/endpoint-filter.js';
+import { fingerprint } from '../discovery/fingerprint.js';
+import { readClock } from '../discovery/read-clock.js';
+import { checkSecretOptions } from '../discovery/secret-options.js';
 
 /** TLS settings for talking to the Consul agent over `https://`. */
 export interface ConsulTlsOptions {
@@ -55,6 +59,14 @@ export interface ConsulOptions {
   readonly minInterval?: Duration;
   /** Re-poll backoff after errors. Default `{ base: '500ms', cap: '15s' }`. */
   readonly backoff?: ConsulBackoffOptions;
+  /**
+   * Only instances this predicate allows are used, for example
+   * `allowCidrs(['10.20.0.0/16'])`; the others are rejected entries
+   * (`discoveryRejected`), and an answer with none allowed keeps the last
+   * good set. Runs per client, so clients with different filters share one
+   * watch. Default none (every valid instance).
+   */
+  readonly endpointFilter?: EndpointFilter;
   /** Time and randomness (tests pass a VirtualClock). Default the system clock. */
   readonly clock?: Clock;
 }
@@ -73,22 +85,18 @@ export interface ResolvedConsulOptions {
   readonly minIntervalMs: number;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
+  readonly endpointFilter: EndpointFilter | undefined;
   readonly clock: Clock;
-  /** Identity of the watch: equal options give equal keys (the token and TLS material only as a hash). */
+  /** Identity of the watch: equal options give equal keys (the token and TLS material only as a SHA-256 fingerprint). */
   readonly key: string;
 }
 
 const MAX_WAIT_MS = 10 * 60_000;
-const KNOWN = new Set(['service', 'address', 'passingOnly', 'tags', 'nodeMeta', 'datacenter', 'token', 'tls', 'wait', 'minInterval', 'backoff', 'clock']);
-
-function nonEmptyString(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalidConfig(option, 'a non-empty string', value);
-  return value;
-}
-
-function optionalString(value: unknown, option: string): string | undefined {
-  return value === undefined ? undefined : nonEmptyString(value, option);
-}
+const KNOWN = [
+  'service', 'address', 'passingOnly', 'tags', 'nodeMeta', 'datacenter', 'token', 'tls', 'wait', 'minInterval', 'backoff',
+  'endpointFilter', 'clock',
+];
+const TLS_KNOWN = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
 function parseAddress(value: unknown): URL {
   const text = value ?? 'http://127.0.0.1:8500';
@@ -100,7 +108,7 @@ function parseAddress(value: unknown): URL {
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === ''
     || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw invalidConfig('address', "an http:// or https:// base URL such as 'http://127.0.0.1:8500'", value);
+    throw invalidConfig('consul.address', "an http:// or https:// base URL such as 'http://127.0.0.1:8500'", value);
   }
   return url;
 }
@@ -108,19 +116,17 @@ function parseAddress(value: unknown): URL {
 function parseTags(value: unknown): readonly string[] {
   if (value === undefined) return Object.freeze([]);
   if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag !== '')) {
-    throw invalidConfig('tags', 'an array of non-empty strings', value);
+    throw invalidConfig('consul.tags', 'an array of non-empty strings', value);
   }
   return Object.freeze([...new Set(value as string[])].sort());
 }
 
 function parseNodeMeta(value: unknown): Readonly<Record<string, string>> {
   if (value === undefined) return Object.freeze({});
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidConfig('nodeMeta', 'an object of string values', value);
-  }
+  if (!isOptionsObject(value)) throw invalidConfig('consul.nodeMeta', 'an object of string values', value);
   for (const [key, entry] of Object.entries(value)) {
     if (key === '' || key.includes(':') || typeof entry !== 'string') {
-      throw invalidConfig(`nodeMeta.${key}`, 'a string value under a non-empty key without ":"', entry);
+      throw invalidConfig(`consul.nodeMeta.${key}`, 'a string value under a non-empty key without ":"', entry);
     }
   }
   return Object.freeze({ ...(value as Record<string, string>) });
@@ -128,81 +134,55 @@ function parseNodeMeta(value: unknown): Readonly<Record<string, string>> {
 
 function parseTls(value: unknown, url: URL): ConsulTlsOptions | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidConfig('tls', 'an object { ca?, cert?, key?, servername?, rejectUnauthorized? }', value);
-  }
-  if (url.protocol !== 'https:') throw invalidConfig('tls', "an https:// address to go with it (address is 'http://')", value);
-  const tls = value as Record<string, unknown>;
-  const pem = (entry: unknown): boolean => typeof entry === 'string' || Buffer.isBuffer(entry);
-  for (const name of ['cert', 'key'] as const) {
-    if (tls[name] !== undefined && !pem(tls[name])) throw invalidConfig(`tls.${name}`, 'a PEM string or Buffer', tls[name]);
-  }
-  const ca = tls['ca'];
-  if (ca !== undefined && !pem(ca) && !(Array.isArray(ca) && ca.every(pem))) {
-    throw invalidConfig('tls.ca', 'a PEM string or Buffer, or an array of them', ca);
-  }
-  if ((tls['cert'] === undefined) !== (tls['key'] === undefined)) {
-    throw invalidConfig(tls['cert'] === undefined ? 'tls.cert' : 'tls.key', 'cert and key given together', undefined);
-  }
-  optionalString(tls['servername'], 'tls.servername');
-  if (tls['rejectUnauthorized'] !== undefined && typeof tls['rejectUnauthorized'] !== 'boolean') {
-    throw invalidConfig('tls.rejectUnauthorized', 'a boolean', tls['rejectUnauthorized']);
-  }
-  return Object.freeze({ ...(tls as ConsulTlsOptions) });
+  checkSecretOptions(value, 'consul.tls', TLS_KNOWN);
+  if (url.protocol !== 'https:') throw invalidConfig('consul.tls', "an https:// address to go with it (address is 'http://')", '{ ... }');
+  return readTlsOptions(value, 'consul.tls') as ConsulTlsOptions;
 }
 
-function parseClock(value: unknown): Clock {
-  if (value === undefined) return systemClock;
-  const ok = typeof value === 'object' && value !== null
-    && ['now', 'random', 'setTimeout', 'clearTimeout'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
-  if (!ok) throw invalidConfig('clock', 'a clock with now, random, setTimeout and clearTimeout', value);
-  return value as Clock;
+function parseBackoff(value: unknown): { baseMs: number; capMs: number } {
+  const backoff = checkOptions(value === undefined ? {} : value, 'consul.backoff', ['base', 'cap']);
+  const baseMs = parsePositiveDuration(backoff['base'] ?? '500ms', 'consul.backoff.base');
+  const capMs = parsePositiveDuration(backoff['cap'] ?? '15s', 'consul.backoff.cap');
+  if (capMs < baseMs) throw invalidConfig('consul.backoff.cap', `a duration >= backoff.base (${baseMs} ms)`, backoff['cap']);
+  return { baseMs, capMs };
 }
 
-/** Hash of secrets and binary material, so the key can be shown without leaking the token. */
-function digest(value: unknown): string {
-  // Buffers serialize as { type: 'Buffer', data: [...] }, so TLS material hashes by content.
-  const json = JSON.stringify(value);
-  return createHash('sha256').update(json ?? '').digest('hex').slice(0, 16);
-}
-
-/** Validates {@link ConsulOptions}; throws `ERR_INVALID_CONFIG` naming the first bad option. */
+/**
+ * Validates {@link ConsulOptions}; throws `ERR_INVALID_CONFIG` naming the
+ * first bad option (`consul.tls.key`, `consul.backoff.cap`; an unknown key
+ * with the nearest known one). Values of unknown keys are not shown: one
+ * may be a mistyped token.
+ */
 export function resolveConsulOptions(options: ConsulOptions): ResolvedConsulOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidConfig('options', "an object such as { service: 'orders' }", options);
+  const raw = checkSecretOptions(options, 'consul', KNOWN);
+  const service = readString(raw['service'], 'consul.service');
+  if (service === undefined || /[/?#\s]/.test(service)) {
+    throw invalidConfig('consul.service', 'a service name without "/", "?", "#" or spaces', raw['service']);
   }
-  for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw invalidConfig(name, `one of the known options (${[...KNOWN].join(', ')})`, name);
-  }
-  const service = nonEmptyString(options.service, 'service');
-  if (/[/?#\s]/.test(service)) throw invalidConfig('service', 'a service name without "/", "?", "#" or spaces', service);
-  const url = parseAddress(options.address);
-  if (options.passingOnly !== undefined && typeof options.passingOnly !== 'boolean') {
-    throw invalidConfig('passingOnly', 'a boolean', options.passingOnly);
-  }
-  const tags = parseTags(options.tags);
-  const nodeMeta = parseNodeMeta(options.nodeMeta);
-  const datacenter = optionalString(options.datacenter, 'datacenter');
-  const token = optionalString(options.token, 'token');
-  const tls = parseTls(options.tls, url);
-  const waitMs = parsePositiveDuration(options.wait ?? '30s', 'wait');
-  if (waitMs > MAX_WAIT_MS) throw invalidConfig('wait', 'a duration of at most 10m (Consul caps blocking queries there)', options.wait);
-  const minIntervalMs = parsePositiveDuration(options.minInterval ?? '250ms', 'minInterval');
-  const backoff = options.backoff ?? {};
-  if (typeof backoff !== 'object' || backoff === null) throw invalidConfig('backoff', 'an object { base?, cap? }', backoff);
-  const backoffBaseMs = parsePositiveDuration(backoff.base ?? '500ms', 'backoff.base');
-  const backoffCapMs = parsePositiveDuration(backoff.cap ?? '15s', 'backoff.cap');
-  if (backoffCapMs < backoffBaseMs) throw invalidConfig('backoff.cap', `a duration >= backoff.base (${backoffBaseMs} ms)`, backoff.cap);
-  const clock = parseClock(options.clock);
-  const passingOnly = options.passingOnly ?? true;
+  const url = parseAddress(raw['address']);
+  const passingOnly = readBoolean(raw['passingOnly'], 'consul.passingOnly', true);
+  const tags = parseTags(raw['tags']);
+  const nodeMeta = parseNodeMeta(raw['nodeMeta']);
+  const datacenter = readString(raw['datacenter'], 'consul.datacenter');
+  const token = raw['token'];
+  // The value is not shown: a wrong one may still be (part of) a secret.
+  if (token !== undefined && (typeof token !== 'string' || token === '')) throw invalidConfig('consul.token', 'a non-empty string', `<${typeof token}>`);
+  const tls = parseTls(raw['tls'], url);
+  const waitMs = parsePositiveDuration(raw['wait'] ?? '30s', 'consul.wait');
+  if (waitMs > MAX_WAIT_MS) throw invalidConfig('consul.wait', 'a duration of at most 10m (Consul caps blocking queries there)', raw['wait']);
+  const minIntervalMs = parsePositiveDuration(raw['minInterval'] ?? '250ms', 'consul.minInterval');
+  const { baseMs: backoffBaseMs, capMs: backoffCapMs } = parseBackoff(raw['backoff']);
+  const endpointFilter = readEndpointFilter(raw['endpointFilter'], 'consul.endpointFilter');
+  const clock = readClock(raw['clock'], 'consul.clock');
+  // The filter runs per subscriber, so it is not part of the key: clients with different filters share the watch.
   const key = [
     'consul', url.origin, datacenter ?? '', service, passingOnly ? 'passing' : 'any', tags.join(','),
     Object.entries(nodeMeta).sort().map(([k, v]) => `${k}:${v}`).join(','),
-    token === undefined ? '' : `token#${digest(token)}`, tls === undefined ? '' : `tls#${digest(tls)}`,
+    token === undefined && tls === undefined ? '' : `credentials#${fingerprint({ token, tls })}`,
     waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
   ].join('|');
   return Object.freeze({
-    service, url, passingOnly, tags, nodeMeta, datacenter, token, tls,
-    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, clock, key,
+    service, url, passingOnly, tags, nodeMeta, datacenter, token: token as string | undefined, tls,
+    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, endpointFilter, clock, key,
   });
 }

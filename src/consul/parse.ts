@@ -62,11 +62,24 @@ export function healthEntryToEndpoint(entry: unknown, option: string): Endpoint 
 }
 
 /**
- * Parses a health answer: entries that fail validation are rejected one by
- * one (the rest survive), entries without every `requiredTags` tag are left
- * out silently (they are not for us), and a second entry with an endpoint id
- * already seen is rejected. Throws {@link ConsulAnswerError} when the body is
- * not an array at all.
+ * False when the entry's tags are a list without one of `required`: the entry
+ * is not for us, valid or not. Malformed tags say nothing, so validation
+ * decides (and rejects the entry).
+ */
+function carriesTags(entry: unknown, required: readonly string[]): boolean {
+  if (required.length === 0 || !isRecord(entry) || !isRecord(entry['Service'])) return true;
+  const tags = orDefault(entry['Service']['Tags'], []);
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return true;
+  return required.every((tag) => tags.includes(tag));
+}
+
+/**
+ * Parses a health answer: entries without every `requiredTags` tag are left
+ * out silently (they are not for us), entries that fail validation (an
+ * unspecified address such as `0.0.0.0` included) are rejected one by one
+ * (the rest survive), and a second entry with an endpoint id already seen is
+ * rejected. An answer of rejected entries only is for the caller to treat as
+ * an error. Throws {@link ConsulAnswerError} when the body is not an array at all.
  */
 export function parseHealthAnswer(body: unknown, requiredTags: readonly string[], label: string): ParsedHealth {
   if (!Array.isArray(body)) {
@@ -77,6 +90,7 @@ export function parseHealthAnswer(body: unknown, requiredTags: readonly string[]
   const rejected: RejectedEntry[] = [];
   const seen = new Set<string>();
   body.forEach((entry: unknown, index) => {
+    if (!carriesTags(entry, requiredTags)) return;
     let endpoint: Endpoint;
     try {
       endpoint = healthEntryToEndpoint(entry, `${label}[${index}]`);
@@ -84,7 +98,6 @@ export function parseHealthAnswer(body: unknown, requiredTags: readonly string[]
       rejected.push({ entry, error: error as Error });
       return;
     }
-    if (!requiredTags.every((tag) => endpoint.tags.includes(tag))) return;
     if (seen.has(endpoint.id)) {
       rejected.push({ entry, error: invalidConfig(`${label}[${index}]`, 'an endpoint not listed twice', endpoint.id) });
       return;

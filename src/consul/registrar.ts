@@ -2,6 +2,7 @@ import type { TimerHandle } from '../core/clock.js';
 import { parsePositiveDuration } from '../core/duration.js';
 import { toEndpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject, readString } from '../core/options.js';
 import type { HealthCheck, Registration, ServiceInstance } from '../registration/registrar.js';
 import { createAgentClient, type AgentClient } from './agent-client.js';
 import type { ResolvedConsulOptions } from './options.js';
@@ -23,31 +24,37 @@ interface CheckBody {
   readonly ttlMs: number | undefined;
 }
 
+/** The keys of a {@link ServiceInstance}. */
+const INSTANCE_KEYS: readonly string[] = ['service', 'id', 'address', 'port', 'tags', 'metadata', 'weight', 'zone'];
+
 function checkBody(check: HealthCheck, instance: ServiceInstance): CheckBody {
-  if (typeof check !== 'object' || check === null) throw invalidConfig('check', '{ ttl } or { http }', check);
-  const deregisterAfter = ms(parsePositiveDuration(check.deregisterAfter ?? '1m', 'check.deregisterAfter'));
+  if (!isOptionsObject(check) || !('http' in check || 'ttl' in check)) throw invalidConfig('check', '{ ttl } or { http }', check);
   if ('http' in check && check.http !== undefined) {
+    checkOptions(check, 'check', ['http', 'interval', 'timeout', 'deregisterAfter']);
     if (typeof check.http !== 'string' || !check.http.startsWith('/')) throw invalidConfig('check.http', "a path such as '/health'", check.http);
-    const host = instance.address.includes(':') ? `[${instance.address}]` : instance.address;
+    // A bad address fails validation in serviceBody, naming instance.address.
+    const address = typeof instance.address === 'string' ? instance.address : '';
+    const host = address.includes(':') ? `[${address}]` : address;
     return {
       ttlMs: undefined,
       body: {
         HTTP: `http://${host}:${instance.port}${check.http}`,
         Interval: ms(parsePositiveDuration(check.interval ?? '10s', 'check.interval')),
         Timeout: ms(parsePositiveDuration(check.timeout ?? '5s', 'check.timeout')),
-        DeregisterCriticalServiceAfter: deregisterAfter,
+        DeregisterCriticalServiceAfter: ms(parsePositiveDuration(check.deregisterAfter ?? '1m', 'check.deregisterAfter')),
       },
     };
   }
-  if (!('ttl' in check)) throw invalidConfig('check', '{ ttl } or { http }', check);
-  const ttlMs = parsePositiveDuration(check.ttl, 'check.ttl');
+  checkOptions(check, 'check', ['ttl', 'deregisterAfter']);
+  const ttl = check as { readonly ttl: unknown; readonly deregisterAfter?: unknown };
+  const ttlMs = parsePositiveDuration(ttl.ttl, 'check.ttl');
+  const deregisterAfter = ms(parsePositiveDuration(ttl.deregisterAfter ?? '1m', 'check.deregisterAfter'));
   // Passing from the start: register() is called once the server accepts connections.
   return { ttlMs, body: { TTL: ms(ttlMs), Status: 'passing', DeregisterCriticalServiceAfter: deregisterAfter } };
 }
 
 function serviceBody(instance: ServiceInstance, check: CheckBody): { id: string; body: Record<string, unknown> } {
-  if (typeof instance !== 'object' || instance === null) throw invalidConfig('instance', 'an object { service, address, port }', instance);
-  if (typeof instance.service !== 'string' || instance.service === '') throw invalidConfig('instance.service', 'a non-empty string', instance.service);
+  if (readString(instance.service, 'instance.service') === undefined) throw invalidConfig('instance.service', 'a non-empty string', undefined);
   const endpoint = toEndpoint({
     host: instance.address, port: instance.port,
     ...(instance.weight === undefined ? {} : { weight: instance.weight }),
@@ -77,6 +84,7 @@ function serviceBody(instance: ServiceInstance, check: CheckBody): { id: string;
  * (Consul raises anything under 1 minute to 1 minute and reaps every 30 s).
  */
 export async function registerInConsul(options: ResolvedConsulOptions, instance: ServiceInstance, check: HealthCheck = DEFAULT_CONSUL_CHECK): Promise<Registration> {
+  checkOptions(instance, 'instance', INSTANCE_KEYS);
   const checkPart = checkBody(check, instance);
   const { id, body } = serviceBody(instance, checkPart);
   const client: AgentClient = createAgentClient(options, false);

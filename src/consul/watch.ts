@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { fullJitterBackoff } from '../core/backoff.js';
-import type { TimerHandle } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
 import { createAgentClient, type AgentClient } from './agent-client.js';
 import type { ResolvedConsulOptions } from './options.js';
@@ -40,8 +41,10 @@ class ConsulWatchRun {
   #timerAt = 0;
   #inFlight: RequestContext | undefined = undefined;
   #stopped = false;
+  /** Signature of the last answer passed on (a set, or an answer of rejected entries only). */
   #delivered: string | undefined = undefined;
-  #errorSinceUpdate = false;
+  /** A poll failed since then: the next answer is passed on even if it is the same. */
+  #failedSinceAnswer = false;
 
   constructor(options: ResolvedConsulOptions, sink: WatchSink) {
     this.#options = options;
@@ -143,12 +146,14 @@ class ConsulWatchRun {
     this.#index = nextIndex(response.headers['x-consul-index'], this.#index);
     this.#failures = 0;
     const sig = signature(parsed);
-    // The index also moves for unrelated changes: only a different answer (or recovery after an error) is news.
-    if (sig !== this.#delivered || this.#errorSinceUpdate) {
+    // The index also moves for unrelated changes: only a different answer (or one after a failed poll) is news.
+    if (sig !== this.#delivered || this.#failedSinceAnswer) {
       this.#delivered = sig;
-      this.#errorSinceUpdate = false;
+      this.#failedSinceAnswer = false;
       for (const { entry, error } of parsed.rejected) this.#sink.reject(entry, error);
-      this.#sink.update(parsed.endpoints);
+      // Instances, none valid: a broken answer, not "no instances"; the last good set stays.
+      if (parsed.endpoints.length === 0 && parsed.rejected.length > 0) this.#sink.error(new RejectedAnswerError(this.#label, parsed.rejected));
+      else this.#sink.update(parsed.endpoints, parsed.rejected);
     }
     this.#schedule(this.#lastStart + this.#options.minIntervalMs);
   }
@@ -161,7 +166,7 @@ class ConsulWatchRun {
     // Start over with a non-blocking read: the old index may belong to an agent that restarted.
     this.#index = undefined;
     this.#failures += 1;
-    this.#errorSinceUpdate = true;
+    this.#failedSinceAnswer = true;
     this.#sink.error(error);
     const { clock, backoffBaseMs, backoffCapMs, minIntervalMs } = this.#options;
     const delay = fullJitterBackoff(this.#failures, backoffBaseMs, backoffCapMs, clock.random());
@@ -173,6 +178,7 @@ class ConsulWatchRun {
 export class ConsulWatchSource implements WatchSource {
   readonly key: string;
   readonly source: string;
+  readonly clock: Clock;
   readonly #options: ResolvedConsulOptions;
   #run: ConsulWatchRun | undefined = undefined;
 
@@ -180,6 +186,7 @@ export class ConsulWatchSource implements WatchSource {
     this.#options = options;
     this.key = options.key;
     this.source = `consul:${options.service}`;
+    this.clock = options.clock;
   }
 
   start(sink: WatchSink): () => void {

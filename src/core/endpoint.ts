@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { invalidConfig } from './errors.js';
 
 /** One instance of a service. Endpoints are frozen: discovery replaces them, never mutates them. */
@@ -47,6 +48,36 @@ function parseHostPort(text: string, option: string): { host: string; port: numb
   return { host: match[1] as string, port: Number(match[2]) };
 }
 
+/** Characters of an IPv4 address in any spelling a connect accepts (`0`, `0x0.0`, `000.0.0.0`, a final dot). */
+const IPV4_LIKE = /^[0-9a-fx.]+$/i;
+
+/** The host as the WHATWG URL parser (and so undici) reads it: IPv4 in dotted decimal, IPv6 compressed. */
+function canonicalHost(host: string): string | undefined {
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True for an address that means "this host" rather than a remote instance:
+ * `0.0.0.0` in any spelling a connect accepts (`0`, `0.0`, `0x0.0.0.0`,
+ * `000.0.0.0`), `::` in any spelling (`::0`, `0:0:0:0:0:0:0:0`, with or
+ * without brackets or a zone), and the IPv4-mapped `::ffff:0.0.0.0`. A
+ * connection to one lands on the local host, so such an endpoint is refused.
+ */
+export function isUnspecifiedAddress(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare.includes(':')) {
+    const address = bare.split('%', 1)[0] as string; // a zone (`::%eth0`) does not change the address
+    if (!isIPv6(address)) return false;
+    const canonical = canonicalHost(`[${address}]`);
+    return canonical === '[::]' || canonical === '[::ffff:0:0]';
+  }
+  return IPV4_LIKE.test(bare) && canonicalHost(bare) === '0.0.0.0';
+}
+
 function checkPort(port: unknown, option: string): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalidConfig(option, 'an integer port from 1 to 65535', port);
@@ -56,7 +87,8 @@ function checkPort(port: unknown, option: string): number {
 
 /**
  * Validates one endpoint description and returns a frozen {@link Endpoint}.
- * Throws `ERR_INVALID_CONFIG` naming `option` (for example `endpoints[2].port`).
+ * Throws `ERR_INVALID_CONFIG` naming `option` (for example `endpoints[2].port`),
+ * unspecified addresses (`0.0.0.0`, `::`; see {@link isUnspecifiedAddress}) included.
  */
 export function toEndpoint(input: EndpointInput, option: string): Endpoint {
   const raw: Record<string, unknown> =
@@ -65,6 +97,9 @@ export function toEndpoint(input: EndpointInput, option: string): Endpoint {
   const host = raw['host'];
   if (typeof host !== 'string' || host.trim() === '' || /[\s/?#@]/.test(host)) {
     throw invalidConfig(`${option}.host`, 'a non-empty host name or IP address', host);
+  }
+  if (isUnspecifiedAddress(host)) {
+    throw invalidConfig(`${option}.host`, 'the address of an instance (0.0.0.0 and :: mean "this host": calls would land here)', host);
   }
   const port = checkPort(raw['port'], `${option}.port`);
   const weight = raw['weight'] ?? 1;

@@ -1,18 +1,22 @@
 import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from '../core/clock.js';
+import { parseDurationOrInfinity, type Duration } from '../core/duration.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Resolver, ResolverListener } from './resolver.js';
+import { fingerprint } from './fingerprint.js';
+import type { RejectedEntry, Resolver, ResolverListener } from './resolver.js';
 
-/** One entry of a registry answer that was left out of the set, and why. */
-export interface RejectedEntry {
-  /** The entry as the registry gave it. */
-  readonly entry: unknown;
-  readonly error: Error;
-}
+export type { RejectedEntry } from './resolver.js';
 
 /** Where a watch source reports what it finds. */
 export interface WatchSink {
-  /** A complete, validated set. Replaces the previous one. */
-  update(endpoints: readonly Endpoint[]): void;
+  /**
+   * A complete, validated set. Replaces the previous one. `rejected` lists
+   * the entries of the same answer that were left out (default none); they
+   * are reported one by one through `reject`. An answer whose every entry was
+   * rejected is not an update: report it with `error(new RejectedAnswerError(...))`.
+   */
+  update(endpoints: readonly Endpoint[], rejected?: readonly RejectedEntry[]): void;
   /** The registry could not be read, or its answer was unusable as a whole; the last good set stays. */
   error(error: Error): void;
   /** One entry was invalid and was left out of the set. */
@@ -29,6 +33,15 @@ export interface WatchSource {
   readonly key: string;
   /** Shown as the endpoint set's source (`consul:orders`). */
   readonly source: string;
+  /**
+   * Credentials and TLS material the watch reads the registry with (tokens,
+   * passwords, certificates, keys). Default none. The cache adds their
+   * SHA-256 fingerprint to `key`, so clients that differ only in them never
+   * share a watch; the secrets themselves never appear in a key.
+   */
+  readonly credentials?: unknown;
+  /** Clock for the set's age and the idle cache's expiry. Default the system clock. */
+  readonly clock?: Clock;
   /** Starts watching; returns the function that stops it and releases its timers and sockets. */
   start(sink: WatchSink): () => void;
   /** Optional: re-read the registry soon (the provider rate-limits this). */
@@ -37,15 +50,19 @@ export interface WatchSource {
 
 /** Options of the process-wide discovery cache. */
 export interface DiscoveryCacheOptions {
-  /** Idle watches' last sets kept for a quick start of the next subscriber. Default 1000. */
+  /** Idle watches' last sets kept for a quick start of the next subscriber (at least 1). Default 1000. */
   readonly maxIdle?: number;
-  /** How long an idle set is kept, ms. Default 5 minutes. */
-  readonly idleTtlMs?: number;
+  /** How long an idle set is kept: ms, a duration string (`'5m'`) or `Infinity`. Default 5 minutes. */
+  readonly idleTtlMs?: Duration;
 }
 
 interface IdleEntry {
   readonly endpoints: readonly Endpoint[];
+  readonly rejected: readonly RejectedEntry[];
   readonly updatedAt: number;
+  /** When the last subscriber left, on `clock`. */
+  readonly idleSince: number;
+  readonly clock: Clock;
 }
 
 /** What is known about one watch, for `discoveryCacheEntries()`. */
@@ -60,24 +77,37 @@ export interface DiscoveryCacheEntry {
   readonly stale: boolean;
 }
 
+const NO_REJECTED: readonly RejectedEntry[] = Object.freeze([]);
+
+/** The key a source's watch is cached under: its own key, plus the fingerprint of its credentials. */
+export function watchKey(source: WatchSource): string {
+  return source.credentials === undefined ? source.key : `${source.key}|credentials#${fingerprint(source.credentials)}`;
+}
+
 /** One running watch and its subscribers. */
 class Watch implements WatchSink {
   readonly listeners = new Set<ResolverListener>();
+  readonly clock: Clock;
   endpoints: readonly Endpoint[] | undefined;
+  rejected: readonly RejectedEntry[];
   updatedAt: number | undefined;
   lastError: Error | undefined = undefined;
   stop: (() => void) | undefined = undefined;
 
   constructor(readonly source: WatchSource, seed: IdleEntry | undefined) {
+    this.clock = source.clock ?? systemClock;
     this.endpoints = seed?.endpoints;
+    this.rejected = seed?.rejected ?? NO_REJECTED;
     this.updatedAt = seed?.updatedAt;
   }
 
-  update(endpoints: readonly Endpoint[]): void {
+  update(endpoints: readonly Endpoint[], rejected: readonly RejectedEntry[] = NO_REJECTED): void {
     this.endpoints = endpoints;
-    this.updatedAt = performance.now();
+    this.rejected = rejected;
+    this.updatedAt = this.clock.now();
     this.lastError = undefined;
-    for (const listener of [...this.listeners]) listener.onUpdate({ endpoints, source: this.source.source });
+    const update = rejected.length === 0 ? { endpoints, source: this.source.source } : { endpoints, source: this.source.source, rejected };
+    for (const listener of [...this.listeners]) listener.onUpdate(update);
   }
 
   error(error: Error): void {
@@ -90,7 +120,7 @@ class Watch implements WatchSink {
   }
 
   ageMs(): number | undefined {
-    return this.updatedAt === undefined ? undefined : performance.now() - this.updatedAt;
+    return this.updatedAt === undefined ? undefined : this.clock.now() - this.updatedAt;
   }
 }
 
@@ -101,40 +131,57 @@ class Watch implements WatchSink {
  */
 class DiscoveryCache {
   readonly #active = new Map<string, Watch>();
-  #idle: LRUCache<string, IdleEntry>;
+  #idle!: LRUCache<string, IdleEntry>;
+  #idleTtlMs!: number;
 
   constructor(options: DiscoveryCacheOptions = {}) {
-    this.#idle = DiscoveryCache.#newIdle(options);
-  }
-
-  static #newIdle(options: DiscoveryCacheOptions): LRUCache<string, IdleEntry> {
-    return new LRUCache<string, IdleEntry>({ max: options.maxIdle ?? 1000, ttl: options.idleTtlMs ?? 300_000, ttlAutopurge: false });
+    this.configure(options);
   }
 
   configure(options: DiscoveryCacheOptions): void {
-    this.#idle = DiscoveryCache.#newIdle(options);
+    const checked = checkOptions(options, 'configureDiscoveryCache', ['maxIdle', 'idleTtlMs']);
+    const maxIdle = readNumber(checked['maxIdle'], 'configureDiscoveryCache.maxIdle', 1000, { min: 1, integer: true });
+    const idleTtl = checked['idleTtlMs'];
+    // Expiry is checked on the watch's own clock when a set is taken (the LRU only bounds the count).
+    this.#idleTtlMs = idleTtl === undefined ? 300_000 : parseDurationOrInfinity(idleTtl, 'configureDiscoveryCache.idleTtlMs');
+    this.#idle = new LRUCache<string, IdleEntry>({ max: maxIdle });
+  }
+
+  /** The idle set kept for `key`, unless it expired or was kept on another clock. */
+  #takeIdle(key: string, clock: Clock): IdleEntry | undefined {
+    const entry = this.#idle.get(key);
+    this.#idle.delete(key);
+    if (entry === undefined || entry.clock !== clock || clock.now() - entry.idleSince > this.#idleTtlMs) return undefined;
+    return entry;
   }
 
   subscribe(source: WatchSource, listener: ResolverListener): () => void {
-    let watch = this.#active.get(source.key);
+    const key = watchKey(source);
+    let watch = this.#active.get(key);
     if (watch === undefined) {
-      watch = new Watch(source, this.#idle.get(source.key));
-      this.#idle.delete(source.key);
-      this.#active.set(source.key, watch);
+      watch = new Watch(source, this.#takeIdle(key, source.clock ?? systemClock));
+      this.#active.set(key, watch);
     }
     watch.listeners.add(listener);
     if (watch.endpoints !== undefined) {
-      listener.onUpdate({ endpoints: watch.endpoints, source: source.source, ageMs: watch.ageMs() ?? 0 });
+      const { endpoints, rejected } = watch;
+      const ageMs = watch.ageMs() ?? 0;
+      listener.onUpdate(rejected.length === 0 ? { endpoints, source: source.source, ageMs } : { endpoints, source: source.source, ageMs, rejected });
     }
+    // A late subscriber learns that the shared set is stale, as the first ones did.
+    if (watch.lastError !== undefined) listener.onError(watch.lastError);
     if (watch.stop === undefined) watch.stop = source.start(watch);
     const current = watch;
     return () => {
       if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
-      this.#active.delete(source.key);
+      this.#active.delete(key);
       current.stop?.();
       current.stop = undefined;
       if (current.endpoints !== undefined && current.updatedAt !== undefined) {
-        this.#idle.set(source.key, { endpoints: current.endpoints, updatedAt: current.updatedAt });
+        this.#idle.set(key, {
+          endpoints: current.endpoints, rejected: current.rejected, updatedAt: current.updatedAt,
+          idleSince: current.clock.now(), clock: current.clock,
+        });
       }
     };
   }
@@ -157,7 +204,7 @@ class DiscoveryCache {
 
 const cache = new DiscoveryCache();
 
-/** Sets the bounds of the idle part of the discovery cache (clears what it holds). */
+/** Sets the bounds of the idle part of the discovery cache (clears what it holds); `ERR_INVALID_CONFIG` for a bad or unknown option. */
 export function configureDiscoveryCache(options: DiscoveryCacheOptions): void {
   cache.configure(options);
 }
@@ -167,11 +214,15 @@ export function discoveryCacheEntries(): DiscoveryCacheEntry[] {
   return cache.entries();
 }
 
-/** A {@link Resolver} over a shared watch: every subscriber with the same key shares one watch. */
+/**
+ * A {@link Resolver} over a shared watch: every subscriber with the same key
+ * (and the same credentials, see {@link WatchSource.credentials}) shares one watch.
+ */
 export function sharedResolver(source: WatchSource): Resolver {
+  const key = watchKey(source);
   return Object.freeze({
     source: source.source,
     subscribe: (listener: ResolverListener) => cache.subscribe(source, listener),
-    refresh: () => cache.refresh(source.key),
+    refresh: () => cache.refresh(key),
   });
 }

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { Resolver } from '../discovery/resolver.js';
+import { filterResolver } from '../discovery/endpoint-filter.js';
 import { sharedResolver } from '../discovery/shared-watch.js';
 import { parseDnsOptions, type DnsOptions, type DnsSettings } from './options.js';
 import { DnsWatch } from './watch.js';
@@ -13,7 +14,8 @@ export type { DnsOptions, DnsRecordType } from './options.js';
 export { ZERO_WEIGHT_SHARE } from './srv-weights.js';
 
 function watchKey(settings: DnsSettings): string {
-  const { clock, ...rest } = settings;
+  // The filter runs per subscriber, so clients with different filters share one loop.
+  const { clock, endpointFilter: _filter, ...rest } = settings;
   return `dns:${JSON.stringify({ ...rest, name: rest.name.toLowerCase(), clock: clockId(clock) })}`;
 }
 
@@ -28,8 +30,12 @@ function watchKey(settings: DnsSettings): string {
  *
  * The name is resolved again after min(ttlCap, max(ttlFloor, smallest TTL));
  * `refresh()` (a client saw a connection refused) resolves early, at most once
- * per ttlFloor. NXDOMAIN or "no records" is an empty set; other failures keep
- * the last good set, report an error, and retry with full-jitter backoff.
+ * per ttlFloor. NXDOMAIN, "no records" or only SRV target `.` is an empty
+ * set; other failures keep the last good set, report an error, and retry
+ * with full-jitter backoff. Invalid records (port 0, a target without
+ * addresses, an unspecified address such as `0.0.0.0`) are rejected one by
+ * one; an answer with no valid record keeps the last good set and reports a
+ * `RejectedAnswerError`.
  * Throws `ERR_INVALID_CONFIG` naming the bad option.
  *
  * @example
@@ -37,5 +43,6 @@ function watchKey(settings: DnsSettings): string {
  */
 export function dns(options: DnsOptions): Resolver {
   const settings = parseDnsOptions(options);
-  return sharedResolver(new DnsWatch(settings, watchKey(settings)));
+  const shared = sharedResolver(new DnsWatch(settings, watchKey(settings)));
+  return settings.endpointFilter === undefined ? shared : filterResolver(shared, settings.endpointFilter, 'dns.endpointFilter');
 }

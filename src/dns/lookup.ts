@@ -72,24 +72,29 @@ async function resolveHost(resolver: DnsResolver, settings: DnsSettings): Promis
   return { endpoints, rejected, ttlSeconds: minTtl(undefined, records) };
 }
 
-/** Validates one SRV record before its target is looked up: port 1-65535, a real target. */
+/** Validates one SRV record before its target is looked up: port 1-65535, a host name as target. */
 function checkSrv(record: SrvRecord, option: string): void {
-  toEndpoint({ host: record.name === '' ? '.' : record.name, port: record.port }, option);
-  if (record.name === '' || record.name === '.') {
-    throw invalidConfig(`${option}.target`, "a host name ('.' means the service is not offered here)", record.name);
-  }
+  toEndpoint({ host: record.name, port: record.port }, option);
+}
+
+/** Target `.` (RFC 2782): "the service is decidedly not available at this domain". Not an instance, and not an invalid one. */
+function notOffered(record: SrvRecord): boolean {
+  return record.name === '' || record.name === '.';
 }
 
 /**
  * SRV: priority groups in ascending order; the first group with at least one
- * target that resolves wins. Each address of a target becomes an endpoint;
- * a record's weight is split over its addresses (see {@link srvEndpointWeights}).
+ * target that resolves wins. Records with target `.` are left out silently:
+ * an answer of only those is an empty set. Each address of a target becomes
+ * an endpoint; a record's weight is split over its addresses (see
+ * {@link srvEndpointWeights}).
  */
 async function resolveSrv(resolver: DnsResolver, settings: DnsSettings): Promise<DnsAnswer> {
   const { name } = settings;
   // Plain copies: they are what rejection events carry (Node 22+ adds a `type` field; keep one shape).
   const records = (await orEmpty(resolver.resolveSrv(name)))
-    .map(({ name: target, port, priority, weight }): SrvRecord => ({ name: target, port, priority, weight }));
+    .map(({ name: target, port, priority, weight }): SrvRecord => ({ name: target, port, priority, weight }))
+    .filter((record) => !notOffered(record));
   const priorities = [...new Set(records.map((r) => r.priority))].sort((a, b) => a - b);
   const rejected: RejectedRecord[] = [];
   for (const priority of priorities) {

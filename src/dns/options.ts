@@ -1,7 +1,10 @@
 import { isIP } from 'node:net';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readChoice, readNumber } from '../core/options.js';
+import { readEndpointFilter, type EndpointFilter } from '../discovery/endpoint-filter.js';
+import { readClock } from '../discovery/read-clock.js';
 
 /**
  * What to look up: `'srv'` (SRV records, each target resolved to A and AAAA),
@@ -32,6 +35,14 @@ export interface DnsOptions {
   readonly tries?: number;
   /** Re-resolve backoff after failures: full jitter between 0 and min(cap, base * 2^(n-1)), never sooner than `ttlFloor`. Default `{ base: '1s', cap: '30s' }`. */
   readonly errorBackoff?: { readonly base?: Duration; readonly cap?: Duration };
+  /**
+   * Only addresses this predicate allows are used, for example
+   * `allowCidrs(['10.20.0.0/16'])`; the others are rejected entries
+   * (`discoveryRejected`), and an answer with none allowed keeps the last
+   * good set. Runs per client, so clients with different filters share one
+   * resolve loop. Default none (every valid address).
+   */
+  readonly endpointFilter?: EndpointFilter;
   /** Time and randomness (a VirtualClock in tests). Default the system clock. */
   readonly clock?: Clock;
 }
@@ -48,6 +59,7 @@ export interface DnsSettings {
   readonly tries: number;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
+  readonly endpointFilter: EndpointFilter | undefined;
   readonly clock: Clock;
 }
 
@@ -67,43 +79,44 @@ function checkServer(server: unknown, option: string): string {
   return server;
 }
 
-function checkPort(port: unknown, option: string): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalidConfig(option, 'an integer port from 1 to 65535', port);
-  }
-  return port;
-}
+const KNOWN = ['name', 'type', 'port', 'servers', 'ttlFloor', 'ttlCap', 'timeout', 'tries', 'errorBackoff', 'endpointFilter', 'clock'];
 
-/** Validates {@link DnsOptions}; throws `ERR_INVALID_CONFIG` naming the option (`dns.ttlFloor`, ...). */
+/**
+ * Validates {@link DnsOptions}; throws `ERR_INVALID_CONFIG` naming the option
+ * (`dns.ttlFloor`, ...; an unknown key with the nearest known one).
+ */
 export function parseDnsOptions(options: DnsOptions): DnsSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('dns', 'an options object', options);
-  const { name, type = 'srv', port, servers, tries = 2, errorBackoff = {}, clock = systemClock } = options;
+  const raw = checkOptions(options, 'dns', KNOWN);
+  const name = raw['name'];
   if (typeof name !== 'string' || !NAME.test(name)) throw invalidConfig('dns.name', 'a DNS name such as _http._tcp.orders.example.test', name);
-  if (!TYPES.includes(type)) throw invalidConfig('dns.type', `one of ${TYPES.join(', ')}`, type);
+  const type = readChoice(raw['type'], 'dns.type', TYPES, 'srv');
+  const port = raw['port'];
   if (type === 'srv' && port !== undefined) throw invalidConfig('dns.port', 'no port with type srv (SRV records carry their ports)', port);
-  if (type !== 'srv') checkPort(port, 'dns.port');
+  if (type !== 'srv') {
+    if (port === undefined) throw invalidConfig('dns.port', `an integer port from 1 to 65535 (required with type ${type})`, port);
+    readNumber(port, 'dns.port', undefined, { min: 1, max: 65535, integer: true });
+  }
+  const servers = raw['servers'];
   if (servers !== undefined && (!Array.isArray(servers) || servers.length === 0)) {
     throw invalidConfig('dns.servers', 'a non-empty array of server addresses', servers);
   }
-  servers?.forEach((server, index) => checkServer(server, `dns.servers[${index}]`));
-  const ttlFloorMs = parsePositiveDuration(options.ttlFloor ?? '1s', 'dns.ttlFloor');
-  const ttlCapMs = parsePositiveDuration(options.ttlCap ?? '30s', 'dns.ttlCap');
-  if (ttlCapMs < ttlFloorMs) throw invalidConfig('dns.ttlCap', `a duration >= ttlFloor (${ttlFloorMs} ms)`, options.ttlCap);
-  const timeoutMs = parsePositiveDuration(options.timeout ?? '2s', 'dns.timeout');
-  if (!Number.isInteger(tries) || tries < 1 || tries > 10) throw invalidConfig('dns.tries', 'an integer from 1 to 10', tries);
-  if (errorBackoff === null || typeof errorBackoff !== 'object') throw invalidConfig('dns.errorBackoff', '{ base?, cap? }', errorBackoff);
-  const backoffBaseMs = parsePositiveDuration(errorBackoff.base ?? '1s', 'dns.errorBackoff.base');
-  const backoffCapMs = parseDuration(errorBackoff.cap ?? '30s', 'dns.errorBackoff.cap');
-  if (backoffCapMs < backoffBaseMs) throw invalidConfig('dns.errorBackoff.cap', `a duration >= errorBackoff.base (${backoffBaseMs} ms)`, errorBackoff.cap);
-  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function'
-    || typeof clock.clearTimeout !== 'function' || typeof clock.random !== 'function') {
-    throw invalidConfig('dns.clock', 'a Clock (now, random, setTimeout, clearTimeout)', clock);
-  }
+  (servers as unknown[] | undefined)?.forEach((server, index) => checkServer(server, `dns.servers[${index}]`));
+  const ttlFloorMs = parsePositiveDuration(raw['ttlFloor'] ?? '1s', 'dns.ttlFloor');
+  const ttlCapMs = parsePositiveDuration(raw['ttlCap'] ?? '30s', 'dns.ttlCap');
+  if (ttlCapMs < ttlFloorMs) throw invalidConfig('dns.ttlCap', `a duration >= ttlFloor (${ttlFloorMs} ms)`, raw['ttlCap']);
+  const timeoutMs = parsePositiveDuration(raw['timeout'] ?? '2s', 'dns.timeout');
+  const tries = readNumber(raw['tries'], 'dns.tries', 2, { min: 1, max: 10, integer: true });
+  const errorBackoff = checkOptions(raw['errorBackoff'] === undefined ? {} : raw['errorBackoff'], 'dns.errorBackoff', ['base', 'cap']);
+  const backoffBaseMs = parsePositiveDuration(errorBackoff['base'] ?? '1s', 'dns.errorBackoff.base');
+  const backoffCapMs = parseDuration(errorBackoff['cap'] ?? '30s', 'dns.errorBackoff.cap');
+  if (backoffCapMs < backoffBaseMs) throw invalidConfig('dns.errorBackoff.cap', `a duration >= errorBackoff.base (${backoffBaseMs} ms)`, errorBackoff['cap']);
   return Object.freeze({
     name: name.endsWith('.') ? name.slice(0, -1) : name,
     type,
     port: type === 'srv' ? undefined : (port as number),
-    servers: servers === undefined ? undefined : Object.freeze([...servers]),
-    ttlFloorMs, ttlCapMs, timeoutMs, tries, backoffBaseMs, backoffCapMs, clock,
+    servers: servers === undefined ? undefined : Object.freeze([...(servers as string[])]),
+    ttlFloorMs, ttlCapMs, timeoutMs, tries, backoffBaseMs, backoffCapMs,
+    endpointFilter: readEndpointFilter(raw['endpointFilter'], 'dns.endpointFilter'),
+    clock: readClock(raw['clock'], 'dns.clock'),
   });
 }

@@ -1,7 +1,8 @@
 import { promises as dnsPromises } from 'node:dns';
 import { fullJitterBackoff } from '../core/backoff.js';
-import type { TimerHandle } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
+import { RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
 import { lookup, type DnsAnswer } from './lookup.js';
 import type { DnsSettings } from './options.js';
@@ -25,12 +26,16 @@ class DnsLoop {
   #timerDueAt = Number.POSITIVE_INFINITY;
   #lastStartedAt = Number.NEGATIVE_INFINITY;
   #failures = 0;
+  /** What was last passed on: a set, or an answer of rejected entries only. */
   #published: string | undefined = undefined;
   #rejected = new Set<string>();
+
+  readonly #label: string;
 
   constructor(settings: DnsSettings, sink: WatchSink) {
     this.#settings = settings;
     this.#sink = sink;
+    this.#label = `dns:${settings.name}`;
     this.#resolver = new dnsPromises.Resolver({ timeout: settings.timeoutMs, tries: settings.tries });
     if (settings.servers !== undefined) this.#resolver.setServers([...settings.servers]);
   }
@@ -109,11 +114,19 @@ class DnsLoop {
       rejected.add(key);
     }
     this.#rejected = rejected;
+    // Records, none valid: a broken answer, not "no instances"; the last good set stays. Reported once until it changes.
+    if (answer.endpoints.length === 0 && answer.rejected.length > 0) {
+      const key = `rejected:${[...rejected].join(',')}`;
+      if (key === this.#published && !recovered) return;
+      this.#published = key;
+      this.#sink.error(new RejectedAnswerError(this.#label, answer.rejected));
+      return;
+    }
     // Unchanged sets are not republished (the set's age stays "since it changed"), except to end staleness after errors.
     const key = setKey(answer.endpoints);
     if (key === this.#published && !recovered) return;
     this.#published = key;
-    this.#sink.update(Object.freeze([...answer.endpoints]));
+    this.#sink.update(Object.freeze([...answer.endpoints]), answer.rejected);
   }
 }
 
@@ -121,6 +134,7 @@ class DnsLoop {
 export class DnsWatch implements WatchSource {
   readonly key: string;
   readonly source: string;
+  readonly clock: Clock;
   readonly #settings: DnsSettings;
   #loop: DnsLoop | undefined = undefined;
 
@@ -128,6 +142,7 @@ export class DnsWatch implements WatchSource {
     this.#settings = settings;
     this.key = key;
     this.source = `dns:${settings.name}`;
+    this.clock = settings.clock;
   }
 
   start(sink: WatchSink): () => void {

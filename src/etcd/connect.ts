@@ -11,7 +11,8 @@ export function connectEtcd(settings: EtcdSettings): Etcd3 {
   const options: IOptions = {
     hosts: [...settings.hosts],
     dialTimeout: timeout,
-    // Streams (watch) live long; unary calls get a deadline so a hung etcd fails them.
+    // Streams (watch) live long; unary calls get a deadline so a hung etcd fails them. gRPC takes
+    // deadlines as wall-clock dates and times them itself: the injected (monotonic) clock cannot give one.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
     // Detect a dead peer on a quiet watch; etcd refuses pings more often than every 5 s.
     grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },

@@ -1,5 +1,6 @@
 import { toEndpoint, type Endpoint, type EndpointInput, type EndpointObject } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { ServiceInstance } from '../registration/registrar.js';
 
 /**
@@ -39,9 +40,12 @@ export function instanceId(instance: ServiceInstance): string {
   return instance.id ?? `${instance.service}-${instance.address}-${instance.port}`;
 }
 
+/** The keys of a {@link ServiceInstance}. */
+const INSTANCE_KEYS: readonly string[] = ['service', 'id', 'address', 'port', 'tags', 'metadata', 'weight', 'zone'];
+
 /** Validates a registration and returns the JSON value to store (the same format the resolver reads). */
 export function encodeInstance(instance: ServiceInstance): string {
-  if (instance === null || typeof instance !== 'object') throw invalidConfig('instance', '{ service, address, port, ... }', instance);
+  checkOptions(instance, 'instance', INSTANCE_KEYS);
   const id = instanceId(instance);
   if (typeof id !== 'string' || !/^[^/\s]+$/.test(id)) throw invalidConfig('instance.id', 'a non-empty id without "/" or spaces', id);
   const endpoint = toEndpoint({

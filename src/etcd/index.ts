@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { Resolver } from '../discovery/resolver.js';
+import { filterResolver } from '../discovery/endpoint-filter.js';
 import { sharedResolver } from '../discovery/shared-watch.js';
 import type { Registrar } from '../registration/registrar.js';
 import { resolveEtcdOptions, type EtcdOptions } from './options.js';
@@ -19,18 +20,21 @@ export interface EtcdProvider extends Resolver, Registrar {}
 /**
  * etcd as a registry. As a {@link Resolver}: reads every key under
  * `prefix` (one JSON endpoint per key), then watches it, pushing the whole
- * set after each change; clients with equal hosts, prefix and user share one
- * watch. While etcd is unreachable the last good set stays in use (clients
- * report it stale) and meshkit re-syncs with full-jitter backoff; bad values
- * are left out one by one (`discoveryRejected`). As a {@link Registrar}:
- * `register(provider, instance)` writes the instance under a lease meshkit
- * keeps alive and revokes on `deregister()`.
+ * set after each change; clients with equal hosts, prefix and credentials
+ * share one watch. While etcd is unreachable the last good set stays in use
+ * (clients report it stale) and meshkit re-syncs with full-jitter backoff;
+ * bad values (not JSON, port 0, an unspecified address such as `0.0.0.0`, ...)
+ * are left out one by one (`discoveryRejected`), and a prefix whose every
+ * value is bad keeps the last good set (a `RejectedAnswerError`). As a
+ * {@link Registrar}: `register(provider, instance)` writes the instance under
+ * a lease meshkit keeps alive and revokes on `deregister()`.
  *
  * Options are validated at once (`ERR_INVALID_CONFIG`); see {@link EtcdOptions} for defaults.
  */
 export function etcd(options: EtcdOptions): EtcdProvider {
   const settings = resolveEtcdOptions(options);
-  const resolver = sharedResolver(etcdWatchSource(settings));
+  const shared = sharedResolver(etcdWatchSource(settings));
+  const resolver = settings.endpointFilter === undefined ? shared : filterResolver(shared, settings.endpointFilter, 'etcd.endpointFilter');
   const registrar = etcdRegistrar(settings);
   return Object.freeze({
     source: resolver.source,

@@ -1,6 +1,10 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { parseDuration, parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readString } from '../core/options.js';
+import { readEndpointFilter, type EndpointFilter } from '../discovery/endpoint-filter.js';
+import { readClock } from '../discovery/read-clock.js';
+import { checkSecretOptions } from '../discovery/secret-options.js';
 
 /** TLS material for the gRPC connection to etcd (PEM buffers, passed to grpc-js `createSsl`). */
 export interface EtcdCredentials {
@@ -54,6 +58,14 @@ export interface EtcdOptions {
    * `register()` overrides it.
    */
   readonly leaseTtl?: Duration;
+  /**
+   * Only instances this predicate allows are used, for example
+   * `allowCidrs(['10.20.0.0/16'])`; the others are rejected entries
+   * (`discoveryRejected`), and a set with none allowed keeps the last good
+   * set. Runs per client, so clients with different filters share one
+   * watch. Default none (every valid instance).
+   */
+  readonly endpointFilter?: EndpointFilter;
   /** Time, randomness and timers (tests use `VirtualClock`). Default the system clock. */
   readonly clock?: Clock;
 }
@@ -71,6 +83,7 @@ export interface EtcdSettings {
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
   readonly leaseTtlSeconds: number;
+  readonly endpointFilter: EndpointFilter | undefined;
   readonly clock: Clock;
 }
 
@@ -81,12 +94,14 @@ export function defaultPrefix(service: string): string {
   return `/meshkit/services/${service}/`;
 }
 
+const KNOWN = ['service', 'hosts', 'prefix', 'credentials', 'auth', 'requestTimeout', 'backoff', 'leaseTtl', 'endpointFilter', 'clock'];
+
 function checkHosts(value: unknown): readonly string[] {
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0) throw invalidConfig('hosts', 'a URL or a non-empty array of URLs', value);
+  if (!Array.isArray(list) || list.length === 0) throw invalidConfig('etcd.hosts', 'a URL or a non-empty array of URLs', value);
   return Object.freeze(list.map((host: unknown, index) => {
     if (typeof host !== 'string' || !/^https?:\/\/[^\s/]+\/?$/.test(host)) {
-      throw invalidConfig(Array.isArray(value) ? `hosts[${index}]` : 'hosts', "an etcd URL such as 'http://127.0.0.1:2379'", host);
+      throw invalidConfig(Array.isArray(value) ? `etcd.hosts[${index}]` : 'etcd.hosts', "an etcd URL such as 'http://127.0.0.1:2379'", host);
     }
     return host.replace(/\/$/, ''); // etcd3 turns the URL into a gRPC target: no trailing slash
   }));
@@ -94,58 +109,68 @@ function checkHosts(value: unknown): readonly string[] {
 
 function checkCredentials(value: unknown): EtcdCredentials | undefined {
   if (value === undefined) return undefined;
-  const raw = value as Record<string, unknown> | null;
-  if (raw === null || typeof raw !== 'object' || !Buffer.isBuffer(raw['rootCertificate'])
-    || (raw['privateKey'] !== undefined && !Buffer.isBuffer(raw['privateKey']))
-    || (raw['certChain'] !== undefined && !Buffer.isBuffer(raw['certChain']))) {
-    throw invalidConfig('credentials', '{ rootCertificate: Buffer, privateKey?: Buffer, certChain?: Buffer }', value);
+  const raw = checkSecretOptions(value, 'etcd.credentials', ['rootCertificate', 'privateKey', 'certChain']);
+  for (const name of ['rootCertificate', 'privateKey', 'certChain'] as const) {
+    const material = raw[name];
+    if ((name === 'rootCertificate' || material !== undefined) && !Buffer.isBuffer(material)) {
+      throw invalidConfig(`etcd.credentials.${name}`, 'PEM bytes in a Buffer', material === undefined ? undefined : `<${typeof material}>`);
+    }
   }
-  return value as EtcdCredentials;
+  if ((raw['privateKey'] === undefined) !== (raw['certChain'] === undefined)) {
+    const missing = raw['privateKey'] === undefined ? 'privateKey' : 'certChain';
+    throw invalidConfig(`etcd.credentials.${missing}`, 'privateKey and certChain given together (a client certificate needs both)', undefined);
+  }
+  return Object.freeze({ ...(raw as unknown as EtcdCredentials) });
 }
 
 function checkAuth(value: unknown): EtcdAuth | undefined {
   if (value === undefined) return undefined;
-  const raw = value as Record<string, unknown> | null;
-  if (raw === null || typeof raw !== 'object' || typeof raw['username'] !== 'string' || raw['username'] === ''
-    || typeof raw['password'] !== 'string') {
-    throw invalidConfig('auth', '{ username: non-empty string, password: string }', value === null ? null : '{ ... }');
-  }
-  return Object.freeze({ username: raw['username'], password: raw['password'] as string });
+  const raw = checkSecretOptions(value, 'etcd.auth', ['username', 'password']);
+  const username = readString(raw['username'], 'etcd.auth.username');
+  if (username === undefined) throw invalidConfig('etcd.auth.username', 'a non-empty string', undefined);
+  // The password is never shown, not even when it is of the wrong type.
+  if (typeof raw['password'] !== 'string') throw invalidConfig('etcd.auth.password', 'a string', `<${typeof raw['password']}>`);
+  return Object.freeze({ username, password: raw['password'] });
 }
 
-/** Validates `etcd(...)` options at creation; throws `ERR_INVALID_CONFIG` naming the option. */
+function checkBackoff(value: unknown): { baseMs: number; capMs: number } {
+  const backoff = checkOptions(value === undefined ? {} : value, 'etcd.backoff', ['base', 'cap']);
+  const baseMs = parsePositiveDuration(backoff['base'] ?? 200, 'etcd.backoff.base');
+  const capMs = parsePositiveDuration(backoff['cap'] ?? 10_000, 'etcd.backoff.cap');
+  if (capMs < baseMs) throw invalidConfig('etcd.backoff.cap', `a duration >= backoff.base (${baseMs} ms)`, backoff['cap']);
+  return { baseMs, capMs };
+}
+
+/**
+ * Validates `etcd(...)` options at creation; throws `ERR_INVALID_CONFIG`
+ * naming the option (`etcd.hosts[1]`, `etcd.backoff.cap`; an unknown key
+ * with the nearest known one). Secrets are never shown in the error.
+ */
 export function resolveEtcdOptions(options: EtcdOptions): EtcdSettings {
-  if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ service, hosts?, prefix?, ... }', options);
-  const service: unknown = options.service;
+  const raw = checkSecretOptions(options, 'etcd', KNOWN);
+  const service: unknown = raw['service'];
   if (typeof service !== 'string' || !SERVICE.test(service)) {
-    throw invalidConfig('service', 'a service name of letters, digits, ".", "_", ":" or "-"', service);
+    throw invalidConfig('etcd.service', 'a service name of letters, digits, ".", "_", ":" or "-"', service);
   }
-  const prefix: unknown = options.prefix ?? defaultPrefix(service);
+  const prefix: unknown = raw['prefix'] ?? defaultPrefix(service);
   if (typeof prefix !== 'string' || prefix === '' || /\s/.test(prefix)) {
-    throw invalidConfig('prefix', "a non-empty key prefix without spaces, such as '/services/orders/'", prefix);
+    throw invalidConfig('etcd.prefix', "a non-empty key prefix without spaces, such as '/services/orders/'", prefix);
   }
-  const backoff: unknown = options.backoff ?? {};
-  if (backoff === null || typeof backoff !== 'object') throw invalidConfig('backoff', '{ base?, cap? }', backoff);
-  const backoffBaseMs = parsePositiveDuration((backoff as EtcdBackoffOptions).base ?? 200, 'backoff.base');
-  const backoffCapMs = parsePositiveDuration((backoff as EtcdBackoffOptions).cap ?? 10_000, 'backoff.cap');
-  if (backoffCapMs < backoffBaseMs) throw invalidConfig('backoff.cap', `a duration >= backoff.base (${backoffBaseMs} ms)`, (backoff as EtcdBackoffOptions).cap);
-  const leaseTtlMs = parseDuration(options.leaseTtl ?? 10_000, 'leaseTtl');
-  if (leaseTtlMs < 1000) throw invalidConfig('leaseTtl', 'a duration of at least 1s', options.leaseTtl);
-  const clock: unknown = options.clock ?? systemClock;
-  const ok = typeof clock === 'object' && clock !== null
-    && ['now', 'random', 'setTimeout', 'clearTimeout'].every((m) => typeof (clock as Record<string, unknown>)[m] === 'function');
-  if (!ok) throw invalidConfig('clock', 'a clock with now, random, setTimeout and clearTimeout', clock);
+  const { baseMs: backoffBaseMs, capMs: backoffCapMs } = checkBackoff(raw['backoff']);
+  const leaseTtlMs = parseDuration(raw['leaseTtl'] ?? 10_000, 'etcd.leaseTtl');
+  if (leaseTtlMs < 1000) throw invalidConfig('etcd.leaseTtl', 'a duration of at least 1s', raw['leaseTtl']);
   return Object.freeze({
     service,
-    hosts: checkHosts(options.hosts ?? 'http://127.0.0.1:2379'),
+    hosts: checkHosts(raw['hosts'] ?? 'http://127.0.0.1:2379'),
     prefix,
-    defaultPrefix: options.prefix === undefined,
-    credentials: checkCredentials(options.credentials),
-    auth: checkAuth(options.auth),
-    requestTimeoutMs: parsePositiveDuration(options.requestTimeout ?? 5000, 'requestTimeout'),
+    defaultPrefix: raw['prefix'] === undefined,
+    credentials: checkCredentials(raw['credentials']),
+    auth: checkAuth(raw['auth']),
+    requestTimeoutMs: parsePositiveDuration(raw['requestTimeout'] ?? 5000, 'etcd.requestTimeout'),
     backoffBaseMs,
     backoffCapMs,
     leaseTtlSeconds: Math.ceil(leaseTtlMs / 1000),
-    clock: clock as Clock,
+    endpointFilter: readEndpointFilter(raw['endpointFilter'], 'etcd.endpointFilter'),
+    clock: readClock(raw['clock'], 'etcd.clock'),
   });
 }

@@ -2,6 +2,7 @@ import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, isOptionsObject } from '../core/options.js';
 import type { HealthCheck, Registrar, Registration, ServiceInstance } from '../registration/registrar.js';
 import { connectEtcd } from './connect.js';
 import { encodeInstance, instanceId } from './entry.js';
@@ -113,9 +114,11 @@ class LeasedRegistration implements Registration {
 
 function leaseSeconds(settings: EtcdSettings, check: HealthCheck | undefined): number {
   if (check === undefined) return settings.leaseTtlSeconds;
-  if (check === null || typeof check !== 'object' || !('ttl' in check)) {
+  if (!isOptionsObject(check) || !('ttl' in check)) {
     throw invalidConfig('check', 'a { ttl } check (etcd keeps registrations under a lease; it does not probe HTTP)', check);
   }
+  // deregisterAfter is part of the shared check shape; a lease needs nothing past its TTL.
+  checkOptions(check, 'check', ['ttl', 'deregisterAfter']);
   const ms = parseDuration(check.ttl, 'check.ttl');
   if (ms < 1000) throw invalidConfig('check.ttl', 'a duration of at least 1s', check.ttl);
   return Math.ceil(ms / 1000);

@@ -2,6 +2,8 @@ import { Range, type Etcd3, type IDuplexStream, type IKeyValue, type IWatchReque
 import { fullJitterBackoff } from '../core/backoff.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
+import { RejectedAnswerError } from '../discovery/rejected-answer.js';
+import type { RejectedEntry } from '../discovery/resolver.js';
 import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
 import { connectEtcd } from './connect.js';
 import { parseEtcdValue } from './entry.js';
@@ -27,16 +29,19 @@ class PrefixWatch {
   readonly #range: Range;
   /** key -> endpoint, for the entries that parsed. */
   readonly #entries = new Map<string, Endpoint>();
-  /** key -> mod revision already reported as rejected, so a re-sync does not report it again. */
-  readonly #rejected = new Map<string, string>();
+  /** key -> the rejected entry and the mod revision it was reported at, so a re-sync does not report it again. */
+  readonly #rejected = new Map<string, { readonly revision: string; readonly rejected: RejectedEntry }>();
   #client: Etcd3 | undefined = undefined;
   #stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined = undefined;
   #timer: TimerHandle | undefined = undefined;
   #generation = 0;
   #failures = 0;
   #stopped = false;
+  /** Signature of the last state passed on: a set, or an answer of rejected entries only. */
   #pushed: string | undefined = undefined;
+  /** A sync failed since then: the next state is passed on even if it is the same. */
   #failing = false;
+  readonly #label: string;
 
   readonly #hooks: EtcdWatchHooks;
 
@@ -45,6 +50,7 @@ class PrefixWatch {
     this.#hooks = hooks;
     this.#sink = sink;
     this.#range = Range.prefix(settings.prefix);
+    this.#label = `etcd:${settings.service}`;
   }
 
   start(): void {
@@ -130,13 +136,18 @@ class PrefixWatch {
       this.#rejected.delete(key);
     } catch (error) {
       this.#entries.delete(key);
-      if (this.#rejected.get(key) === kv.mod_revision) return;
-      this.#rejected.set(key, kv.mod_revision);
-      this.#sink.reject({ key, value }, asError(error));
+      if (this.#rejected.get(key)?.revision === kv.mod_revision) return;
+      const rejected = { entry: { key, value }, error: asError(error) };
+      this.#rejected.set(key, { revision: kv.mod_revision, rejected });
+      this.#sink.reject(rejected.entry, rejected.error);
     }
   }
 
-  /** Pushes the complete set (in key order, one endpoint per host:port) when it changed or follows a failure. */
+  /**
+   * Pushes the complete set (in key order, one endpoint per host:port) when
+   * it changed or follows a failure. Keys under the prefix, none valid: an
+   * error that keeps the last good set, not an empty set.
+   */
   #push(): void {
     const byId = new Map<string, Endpoint>();
     for (const key of [...this.#entries.keys()].sort()) {
@@ -144,11 +155,14 @@ class PrefixWatch {
       if (!byId.has(endpoint.id)) byId.set(endpoint.id, endpoint);
     }
     const endpoints = Object.freeze([...byId.values()]);
-    const signature = JSON.stringify(endpoints);
+    const rejected = Object.freeze([...this.#rejected].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, r]) => r.rejected));
+    const everyRejected = endpoints.length === 0 && rejected.length > 0;
+    const signature = everyRejected ? `rejected:${JSON.stringify(rejected.map((r) => r.entry))}` : JSON.stringify(endpoints);
     if (signature === this.#pushed && !this.#failing) return;
     this.#pushed = signature;
     this.#failing = false;
-    this.#sink.update(endpoints);
+    if (everyRejected) this.#sink.error(new RejectedAnswerError(this.#label, rejected));
+    else this.#sink.update(endpoints, rejected);
   }
 
   #end(ending: Ending): void {
@@ -195,8 +209,8 @@ export interface EtcdWatchHooks {
 
 /**
  * The {@link WatchSource} of one etcd prefix; clients with equal options
- * (service, hosts, prefix, user, TLS or not, timeouts, backoff, clock) share
- * one watch.
+ * (service, hosts, prefix, user and password, TLS material, timeouts,
+ * backoff, clock) share one watch.
  */
 export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = {}): WatchSource {
   const { service, hosts, prefix, auth, credentials, requestTimeoutMs, backoffBaseMs, backoffCapMs, clock } = settings;
@@ -205,6 +219,9 @@ export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = 
       'etcd', service, hosts.join(','), prefix, auth?.username ?? '', credentials === undefined ? 'plain' : 'tls',
       requestTimeoutMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
     ].join('|'),
+    // The password and TLS material: the cache adds their fingerprint to the key, so clients with other credentials never share this watch.
+    ...(auth === undefined && credentials === undefined ? {} : { credentials: { auth, credentials } }),
+    clock,
     source: `etcd:${settings.service}`,
     start(sink: WatchSink): () => void {
       const watch = new PrefixWatch(settings, sink, hooks);

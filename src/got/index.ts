@@ -7,6 +7,7 @@ import https from 'node:https';
 import { got as defaultGot, type Got, type Options } from 'got';
 import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import { subscribe } from '../core/diagnostics.js';
 import { HttpStatusClassifier } from '../transports/http-classifier.js';
 import { reportBodyCut } from './body-error.js';
@@ -94,7 +95,7 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function') {
     throw invalidConfig('client', 'a meshkit Client', client);
   }
-  if (options === null || typeof options !== 'object') throw invalidConfig('options', '{ got?, prefixUrl? }', options);
+  checkOptions(options, 'options', ['got', 'prefixUrl']);
   const base = options.got ?? defaultGot;
   if (typeof base !== 'function' || typeof base.extend !== 'function') throw invalidConfig('options.got', 'a got instance', base);
   // A transport of your own that does not describe itself leaves the scheme and TLS to got's URL and options.

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { client, subscribe, type DiscoveryErrorMessage, type DiscoveryStaleMessage, type Resolver, type ResolverListener } from '../../src/index.js';
+import {
+  client, isMeshkitError, RejectedAnswerError, subscribe,
+  type DiscoveryErrorMessage, type DiscoveryStaleMessage, type Resolver, type ResolverListener,
+} from '../../src/index.js';
 import { toEndpoint } from '../../src/core/endpoint.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 
@@ -65,5 +68,66 @@ describe('endpoint state: staleness', () => {
     listener.onError(new Error('again'));
     assert.equal(stale.length, 3, 'a new outage is a new event');
     assert.equal(stale[2]?.stale, true);
+  });
+});
+
+describe('endpoint state: answers whose every entry was rejected', () => {
+  it('keeps the last good set, turns stale and publishes discoveryError with every rejected entry; snapshot().lastError holds them', async (t) => {
+    const clock = new VirtualClock();
+    const service = `rejected-${process.pid}`;
+    const resolver = drivenResolver('driven:orders');
+    const errors: DiscoveryErrorMessage[] = [];
+    const stale: DiscoveryStaleMessage[] = [];
+    t.after(subscribe('discoveryError', (m) => {
+      if (m.service === service) errors.push(m);
+    }));
+    t.after(subscribe('discoveryStale', (m) => {
+      if (m.service === service) stale.push(m);
+    }));
+    await using c = client(service).discovery(resolver).clock(clock).retry(false).build();
+    const listener = resolver.listener as ResolverListener;
+    const good = toEndpoint('127.0.0.1:9', 'test');
+    listener.onUpdate({ source: 'driven:orders', endpoints: [good] });
+    await clock.advance(700);
+
+    const rejected = [
+      { entry: { host: '127.0.0.1', port: 0 }, error: new Error('port 0') },
+      { entry: { host: '0.0.0.0', port: 80 }, error: new Error('unspecified address') },
+    ];
+    listener.onUpdate({ source: 'driven:orders', endpoints: [], rejected });
+    const snapshot = c.endpoints();
+    assert.deepEqual(snapshot.endpoints, [good], 'the last good set stays in use');
+    assert.equal(snapshot.stale, true);
+    assert.ok(snapshot.lastError instanceof RejectedAnswerError);
+    assert.ok(isMeshkitError(snapshot.lastError, 'ERR_INVALID_CONFIG'));
+    assert.deepEqual(snapshot.lastError.rejected, rejected, 'every rejected entry, what and why');
+    assert.deepEqual(snapshot.lastError.details['rejected'], rejected);
+    assert.match(snapshot.lastError.message, /driven:orders: every entry of the answer was rejected \(2\).*port 0.*unspecified address/);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.error, snapshot.lastError);
+    assert.equal(errors[0]?.staleForMs, 700);
+    assert.deepEqual(stale.map((m) => m.stale), [true]);
+
+    // A real answer of no instances still empties the set: only "every entry invalid" is an error.
+    listener.onUpdate({ source: 'driven:orders', endpoints: [] });
+    assert.deepEqual(c.endpoints().endpoints, []);
+    assert.equal(c.endpoints().stale, false);
+    assert.equal(c.endpoints().lastError, undefined);
+    await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_NO_ENDPOINTS'));
+  });
+
+  it('before any set, an answer of rejected entries only is an error and calls wait for a good set', async (t) => {
+    const service = `rejected-first-${process.pid}`;
+    const resolver = drivenResolver('driven:orders');
+    const errors: DiscoveryErrorMessage[] = [];
+    t.after(subscribe('discoveryError', (m) => {
+      if (m.service === service) errors.push(m);
+    }));
+    await using c = client(service).discovery(resolver).timeout({ total: '50ms' }).retry(false).build();
+    resolver.listener?.onUpdate({ source: 'driven:orders', endpoints: [], rejected: [{ entry: 'x', error: new Error('not JSON') }] });
+    assert.equal(c.endpoints().ageMs, undefined, 'no set yet');
+    assert.ok(c.endpoints().lastError instanceof RejectedAnswerError);
+    assert.equal(errors[0]?.staleForMs, undefined);
+    await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_NO_ENDPOINTS') || isMeshkitError(e, 'ERR_DEADLINE_EXCEEDED'));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isMeshkitError, toEndpoint } from '../../src/index.js';
+import { isMeshkitError, isUnspecifiedAddress, toEndpoint } from '../../src/index.js';
 
 describe('toEndpoint', () => {
   it('parses host:port strings, IPv6 in brackets', () => {
@@ -31,4 +31,27 @@ describe('toEndpoint', () => {
         isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === option);
     });
   }
+
+  it('refuses unspecified addresses in every spelling, which would send calls to the local host', () => {
+    const unspecified: unknown[] = [
+      '0.0.0.0:80', '[::]:80', '[::0]:80', '[0:0:0:0:0:0:0:0]:80', '0:80',
+      { host: '0.0.0.0', port: 80 }, { host: '::', port: 80 }, { host: '[::]', port: 80 }, { host: '::0', port: 80 },
+      { host: '0::', port: 80 }, { host: '0:0:0:0:0:0:0:0', port: 80 }, { host: '::0.0.0.0', port: 80 },
+      { host: '::ffff:0.0.0.0', port: 80 }, { host: '::%eth0', port: 80 }, { host: '0', port: 80 }, { host: '0.0', port: 80 },
+      { host: '0x0.0.0.0', port: 80 }, { host: '000.0.0.0', port: 80 }, { host: '0.0.0.0.', port: 80 },
+    ];
+    for (const input of unspecified) {
+      assert.throws(() => toEndpoint(input as never, 'e'), (error: unknown) =>
+        isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'e.host' && /this host/.test(error.message),
+      `${JSON.stringify(input)} is refused`);
+    }
+  });
+
+  it('isUnspecifiedAddress: only "this host" addresses, not their neighbours or names', () => {
+    for (const host of ['0.0.0.0', '::', '[::]', '::0', '0:0::0', '::ffff:0:0', '0', '0x0', '00.0']) assert.equal(isUnspecifiedAddress(host), true, host);
+    for (const host of ['0.0.0.1', '::1', '::2', '[::1]', '::ffff:127.0.0.1', '10.0.0.0', '127.0.0.1', 'host0', '0.example.test', 'localhost', 'fe80::1%eth0', ''])
+      assert.equal(isUnspecifiedAddress(host), false, host);
+    assert.equal(toEndpoint('0.0.0.1:80', 'e').host, '0.0.0.1');
+    assert.equal(toEndpoint({ host: '0.example.test', port: 80 }, 'e').host, '0.example.test');
+  });
 });

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  client, configureDiscoveryCache, discoveryCacheEntries, sharedResolver, subscribe, toEndpoint,
-  type DiscoveryErrorMessage, type DiscoveryRejectedMessage, type ResolverListener, type ResolverUpdate, type WatchSink, type WatchSource,
+  client, configureDiscoveryCache, discoveryCacheEntries, isMeshkitError, sharedResolver, subscribe, toEndpoint,
+  type Clock, type DiscoveryErrorMessage, type DiscoveryRejectedMessage, type ResolverListener, type ResolverUpdate, type WatchSink, type WatchSource,
 } from '../../src/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 /** A watch source driven by the test, counting how often it is started and stopped. */
-function testSource(key: string): WatchSource & { sink: WatchSink | undefined; starts: number; stops: number; refreshes: number } {
+function testSource(key: string, extra: { clock?: Clock; credentials?: unknown } = {}): WatchSource & { sink: WatchSink | undefined; starts: number; stops: number; refreshes: number } {
   const source = {
+    ...extra,
     key,
     source: `test:${key}`,
     sink: undefined as WatchSink | undefined,
@@ -146,5 +148,102 @@ describe('sharedResolver', () => {
     source.sink?.update([toEndpoint('127.0.0.1:1', 'e')]);
     await assert.rejects(c.request({ path: '/' }));
     assert.equal(source.refreshes, 1);
+  });
+
+  it('ages sets on the injected clock of the source, not the real one', async () => {
+    const clock = new VirtualClock();
+    const source = testSource('clock-1', { clock });
+    const stopFirst = sharedResolver(source).subscribe(recorder());
+    source.sink?.update([toEndpoint('127.0.0.1:1', 'e')]);
+    await clock.advance(5000);
+    const late = recorder();
+    const stopLate = sharedResolver(source).subscribe(late);
+    assert.equal(late.updates[0]?.ageMs, 5000);
+    assert.equal(discoveryCacheEntries().find((e) => e.key === 'clock-1')?.ageMs, 5000);
+    stopFirst();
+    stopLate();
+    await clock.advance(1000);
+    const next = recorder();
+    sharedResolver(source).subscribe(next)();
+    assert.equal(next.updates[0]?.ageMs, 6000, 'an idle set keeps ageing on the same clock');
+  });
+
+  it('expires idle sets on the clock of the source', async () => {
+    configureDiscoveryCache({ idleTtlMs: '1s' });
+    try {
+      const clock = new VirtualClock();
+      const source = testSource('clock-2', { clock });
+      const idle = (): void => {
+        const stop = sharedResolver(source).subscribe(recorder());
+        source.sink?.update([toEndpoint('127.0.0.1:1', 'e')]);
+        stop();
+      };
+      const seeded = (): boolean => {
+        const listener = recorder();
+        sharedResolver(source).subscribe(listener)();
+        return listener.updates.length === 1;
+      };
+      idle();
+      await clock.advance(999);
+      assert.equal(seeded(), true, 'kept within idleTtlMs');
+      idle();
+      await clock.advance(1001);
+      assert.equal(seeded(), false, 'expired after idleTtlMs of virtual time');
+    } finally {
+      configureDiscoveryCache({});
+    }
+  });
+
+  it('keys watches by a fingerprint of their credentials: different secrets never share, equal ones do, the key never shows them', () => {
+    const one = testSource('cred-1', { credentials: { password: 'first-secret', ca: Buffer.from('CA one') } });
+    const other = testSource('cred-1', { credentials: { password: 'second-secret', ca: Buffer.from('CA one') } });
+    const otherCa = testSource('cred-1', { credentials: { password: 'first-secret', ca: Buffer.from('CA two') } });
+    const same = testSource('cred-1', { credentials: { ca: Buffer.from('CA one'), password: 'first-secret' } });
+    const stops = [one, other, otherCa, same].map((source) => sharedResolver(source).subscribe(recorder()));
+    assert.deepEqual([one.starts, other.starts, otherCa.starts, same.starts], [1, 1, 1, 0], 'equal content in another object shares; any difference does not');
+    const keys = discoveryCacheEntries().filter((e) => e.key.startsWith('cred-1')).map((e) => e.key);
+    assert.equal(keys.length, 3);
+    for (const key of keys) {
+      assert.match(key, /^cred-1\|credentials#[0-9a-f]{64}$/);
+      assert.ok(!key.includes('secret') && !key.includes('CA'), key);
+    }
+    one.sink?.update([toEndpoint('127.0.0.1:1', 'e')]);
+    const late = recorder();
+    sharedResolver(testSource('cred-1', { credentials: { password: 'wrong' } })).subscribe(late)();
+    assert.deepEqual(late.updates, [], 'a subscriber with other credentials never sees the set');
+    for (const stop of stops) stop();
+  });
+
+  it('tells a late subscriber that the shared set is stale', async () => {
+    const source = testSource('late-stale');
+    const stopFirst = sharedResolver(source).subscribe(recorder());
+    source.sink?.update([toEndpoint('127.0.0.1:1', 'e')]);
+    source.sink?.error(new Error('registry down'));
+    await using late = client('late-stale').discovery(sharedResolver(source)).build();
+    assert.equal(late.endpoints().endpoints.length, 1);
+    assert.equal(late.endpoints().stale, true);
+    assert.equal(late.endpoints().lastError?.message, 'registry down');
+    stopFirst();
+  });
+
+  it('passes the rejected entries of an answer along with its set, to late subscribers too', () => {
+    const source = testSource('with-rejected');
+    const first = recorder();
+    const stopFirst = sharedResolver(source).subscribe(first);
+    const bad = { entry: { port: 0 }, error: new Error('port 0') };
+    source.sink?.update([toEndpoint('127.0.0.1:1', 'e')], [bad]);
+    assert.deepEqual(first.updates[0]?.rejected, [bad]);
+    const late = recorder();
+    sharedResolver(source).subscribe(late)();
+    assert.deepEqual(late.updates[0]?.rejected, [bad]);
+    stopFirst();
+  });
+
+  it('checks configureDiscoveryCache options with the options kit', () => {
+    assert.throws(() => configureDiscoveryCache({ maxIdel: 5 } as never),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'configureDiscoveryCache.maxIdel' && /did you mean `maxIdle`/.test(e.message));
+    assert.throws(() => configureDiscoveryCache({ maxIdle: 0 }), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
+    assert.throws(() => configureDiscoveryCache({ idleTtlMs: 'soon' }), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
+    configureDiscoveryCache({});
   });
 });

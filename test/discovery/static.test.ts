@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isMeshkitError, staticEndpoints, type ResolverUpdate } from '../../src/index.js';
+import { allowCidrs, isMeshkitError, staticEndpoints, toEndpoint, type Endpoint, type ResolverUpdate } from '../../src/index.js';
 
 describe('staticEndpoints', () => {
   it('delivers the validated set synchronously on subscribe', () => {
@@ -16,5 +16,43 @@ describe('staticEndpoints', () => {
   it('rejects an empty list and duplicates at creation', () => {
     assert.throws(() => staticEndpoints([]), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG'));
     assert.throws(() => staticEndpoints(['127.0.0.1:1', '127.0.0.1:1']), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1]');
+  });
+
+  it('refuses unknown keys in endpoint objects, with the nearest known one', () => {
+    assert.throws(() => staticEndpoints(['127.0.0.1:1', { host: '127.0.0.1', port: 2, wieght: 3 } as never]),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1].wieght' && /did you mean `weight`/.test(e.message));
+    // An Endpoint (with its id) can be given back (from JavaScript, or with a cast: its zone may be undefined).
+    const given: Endpoint = toEndpoint('127.0.0.1:7', 'e');
+    const updates: ResolverUpdate[] = [];
+    staticEndpoints([given as never]).subscribe({ onUpdate: (u) => updates.push(u), onError: assert.fail })();
+    assert.equal(updates[0]?.endpoints[0]?.id, '127.0.0.1:7');
+  });
+
+  it('refuses unspecified addresses (0.0.0.0, ::) at creation, naming the entry', () => {
+    assert.throws(() => staticEndpoints(['127.0.0.1:1', '0.0.0.0:2']),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1].host');
+    assert.throws(() => staticEndpoints([{ host: '0:0:0:0:0:0:0:0', port: 2 }]),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[0].host');
+    assert.throws(() => staticEndpoints(['[::]:2']), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[0].host');
+  });
+
+  it('endpointFilter: refused endpoints are reported to each subscriber as rejected entries; a filter that allows none fails at once', () => {
+    const resolver = staticEndpoints(['127.0.0.1:1', '127.0.0.2:2', '[::1]:3'], { endpointFilter: allowCidrs(['127.0.0.1/32', '::1/128']) });
+    for (let subscriber = 0; subscriber < 2; subscriber++) {
+      const updates: ResolverUpdate[] = [];
+      const rejected: { entry: unknown; error: Error }[] = [];
+      resolver.subscribe({ onUpdate: (u) => updates.push(u), onError: assert.fail, onRejected: (entry, error) => rejected.push({ entry, error }) })();
+      assert.deepEqual(updates[0]?.endpoints.map((e) => e.id), ['127.0.0.1:1', '[::1]:3']);
+      assert.deepEqual(rejected.map((r) => (r.entry as { id: string }).id), ['127.0.0.2:2']);
+      assert.ok(isMeshkitError(rejected[0]?.error, 'ERR_INVALID_CONFIG'));
+      assert.match(rejected[0]?.error.message ?? '', /allowCidrs\(127\.0\.0\.1\/32, ::1\/128\)/);
+      assert.deepEqual(updates[0]?.rejected?.map((r) => (r.entry as { id: string }).id), ['127.0.0.2:2']);
+    }
+    assert.throws(() => staticEndpoints(['127.0.0.2:2'], { endpointFilter: allowCidrs(['127.0.0.1/32']) }),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpointFilter');
+    assert.throws(() => staticEndpoints(['127.0.0.1:1'], { endpointFilter: 'loopback' as never }),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpointFilter');
+    assert.throws(() => staticEndpoints(['127.0.0.1:1'], { endpointFiltre: () => true } as never),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'staticEndpoints.endpointFiltre' && /did you mean `endpointFilter`/.test(e.message));
   });
 });

@@ -64,5 +64,8 @@ describe('dns options', () => {
     rejects({ name: 'x.test', errorBackoff: { base: 0 } }, 'dns.errorBackoff.base');
     rejects({ name: 'x.test', errorBackoff: { base: '2s', cap: '1s' } }, 'dns.errorBackoff.cap');
     rejects({ name: 'x.test', clock: {} }, 'dns.clock');
+    rejects({ name: 'x.test', ttl: '1s' }, 'dns.ttl');
+    rejects({ name: 'x.test', errorBackoff: { bsae: '1s' } }, 'dns.errorBackoff.bsae');
+    rejects({ name: 'x.test', endpointFilter: true }, 'dns.endpointFilter');
   });
 });

@@ -43,22 +43,43 @@ describe('etcd options', () => {
   });
 
   it('names the bad option', () => {
-    rejects(undefined, 'options');
-    rejects({}, 'service');
-    rejects({ service: 'a b' }, 'service');
-    rejects({ service: 's', hosts: [] }, 'hosts');
-    rejects({ service: 's', hosts: '127.0.0.1:2379' }, 'hosts');
-    rejects({ service: 's', hosts: ['http://ok:1', 'ftp://x'] }, 'hosts[1]');
-    rejects({ service: 's', prefix: '' }, 'prefix');
-    rejects({ service: 's', requestTimeout: 0 }, 'requestTimeout');
-    rejects({ service: 's', backoff: { base: -1 } }, 'backoff.base');
-    rejects({ service: 's', backoff: { base: 100, cap: 50 } }, 'backoff.cap');
-    rejects({ service: 's', backoff: 5 }, 'backoff');
-    rejects({ service: 's', leaseTtl: 500 }, 'leaseTtl');
-    rejects({ service: 's', leaseTtl: 'soon' }, 'leaseTtl');
-    rejects({ service: 's', clock: {} }, 'clock');
-    rejects({ service: 's', auth: { username: '' } }, 'auth');
-    rejects({ service: 's', credentials: { rootCertificate: 'pem text' } }, 'credentials');
+    rejects(undefined, 'etcd');
+    rejects({}, 'etcd.service');
+    rejects({ service: 'a b' }, 'etcd.service');
+    rejects({ service: 's', hosts: [] }, 'etcd.hosts');
+    rejects({ service: 's', hosts: '127.0.0.1:2379' }, 'etcd.hosts');
+    rejects({ service: 's', hosts: ['http://ok:1', 'ftp://x'] }, 'etcd.hosts[1]');
+    rejects({ service: 's', prefix: '' }, 'etcd.prefix');
+    rejects({ service: 's', requestTimeout: 0 }, 'etcd.requestTimeout');
+    rejects({ service: 's', backoff: { base: -1 } }, 'etcd.backoff.base');
+    rejects({ service: 's', backoff: { base: 100, cap: 50 } }, 'etcd.backoff.cap');
+    rejects({ service: 's', backoff: 5 }, 'etcd.backoff');
+    rejects({ service: 's', leaseTtl: 500 }, 'etcd.leaseTtl');
+    rejects({ service: 's', leaseTtl: 'soon' }, 'etcd.leaseTtl');
+    rejects({ service: 's', clock: {} }, 'etcd.clock');
+    rejects({ service: 's', auth: { username: '' } }, 'etcd.auth.username');
+    rejects({ service: 's', credentials: { rootCertificate: 'pem text' } }, 'etcd.credentials.rootCertificate');
+    rejects({ service: 's', credentials: { rootCertificate: Buffer.from('ca'), privateKey: Buffer.from('k') } }, 'etcd.credentials.certChain');
+    rejects({ service: 's', credentials: { rootCert: Buffer.from('ca') } }, 'etcd.credentials.rootCert');
+    rejects({ service: 's', auth: { username: 'u', password: 5 } }, 'etcd.auth.password');
+    rejects({ service: 's', backoff: null }, 'etcd.backoff');
+    rejects({ service: 's', backoff: { cpa: 5 } }, 'etcd.backoff.cpa');
+    rejects({ service: 's', endpointFilter: 'loopback' }, 'etcd.endpointFilter');
+    rejects({ service: 's', host: 'http://127.0.0.1:2379' }, 'etcd.host');
+  });
+
+  it('never shows the password in an error, even under a mistyped key', () => {
+    for (const options of [
+      { service: 's', auth: { username: 'u', pasword: 'the-secret-password' } },
+      { service: 's', auth: 'u:the-secret-password' },
+      { service: 's', auth: { username: 'u', password: ['the-secret-password'] } },
+    ]) {
+      assert.throws(() => etcd(options as never), (error: unknown) => {
+        assert.ok(isMeshkitError(error, 'ERR_INVALID_CONFIG'));
+        assert.ok(!error.message.includes('the-secret-password') && !JSON.stringify(error.details).includes('the-secret-password'), error.message);
+        return true;
+      });
+    }
   });
 
   it('is a resolver and a registrar', () => {
@@ -76,5 +97,11 @@ describe('etcd options', () => {
     const fixed = etcd({ service: 'orders', prefix: '/p/', hosts: 'http://127.0.0.1:1' });
     await assert.rejects(fixed.register({ service: 'users', address: '127.0.0.1', port: 80 }),
       (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'instance.service');
+    await assert.rejects(provider.register({ service: 'orders', address: '127.0.0.1', port: 80, tag: ['v2'] } as never),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'instance.tag' && /did you mean `tags`/.test(e.message));
+    await assert.rejects(provider.register({ service: 'orders', address: '127.0.0.1', port: 80 }, { ttl: '10s', timeout: '1s' } as never),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'check.timeout');
+    await assert.rejects(provider.register({ service: 'orders', address: '0.0.0.0', port: 80 }),
+      (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'instance.host');
   });
 });

@@ -21,7 +21,7 @@ import * as meshkitMain from '../../src/index.js';
 import {
   adaptiveConcurrency, adaptiveThrottle, aimd, bulkhead, circuitBreaker, client, ClientBuilder, ConcurrencyLimiter, configureDiscoveryCache,
   fallback, faultInjection, gradient2, isMeshkitError, leastRequest, peakEwma, random, rateLimit, register, ringHash, roundRobin,
-  staticEndpoints, staticResponse, subsets, toEndpoint, undiciTransport, vegas, weighted, zoneAware, type Client, type Registrar,
+  staticEndpoints, staticResponse, subsets, toEndpoint, allowCidrs, filterResolver, undiciTransport, vegas, weighted, zoneAware, type Client, type Registrar,
 } from '../../src/index.js';
 import { consul } from '../../src/consul/index.js';
 import { dns } from '../../src/dns/index.js';
@@ -106,6 +106,7 @@ const limitsRows = {
     { run: () => vegas({ alpha: 'three' } as never), option: 'alpha' }),
 };
 const inboundHelpers = {
+  InboundStats: none('counters the inbound middleware keeps; made by it, not by users'),
   currentInbound: none('reads the inbound context of the request being served'),
   inboundRemainingMs: none('reads what is left of the inbound deadline'),
   runWithInbound: none('runs a function inside an inbound context (per request)'),
@@ -186,8 +187,12 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     subscribe: none('subscribes a listener to a diagnostics channel'),
     subsets: options({ run: () => subsets({ subsets: selectors, fallbak: 'any' } as never, roundRobin()), option: 'fallbak', hint: 'fallback' },
       { run: () => subsets({ subsets: selectors, fallback: 'some' } as never, roundRobin()), option: 'fallback' }),
-    toEndpoint: options({ run: () => toEndpoint({ host: '127.0.0.1', port: 80, zoen: 'a' } as never, 'endpoint'), option: 'zoen', hint: 'zone' },
+    toEndpoint: checked('registry values may carry keys of their own (a list written by hand is checked by staticEndpoints)',
       { run: () => toEndpoint({ host: 42, port: 80 } as never, 'endpoint'), option: 'host' }),
+    RejectedAnswerError: none('an error class'),
+    allowCidrs: checked('takes a list of CIDR blocks', { run: () => allowCidrs(['300.0.0.0/8']), option: 'allowCidrs[0]' }),
+    filterResolver: checked('takes a resolver and a predicate', { run: () => filterResolver(staticEndpoints(['127.0.0.1:80']), 'yes' as never), option: 'endpointFilter' }),
+    isUnspecifiedAddress: none('a predicate over an address'),
     undiciTransport: options({ run: () => undiciTransport({ connection: 8 } as never), option: 'connection', hint: 'connections' },
       { run: () => undiciTransport({ pipelining: 'on' } as never), option: 'pipelining' }),
     weighted: options({ run: () => weighted({ smooth: true } as never), option: 'smooth' }, { run: () => weighted(1 as never), option: 'balancer' }),
