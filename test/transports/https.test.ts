@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, undiciTransport } from '../../src/index.js';
 import { createCertificateAuthority, createTestPki, startHttpsUpstream, type HttpsUpstream, type TestPki } from '../helpers/tls.js';
 
-const codeOf = (error: unknown): unknown => (error as { code?: unknown }).code;
+/** The TLS layer's own code: an upstream failure reaches the caller as the cause of an ERR_UPSTREAM. */
+const codeOf = (error: unknown): unknown => (isMeshkitError(error, 'ERR_UPSTREAM') ? (error.cause as { code?: unknown }).code : undefined);
 
 describe('undiciTransport over HTTPS (a CA made in the test)', () => {
   let pki: TestPki;
