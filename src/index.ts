@@ -55,7 +55,7 @@ export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transpo
 export type { Transport } from './transports/transport.js';
 export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
 export type { HttpConnection, TransportTlsOptions } from './transports/connection.js';
-export { TLS_UNVERIFIED_WARNING } from './transports/tls-warning.js';
+export { TLS_UNVERIFIED_WARNING } from './core/tls-warning.js';
 
 export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type RejectedEntry, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
 export type { DiscoveryRejectedMessage } from './core/diagnostics.js';

@@ -1,4 +1,5 @@
 import { invalidConfig } from './errors.js';
+import { warnUnverifiedTls } from './tls-warning.js';
 
 /**
  * The one options kit: every factory and builder method checks its options
@@ -165,7 +166,9 @@ export const TLS_OPTION_KEYS: readonly string[] = Object.freeze(Object.keys(TLS_
  * `servername`, `rejectUnauthorized`, `minVersion`, `maxVersion`, `ciphers`,
  * `ecdhCurve`, `ALPNProtocols`, `checkServerIdentity`, `session`): unknown
  * keys and wrong types are `ERR_INVALID_CONFIG`; `key` without `cert` (or
- * the reverse) too. Returns a frozen copy; undefined when `value` is.
+ * the reverse) too. `rejectUnauthorized: false` emits the process warning
+ * `MESHKIT_TLS_UNVERIFIED` (once per process). Returns a frozen copy;
+ * undefined when `value` is.
  */
 export function readTlsOptions(value: unknown, option: string): Readonly<Record<string, unknown>> | undefined {
   if (value === undefined) return undefined;
@@ -174,6 +177,8 @@ export function readTlsOptions(value: unknown, option: string): Readonly<Record<
     if (v === undefined) continue;
     if (!(TLS_CHECKS[key] as (value: unknown) => boolean)(v)) throw invalidConfig(`${option}.${key}`, TLS_EXPECTED[key] as string, v);
   }
+  // Wherever TLS options are read (transport, health checks, Consul), turning verification off is said once.
+  if (tls['rejectUnauthorized'] === false) warnUnverifiedTls(`${option}.rejectUnauthorized`);
   if ((tls['key'] === undefined) !== (tls['cert'] === undefined)) {
     const missing = tls['key'] === undefined ? 'key' : 'cert';
     throw invalidConfig(`${option}.${missing}`, `set together with ${missing === 'key' ? 'cert' : 'key'} (a client certificate needs both)`, undefined);

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { TimerEntry, TimerQueue } from '../core/timer-queue.js';
 import { PLAIN_HTTP, type HttpConnection, type TransportTlsOptions } from '../transports/connection.js';
-import { warnUnverifiedTls } from '../transports/tls-warning.js';
+import { warnUnverifiedTls } from '../core/tls-warning.js';
 import { isExpectedStatus, type HealthCheckSettings } from './active-health-check-options.js';
 
 /**

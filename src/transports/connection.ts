@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { invalidConfig } from '../core/errors.js';
 import { readChoice, readTlsOptions } from '../core/options.js';
-import { warnUnverifiedTls } from './tls-warning.js';
+import { warnUnverifiedTls } from '../core/tls-warning.js';
 
 /** TLS options a transport passes to Node's `tls.connect` (validated by `readTlsOptions`). */
 export type TransportTlsOptions = Readonly<Pick<ConnectionOptions,
