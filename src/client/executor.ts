@@ -19,6 +19,7 @@ import { requestedPause } from '../policies/retry-after.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
+import { ResponseBodies } from './response-bodies.js';
 
 /** How long a call waits for discovery's first set when it has no deadline of its own. */
 const FIRST_SET_WAIT_MS = 10_000;
@@ -96,6 +97,8 @@ export class Executor {
   /** Admission gates, outermost first; undefined when there are none. */
   readonly #gates: readonly AdmissionGate[] | undefined;
   readonly #observer: CallObserver | undefined;
+  /** Response bodies the callers are reading, kept within their calls' bounds. */
+  readonly #bodies: ResponseBodies;
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
   #idle: (() => void) | undefined = undefined;
@@ -117,6 +120,7 @@ export class Executor {
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
     this.#gates = settings.gates === undefined || settings.gates.length === 0 ? undefined : settings.gates;
     this.#observer = settings.observer;
+    this.#bodies = new ResponseBodies(settings);
   }
 
   /** Calls in flight. */
@@ -214,6 +218,7 @@ export class Executor {
     } else if (attempt.error !== undefined) {
       this.#end(call, attempt.error, undefined, true);
     } else {
+      this.#bodies.open(call, attempt);
       this.#end(call, undefined, attempt.response, false);
     }
   }
@@ -254,6 +259,8 @@ export class Executor {
   stop(call: CallContext, reason: Error): void {
     if (call.stopped !== undefined) return;
     call.stopped = reason;
+    // An abort after the call returned its response reaches the body being read.
+    if (call.current?.bodyOpen === true) this.#bodies.abort(call.current, reason);
     for (const attempt of call.hedges ?? (call.current === undefined ? [] : [call.current])) this.#cancel(attempt, reason);
     call.pause?.wake();
   }
@@ -393,7 +400,9 @@ export class Executor {
     error: (attempt, error) => {
       if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.error(error), undefined, error);
     },
-    timeout: (attempt) => this.#timeout(attempt),
+    timeout: (attempt) => (attempt.bodyOpen ? this.#bodies.expire(attempt) : this.#timeout(attempt)),
+    bodyEnd: (attempt) => this.#bodies.end(attempt),
+    bodyFailed: (attempt, error) => this.#bodies.failed(attempt, error),
   };
 
   /** Settles an attempt exactly once and feeds its classification back. */

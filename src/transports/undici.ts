@@ -4,6 +4,8 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
+import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
+import { requestWatchingBody } from './body-watch.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
@@ -69,12 +71,18 @@ function onResponse(error: Error | null, data: Dispatcher.ResponseData<unknown>)
 export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly name = 'undici';
   readonly #options: ResolvedOptions;
+  /** undici's per-request `bodyTimeout`: 0 for none. */
+  readonly #bodyTimeout: number;
   readonly #pools = new Map<string, Pool>();
   /** Pools of endpoints that left the set, finishing their requests in flight. */
   readonly #retiring = new Set<Pool>();
+  /** Pools that close() is letting finish, so that destroy() can still reach them. */
+  readonly #closing = new Set<Pool>();
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, settings: HttpTransportSettings = {}) {
     this.#options = options;
+    const bodyTimeout = settings.bodyTimeout ?? UNDICI_BODY_TIMEOUT_MS;
+    this.#bodyTimeout = bodyTimeout === Infinity ? 0 : Math.ceil(bodyTimeout);
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
@@ -87,7 +95,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
    * promise, no closure per attempt).
    */
   start(endpoint: Endpoint, request: HttpRequest, attempt: AttemptSink<HttpResponse>): void {
-    this.#pool(endpoint).request<unknown>(this.#requestOptions(request, attempt, attempt), onResponse);
+    // A body that fails upstream after the headers is reported to the attempt (see body-watch.ts).
+    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeout);
   }
 
   #pool(endpoint: Endpoint): Pool {
@@ -106,6 +115,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,
+      // A body stalled longer than this fails; undici's own timer, refreshed as bytes arrive.
+      bodyTimeout: this.#bodyTimeout,
     };
   }
 
@@ -126,11 +137,17 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#takeAll().map((pool) => pool.close()));
+    await Promise.all(this.#takeAll().map((pool) => {
+      this.#closing.add(pool);
+      return pool.close().finally(() => this.#closing.delete(pool));
+    }));
   }
 
-  async destroy(): Promise<void> {
-    await Promise.all(this.#takeAll().map((pool) => pool.destroy()));
+  /** Destroys every pool, those close() is waiting for included; requests and bodies still open fail with `reason`. */
+  async destroy(reason?: Error): Promise<void> {
+    const pools = [...this.#takeAll(), ...this.#closing];
+    this.#closing.clear();
+    await Promise.all(pools.map((pool) => pool.destroy(reason ?? null)));
   }
 
   #takeAll(): Pool[] {
@@ -159,10 +176,16 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 }
 
+/** What a client tells the transport it creates. */
+export interface HttpTransportSettings {
+  /** The client's body stall bound in ms (`timeout.bodyTimeout`); `Infinity` for none. Default 300 s (undici's). */
+  readonly bodyTimeout?: number;
+}
+
 /** The factory the builder takes: each client gets its own transport (and pools). */
 export interface HttpTransportFactory {
   readonly name: string;
-  create(): Transport<HttpRequest, HttpResponse>;
+  create(settings?: HttpTransportSettings): Transport<HttpRequest, HttpResponse>;
 }
 
 /**
@@ -171,5 +194,5 @@ export interface HttpTransportFactory {
  */
 export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransportFactory {
   const resolved = resolveOptions(options);
-  return Object.freeze({ name: 'undici', create: () => new UndiciTransport(resolved) });
+  return Object.freeze({ name: 'undici', create: (settings?: HttpTransportSettings) => new UndiciTransport(resolved, settings) });
 }
