@@ -90,7 +90,7 @@ export class Client implements AsyncDisposable {
     this.#clock = config.clock;
     this.#timers = new TimerQueue(config.clock);
     const balancer = config.balancer.create({ service: config.name, clock: config.clock });
-    this.#http = config.transport.create({ bodyTimeout: config.timeouts.bodyTimeout });
+    this.#http = config.transport.create({ bodyTimeout: config.timeouts.bodyTimeout, perTry: config.timeouts.perTry });
     this.#httpClassifier = httpClassifier(config.retry.statuses);
     this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
       this.#http.endpointsChanged?.(endpoints);

@@ -6,6 +6,7 @@ import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
 import { requestWatchingBody } from './body-watch.js';
+import { undiciTimeouts, type UndiciTimeouts } from './undici-timeouts.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
@@ -71,8 +72,10 @@ function onResponse(error: Error | null, data: Dispatcher.ResponseData<unknown>)
 export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly name = 'undici';
   readonly #options: ResolvedOptions;
-  /** undici's per-request `bodyTimeout`: 0 for none. */
-  readonly #bodyTimeout: number;
+  /** The client's body timeout in ms, as configured (for errors). */
+  readonly #bodyTimeoutMs: number;
+  /** What undici gets per request for it. */
+  readonly #timeouts: UndiciTimeouts;
   readonly #pools = new Map<string, Pool>();
   /** Pools of endpoints that left the set, finishing their requests in flight. */
   readonly #retiring = new Set<Pool>();
@@ -81,8 +84,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
 
   constructor(options: ResolvedOptions, settings: HttpTransportSettings = {}) {
     this.#options = options;
-    const bodyTimeout = settings.bodyTimeout ?? UNDICI_BODY_TIMEOUT_MS;
-    this.#bodyTimeout = bodyTimeout === Infinity ? 0 : Math.ceil(bodyTimeout);
+    this.#bodyTimeoutMs = settings.bodyTimeout ?? UNDICI_BODY_TIMEOUT_MS;
+    this.#timeouts = undiciTimeouts(this.#bodyTimeoutMs, settings.perTry);
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
@@ -96,7 +99,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
    */
   start(endpoint: Endpoint, request: HttpRequest, attempt: AttemptSink<HttpResponse>): void {
     // A body that fails upstream after the headers is reported to the attempt (see body-watch.ts).
-    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeout);
+    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeoutMs);
   }
 
   #pool(endpoint: Endpoint): Pool {
@@ -115,8 +118,9 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,
-      // A body stalled longer than this fails; undici's own timer, refreshed as bytes arrive.
-      bodyTimeout: this.#bodyTimeout,
+      // A body stalled longer than this fails: undici's own timer, refreshed as bytes arrive (see undici-timeouts.ts).
+      bodyTimeout: this.#timeouts.bodyTimeout,
+      headersTimeout: this.#timeouts.headersTimeout,
     };
   }
 
@@ -180,6 +184,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
 export interface HttpTransportSettings {
   /** The client's body stall bound in ms (`timeout.bodyTimeout`); `Infinity` for none. Default 300 s (undici's). */
   readonly bodyTimeout?: number;
+  /** The client's per-try timeout in ms (`timeout.perTry`), which bounds the headers; `Infinity` for none. Default none. */
+  readonly perTry?: number;
 }
 
 /** The factory the builder takes: each client gets its own transport (and pools). */
