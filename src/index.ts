@@ -50,7 +50,7 @@ export type { GovernedFunction } from './transports/function.js';
 export { DEFAULT_RETRYABLE_STATUSES } from './transports/http-classifier.js';
 export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transports/http-types.js';
 export type { Transport } from './transports/transport.js';
-export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
+export { undiciTransport, type HttpTransportFactory, type HttpTransportSettings, type UndiciTransportOptions } from './transports/undici.js';
 
 export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type RejectedEntry, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
 export type { DiscoveryRejectedMessage } from './core/diagnostics.js';

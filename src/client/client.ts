@@ -56,7 +56,10 @@ export interface ClientConfig {
 
 /** Options of `client.close()`. */
 export interface CloseOptions {
-  /** How long calls in flight may take to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`. */
+  /**
+   * How long calls in flight, and response bodies still being read, may take
+   * to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`.
+   */
   readonly timeout?: number | string;
 }
 
@@ -246,8 +249,10 @@ export class Client implements AsyncDisposable {
 
   /**
    * Stops discovery, refuses new calls (`ERR_CLIENT_CLOSED`), lets calls in
-   * flight finish within `timeout` (then aborts them), and closes every
-   * connection and timer. Idempotent: later calls return the same promise.
+   * flight finish and bodies being read come in within `timeout` (then
+   * aborts them), and closes every connection and timer: it returns within
+   * its bound whatever the upstream does. Idempotent: later calls return the
+   * same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.#closing ??= this.#close(parseDuration(options.timeout ?? 5000, 'close.timeout'));

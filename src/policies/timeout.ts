@@ -16,7 +16,9 @@ export interface TimeoutOptions {
    * reads it (a stall); then the body fails with `ERR_TIMEOUT`, its
    * connection is closed and the stall counts against the endpoint. A body
    * that keeps flowing is never cut by it. Checked on undici's coarse timers:
-   * a stall is noticed up to about 1 s after this. `Infinity` turns it off.
+   * a stall is noticed up to about 1 s after this; from `perTry` up, undici
+   * gets at least `perTry` + 600 ms (one timer per connection for headers
+   * and body, see transports/undici-timeouts.ts). `Infinity` turns it off.
    * Default: `perTry` when set, else 300 s (undici's default).
    */
   readonly bodyTimeout?: Duration;
