@@ -53,7 +53,7 @@ export type { GovernedFunction } from './transports/function.js';
 export { DEFAULT_RETRYABLE_STATUSES } from './transports/http-classifier.js';
 export type { HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './transports/http-types.js';
 export type { Transport } from './transports/transport.js';
-export { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from './transports/undici.js';
+export { undiciTransport, type HttpTransportFactory, type HttpTransportSettings, type UndiciTransportOptions } from './transports/undici.js';
 export type { HttpConnection, TransportTlsOptions } from './transports/connection.js';
 export { TLS_UNVERIFIED_WARNING } from './core/tls-warning.js';
 

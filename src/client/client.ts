@@ -57,7 +57,10 @@ export interface ClientConfig {
 
 /** Options of `client.close()`. */
 export interface CloseOptions {
-  /** How long calls in flight may take to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`. */
+  /**
+   * How long calls in flight, and response bodies still being read, may take
+   * to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`.
+   */
   readonly timeout?: number | string;
 }
 
@@ -91,7 +94,7 @@ export class Client implements AsyncDisposable {
     this.#clock = config.clock;
     this.#timers = new TimerQueue(config.clock);
     const balancer = config.balancer.create({ service: config.name, clock: config.clock });
-    this.#http = config.transport.create();
+    this.#http = config.transport.create({ bodyTimeout: config.timeouts.bodyTimeout, perTry: config.timeouts.perTry });
     this.#httpClassifier = httpClassifier(config.retry.statuses);
     this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
       this.#http.endpointsChanged?.(endpoints);
@@ -253,8 +256,10 @@ export class Client implements AsyncDisposable {
 
   /**
    * Stops discovery, refuses new calls (`ERR_CLIENT_CLOSED`), lets calls in
-   * flight finish within `timeout` (then aborts them), and closes every
-   * connection and timer. Idempotent: later calls return the same promise.
+   * flight finish and bodies being read come in within `timeout` (then
+   * aborts them), and closes every connection and timer: it returns within
+   * its bound whatever the upstream does. Idempotent: later calls return the
+   * same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.#closing ??= this.#close(parseDuration(options.timeout ?? 5000, 'close.timeout'));
@@ -266,6 +271,7 @@ export class Client implements AsyncDisposable {
   }
 
   async #close(timeoutMs: number): Promise<void> {
+    const closeBy = this.#clock.now() + timeoutMs;
     const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
     unregisterClient(this);
     this.#executor.refuseNew(closed);
@@ -273,30 +279,34 @@ export class Client implements AsyncDisposable {
     const policiesClosed = Promise.all(this.config.policies.map((policy) => policy.close?.()));
     this.#state.stop();
     const checkerStopped = this.#checker?.stop();
-    const drained = await this.#drain(timeoutMs);
+    const drained = this.#executor.active === 0 || await this.#within(this.#executor.idle(), timeoutMs);
     if (!drained) {
       this.#executor.stopAll(closed);
       await this.#executor.idle();
     }
+    // Response bodies still being read hold their connections: they get what is left of the bound, then everything still open is destroyed.
+    const transportClosed = drained
+      ? this.#within(this.#http.close(), closeBy - this.#clock.now()).then((done) => (done ? undefined : this.#http.destroy(closed)))
+      : this.#http.destroy(closed);
+    await Promise.all([transportClosed, policiesClosed]);
     this.#timers.clear();
-    await Promise.all([drained ? this.#http.close() : this.#http.destroy(), policiesClosed]);
     await checkerStopped;
     await Promise.allSettled([...this.#onClose].map(async (release) => release()));
     this.#onClose.clear();
     await this.#observer?.close?.();
   }
 
-  /** Waits for calls in flight, up to `timeoutMs`; true when all finished. */
-  async #drain(timeoutMs: number): Promise<boolean> {
-    if (this.#executor.active === 0) return true;
+  /** Waits for `work` (calls in flight, the transport's close), up to `timeoutMs`; true when it finished in time. */
+  async #within(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+    const done = work.then(() => true as const, () => true as const);
     let timer: unknown;
     const timedOut = new Promise<false>((resolve) => {
       // Kept alive: close() is what the caller awaits, even if nothing else holds the process open.
-      timer = this.#clock.setTimeout(() => resolve(false), timeoutMs, true);
+      timer = this.#clock.setTimeout(() => resolve(false), Math.max(0, timeoutMs), true);
     });
-    const drained = await Promise.race([this.#executor.idle().then(() => true as const), timedOut]);
+    const finished = await Promise.race([done, timedOut]);
     this.#clock.clearTimeout(timer);
-    return drained;
+    return finished;
   }
 
   #run(

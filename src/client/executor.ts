@@ -20,6 +20,7 @@ import { requestedPause } from '../policies/retry-after.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import type { TimeoutSettings } from '../policies/timeout.js';
 import type { EndpointState } from './endpoint-state.js';
+import { ResponseBodies } from './response-bodies.js';
 
 /** How long a call waits for discovery's first set when it has no deadline of its own. */
 const FIRST_SET_WAIT_MS = 10_000;
@@ -97,6 +98,8 @@ export class Executor {
   /** Admission gates, outermost first; undefined when there are none. */
   readonly #gates: readonly AdmissionGate[] | undefined;
   readonly #observer: CallObserver | undefined;
+  /** Response bodies the callers are reading, kept within their calls' bounds. */
+  readonly #bodies: ResponseBodies;
   #active: CallContext | undefined = undefined;
   #activeCount = 0;
   #idle: (() => void) | undefined = undefined;
@@ -123,6 +126,7 @@ export class Executor {
     this.#firstAttemptAtStart = settings.firstAttemptAtStart;
     this.#gates = settings.gates === undefined || settings.gates.length === 0 ? undefined : settings.gates;
     this.#observer = settings.observer;
+    this.#bodies = new ResponseBodies({ ...settings, aborts: this.#aborts });
   }
 
   /** Calls in flight. */
@@ -220,6 +224,7 @@ export class Executor {
     } else if (attempt.error !== undefined) {
       this.#end(call, callError(attempt), undefined, true);
     } else {
+      this.#bodies.open(call, attempt);
       this.#end(call, undefined, attempt.response, false);
     }
   }
@@ -227,7 +232,8 @@ export class Executor {
   /** Releases the call (abort listener, list of calls in flight), reports its end, then settles the caller's promise. */
   #end(call: CallContext, error: unknown, value: unknown, failed: boolean): void {
     if (call.rejectCall === undefined) return; // ended already
-    if (call.signal !== undefined) this.#aborts.unwatch(call.signal, call);
+    // A body handed to the caller keeps the call watched: its signal still aborts the body (see ResponseBodies).
+    if (call.signal !== undefined && call.current?.bodyOpen !== true) this.#aborts.unwatch(call.signal, call);
     this.#unlink(call);
     if (failed && isMeshkitError(error)) stampCall(error, this.#service, call.attempts, call.current?.endpoint.id);
     // The gates see the result before the caller does, innermost first, as `wrap` stages would.
@@ -289,6 +295,8 @@ export class Executor {
   stop(call: CallContext, reason: Error): void {
     if (call.stopped !== undefined) return;
     call.stopped = reason;
+    // An abort after the call returned its response reaches the body being read.
+    if (call.current?.bodyOpen === true) this.#bodies.abort(call.current, reason);
     for (const attempt of call.hedges ?? (call.current === undefined ? [] : [call.current])) this.#cancel(attempt, reason);
     call.pause?.wake();
   }
@@ -429,7 +437,9 @@ export class Executor {
     error: (attempt, error) => {
       if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.error(error), undefined, error);
     },
-    timeout: (attempt) => this.#timeout(attempt),
+    timeout: (attempt) => (attempt.bodyOpen ? this.#bodies.expire(attempt) : this.#timeout(attempt)),
+    bodyEnd: (attempt) => this.#bodies.end(attempt),
+    bodyFailed: (attempt, error) => this.#bodies.failed(attempt, error),
   };
 
   /** Settles an attempt exactly once and feeds its classification back. */

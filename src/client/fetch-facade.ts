@@ -3,6 +3,7 @@ import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { HttpBody, HttpRequest, HttpResponse } from '../transports/http-types.js';
 import type { CallOptions } from './request-options.js';
+import { toWebBody } from './web-body.js';
 
 /** What `client.fetch` accepts as its first argument, like `fetch`. */
 export type FetchInput = string | URL | Request;
@@ -63,7 +64,12 @@ function toFlatHeaders(headers: Headers): string[] {
   return flat;
 }
 
-function toResponse(response: HttpResponse, method: string): Response {
+/** Like fetch: a body read the caller aborted rejects with the signal's own reason. */
+function abortAsFetchDoes(signal: AbortSignal | undefined): (error: Error) => unknown {
+  return (error) => (signal?.aborted === true && isMeshkitError(error, 'ERR_ABORTED') ? signal.reason : error);
+}
+
+function toResponse(response: HttpResponse, method: string, signal: AbortSignal | undefined): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
@@ -72,7 +78,7 @@ function toResponse(response: HttpResponse, method: string): Response {
   const status = response.statusCode;
   const noBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
   if (noBody) response.body.dump().catch(() => {});
-  const body = noBody ? null : (Readable.toWeb(response.body) as unknown as ReadableStream<Uint8Array>);
+  const body = noBody ? null : toWebBody(response.body, abortAsFetchDoes(signal));
   return new Response(body, { status, statusText: response.statusText, headers });
 }
 
@@ -106,7 +112,7 @@ export async function fetchThrough(input: FetchInput, init: RequestInit | undefi
     }
     const location = response.headers['location'];
     if (!REDIRECT_STATUSES.has(response.statusCode) || redirect === 'manual' || typeof location !== 'string') {
-      return toResponse(response, method);
+      return toResponse(response, method, signal);
     }
     response.body.dump().catch(() => {});
     if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} with redirect: 'error'`);

@@ -40,6 +40,10 @@ export interface AttemptOwner {
   error(attempt: Attempt, error: unknown): void;
   /** The attempt's timer expired. */
   timeout(attempt: Attempt): void;
+  /** The body of the response the caller got is done with (read, dumped or destroyed): undici let go of the attempt. */
+  bodyEnd(attempt: Attempt): void;
+  /** That body failed upstream (a stall past the body timeout, a reset) while the caller read it. */
+  bodyFailed(attempt: Attempt, error: unknown): void;
 }
 
 /**
@@ -71,6 +75,12 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   /** @internal Resolves the attempt's promise. */
   settle: Settle | undefined = undefined;
   outboundHeaders: Record<string, string> | undefined = undefined;
+  /**
+   * @internal True from when the caller got this attempt's response until
+   * its body is done: the call's deadline and signal still govern the body,
+   * and an upstream failure of the body counts against the endpoint.
+   */
+  bodyOpen = false;
   #listener: (() => void) | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   readonly #owner: AttemptOwner | undefined;
@@ -92,6 +102,16 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
   /** @internal Transport callback (`CallTransport.start`): the attempt failed. */
   fail(error: unknown): void {
     this.#owner?.error(this, error);
+  }
+
+  /** @internal Transport callback: the body of the delivered response failed upstream while being read. */
+  bodyFailed(error: unknown): void {
+    if (this.bodyOpen) this.#owner?.bodyFailed(this, error);
+  }
+
+  /** @internal True while undici holds this attempt as its abort signal (until the response body is done). */
+  get listening(): boolean {
+    return this.#listener !== undefined;
   }
 
   get deadline(): number {
@@ -127,9 +147,16 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
     return this.once(event, listener);
   }
 
-  /** EventEmitter protocol (undici): forgets the listener when the request completes. */
+  /**
+   * EventEmitter protocol (undici): forgets the listener when the request
+   * completes, which is when the response body closes; an open body ends
+   * here, for free.
+   */
   removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#listener === listener) this.#listener = undefined;
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      if (this.bodyOpen) this.#owner?.bodyEnd(this);
+    }
     return this;
   }
 

@@ -25,6 +25,8 @@ export interface CallTransport<Req = unknown, Res = unknown> {
 export interface AttemptSink<Res = unknown> extends AttemptContext {
   deliver(response: Res): void;
   fail(error: unknown): void;
+  /** The body of the delivered response failed upstream (not by the caller's doing) while being read. */
+  bodyFailed(error: unknown): void;
 }
 
 /**

@@ -21,6 +21,6 @@ export interface Transport<Req, Res> extends CallTransport<Req, Res> {
   endpointsChanged?(endpoints: readonly Endpoint[]): void;
   /** Graceful: lets requests in flight finish, then releases everything. */
   close(): Promise<void>;
-  /** Immediate: aborts requests in flight and releases everything. */
-  destroy(): Promise<void>;
+  /** Immediate: aborts requests in flight (response bodies being read included) with `reason`, and releases everything. */
+  destroy(reason?: Error): Promise<void>;
 }

@@ -4,7 +4,11 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
+import { checkOptions } from '../core/options.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
+import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
+import { requestWatchingBody } from './body-watch.js';
+import { undiciTimeouts, type UndiciTimeouts } from './undici-timeouts.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import type { Transport } from './transport.js';
@@ -44,7 +48,10 @@ function positiveInteger(value: unknown, option: string): number {
   return value;
 }
 
+const TRANSPORT_KEYS: readonly string[] = ['protocol', 'connections', 'pipelining', 'keepAliveTimeout', 'connectTimeout', 'tls'];
+
 function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
+  checkOptions(options, 'transport', TRANSPORT_KEYS);
   const { protocol, tls } = resolveConnection(options.protocol, options.tls, 'transport');
   return {
     protocol,
@@ -74,12 +81,20 @@ function onResponse(error: Error | null, data: Dispatcher.ResponseData<unknown>)
 export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly name = 'undici';
   readonly #options: ResolvedOptions;
+  /** The client's body timeout in ms, as configured (for errors). */
+  readonly #bodyTimeoutMs: number;
+  /** What undici gets per request for it. */
+  readonly #timeouts: UndiciTimeouts;
   readonly #pools = new Map<string, Pool>();
   /** Pools of endpoints that left the set, finishing their requests in flight. */
   readonly #retiring = new Set<Pool>();
+  /** Pools that close() is letting finish, so that destroy() can still reach them. */
+  readonly #closing = new Set<Pool>();
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, settings: HttpTransportSettings = {}) {
     this.#options = options;
+    this.#bodyTimeoutMs = settings.bodyTimeout ?? UNDICI_BODY_TIMEOUT_MS;
+    this.#timeouts = undiciTimeouts(this.#bodyTimeoutMs, settings.perTry);
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
@@ -92,7 +107,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
    * promise, no closure per attempt).
    */
   start(endpoint: Endpoint, request: HttpRequest, attempt: AttemptSink<HttpResponse>): void {
-    this.#pool(endpoint).request<unknown>(this.#requestOptions(request, attempt, attempt), onResponse);
+    // A body that fails upstream after the headers is reported to the attempt (see body-watch.ts).
+    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeoutMs);
   }
 
   #pool(endpoint: Endpoint): Pool {
@@ -111,6 +127,9 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       body: (request.body ?? null) as string | null,
       // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
       signal: attempt as EmitterSignal as unknown as AbortSignal,
+      // A body stalled longer than this fails: undici's own timer, refreshed as bytes arrive (see undici-timeouts.ts).
+      bodyTimeout: this.#timeouts.bodyTimeout,
+      headersTimeout: this.#timeouts.headersTimeout,
     };
   }
 
@@ -131,11 +150,17 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#takeAll().map((pool) => pool.close()));
+    await Promise.all(this.#takeAll().map((pool) => {
+      this.#closing.add(pool);
+      return pool.close().finally(() => this.#closing.delete(pool));
+    }));
   }
 
-  async destroy(): Promise<void> {
-    await Promise.all(this.#takeAll().map((pool) => pool.destroy()));
+  /** Destroys every pool, those close() is waiting for included; requests and bodies still open fail with `reason`. */
+  async destroy(reason?: Error): Promise<void> {
+    const pools = [...this.#takeAll(), ...this.#closing];
+    this.#closing.clear();
+    await Promise.all(pools.map((pool) => pool.destroy(reason ?? null)));
   }
 
   #takeAll(): Pool[] {
@@ -164,6 +189,14 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 }
 
+/** What a client tells the transport it creates. */
+export interface HttpTransportSettings {
+  /** The client's body stall bound in ms (`timeout.bodyTimeout`); `Infinity` for none. Default 300 s (undici's). */
+  readonly bodyTimeout?: number;
+  /** The client's per-try timeout in ms (`timeout.perTry`), which bounds the headers; `Infinity` for none. Default none. */
+  readonly perTry?: number;
+}
+
 /** The factory the builder takes: each client gets its own transport (and pools). */
 export interface HttpTransportFactory {
   readonly name: string;
@@ -174,7 +207,7 @@ export interface HttpTransportFactory {
    * speak plain `http`.
    */
   readonly connection?: HttpConnection;
-  create(): Transport<HttpRequest, HttpResponse>;
+  create(settings?: HttpTransportSettings): Transport<HttpRequest, HttpResponse>;
 }
 
 /**
@@ -184,5 +217,5 @@ export interface HttpTransportFactory {
 export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransportFactory {
   const resolved = resolveOptions(options);
   const connection: HttpConnection = Object.freeze({ protocol: resolved.protocol, tls: resolved.tls });
-  return Object.freeze({ name: 'undici', connection, create: () => new UndiciTransport(resolved) });
+  return Object.freeze({ name: 'undici', connection, create: (settings?: HttpTransportSettings) => new UndiciTransport(resolved, settings) });
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { client, isMeshkitError, type Client } from '../../src/index.js';
+import { stallBody, streamBody, streamedText, watchServerSockets, type ServerSockets } from '../helpers/body-upstream.js';
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 describe('client.fetch', () => {
@@ -131,5 +133,103 @@ describe('client.fetch', () => {
 
   it('rejects non-http inputs with ERR_INVALID_ARGUMENT', async () => {
     await assert.rejects(c.fetch('ftp://orders/x'), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_ARGUMENT'));
+  });
+});
+
+/** Reads a web body to its end with a reader; resolves with the error it ends with, or undefined. */
+async function readerError(body: ReadableStream<Uint8Array> | null): Promise<unknown> {
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('client.fetch: the response body within the call\'s bounds', () => {
+  let upstream: Upstream;
+  let sockets: ServerSockets;
+  const unhandled = trackUnhandledRejections();
+  before(async () => {
+    upstream = await startUpstream();
+    sockets = watchServerSockets(upstream.server);
+    upstream.handler = (req, res) => {
+      if (req.url === '/stream') streamBody(res, 6, 100);
+      else stallBody(res);
+    };
+  });
+  after(async () => {
+    unhandled.stop();
+    assert.deepEqual(unhandled.reasons, [], 'no unhandled rejection');
+    await upstream.close();
+  });
+
+  it('the total deadline errors response.text() and a reader with ERR_DEADLINE_EXCEEDED and closes the connection', async () => {
+    await using c = client('orders').endpoints([upstream.address]).timeout({ total: '500ms' }).build();
+    const reads: [string, (res: Response) => Promise<unknown>][] = [
+      ['text()', (res) => res.text().then(() => undefined, (error: unknown) => error)],
+      ['a reader', (res) => readerError(res.body)],
+    ];
+    for (const [how, read] of reads) {
+      const closedBefore = sockets.closed;
+      const started = performance.now();
+      const res = await c.fetch('/stall');
+      assert.equal(res.status, 200);
+      const error = await read(res);
+      const elapsed = performance.now() - started;
+      assert.ok(isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'), `${how}: got ${String(error)}`);
+      assert.deepEqual(error.details, { service: 'orders', endpoint: upstream.address, attempt: 1 });
+      assert.ok(elapsed >= 450 && elapsed < 1500, `${how}: the read ended ${elapsed.toFixed(0)} ms after the call started`);
+      await sockets.closedAtLeast(closedBefore + 1);
+    }
+  });
+
+  it('the caller\'s abort rejects response.text() and a reader with the signal\'s reason, as fetch does', async () => {
+    await using c = client('orders').endpoints([upstream.address]).outlierDetection({ consecutiveGatewayFailures: 5 }).build();
+    const reads: [string, (res: Response) => Promise<unknown>][] = [
+      ['text()', (res) => res.text().then(() => undefined, (error: unknown) => error)],
+      ['a reader', (res) => readerError(res.body)],
+    ];
+    for (const [how, read] of reads) {
+      const controller = new AbortController();
+      const reason = new Error(`stop ${how}`);
+      const closedBefore = sockets.closed;
+      const res = await c.fetch('/stall', { signal: controller.signal });
+      const started = performance.now();
+      setTimeout(() => controller.abort(reason), 100);
+      const error = await read(res);
+      assert.equal(error, reason, `${how}: got ${String(error)}`);
+      assert.ok(performance.now() - started < 1000);
+      await sockets.closedAtLeast(closedBefore + 1);
+    }
+    assert.equal(c.endpoints().health[0]?.consecutiveGatewayFailures, 0, 'the caller\'s abort is not the endpoint\'s failure');
+  });
+
+  it('a body stalled past bodyTimeout fails with ERR_TIMEOUT', async () => {
+    await using c = client('orders').endpoints([upstream.address]).timeout({ bodyTimeout: '200ms' }).build();
+    const res = await c.fetch('/stall');
+    const error = await res.text().then(() => undefined, (e: unknown) => e);
+    assert.ok(isMeshkitError(error, 'ERR_TIMEOUT'), `got ${String(error)}`);
+  });
+
+  it('streams a body that keeps flowing within the bounds, whole', async () => {
+    await using c = client('orders').endpoints([upstream.address]).timeout({ perTry: '300ms', total: '5s' }).build();
+    const res = await c.fetch('/stream');
+    const decoder = new TextDecoder();
+    const chunks: string[] = [];
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk));
+    assert.ok(chunks.length > 1, `the body came in ${chunks.length} chunks`);
+    assert.equal(chunks.join(''), streamedText(6));
+  });
+
+  it('a reader that cancels the body closes the connection', async () => {
+    await using c = client('orders').endpoints([upstream.address]).build();
+    const closedBefore = sockets.closed;
+    const res = await c.fetch('/stall');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'partial;');
+    await reader.cancel();
+    await sockets.closedAtLeast(closedBefore + 1);
   });
 });
