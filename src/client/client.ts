@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration } from '../core/duration.js';
+import { checkOptions } from '../core/options.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import { splitPipeline } from '../core/admission.js';
@@ -59,7 +60,9 @@ export interface ClientConfig {
 export interface CloseOptions {
   /**
    * How long calls in flight, and response bodies still being read, may take
-   * to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`.
+   * to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`;
+   * at most 2^31 - 1 ms (Node's timer limit): a longer one rejects with
+   * `ERR_INVALID_CONFIG` and closes nothing.
    */
   readonly timeout?: number | string;
 }
@@ -262,7 +265,15 @@ export class Client implements AsyncDisposable {
    * same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close(parseDuration(options.timeout ?? 5000, 'close.timeout'));
+    if (this.#closing !== undefined) return this.#closing;
+    let timeoutMs: number;
+    try {
+      // Only a bound it can honour: past Node's timer limit a drain timer would fire at once and abort everything.
+      timeoutMs = parseDuration(checkOptions(options, 'close', ['timeout'])['timeout'] ?? 5000, 'close.timeout');
+    } catch (error) {
+      return Promise.reject(error); // a bad option closes nothing: the client keeps working
+    }
+    this.#closing = this.#close(timeoutMs);
     return this.#closing;
   }
 
