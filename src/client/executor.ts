@@ -224,7 +224,8 @@ export class Executor {
     } else if (attempt.error !== undefined) {
       this.#end(call, callError(attempt), undefined, true);
     } else {
-      this.#bodies.open(call, attempt);
+      // Only a response whose body undici still streams (request(), fetch()) has a body to keep in bounds.
+      if (attempt.listening) this.#bodies.open(call, attempt);
       this.#end(call, undefined, attempt.response, false);
     }
   }

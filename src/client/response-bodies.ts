@@ -54,13 +54,12 @@ export class ResponseBodies {
   }
 
   /**
-   * The caller is about to get `attempt`'s response: its body opens. Costs a
+   * The caller is about to get `attempt`'s response, whose body undici
+   * still holds the attempt for (`attempt.listening`): the body opens. Costs a
    * flag, plus a timer queue entry when the call has a deadline; the
    * call stays watched for its caller's signal until the body is done.
    */
   open(call: CallContext, attempt: Attempt): void {
-    // No listener held: nothing is reading through undici (a function call), or the body is closed already.
-    if (!attempt.listening) return;
     attempt.bodyOpen = true;
     if (call.stopped !== undefined) {
       // Stopped after the attempt answered: the body does not outlive the stop.
