@@ -1,3 +1,4 @@
+import { AbortWatch } from '../core/abort-watch.js';
 import type { AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { LinkedQueue } from '../core/linked-queue.js';
@@ -141,7 +142,6 @@ class Waiter extends TimerEntry {
   next: Waiter | undefined = undefined;
   /** True when the call's deadline, not the queue timeout, is what the timer guards. */
   byDeadline = false;
-  onAbort: (() => void) | undefined = undefined;
 
   constructor(
     readonly owner: Bulkhead,
@@ -165,6 +165,10 @@ class Bulkhead implements BulkheadPolicy {
   #timers: TimerQueue | undefined = undefined;
   #active = 0;
   readonly #queue = new LinkedQueue<Waiter>();
+  /** One listener per caller signal, however many queued calls share it (no MaxListenersExceededWarning). */
+  readonly #aborts = new AbortWatch<Waiter>((waiter, reason) => {
+    if (this.#remove(waiter)) waiter.reject(abortedError(waiter.call, reason));
+  });
   #closed = false;
   #rejected = 0;
   // Shared settle handlers: a call holding a slot allocates no closure.
@@ -292,12 +296,7 @@ class Bulkhead implements BulkheadPolicy {
         waiter.byDeadline = remaining < queueTimeoutMs;
         (this.#timers ??= new TimerQueue(this.#clock)).schedule(waiter, wait, now);
       }
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          if (this.#remove(waiter)) reject(abortedError(call, signal.reason));
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.#aborts.watch(signal, waiter);
     });
   }
 
@@ -317,7 +316,7 @@ class Bulkhead implements BulkheadPolicy {
       // Nothing waits: disarm the shared timer too, so nothing outlives the queue.
       if (timers.size === 0) timers.clear();
     }
-    if (waiter.onAbort !== undefined) (waiter.call.signal as AbortSignal).removeEventListener('abort', waiter.onAbort);
+    if (waiter.call.signal !== undefined) this.#aborts.unwatch(waiter.call.signal, waiter);
     return true;
   }
 }

@@ -1,3 +1,4 @@
+import { AbortWatch } from '../core/abort-watch.js';
 import type { AdmissionEnvironment, AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
 import { LinkedQueue } from '../core/linked-queue.js';
@@ -145,7 +146,6 @@ const EPSILON = 1e-9;
 class Waiter {
   next: Waiter | undefined = undefined;
   prev: Waiter | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
 
   constructor(
     readonly call: CallContext,
@@ -165,6 +165,12 @@ class RateLimit implements RateLimitPolicy {
   #tokens = 0;
   #stamp = 0;
   readonly #queue = new LinkedQueue<Waiter>();
+  /** One listener per caller signal, however many queued calls share it (no MaxListenersExceededWarning). */
+  readonly #aborts = new AbortWatch<Waiter>((waiter, reason) => {
+    if (!this.#remove(waiter)) return;
+    waiter.reject(abortedError(waiter.call, reason));
+    if (this.#queue.head === undefined) this.#disarm();
+  });
   #timer: TimerHandle | undefined = undefined;
   #closed = false;
   #rejected = 0;
@@ -274,14 +280,7 @@ class RateLimit implements RateLimitPolicy {
     return new Promise<unknown>((resolve, reject) => {
       const waiter = new Waiter(call, next, resolve, reject);
       this.#queue.push(waiter);
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          if (!this.#remove(waiter)) return;
-          reject(abortedError(call, signal.reason));
-          if (this.#queue.head === undefined) this.#disarm();
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.#aborts.watch(signal, waiter);
       if (this.#timer === undefined) this.#arm();
     });
   }
@@ -289,7 +288,7 @@ class RateLimit implements RateLimitPolicy {
   /** Unlinks a waiter and its abort listener; false when it already left. */
   #remove(waiter: Waiter): boolean {
     if (!this.#queue.remove(waiter)) return false;
-    if (waiter.onAbort !== undefined) (waiter.call.signal as AbortSignal).removeEventListener('abort', waiter.onAbort);
+    if (waiter.call.signal !== undefined) this.#aborts.unwatch(waiter.call.signal, waiter);
     return true;
   }
 
