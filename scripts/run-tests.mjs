@@ -6,6 +6,7 @@
 // Env:
 //   MESHKIT_TEST_FILTER          comma-separated substrings of the file path; run only matching files
 //   MESHKIT_TEST_FORCE_EXIT=0    let a test file with a leaked handle hang instead of exiting
+//                                (force exit is used on Node 20 only; see testArgs)
 //                                once its tests are done (to hunt leaks locally)
 //   MESHKIT_TEST_RUN_TIMEOUT_MS  kill the whole run after this long (default 30 min, 0 = never)
 //
@@ -75,7 +76,12 @@ function testArgs(phaseFiles, concurrency) {
   if (!hasFlag('--test-concurrency')) args.push(`--test-concurrency=${concurrency}`);
   // A failed assertion that skips cleanup leaves a socket or timer open; without
   // this the file's process never exits and the run hangs with no summary.
-  if (process.env.MESHKIT_TEST_FORCE_EXIT !== '0') args.push('--test-force-exit');
+  // Only on Node 20: on Node 24 a forced exit can end a file's process before its buffered report is
+  // written, so the tests after that point are silently missing from the totals (seen: 129 tests of
+  // test/options/every-factory reported as 78-95, with 0 failures). There a leaked handle instead
+  // keeps the file running until MESHKIT_TEST_RUN_TIMEOUT_MS ends the run: loud, never silent.
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (process.env.MESHKIT_TEST_FORCE_EXIT !== '0' && nodeMajor < 22) args.push('--test-force-exit');
   // Safety net for a test that never settles (Node 20 applies it per file, Node 22+ per test).
   if (!hasFlag('--test-timeout')) args.push('--test-timeout=600000');
   args.push(...extraArgs, ...phaseFiles.map((f) => relative(root, f)));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bulkhead, client, isMeshkitError, rateLimit, type Policy } from '../../src/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
 
 /**
  * Issue 11, finding 11: more than 10 calls sharing one AbortSignal must not
@@ -9,7 +10,8 @@ import { bulkhead, client, isMeshkitError, rateLimit, type Policy } from '../../
 describe('queued calls sharing one AbortSignal', () => {
   for (const [name, make] of [
     ['bulkhead', () => bulkhead({ maxConcurrent: 1, maxQueue: 100 })],
-    ['rate limit', () => rateLimit({ rate: 100, per: '1s', burst: 1, maxWait: '10s' })],
+    // A virtual clock that never moves: no token accrues while the calls wait, however busy the machine is.
+    ['rate limit', () => rateLimit({ rate: 100, per: '1s', burst: 1, maxWait: '10s', clock: new VirtualClock() })],
   ] as const satisfies readonly (readonly [string, () => Policy])[]) {
     it(`${name}: 25 queued calls on one signal add one listener, and the abort reaches each of them`, async () => {
       const warnings: string[] = [];
