@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Client } from '../../src/index.js';
 
 /** Answers with headers and the first bytes of a longer body, then sends nothing more (the connection stays open). */
 export function stallBody(res: http.ServerResponse): void {
@@ -57,5 +58,20 @@ export function watchServerSockets(server: http.Server): ServerSockets {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
+  };
+}
+
+/** The error a body read ends with, or undefined when it is read whole. */
+export async function readError(read: Promise<unknown>): Promise<unknown> {
+  return read.then(() => undefined, (error: unknown) => error);
+}
+
+/** What the outlier detector and the balancer hold against the client's only endpoint. */
+export function endpointRecord(c: Client): { failures: number; latencyMs: number; inFlight: number } {
+  const view = c.endpoints();
+  return {
+    failures: view.health[0]?.consecutiveGatewayFailures ?? -1,
+    latencyMs: view.load[0]?.latencyMs ?? -1,
+    inFlight: view.load[0]?.inFlight ?? -1,
   };
 }

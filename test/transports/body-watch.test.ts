@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, type Client } from '../../src/index.js';
-import { stallBody, watchServerSockets, type ServerSockets } from '../helpers/body-upstream.js';
+import { endpointRecord, readError, stallBody, watchServerSockets, type ServerSockets } from '../helpers/body-upstream.js';
 import { clientSocketsTo } from '../helpers/resources.js';
 import { trackUnhandledRejections } from '../helpers/unhandled.js';
 import { startUpstream, startUpstreams, type Upstream } from '../helpers/upstream.js';
-
-/** The error a body read ends with, or undefined when it is read whole. */
-async function readError(read: Promise<unknown>): Promise<unknown> {
-  return read.then(() => undefined, (error: unknown) => error);
-}
-
-/** What the outlier detector and the balancer hold against the client's only endpoint. */
-function endpointRecord(c: Client): { failures: number; latencyMs: number; inFlight: number } {
-  const view = c.endpoints();
-  return {
-    failures: view.health[0]?.consecutiveGatewayFailures ?? -1,
-    latencyMs: view.load[0]?.latencyMs ?? -1,
-    inFlight: view.load[0]?.inFlight ?? -1,
-  };
-}
 
 describe('undici transport: a body that fails upstream after the headers', () => {
   let upstream: Upstream;
