@@ -1,8 +1,9 @@
+import { BREAKER_RULE_KEYS, readBreakerRule, type BreakerRule } from '../breaker/options.js';
 import type { Duration } from '../core/duration.js';
-import { resolveCircuitBreaker } from '../policies/circuit-breaker-options.js';
+import { checkOptions } from '../core/options.js';
 
 /**
- * Options of `.endpointCircuitBreakers()`: one opossum breaker per endpoint,
+ * Options of `.endpointCircuitBreakers()`: one breaker per endpoint,
  * fed with every attempt to that endpoint. The same knobs and defaults as the
  * service-level `.circuitBreaker()` (Hystrix's window, volume and 5 s break);
  * the clock is the client's.
@@ -23,8 +24,8 @@ export interface EndpointCircuitBreakerOptions {
   /**
    * How long an open endpoint stays out of rotation before it is half-open
    * (back in rotation on trial: the first attempt outcome then closes or
-   * re-opens it). Default `'5s'` (Hystrix, Polly). Measured in real time by
-   * opossum, even with a virtual clock.
+   * re-opens it). Default `'5s'` (Hystrix, Polly). Measured on the client's
+   * clock.
    */
   readonly resetTimeout?: Duration;
   /** Length of the rolling window. Default `'10s'` (opossum, Hystrix). */
@@ -38,23 +39,13 @@ export interface EndpointCircuitBreakerOptions {
 }
 
 /** Resolved {@link EndpointCircuitBreakerOptions}. */
-export interface EndpointCircuitBreakerSettings {
-  readonly errorThreshold: number;
-  readonly volumeThreshold: number;
-  readonly resetTimeoutMs: number;
-  readonly windowMs: number;
-  readonly buckets: number;
-}
+export type EndpointCircuitBreakerSettings = BreakerRule;
 
 /** `name` and `clock` belong to the service-level breaker: refusing them (and typos) beats ignoring them. */
-const ENDPOINT_BREAKER_KEYS: readonly (keyof EndpointCircuitBreakerOptions)[] = [
-  'errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets',
-];
+const ENDPOINT_BREAKER_KEYS: readonly (keyof EndpointCircuitBreakerOptions)[] = BREAKER_RULE_KEYS;
 
 /** Validates options; errors name `endpointCircuitBreakers.<option>` (unknown keys included). */
 export function resolveEndpointCircuitBreakers(options: EndpointCircuitBreakerOptions): EndpointCircuitBreakerSettings {
-  const { errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets } = resolveCircuitBreaker(
-    options, 'endpointCircuitBreakers', ENDPOINT_BREAKER_KEYS,
-  );
-  return Object.freeze({ errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets });
+  const option = 'endpointCircuitBreakers';
+  return Object.freeze(readBreakerRule(checkOptions(options, option, ENDPOINT_BREAKER_KEYS), option));
 }

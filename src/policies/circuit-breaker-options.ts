@@ -1,7 +1,8 @@
+import { BREAKER_RULE_KEYS, DEFAULT_BREAKER_RULE, readBreakerRule, type BreakerRule } from '../breaker/options.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import type { Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
-import { checkOptions, readNumber, readString } from '../core/options.js';
+import { checkOptions, readString } from '../core/options.js';
 
 /**
  * Options of {@link circuitBreaker}. Every option is optional; the defaults
@@ -29,7 +30,7 @@ export interface CircuitBreakerOptions {
    * (half-open). The trial's success closes the breaker; its failure opens
    * it again for another `resetTimeout`. Default `'5s'` (Hystrix's
    * `sleepWindowInMilliseconds`, Polly's `BreakDuration`; opossum's is 30 s).
-   * Measured in real time by opossum, even when a `clock` is given.
+   * Measured on `clock`.
    */
   readonly resetTimeout?: Duration;
   /** Length of the rolling window that failures and calls are counted over. Default `'10s'` (opossum, Hystrix). */
@@ -40,69 +41,45 @@ export interface CircuitBreakerOptions {
    * Breakers with the same bucket length share one rotation timer.
    */
   readonly buckets?: number;
-  /** The policy's name, also the opossum breaker's name. Default `'circuit-breaker'`. */
+  /** The policy's name, in errors and events. Default `'circuit-breaker'`. */
   readonly name?: string;
   /**
-   * Drives the window's bucket rotation (a `VirtualClock` in tests). Default
-   * the system clock. opossum's reset timeout and latencies use real time.
+   * Every time the breaker reads or waits for: the window's bucket rotation,
+   * the reset timeout (open to half-open) and `retryAfterMs` (a
+   * `VirtualClock` in tests and simulations). Default the system clock.
    */
   readonly clock?: Clock;
 }
 
 /** Resolved, validated {@link CircuitBreakerOptions}. */
-export interface CircuitBreakerSettings {
-  readonly errorThreshold: number;
-  readonly volumeThreshold: number;
-  readonly resetTimeoutMs: number;
-  readonly windowMs: number;
-  readonly buckets: number;
+export interface CircuitBreakerSettings extends BreakerRule {
   readonly name: string;
   readonly clock: Clock;
 }
 
 /** The defaults of {@link CircuitBreakerOptions}. */
 export const DEFAULT_CIRCUIT_BREAKER = Object.freeze({
-  errorThreshold: 0.5,
-  volumeThreshold: 20,
-  resetTimeoutMs: 5_000,
-  windowMs: 10_000,
-  buckets: 10,
+  ...DEFAULT_BREAKER_RULE,
   name: 'circuit-breaker',
 });
 
 /** The keys {@link CircuitBreakerOptions} accepts. */
-export const CIRCUIT_BREAKER_KEYS: readonly (keyof CircuitBreakerOptions)[] = [
-  'errorThreshold', 'volumeThreshold', 'resetTimeout', 'window', 'buckets', 'name', 'clock',
-];
+export const CIRCUIT_BREAKER_KEYS: readonly (keyof CircuitBreakerOptions)[] = [...BREAKER_RULE_KEYS, 'name', 'clock'];
 
 /**
- * Validates options at creation; errors name `<option>.<field>`, where
- * `option` defaults to `'circuitBreaker'` (per-endpoint breakers pass their
- * own name and their own, smaller, set of `known` keys). Unknown keys
- * (opossum's `errorThresholdPercentage`, say) are refused with the nearest
- * known one.
+ * Validates options at creation; errors name `circuitBreaker.<field>`.
+ * Unknown keys (opossum's `errorThresholdPercentage`, say) are refused with
+ * the nearest known one. The rule's fields are read by `readBreakerRule`, as
+ * for the per-endpoint breakers.
  */
-export function resolveCircuitBreaker(
-  options: CircuitBreakerOptions, option = 'circuitBreaker', known: readonly string[] = CIRCUIT_BREAKER_KEYS,
-): CircuitBreakerSettings {
-  const o = checkOptions(options, option, known);
-  const d = DEFAULT_CIRCUIT_BREAKER;
-  const errorThreshold = o['errorThreshold'] ?? d.errorThreshold;
-  if (typeof errorThreshold !== 'number' || !(errorThreshold >= 0 && errorThreshold < 1)) {
-    throw invalidConfig(`${option}.errorThreshold`, 'a fraction in [0, 1) such as 0.5 (for 50 %)', errorThreshold);
-  }
-  const volumeThreshold = readNumber(o['volumeThreshold'], `${option}.volumeThreshold`, d.volumeThreshold, { min: 0, integer: true });
-  // parseDuration bounds both by Node's timer limit (opossum passes resetTimeout to setTimeout).
-  const resetTimeoutMs = parsePositiveDuration(o['resetTimeout'] ?? d.resetTimeoutMs, `${option}.resetTimeout`);
-  const windowMs = parsePositiveDuration(o['window'] ?? d.windowMs, `${option}.window`);
-  const buckets = readNumber(o['buckets'], `${option}.buckets`, d.buckets, { min: 1, integer: true });
-  if (windowMs / buckets < 1) {
-    throw invalidConfig(`${option}.buckets`, `at most ${Math.floor(windowMs)} (buckets of at least 1 ms)`, buckets);
-  }
-  const name = readString(o['name'], `${option}.name`, d.name);
+export function resolveCircuitBreaker(options: CircuitBreakerOptions): CircuitBreakerSettings {
+  const option = 'circuitBreaker';
+  const o = checkOptions(options, option, CIRCUIT_BREAKER_KEYS);
+  const rule = readBreakerRule(o, option);
+  const name = readString(o['name'], `${option}.name`, DEFAULT_CIRCUIT_BREAKER.name);
   const clock = (o['clock'] ?? systemClock) as Clock;
-  if (clock === null || typeof clock !== 'object' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
     throw invalidConfig(`${option}.clock`, 'a Clock', clock);
   }
-  return Object.freeze({ errorThreshold, volumeThreshold, resetTimeoutMs, windowMs, buckets, name, clock });
+  return Object.freeze({ ...rule, name, clock });
 }

@@ -1,22 +1,19 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
-import CircuitBreaker from 'opossum';
+import { BreakerEngine, type CircuitState } from '../breaker/engine.js';
+import { isIgnoredEnd } from '../breaker/ignored.js';
 import { wrapGate, type AdmissionGate } from '../core/admission.js';
 import type { CallContext } from '../core/call-context.js';
-import { blameOf, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { MeshkitError } from '../core/errors.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import {
   resolveCircuitBreaker, type CircuitBreakerOptions, type CircuitBreakerSettings,
 } from './circuit-breaker-options.js';
-import { clearWindow, opossumOptions } from './circuit-breaker-opossum.js';
-import { acquireRotation, releaseRotation, type SharedRotation } from './circuit-breaker-rotation.js';
 
 export { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerOptions, type CircuitBreakerSettings } from './circuit-breaker-options.js';
-export { breakerRotations, type RotationInfo } from './circuit-breaker-rotation.js';
+export { breakerRotations, type RotationInfo } from '../breaker/rotation.js';
+export type { CircuitState } from '../breaker/engine.js';
 
-/** Where a breaker is: letting calls through, failing them fast, or letting one trial through. */
-export type CircuitState = 'closed' | 'open' | 'half-open';
-
-/** A breaker's counters: `window` is opossum's rolling window, the rest count since creation. */
+/** A breaker's counters: `calls`, `successes`, `failures` and `errorRate` cover the rolling window, the rest count since creation. */
 export interface CircuitBreakerStats {
   readonly state: CircuitState;
   /** False once `close()` has shut the breaker down. */
@@ -77,7 +74,7 @@ export interface CircuitBreakerPolicy extends Policy {
   snapshot(): CircuitBreakerSnapshot;
   /**
    * Shuts the breaker down: releases its reset timer and its share of the
-   * rotation timer. Later calls through it reject with `ERR_CLIENT_CLOSED`;
+   * rotation timer (both on its clock). Later calls through it reject with `ERR_CLIENT_CLOSED`;
    * calls in flight settle normally. Idempotent.
    */
   close(): void;
@@ -100,106 +97,26 @@ export interface BreakerStateMessage {
 /** `meshkit:breaker:state`: every breaker's state changes, as {@link BreakerStateMessage}. */
 export const breakerStateChannel = diagnosticsChannel.channel('meshkit:breaker:state');
 
-/**
- * A result that resolved but whose final outcome is a failure (an HTTP 5xx),
- * as opossum's `failure` event reports it. Not an `Error`: no stack is captured.
- */
-class FailedResult {
-  constructor(readonly value: unknown) {}
-}
-
-/** opossum's action, which meshkit never fires (see the gate): the breaker is used for its window, state and timers. */
-const neverFired = (): Promise<never> => Promise.reject(new Error('meshkit runs this breaker as an admission gate; fire() is not used'));
-
-/**
- * Errors that say nothing about the upstream's health (see `blameOf`): the
- * caller gave up (`ERR_ABORTED`, or its signal fired), its own deadline ran
- * out first, its request was refused locally (`ERR_INVALID_ARGUMENT`), the
- * client is closing (`ERR_CLIENT_CLOSED`), or an inner admission policy
- * refused the call locally (`ERR_LIMIT_EXCEEDED`: nothing was sent).
- */
-function isIgnored(error: unknown, call: CallContext): boolean {
-  return call.stopped !== undefined || blameOf(error) !== 'upstream';
-}
-
-/**
- * opossum's window pushes every call's latency into an array even with
- * percentiles disabled (hundreds of thousands of numbers per window at high
- * rates, about 0.5 us per call in `bench`). Nothing here reads latencies, so
- * the status counts only. Guarded: if opossum's internals change, the stock
- * `increment` stays (correct, just slower); a test notices.
- * @returns whether the status now counts without latencies
- * @internal Also used by the per-endpoint breakers (src/health/endpoint-breaker.ts).
- */
-export function countWithoutLatencies(status: object): boolean {
-  const key = Object.getOwnPropertySymbols(status).find((symbol) => symbol.description === 'window');
-  const window: unknown = key === undefined ? undefined : (status as unknown as Record<symbol, unknown>)[key];
-  if (!Array.isArray(window) || window.length === 0 || typeof (window[0] as { fires?: unknown }).fires !== 'number') return false;
-  const buckets = window as Record<string, number>[];
-  // opossum rotates by pop() + unshift() on this same array, so buckets[0] is always the current bucket.
-  (status as unknown as { increment(property: string): void }).increment = (property: string): void => {
-    const bucket = buckets[0] as Record<string, number>;
-    // The hot three by name (a keyed access on a computed name is several times slower).
-    if (property === 'fires') bucket['fires'] = (bucket['fires'] as number) + 1;
-    else if (property === 'successes') bucket['successes'] = (bucket['successes'] as number) + 1;
-    else if (property === 'failures') bucket['failures'] = (bucket['failures'] as number) + 1;
-    else bucket[property] = (bucket[property] as number) + 1;
-  };
-  return true;
-}
-
-/**
- * @internal For tests: the opossum breaker behind a policy. Typed `unknown` so
- * that meshkit's published types never name opossum's (whose types are a dev
- * dependency only).
- */
-export function opossumBreaker(policy: CircuitBreakerPolicy): unknown {
-  return policy instanceof CircuitBreakerPolicyImpl ? policy.opossum : undefined;
-}
-
 class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   readonly name: string;
   readonly settings: CircuitBreakerSettings;
-  readonly #breaker: CircuitBreaker<[CallContext], unknown>;
-  readonly #rotation: SharedRotation;
-  #state: CircuitState = 'closed';
+  readonly #engine: BreakerEngine;
   #service = '';
-  #active = true;
-  #openedAt = 0;
-  /** Date.now() when the current state began (opossum's reset timer runs on wall-clock time too). */
-  #since = Date.now();
   #rejected = 0;
   #ignored = 0;
-  #opened = 0;
-  /** The status counts without latencies (our `increment`), so the gate counts a fire straight into it. */
-  readonly #fast: boolean;
+  /** The half-open trial call in flight, if any: it alone goes through until it settles. */
+  #trial: CallContext | undefined = undefined;
+  /** Wall-clock ms minus clock ms, taken at the first snapshot: `since` in wall-clock time, stable across reads. */
+  #wallOffset: number | undefined = undefined;
 
   constructor(settings: CircuitBreakerSettings) {
     this.name = settings.name;
     this.settings = settings;
-    this.#rotation = acquireRotation(settings.clock, settings.windowMs / settings.buckets);
-    this.#breaker = new CircuitBreaker<[CallContext], unknown>(neverFired, opossumOptions(settings.name, settings, this.#rotation));
-    this.#fast = countWithoutLatencies(this.#breaker.status);
-    this.#breaker.on('open', () => {
-      this.#opened++;
-      this.#openedAt = Date.now();
-      this.#transition('open');
-    });
-    this.#breaker.on('halfOpen', () => this.#transition('half-open'));
-    this.#breaker.on('close', () => {
-      // Start closed with an empty window (as Polly does): failures from before the break must not reopen it at once.
-      clearWindow(this.opossum);
-      this.#transition('closed');
-    });
+    this.#engine = new BreakerEngine(settings, settings.clock, (state, previous) => this.#publish(state, previous));
   }
 
   get state(): CircuitState {
-    return this.#state;
-  }
-
-  /** @internal Not public: a fallback or manual open registered on it would bypass meshkit's semantics. */
-  get opossum(): CircuitBreaker {
-    return this.#breaker as unknown as CircuitBreaker;
+    return this.#engine.state;
   }
 
   wrap<T>(next: Invoke<T>): Invoke<T> {
@@ -211,91 +128,66 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     return this.#gate;
   }
 
-  /** The half-open trial call in flight, if any: it alone goes through until it settles. */
-  #trial: CallContext | undefined = undefined;
-
   /**
-   * The breaker as an admission gate, never through opossum's `fire()` (about
-   * 1.5 us of promises, rest arguments, two clock reads and event emissions
-   * per call). With no timeout, capacity, cache, coalescing or fallback
-   * (meshkit sets none), `fire()` does only this: refuse while open; in
-   * half-open let one trial through; count the fire; run the call; then emit
-   * `success` (which closes a half-open breaker), or `failure` and check the
-   * threshold. The same events are emitted here, so the window, the half-open
-   * close and opossum's listeners see what they would have seen. The fire,
-   * and a success while closed (whose only listener counts it), are counted
-   * straight into the status when it counts without latencies (see
-   * {@link countWithoutLatencies}), else through the events.
+   * The breaker as an admission gate: refuse while open; in half-open let one
+   * trial through and refuse the rest until it settles; when an admitted call
+   * ends, record its verdict in the engine unless the upstream had no part
+   * in how it ended. No promise, timer or clock read on the success path.
    */
   readonly #gate: AdmissionGate = {
     admit: (call) => {
       if (this.#service === '') this.#service = call.service;
-      const breaker = this.#breaker;
-      if (!this.#active) return this.#refusal(call.service);
-      if (!breaker.closed) {
-        if (!breaker.pendingClose || this.#trial !== undefined) return this.#refusal(call.service);
+      if (!this.#engine.active) return this.#refusal(call.service);
+      const state = this.#engine.state;
+      if (state !== 'closed') {
+        if (state === 'open' || this.#trial !== undefined) return this.#refusal(call.service);
         this.#trial = call;
       }
       return undefined;
     },
     release: (call, error) => {
       if (this.#trial === call) this.#trial = undefined;
-      const breaker = this.#breaker;
-      if (!breaker.enabled) return;
-      if (error !== undefined && !(error instanceof FailedResult) && isIgnored(error, call)) {
+      const engine = this.#engine;
+      if (!engine.active) return;
+      if (error !== undefined && isIgnoredEnd(error, call)) {
         // Not the upstream's doing: the call is not counted at all (as a success it would dilute real failures).
         // A half-open trial that says nothing re-opens the breaker: closing it would rest on no evidence.
         this.#ignored++;
-        if (breaker.halfOpen) breaker.open();
+        if (engine.state === 'half-open') engine.open();
         return;
       }
-      // The fire is counted when the call ends, once it is known to say something about the upstream.
-      if (this.#fast) (breaker.status as unknown as { increment(property: string): void }).increment('fires');
-      else breaker.emit('fire', [call]);
       // A result whose final outcome failed (an HTTP 5xx) counts as a failure; the caller still receives it.
-      if (error !== undefined) this.#judgeFailure(error, call);
-      else if (call.current?.outcome?.ok === false) this.#judgeFailure(new FailedResult(call.current.response), call);
-      // Closed, opossum's only 'success' listeners count it (the other closes a half-open breaker): count it straight away.
-      else if (this.#fast && breaker.closed) (breaker.status as unknown as { increment(property: string): void }).increment('successes');
-      else breaker.emit('success', undefined, 0);
+      engine.record(error === undefined && call.current?.outcome?.ok !== false);
     },
   };
 
-  /** What opossum does with a rejected action (no fallback is ever registered): filter, count, maybe open. */
-  #judgeFailure(error: unknown, call: CallContext): void {
-    const breaker = this.#breaker;
-    breaker.emit('failure', error, 0, [call]);
-    if (breaker.warmUp) return;
-    const halfOpen = breaker.halfOpen;
-    const { fires, failures } = breaker.stats;
-    if (fires < breaker.volumeThreshold && !halfOpen) return;
-    if (halfOpen || (failures / fires) * 100 > this.settings.errorThreshold * 100) breaker.open();
-  }
-
   stats(): CircuitBreakerStats {
-    const window = this.#breaker.stats;
-    const calls = window.fires;
+    const engine = this.#engine;
+    const { calls, successes, failures } = engine.window;
     return {
-      state: this.#state,
-      active: this.#active,
+      state: engine.state,
+      active: engine.active,
       calls,
-      successes: window.successes,
-      failures: window.failures,
-      errorRate: calls === 0 ? 0 : window.failures / calls,
+      successes,
+      failures,
+      errorRate: calls === 0 ? 0 : failures / calls,
       rejected: this.#rejected,
       ignored: this.#ignored,
-      opened: this.#opened,
-      retryAfterMs: this.#retryAfterMs(),
+      opened: engine.opened,
+      retryAfterMs: engine.retryAfterMs(),
     };
   }
 
   snapshot(): CircuitBreakerSnapshot {
-    const { errorThreshold, volumeThreshold, windowMs, resetTimeoutMs } = this.settings;
+    const { errorThreshold, volumeThreshold, windowMs, resetTimeoutMs, clock } = this.settings;
+    // The snapshot shows wall-clock time, which the Clock does not give: read it once (off the call path) and
+    // keep the offset, so that `since` follows the injected clock and repeated reads agree.
+    this.#wallOffset ??= new Date().getTime() - clock.now();
     return {
       kind: 'circuit-breaker',
       name: this.name,
       ...this.stats(),
-      since: new Date(this.#since).toISOString(),
+      since: new Date(this.#wallOffset + this.#engine.since).toISOString(),
       errorThreshold,
       volumeThreshold,
       windowMs,
@@ -308,62 +200,54 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
   }
 
   close(): void {
-    if (!this.#active) return;
-    this.#active = false;
-    this.#breaker.shutdown();
-    releaseRotation(this.#rotation);
-  }
-
-  #retryAfterMs(): number {
-    return this.#state === 'open' ? Math.max(0, this.#openedAt + this.settings.resetTimeoutMs - Date.now()) : 0;
+    this.#engine.shutdown();
   }
 
   #refusal(service: string): MeshkitError {
-    if (!this.#active) {
+    if (!this.#engine.active) {
       return new MeshkitError('ERR_CLIENT_CLOSED', `${service}: circuit breaker ${this.name} is shut down`, {
         service, breaker: this.name,
       });
     }
     this.#rejected++;
-    return new MeshkitError('ERR_CIRCUIT_OPEN', `${service}: circuit breaker ${this.name} is ${this.#state}`, {
-      service, breaker: this.name, state: this.#state, retryAfterMs: this.#retryAfterMs(),
+    const state = this.#engine.state;
+    return new MeshkitError('ERR_CIRCUIT_OPEN', `${service}: circuit breaker ${this.name} is ${state}`, {
+      service, breaker: this.name, state, retryAfterMs: this.#engine.retryAfterMs(),
     });
   }
 
-  #transition(state: CircuitState): void {
-    const previous = this.#state;
-    if (previous === state) return;
-    this.#state = state;
-    this.#since = Date.now();
-    if (breakerStateChannel.hasSubscribers) {
-      const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
-      breakerStateChannel.publish(message);
-    }
+  #publish(state: CircuitState, previous: CircuitState): void {
+    if (!breakerStateChannel.hasSubscribers) return;
+    const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
+    breakerStateChannel.publish(message);
   }
 }
 
 /**
- * A service-level circuit breaker on opossum: counts each logical call once
- * (retries included) over a rolling window and, when more than
- * `errorThreshold` of at least `volumeThreshold` calls failed, opens: calls
- * then reject at once with `ERR_CIRCUIT_OPEN` (no attempt is sent) until
- * `resetTimeout` has passed; then one trial call goes through (half-open),
- * whose success closes the breaker (with a fresh window) and whose failure
- * opens it again. The design is Hystrix's as implemented by opossum; the
- * defaults are Hystrix's and opossum's window (10 s in 10 buckets), Hystrix's
- * volume (20) and Hystrix's and Polly's 5 s break; see
- * {@link CircuitBreakerOptions}.
+ * A service-level circuit breaker: counts each logical call once (retries
+ * included) over a rolling window and, when more than `errorThreshold` of at
+ * least `volumeThreshold` calls failed, opens: calls then reject at once with
+ * `ERR_CIRCUIT_OPEN` (no attempt is sent) until `resetTimeout` has passed on
+ * the breaker's `clock`; then one trial call goes through (half-open), whose
+ * success closes the breaker (with a fresh window) and whose failure opens it
+ * again. The design is Hystrix's (as opossum also implements it), run by
+ * meshkit's own breaker engine on the injected clock; the defaults are
+ * Hystrix's and opossum's window (10 s in 10 buckets), Hystrix's volume (20)
+ * and Hystrix's and Polly's 5 s break; see {@link CircuitBreakerOptions}.
+ * For opossum itself, see `opossumCircuitBreaker`.
  *
  * - A failure is a rejection, or a result whose final outcome is not ok
  *   (`call.current.outcome.ok === false`: the HTTP 5xx that `request()`
  *   resolves with, which the caller still receives). Deadline and timeout
  *   errors are failures.
- * - Not failures: the caller's abort, the client's close, and
- *   `ERR_LIMIT_EXCEEDED` from an inner admission policy. They say nothing
- *   about the upstream, and counting them would let impatient callers or local
- *   load shedding cut the service off. opossum has no third category, so they
- *   count as successes; a half-open trial that ends this way re-opens the
- *   breaker (no evidence either way; closing would be the riskier guess).
+ * - Ignored (not counted at all, neither as a failure nor as a success):
+ *   errors whose blame is not `'upstream'`, such as the caller's abort, the
+ *   client's close, and `ERR_LIMIT_EXCEEDED` from an inner admission policy.
+ *   They say nothing about the upstream, and counting them would let
+ *   impatient callers or local load shedding cut the service off; as
+ *   successes they would dilute real failures. A half-open trial that ends
+ *   this way re-opens the breaker (no evidence either way; closing would be
+ *   the riskier guess).
  * - Refused calls are not counted in the window.
  * - State changes are published on `meshkit:breaker:state`
  *   ({@link breakerStateChannel}).
@@ -375,10 +259,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
  * always wraps the retries, so it sees one result per logical call. One
  * instance per client (a builder clones it for every client built after the
  * first: see `Policy.clone`), closed with its client: it holds a share of the
- * rotation timer and, while open, opossum's reset timer. It runs as the client's admission gate (no promise;
- * see core/admission.ts), never through opossum's `fire()` (whose events it
- * still emits; see docs/policies/circuit-breaker.md): no timer, no
- * AbortController, no latency recording on the success path.
+ * rotation timer and, while open, one reset timer, both on its clock. It runs
+ * as the client's admission gate (no promise; see core/admission.ts): no
+ * timer, no clock read, no AbortController on the success path.
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreakerPolicy {
   return new CircuitBreakerPolicyImpl(resolveCircuitBreaker(options));

@@ -10,15 +10,15 @@ import { systemClock } from '../../src/core/clock.js';
 import { settleTimerHooks, trackTimers } from '../helpers/timers.js';
 
 /**
- * Timers created by opossum, by the endpoint breakers, or by the shared
- * rotation (directly or through the clock). The detector's own review timer
+ * Timers created by opossum, by the endpoint breakers, or by the breaker
+ * engine and its shared rotation (directly or through the clock). The detector's own review timer
  * is not a breaker timer and is left out.
  */
 function isEndpointBreakerTimer(stack: string): boolean {
   const lines = stack.split('\n');
   const at = lines.findIndex((line) => /at (setTimeout|setInterval) \(node:timers/.test(line));
   const [first = '', second = ''] = lines.slice(at + 1).filter((line) => !line.includes('(node:'));
-  const ours = /[\\/](src[\\/]health[\\/]endpoint-breaker|src[\\/]policies[\\/]circuit-breaker)/;
+  const ours = /[\\/](src[\\/]health[\\/]endpoint-breaker|src[\\/]policies[\\/]circuit-breaker|src[\\/]breaker[\\/])/;
   return /[\\/]opossum[\\/]lib[\\/]/.test(first) || ours.test(first) || (/[\\/]src[\\/]core[\\/]clock\./.test(first) && ours.test(second));
 }
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { client, isMeshkitError, Outcomes, subscribe, toEndpoint, type Endpoint, type Outcome } from '../../src/index.js';
 import { DEFAULT_CIRCUIT_BREAKER, breakerRotations } from '../../src/policies/circuit-breaker.js';
 import { OutlierDetector } from '../../src/health/outlier-detector.js';
@@ -26,14 +25,6 @@ const ids = (endpoints: readonly Endpoint[]): string[] => endpoints.map((e) => e
 /** State changes are synchronous; this lets listeners and timers queued meanwhile run too. */
 async function settle(): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** A detector with no passive rules (as a client with only endpoint breakers gets), unless `outlier` adds some. */
@@ -168,7 +159,7 @@ describe('endpoint circuit breakers: transitions', () => {
   });
 
   it('turns half-open after the reset timeout (back in rotation); a successful trial closes it with a fresh window', async () => {
-    const { d, health } = detector({ volumeThreshold: 2, errorThreshold: 0.5, resetTimeout: 40 }, open);
+    const { d, clock, health } = detector({ volumeThreshold: 2, errorThreshold: 0.5, resetTimeout: 40 }, open);
     const [a, b] = fleet(2) as [Endpoint, Endpoint];
     d.setEndpoints([a, b]);
     messages.length = 0;
@@ -177,7 +168,10 @@ describe('endpoint circuit breakers: transitions', () => {
       d.observe(a, unavailable);
       await settle();
       assert.deepEqual(ids(d.available), [b.id]);
-      await waitFor('half-open', () => health(a)?.circuit === 'half-open');
+      await clock.advance(39);
+      assert.equal(health(a)?.circuit, 'open', 'open until resetTimeout has passed on the clock');
+      await clock.advance(1);
+      assert.equal(health(a)?.circuit, 'half-open', 'half-open after resetTimeout on the virtual clock');
       assert.deepEqual(ids(d.available), [a.id, b.id], 'back in rotation for the trial');
       assert.deepEqual([health(a)?.ejected, health(a)?.reason], [false, undefined]);
       d.observe(a, ok); // the trial
@@ -193,19 +187,25 @@ describe('endpoint circuit breakers: transitions', () => {
   });
 
   it('a failed trial opens it again for another reset timeout', async () => {
-    const { d, health } = detector({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: 40 }, open);
+    const { d, clock, health } = detector({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: 40 }, open);
     const [a, b] = fleet(2) as [Endpoint, Endpoint];
     d.setEndpoints([a, b]);
     try {
       d.observe(a, Outcomes.connect);
       await settle();
-      await waitFor('half-open', () => health(a)?.circuit === 'half-open');
+      await clock.advance(39);
+      assert.equal(health(a)?.circuit, 'open', 'open until resetTimeout has passed on the clock');
+      await clock.advance(1);
+      assert.equal(health(a)?.circuit, 'half-open', 'half-open after resetTimeout on the virtual clock');
       d.observe(a, Outcomes.timeout);
       await settle();
       assert.equal(health(a)?.circuit, 'open');
       assert.deepEqual(ids(d.available), [b.id]);
       assert.equal(d.endpointBreakers?.stats(a.id)?.opened, 2);
-      await waitFor('half-open again', () => health(a)?.circuit === 'half-open');
+      await clock.advance(39);
+      assert.equal(health(a)?.circuit, 'open', 'open until resetTimeout has passed on the clock');
+      await clock.advance(1);
+      assert.equal(health(a)?.circuit, 'half-open', 'half-open again after resetTimeout on the virtual clock');
       d.observe(a, ok);
       await settle();
       assert.equal(health(a)?.circuit, 'closed');
@@ -215,7 +215,7 @@ describe('endpoint circuit breakers: transitions', () => {
   });
 
   it('ignores aborted attempts (hedge losers, callers giving up), also as a trial', async () => {
-    const { d, health } = detector({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: 40 }, open);
+    const { d, clock, health } = detector({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: 40 }, open);
     const [a, b] = fleet(2) as [Endpoint, Endpoint];
     d.setEndpoints([a, b]);
     try {
@@ -224,7 +224,10 @@ describe('endpoint circuit breakers: transitions', () => {
       assert.equal(d.endpointBreakers?.size, 0);
       d.observe(a, unavailable);
       await settle();
-      await waitFor('half-open', () => health(a)?.circuit === 'half-open');
+      await clock.advance(39);
+      assert.equal(health(a)?.circuit, 'open', 'open until resetTimeout has passed on the clock');
+      await clock.advance(1);
+      assert.equal(health(a)?.circuit, 'half-open', 'half-open after resetTimeout on the virtual clock');
       d.observe(a, Outcomes.aborted);
       assert.equal(health(a)?.circuit, 'half-open', 'still waiting for a real trial');
       d.observe(a, unavailable); // the trial fails...
@@ -314,7 +317,10 @@ describe('endpoint circuit breakers: transitions', () => {
     try {
       d.observe(a, unavailable);
       await settle();
-      await waitFor('half-open', () => health(a)?.circuit === 'half-open');
+      await clock.advance(39);
+      assert.equal(health(a)?.circuit, 'open', 'open until resetTimeout has passed on the clock');
+      await clock.advance(1);
+      assert.equal(health(a)?.circuit, 'half-open', 'half-open after resetTimeout on the virtual clock');
       assert.equal(health(a)?.slowStartFactor, 0.1, 'starts at the minimum weight');
       assert.equal(d.available.find((e) => e.id === a.id)?.weight, 0.1);
       await clock.advance(10_000);

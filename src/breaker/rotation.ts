@@ -1,11 +1,13 @@
-import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock.js';
 
+/** Called on every tick of a {@link SharedRotation}: the listener drops its window's oldest bucket. */
+export type RotationListener = () => void;
+
 /**
- * One bucket-rotation timer shared by every circuit breaker with the same
- * clock and bucket length. opossum (its `rotateBucketController` option)
- * listens for `'rotate'` on this emitter instead of arming its own
- * `setInterval` per breaker, so 10,000 breakers cost one timer, not 10,000.
+ * One bucket-rotation timer shared by every breaker (service-level and
+ * per-endpoint) with the same clock and bucket length: each breaker's rolling
+ * window listens on it instead of arming a timer of its own, so 10,000
+ * breakers cost one timer, not 10,000.
  *
  * The timer runs while at least one breaker holds the rotation and stops
  * when the last one releases it; it is re-armed on each tick through
@@ -13,29 +15,26 @@ import type { Clock, TimerHandle } from '../core/clock.js';
  * it in tests.
  * @internal
  */
-export class SharedRotation extends EventEmitter {
+export class SharedRotation {
   readonly clock: Clock;
   /** Length of one bucket, ms: every breaker on this rotation rotates together. */
   readonly bucketMs: number;
-  #users = 0;
+  readonly #listeners = new Set<RotationListener>();
   #timer: TimerHandle | undefined = undefined;
   readonly #tick = (): void => {
     // Re-arm first: a throwing listener must not stop the rotation of the others.
     this.#timer = this.clock.setTimeout(this.#tick, this.bucketMs);
-    this.emit('rotate');
+    for (const listener of this.#listeners) listener();
   };
 
   constructor(clock: Clock, bucketMs: number) {
-    super();
     this.clock = clock;
     this.bucketMs = bucketMs;
-    // One listener per breaker: thousands are expected, not a leak.
-    this.setMaxListeners(0);
   }
 
   /** Breakers holding this rotation. */
   get users(): number {
-    return this.#users;
+    return this.#listeners.size;
   }
 
   /** True while the shared timer is armed. */
@@ -43,15 +42,16 @@ export class SharedRotation extends EventEmitter {
     return this.#timer !== undefined;
   }
 
-  /** @internal */
-  acquire(): void {
-    if (this.#users++ === 0) this.#timer = this.clock.setTimeout(this.#tick, this.bucketMs);
+  /** @internal Adds a breaker's listener, arming the timer for the first one. */
+  acquire(listener: RotationListener): void {
+    if (this.#listeners.has(listener)) return;
+    this.#listeners.add(listener);
+    if (this.#listeners.size === 1) this.#timer = this.clock.setTimeout(this.#tick, this.bucketMs);
   }
 
-  /** @internal Returns true when this was the last user (the timer is now stopped). */
-  release(): boolean {
-    if (this.#users === 0) return false;
-    if (--this.#users > 0) return false;
+  /** @internal Removes a listener; returns true when it was the last (the timer is now stopped). */
+  release(listener: RotationListener): boolean {
+    if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return false;
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     return true;
@@ -60,19 +60,19 @@ export class SharedRotation extends EventEmitter {
 
 const rotations = new Map<Clock, Map<number, SharedRotation>>();
 
-/** Takes a share of the rotation for `clock` and `bucketMs`, starting its timer if it is the first. @internal */
-export function acquireRotation(clock: Clock, bucketMs: number): SharedRotation {
+/** Adds `listener` to the rotation for `clock` and `bucketMs`, starting its timer if it is the first. @internal */
+export function acquireRotation(clock: Clock, bucketMs: number, listener: RotationListener): SharedRotation {
   let byLength = rotations.get(clock);
   if (byLength === undefined) rotations.set(clock, (byLength = new Map()));
   let rotation = byLength.get(bucketMs);
   if (rotation === undefined) byLength.set(bucketMs, (rotation = new SharedRotation(clock, bucketMs)));
-  rotation.acquire();
+  rotation.acquire(listener);
   return rotation;
 }
 
-/** Gives back a share; the last one stops the timer and forgets the rotation. @internal */
-export function releaseRotation(rotation: SharedRotation): void {
-  if (!rotation.release()) return;
+/** Removes `listener`; the last one stops the timer and forgets the rotation. @internal */
+export function releaseRotation(rotation: SharedRotation, listener: RotationListener): void {
+  if (!rotation.release(listener)) return;
   const byLength = rotations.get(rotation.clock);
   if (byLength?.get(rotation.bucketMs) !== rotation) return;
   byLength.delete(rotation.bucketMs);
