@@ -84,6 +84,9 @@ export {
   type CircuitBreakerOptions, type CircuitBreakerSettings, type CircuitBreakerPolicy, type CircuitBreakerStats,
   type CircuitState, type BreakerStateMessage, type RotationInfo,
 } from './policies/circuit-breaker.js';
+export {
+  opossumCircuitBreaker, type OpossumCircuitBreakerOptions, type OpossumCircuitBreakerPolicy, type OpossumBreaker,
+} from './policies/circuit-breaker-opossum.js';
 export { adaptiveConcurrency, type AdaptiveConcurrencyOptions, type AdaptiveConcurrencyPolicy } from './policies/adaptive-concurrency.js';
 export {
   gradient2, vegas, aimd, ConcurrencyLimiter,

@@ -20,7 +20,7 @@ import Fastify from 'fastify';
 import * as meshkitMain from '../../src/index.js';
 import {
   adaptiveConcurrency, adaptiveThrottle, aimd, bulkhead, circuitBreaker, client, ClientBuilder, ConcurrencyLimiter, configureDiscoveryCache,
-  fallback, faultInjection, gradient2, isMeshkitError, leastRequest, peakEwma, random, rateLimit, register, ringHash, roundRobin,
+  fallback, faultInjection, gradient2, isMeshkitError, leastRequest, opossumCircuitBreaker, peakEwma, random, rateLimit, register, ringHash, roundRobin,
   staticEndpoints, staticResponse, subsets, toEndpoint, allowCidrs, filterResolver, undiciTransport, vegas, weighted, zoneAware, type Client, type Registrar,
 } from '../../src/index.js';
 import { consul } from '../../src/consul/index.js';
@@ -163,6 +163,10 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => leastRequest({ choices: '3' } as never), option: 'choices' }),
     parseDuration: none('parses one duration (it is what options use)'),
     parseDurationOrInfinity: none('parses one duration or an explicit Infinity (it is what options use)'),
+    opossumCircuitBreaker: options(
+      { run: () => opossumCircuitBreaker({ opossum: { resetTimout: 10 } } as never), option: 'resetTimout', hint: 'resetTimeout', cleanup: closeHandler },
+      { run: () => opossumCircuitBreaker({ opossum: { errorFilter: 'none' } } as never), option: 'errorFilter', cleanup: closeHandler },
+    ),
     peakEwma: options({ run: () => peakEwma({ decai: '5s' } as never), option: 'decai', hint: 'decay' },
       { run: () => peakEwma({ decay: true } as never), option: 'decay' }),
     random: options({ run: () => random({ seed: 1 } as never), option: 'seed' }, { run: () => random('uniform' as never), option: 'balancer' }),
