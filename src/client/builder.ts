@@ -31,7 +31,7 @@ interface BuilderState {
   readonly retry: RetrySettings;
   readonly transport: HttpTransportFactory | undefined;
   /** Policy makers, first added outermost; each build() gets its own instances (a breaker's state is per client). */
-  readonly policies: readonly (() => Policy)[];
+  readonly policies: readonly ((clock: Clock) => Policy)[];
   readonly clock: Clock;
   readonly outlierDetection: OutlierSettings | undefined;
   readonly healthCheck: HealthCheckSettings | undefined;
@@ -151,14 +151,15 @@ export class ClientBuilder {
   }
 
   /**
-   * Adds a service-level circuit breaker (opossum) as a policy; each built
-   * client gets its own breaker. Same as `.policy(() => circuitBreaker(options))`.
+   * Adds a service-level circuit breaker as a policy; each built client gets
+   * its own breaker, on the client's clock unless `options.clock` is given.
+   * Same as `.policy(() => circuitBreaker({ ...options, clock }))` with the client's clock.
    * Defaults: error threshold 0.5 over 10 s, volume threshold 20, reset timeout 5 s.
    */
   circuitBreaker(options: CircuitBreakerOptions = {}): ClientBuilder {
     resolveCircuitBreaker(options); // validates now, so the error points here
     const given = { ...options }; // later changes to the caller's object do not reach later builds
-    return this.#with({ policies: [...this.#state.policies, () => held(circuitBreaker(given))] });
+    return this.#with({ policies: [...this.#state.policies, (clock) => held(circuitBreaker({ ...given, clock: given.clock ?? clock }))] });
   }
 
   /**
@@ -183,7 +184,7 @@ export class ClientBuilder {
   }
 
   /**
-   * Per-endpoint circuit breakers (opossum), opt-in: each endpoint gets its
+   * Per-endpoint circuit breakers, opt-in: each endpoint gets its
    * own breaker (when it is first used), fed with every attempt to it; when
    * more than `errorThreshold` of at least `volumeThreshold` attempts in the
    * window failed, the endpoint leaves rotation (health reason
@@ -192,7 +193,8 @@ export class ClientBuilder {
    * 0.5 over 10 s, volume 20, reset 5 s. Works with outlier detection (same
    * panic threshold; not limited by `maxEjectionPercent`); without
    * `.outlierDetection()`, a detector whose passive rules are off is created
-   * for it. Default off. All endpoint breakers share one rotation timer.
+   * for it. Default off. All endpoint breakers share one rotation timer; they
+   * run on the client's clock.
    */
   endpointCircuitBreakers(options: EndpointCircuitBreakerOptions | false = {}): ClientBuilder {
     return this.#with({ endpointBreakers: options === false ? undefined : resolveEndpointCircuitBreakers(options) });
@@ -229,7 +231,7 @@ export class ClientBuilder {
       timeouts: state.timeouts,
       retry: state.retry,
       transport: state.transport ?? undiciTransport(),
-      policies: Object.freeze(makePolicies(state.policies)),
+      policies: Object.freeze(makePolicies(state.policies, state.clock)),
       clock: state.clock,
       outlierDetection: state.outlierDetection,
       hedge: state.hedge,
@@ -242,10 +244,10 @@ export class ClientBuilder {
 }
 
 /** One instance of each policy for a new client; if one cannot be made, those already made are released. */
-function makePolicies(makers: readonly (() => Policy)[]): Policy[] {
+function makePolicies(makers: readonly ((clock: Clock) => Policy)[], clock: Clock): Policy[] {
   const policies: Policy[] = [];
   try {
-    for (const make of makers) policies.push(make());
+    for (const make of makers) policies.push(make(clock));
   } catch (error) {
     for (const policy of policies) void Promise.resolve(policy.close?.()).catch(() => undefined);
     throw error;

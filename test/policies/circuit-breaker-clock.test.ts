@@ -45,6 +45,23 @@ describe('breakers follow the injected clock', () => {
     assert.equal(clock.pendingTimers, 0, 'close() released the rotation');
   });
 
+  it("the builder's .circuitBreaker() runs on the client's clock", async () => {
+    const clock = new VirtualClock();
+    const c = client('clocked-builder').endpoints(['127.0.0.1:9']).clock(clock).retry(false)
+      .circuitBreaker({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '5s' }).build();
+    try {
+      await settle(c.call(() => Promise.reject(new Error('down'))));
+      const refused = await settle(c.call(() => Promise.resolve('no')));
+      assert.ok(isMeshkitError(refused, 'ERR_CIRCUIT_OPEN'));
+      assert.equal(refused.details['retryAfterMs'], 5_000, 'measured on the client clock');
+      await clock.advance(5_000);
+      assert.equal(await c.call(() => Promise.resolve('trial')), 'trial', 'half-open after 5 s of virtual time');
+      assert.equal(await c.call(() => Promise.resolve('again')), 'again', 'closed by the trial');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('the endpoint breakers turn half-open after resetTimeout on the client clock, with no real time passing', async () => {
     const clock = new VirtualClock();
     const settings = resolveEndpointCircuitBreakers({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '1h' });
