@@ -58,8 +58,9 @@ class EndpointBreaker {
 
 /**
  * The per-endpoint circuit breakers of one client: a breaker per endpoint
- * (the engine the service-level breaker runs, on the client's clock), created when the endpoint's first attempt ends and dropped when
- * the endpoint leaves the set. Each is fed every attempt's classification
+ * (the engine the service-level breaker runs, on the client's clock),
+ * created when the endpoint's first attempt ends and dropped when the
+ * endpoint leaves the set. Each is fed every attempt's classification
  * (`outcome.ok`; aborted attempts are ignored: a hedge loser or a caller's
  * abort says nothing about the endpoint). All share one bucket-rotation
  * timer; an open breaker holds one reset timer on the clock until it turns
