@@ -39,14 +39,23 @@ export interface OpossumCircuitBreakerOptions {
  * the rest of its public API: `fallback()`, `stats`, its events).
  */
 export interface OpossumBreaker {
+  /** opossum's `name` (the policy's name unless `opossum.name` is set). */
   readonly name: string;
+  /** True while open (calls are refused). */
   readonly opened: boolean;
+  /** True while half-open (the next call is the trial). */
   readonly halfOpen: boolean;
+  /** True while closed. */
   readonly closed: boolean;
+  /** True once shut down (`close()` on the policy). */
   readonly isShutdown: boolean;
+  /** Subscribes to one of opossum's events (`'open'`, `'halfOpen'`, `'close'`, `'failure'`, ...). */
   on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Opens the breaker by hand (opossum's `open()`). */
   open(): void;
+  /** Closes the breaker by hand (opossum's `close()`). */
   close(): void;
+  /** Shuts opossum down (its timers); later calls reject with `ERR_CLIENT_CLOSED`. */
   shutdown(): void;
 }
 
