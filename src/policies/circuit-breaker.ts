@@ -1,6 +1,7 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import CircuitBreaker from 'opossum';
 import { wrapGate, type AdmissionGate } from '../core/admission.js';
+import type { BreakerStateMessage, CircuitState } from '../core/breaker-state.js';
 import type { CallContext } from '../core/call-context.js';
 import { blameOf, isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Invoke, Policy } from '../core/policy.js';
@@ -13,8 +14,7 @@ import { acquireRotation, releaseRotation, type SharedRotation } from './circuit
 export { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerOptions, type CircuitBreakerSettings } from './circuit-breaker-options.js';
 export { breakerRotations, type RotationInfo } from './circuit-breaker-rotation.js';
 
-/** Where a breaker is: letting calls through, failing them fast, or letting one trial through. */
-export type CircuitState = 'closed' | 'open' | 'half-open';
+export type { BreakerStateMessage, CircuitState } from '../core/breaker-state.js';
 
 /** A breaker's counters: `window` is opossum's rolling window, the rest count since creation. */
 export interface CircuitBreakerStats {
@@ -83,18 +83,6 @@ export interface CircuitBreakerPolicy extends Policy {
   close(): void;
   /** A new, closed breaker with the same settings and an empty window (each built client gets one; see `Policy.clone`). */
   clone(): CircuitBreakerPolicy;
-}
-
-/** Published on {@link breakerStateChannel} when a breaker changes state. */
-export interface BreakerStateMessage {
-  /** The service of the client using the breaker ('' before its first call). */
-  readonly service: string;
-  /** The breaker policy's name. */
-  readonly name: string;
-  readonly state: CircuitState;
-  readonly previous: CircuitState;
-  /** The breaker itself, for `stats()`. */
-  readonly breaker: CircuitBreakerPolicy;
 }
 
 /** `meshkit:breaker:state`: every breaker's state changes, as {@link BreakerStateMessage}. */
@@ -336,7 +324,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
     this.#state = state;
     this.#since = Date.now();
     if (breakerStateChannel.hasSubscribers) {
-      const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
+      const message: BreakerStateMessage<CircuitBreakerPolicy> = { service: this.#service, name: this.name, state, previous, breaker: this };
       breakerStateChannel.publish(message);
     }
   }
