@@ -62,7 +62,7 @@ export type { DiscoveryRejectedMessage } from './core/diagnostics.js';
 export { fullJitterBackoff } from './core/backoff.js';
 export { register, type RegisterOptions } from './registration/register.js';
 export type { HealthCheck, Registrar, Registration, ServiceInstance } from './registration/registrar.js';
-export type { EndpointHealth } from './health/outlier-detector.js';
+export type { EndpointHealth } from './health/endpoint-health-filter.js';
 export type { EjectionReason } from './core/ejection.js';
 export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';
 export type { HealthCheckOptions, HealthCheckSettings } from './health/active-health-check-options.js';
