@@ -18,7 +18,7 @@ import type { HealthProber } from '../src/health/active-health-check.js';
 import { ActiveHealthChecker } from '../src/health/active-health-check.js';
 import { resolveHealthCheck } from '../src/health/active-health-check-options.js';
 import { resolveEndpointCircuitBreakers } from '../src/health/endpoint-breaker-options.js';
-import { OutlierDetector } from '../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../src/health/outlier-options.js';
 import { functionClassifier, functionTransport } from '../src/transports/function.js';
 
@@ -160,7 +160,7 @@ export interface HealthSubject {
 const gatewayFailure = Outcomes.connect;
 
 /** Feeds outlier detection one success per endpoint and ejects the first 10 % (the default cap) by consecutive failures. */
-function exercise(detector: OutlierDetector, endpoints: readonly Endpoint[]): void {
+function exercise(detector: EndpointHealthFilter, endpoints: readonly Endpoint[]): void {
   const ejected = Math.max(1, Math.floor(endpoints.length / 10));
   endpoints.forEach((endpoint, i) => {
     detector.observe(endpoint, Outcomes.success);
@@ -180,7 +180,7 @@ export const HEALTH_SUBJECTS: readonly HealthSubject[] = [
     id: 'outlier-detection',
     setup: 'outlierDetection({ slowStart: { window: "30s" } }): Envoy defaults, 10 % ejected, the last endpoint joined later (ramping)',
     build(endpoints, clock) {
-      const detector = new OutlierDetector(resolveOutlierDetection({ slowStart: { window: '30s' } }), clock, () => {}, 'bench');
+      const detector = new EndpointHealthFilter(resolveOutlierDetection({ slowStart: { window: '30s' } }), clock, () => {}, 'bench');
       detector.setEndpoints(endpoints.slice(0, -1));
       detector.setEndpoints(endpoints);
       exercise(detector, endpoints);
@@ -192,7 +192,7 @@ export const HEALTH_SUBJECTS: readonly HealthSubject[] = [
     setup: 'outlierDetection({}) + endpointCircuitBreakers({}) (opt-in): one opossum breaker per endpoint, each with a rolling window',
     optIn: true,
     build(endpoints, clock) {
-      const detector = new OutlierDetector(resolveOutlierDetection({}), clock, () => {}, 'bench', resolveEndpointCircuitBreakers({}));
+      const detector = new EndpointHealthFilter(resolveOutlierDetection({}), clock, () => {}, 'bench', resolveEndpointCircuitBreakers({}));
       detector.setEndpoints(endpoints);
       exercise(detector, endpoints);
       return { close: () => detector.close() };

@@ -5,7 +5,7 @@
 export { client, ClientBuilder } from './client/builder.js';
 export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
 export type { EndpointsSnapshot } from './client/endpoint-state.js';
-export type { ClientSnapshot, EndpointStatus } from './client/snapshot.js';
+export type { ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
 export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
 export type { CallOptions, GovernedCallOptions, RequestOptions } from './client/request-options.js';
@@ -62,7 +62,8 @@ export type { DiscoveryRejectedMessage } from './core/diagnostics.js';
 export { fullJitterBackoff } from './core/backoff.js';
 export { register, type RegisterOptions } from './registration/register.js';
 export type { HealthCheck, Registrar, Registration, ServiceInstance } from './registration/registrar.js';
-export type { EjectionReason, EndpointHealth } from './health/outlier-detector.js';
+export type { EndpointHealth } from './health/endpoint-health-filter.js';
+export type { EjectionReason } from './core/ejection.js';
 export type { OutlierDetectionOptions, OutlierSettings } from './health/outlier-options.js';
 export type { HealthCheckOptions, HealthCheckSettings } from './health/active-health-check-options.js';
 export type { EndpointCircuitBreakerOptions, EndpointCircuitBreakerSettings } from './health/endpoint-breaker-options.js';
@@ -82,11 +83,12 @@ export { rateLimit, DEFAULT_RATE_LIMIT, type RateLimitOptions, type RateLimitPol
 export {
   circuitBreaker, breakerStateChannel, breakerRotations, DEFAULT_CIRCUIT_BREAKER,
   type CircuitBreakerOptions, type CircuitBreakerSettings, type CircuitBreakerPolicy, type CircuitBreakerStats,
-  type CircuitState, type BreakerStateMessage, type RotationInfo,
+  type RotationInfo,
 } from './policies/circuit-breaker.js';
 export {
   opossumCircuitBreaker, type OpossumCircuitBreakerOptions, type OpossumCircuitBreakerPolicy, type OpossumBreaker,
 } from './policies/circuit-breaker-opossum.js';
+export type { BreakerStateMessage, CircuitState, ObservedBreaker } from './core/breaker-state.js';
 export { adaptiveConcurrency, type AdaptiveConcurrencyOptions, type AdaptiveConcurrencyPolicy } from './policies/adaptive-concurrency.js';
 export {
   gradient2, vegas, aimd, ConcurrencyLimiter,

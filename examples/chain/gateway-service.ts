@@ -2,8 +2,8 @@
 // gateway gives each one 300 ms; every hop behind it gets what is left.
 import express from 'express';
 import { SpanKind } from '@opentelemetry/api';
-import { client, isMeshkitError } from '../../src/index.js'; // in your project: 'meshkit'
-import { inbound, inboundRemainingMs, listen, type MeshkitServer } from '../../src/express/index.js'; // 'meshkit/express'
+import { client, inboundRemainingMs, isMeshkitError } from '../../src/index.js'; // in your project: 'meshkit'
+import { inbound, listen, type MeshkitServer } from '../../src/express/index.js'; // 'meshkit/express'
 import { openTelemetry } from '../../src/otel/index.js'; // 'meshkit/otel'
 import { discover } from './discovery.js';
 import { activeTraceId, type Tracing } from './tracing.js';

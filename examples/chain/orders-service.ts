@@ -2,8 +2,8 @@
 // caller's deadline and trace context; the gRPC call to inventory inherits
 // both (what is left of the deadline becomes the gRPC deadline).
 import Fastify, { type FastifyInstance } from 'fastify';
-import { client, isMeshkitError } from '../../src/index.js'; // in your project: 'meshkit'
-import { inboundRemainingMs, meshkit } from '../../src/fastify/index.js'; // 'meshkit/fastify'
+import { client, inboundRemainingMs, isMeshkitError } from '../../src/index.js'; // in your project: 'meshkit'
+import { meshkit } from '../../src/fastify/index.js'; // 'meshkit/fastify'
 import { grpcClient } from '../../src/grpc/index.js'; // 'meshkit/grpc'
 import { openTelemetry } from '../../src/otel/index.js'; // 'meshkit/otel'
 import { discover, selfRegistration } from './discovery.js';

@@ -3,7 +3,11 @@ import type { Endpoint } from '../core/endpoint.js';
 import type { PickRandom } from './pick-random.js';
 import { shouldAvoid, wasTried } from './tried.js';
 
-/** Samples drawn before falling back to a scan when a retry keeps hitting tried endpoints (DESIGN.md: 5). */
+/**
+ * Samples drawn before falling back to a scan when a retry keeps hitting tried
+ * endpoints: with half of them tried, all five land on tried ones about 3 % of
+ * the time (0.5^5).
+ */
 export const MAX_SAMPLE_ROUNDS = 5;
 
 /**

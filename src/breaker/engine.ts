@@ -1,10 +1,10 @@
+import type { CircuitState } from '../core/breaker-state.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { BreakerRule } from './options.js';
 import { RollingWindow } from './rolling-window.js';
 import { acquireRotation, releaseRotation, type SharedRotation } from './rotation.js';
 
-/** Where a breaker is: letting calls through, failing them fast, or letting one trial through. */
-export type CircuitState = 'closed' | 'open' | 'half-open';
+export type { CircuitState } from '../core/breaker-state.js';
 
 /** Called on every state change of a {@link BreakerEngine}, after the change. */
 export type BreakerChangeListener = (state: CircuitState, previous: CircuitState) => void;

@@ -16,7 +16,7 @@ import type { Resolver } from '../discovery/resolver.js';
 import { ActiveHealthChecker, UndiciProber } from '../health/active-health-check.js';
 import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import type { EndpointCircuitBreakerSettings } from '../health/endpoint-breaker-options.js';
-import { OutlierDetector } from '../health/outlier-detector.js';
+import { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
 import type { HedgeSettings } from '../policies/hedge.js';
 import type { RetrySettings } from '../policies/retry.js';
@@ -108,7 +108,7 @@ export class Client implements AsyncDisposable {
       ?? (config.healthCheck === undefined && config.endpointBreakers === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
     const health = outlier === undefined
       ? undefined
-      : new OutlierDetector(outlier, config.clock, () => this.#state.rebuild(), config.name, config.endpointBreakers);
+      : new EndpointHealthFilter(outlier, config.clock, () => this.#state.rebuild(), config.name, config.endpointBreakers);
     if (health !== undefined) this.#state.useHealth(health);
     this.#checker = config.healthCheck === undefined || health === undefined
       ? undefined

@@ -4,7 +4,7 @@ import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { everyEntryRejected, RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
-import type { EndpointHealth, OutlierDetector } from '../health/outlier-detector.js';
+import type { EndpointHealth, EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 
 /** A view of the endpoint set for status pages and tests. */
 export interface EndpointsSnapshot {
@@ -50,7 +50,7 @@ export class EndpointState implements ResolverListener {
   /** When the set in use turned stale (discovery failing since); undefined while fresh. */
   #staleSince: number | undefined = undefined;
   #unsubscribe: (() => void) | undefined = undefined;
-  #health: OutlierDetector | undefined = undefined;
+  #health: EndpointHealthFilter | undefined = undefined;
 
   constructor(service: string, resolver: Resolver, balancer: Balancer, clock: Clock, onChange: (endpoints: readonly Endpoint[]) => void) {
     this.#service = service;
@@ -62,7 +62,7 @@ export class EndpointState implements ResolverListener {
   }
 
   /** Puts outlier detection between discovery and the balancer (before `start`). */
-  useHealth(health: OutlierDetector): void {
+  useHealth(health: EndpointHealthFilter): void {
     this.#health = health;
   }
 

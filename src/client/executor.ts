@@ -12,7 +12,7 @@ import { invalidArgument, isMeshkitError, MeshkitError, stampCall } from '../cor
 import { isSafeToRetryAnyMethod, Outcomes, type Outcome } from '../core/outcome.js';
 import { Pause } from '../core/pause.js';
 import { TimerEntry, type TimerQueue } from '../core/timer-queue.js';
-import type { OutlierDetector } from '../health/outlier-detector.js';
+import type { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 import { backoffDelay, type RetrySettings } from '../policies/retry.js';
 import type { HedgeSettings } from '../policies/hedge.js';
 import { LatencyWindow } from '../policies/latency-window.js';
@@ -61,8 +61,8 @@ export interface ExecutorSettings {
   readonly retry: RetrySettings;
   readonly endpoints: EndpointState;
   readonly balancer: Balancer;
-  /** Outlier detection, when configured: sees every attempt's outcome. */
-  readonly health: OutlierDetector | undefined;
+  /** The endpoint health filter, when configured: sees every attempt's outcome. */
+  readonly health: EndpointHealthFilter | undefined;
   /** Hedging, when configured. */
   readonly hedge: HedgeSettings | undefined;
   /** No `wrap` policy sits between the client and the executor (so a call reaches it when it starts). */
@@ -87,7 +87,7 @@ export class Executor {
   readonly #retry: RetrySettings;
   readonly #endpoints: EndpointState;
   readonly #balancer: Balancer;
-  readonly #health: OutlierDetector | undefined;
+  readonly #health: EndpointHealthFilter | undefined;
   readonly #budget: RetryBudget | undefined;
   readonly #hedge: HedgeSettings | undefined;
   readonly #hedgeBudget: RetryBudget | undefined;

@@ -5,7 +5,7 @@ import type { CallContext } from '../core/call-context.js';
 import type { Clock } from '../core/clock.js';
 import { isMeshkitError, MeshkitError, type MeshkitErrorCode } from '../core/errors.js';
 import type { TimerQueue } from '../core/timer-queue.js';
-import type { OutlierDetector } from '../health/outlier-detector.js';
+import type { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 
 /** What {@link ResponseBodies} works with: the executor's own parts. */
 export interface ResponseBodiesSettings {
@@ -13,7 +13,7 @@ export interface ResponseBodiesSettings {
   readonly clock: Clock;
   readonly timers: TimerQueue;
   readonly balancer: Balancer;
-  readonly health: OutlierDetector | undefined;
+  readonly health: EndpointHealthFilter | undefined;
   /** The executor's watch on callers' signals: a call with an open body stays in it until the body is done. */
   readonly aborts: AbortWatch<CallContext>;
 }
@@ -41,7 +41,7 @@ export class ResponseBodies {
   readonly #clock: Clock;
   readonly #timers: TimerQueue;
   readonly #balancer: Balancer;
-  readonly #health: OutlierDetector | undefined;
+  readonly #health: EndpointHealthFilter | undefined;
   readonly #aborts: AbortWatch<CallContext>;
 
   constructor(settings: ResponseBodiesSettings) {

@@ -1,6 +1,6 @@
 import type { AttemptContext } from './attempt.js';
 import type { CallContext } from './call-context.js';
-import type { ClientSnapshot } from '../client/snapshot.js';
+import type { ClientSnapshot } from './client-snapshot.js';
 import type { Clock } from './clock.js';
 import type { Outcome } from './outcome.js';
 

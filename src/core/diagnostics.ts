@@ -1,10 +1,10 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { AttemptContext } from './attempt.js';
+import type { BreakerStateMessage } from './breaker-state.js';
 import type { CallContext } from './call-context.js';
+import type { EjectionReason } from './ejection.js';
 import type { Endpoint } from './endpoint.js';
 import type { Outcome } from './outcome.js';
-import type { BreakerStateMessage } from '../policies/circuit-breaker.js';
-import type { EjectionReason } from '../health/outlier-detector.js';
 
 /** Published when an attempt starts: the attempt itself (read-only). */
 export interface AttemptStartMessage extends AttemptContext {

@@ -1,4 +1,4 @@
-import type { AdmissionEnvironment, AdmissionGate } from './admission.js';
+import type { AdmissionEnvironment, AdmissionGate } from './admission-gate.js';
 import type { CallContext } from './call-context.js';
 
 /** Runs a call (or the rest of the pipeline) and settles with its result. */

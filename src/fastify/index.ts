@@ -2,7 +2,8 @@
  * meshkit for Fastify 5 (`meshkit/fastify`): a plugin that gives every route
  * the inbound context (deadline and trace parent inherited by each meshkit
  * call a handler makes), load shedding, health routes, self-registration and
- * graceful shutdown.
+ * graceful shutdown. The lifecycle, the load shedder and their option
+ * types are framework-neutral: import them from `meshkit/server`.
  *
  * ```ts
  * await app.register(meshkit, {
@@ -19,15 +20,3 @@ import './options.js';
 
 export { meshkit, meshkit as default } from './plugin.js';
 export type { MeshkitFastify, MeshkitFastifyOptions } from './options.js';
-
-export type { SelfRegistration } from '../server/self-registration.js';
-export { DEADLINE_HEADER } from '../transports/deadline-header.js';
-export { currentInbound, inboundRemainingMs, runWithInbound, type InboundContext } from '../core/inbound-context.js';
-export { DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from '../server/deadline.js';
-export { InboundStats, type InboundSnapshot } from '../server/inbound-stats.js';
-export type { InboundOptions } from '../server/inbound-scope.js';
-export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from '../server/load-shedder.js';
-export type { HealthRoutesOptions } from '../server/health.js';
-export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEvent, type LifecycleState } from '../server/lifecycle.js';
-export type { Closeable, ServerLifecycleOptions } from '../server/lifecycle-options.js';
-export { gradient2, vegas, aimd } from '../policies/limits/index.js';

@@ -1,6 +1,6 @@
 import type { InboundContext } from '../core/inbound-context.js';
 import type { Registration } from '../registration/registrar.js';
-import type { HealthRoutesOptions } from '../server/health.js';
+import type { HealthRoutesOptions } from '../server/health-routes.js';
 import type { InboundStats } from '../server/inbound-stats.js';
 import type { InboundOptions } from '../server/inbound-scope.js';
 import type { ServerLifecycle } from '../server/lifecycle.js';

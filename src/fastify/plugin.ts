@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { systemClock } from '../core/clock.js';
 import type { Registration } from '../registration/registrar.js';
-import { healthAnswer, resolveHealthRoutes } from '../server/health.js';
+import { healthAnswer, resolveHealthRoutes } from '../server/health-routes.js';
 import { InboundStats } from '../server/inbound-stats.js';
 import { inboundContextOf, resolveInboundOptions, runInbound } from '../server/inbound-scope.js';
 import { ServerLifecycle } from '../server/lifecycle.js';

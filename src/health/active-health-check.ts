@@ -145,7 +145,7 @@ class Target extends TimerEntry {
  * Active health checks: probes every endpoint of the current discovery set
  * on its own jittered schedule, at most one probe in flight per endpoint,
  * and reports threshold crossings (`onVerdict(endpoint, healthy)`), which
- * the client hands to the outlier detector (`setActiveHealth`).
+ * the client hands to the endpoint health filter (`setActiveHealth`).
  *
  * All endpoints share one `TimerQueue`, so one clock timer drives every
  * schedule and every probe timeout; there is no timer per endpoint. The next

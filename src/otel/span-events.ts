@@ -9,7 +9,7 @@ import { ATTR } from './semconv.js';
  * still in flight: those are the calls the change affects (their retries
  * and hedges are picked under the new state), and the call whose failure
  * tripped a breaker or ejected an endpoint is among them, since the policy
- * and the outlier detector act before the call settles. Nothing is recorded
+ * and the endpoint health filter act before the call settles. Nothing is recorded
  * when no call is in flight (the metrics carry the state). Returns the
  * function that unsubscribes.
  */

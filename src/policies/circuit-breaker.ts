@@ -1,7 +1,8 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
-import { BreakerEngine, type CircuitState } from '../breaker/engine.js';
+import { BreakerEngine } from '../breaker/engine.js';
 import { isIgnoredEnd } from '../breaker/ignored.js';
 import { wrapGate, type AdmissionGate } from '../core/admission.js';
+import type { BreakerStateMessage, CircuitState } from '../core/breaker-state.js';
 import type { CallContext } from '../core/call-context.js';
 import { MeshkitError } from '../core/errors.js';
 import type { Invoke, Policy } from '../core/policy.js';
@@ -11,7 +12,8 @@ import {
 
 export { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerOptions, type CircuitBreakerSettings } from './circuit-breaker-options.js';
 export { breakerRotations, type RotationInfo } from '../breaker/rotation.js';
-export type { CircuitState } from '../breaker/engine.js';
+
+export type { BreakerStateMessage, CircuitState } from '../core/breaker-state.js';
 
 /** A breaker's counters: `calls`, `successes`, `failures` and `errorRate` cover the rolling window, the rest count since creation. */
 export interface CircuitBreakerStats {
@@ -80,18 +82,6 @@ export interface CircuitBreakerPolicy extends Policy {
   close(): void;
   /** A new, closed breaker with the same settings and an empty window (each built client gets one; see `Policy.clone`). */
   clone(): CircuitBreakerPolicy;
-}
-
-/** Published on {@link breakerStateChannel} when a breaker changes state. */
-export interface BreakerStateMessage {
-  /** The service of the client using the breaker ('' before its first call). */
-  readonly service: string;
-  /** The breaker policy's name. */
-  readonly name: string;
-  readonly state: CircuitState;
-  readonly previous: CircuitState;
-  /** The breaker itself, for `stats()`. */
-  readonly breaker: CircuitBreakerPolicy;
 }
 
 /** `meshkit:breaker:state`: every breaker's state changes, as {@link BreakerStateMessage}. */
@@ -218,7 +208,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
 
   #publish(state: CircuitState, previous: CircuitState): void {
     if (!breakerStateChannel.hasSubscribers) return;
-    const message: BreakerStateMessage = { service: this.#service, name: this.name, state, previous, breaker: this };
+    const message: BreakerStateMessage<CircuitBreakerPolicy> = { service: this.#service, name: this.name, state, previous, breaker: this };
     breakerStateChannel.publish(message);
   }
 }

@@ -1,23 +1,29 @@
 /**
- * The framework-neutral inbound side, shared by `meshkit/express` and
- * `meshkit/fastify`: deadline header parsing, the inbound context and trace
- * context, load shedding, health and the shutdown lifecycle.
- * @internal
+ * The framework-neutral server side (`meshkit/server`), used with
+ * `meshkit/express` or `meshkit/fastify`: the server lifecycle (readiness,
+ * draining, leaving the registry before closing), adaptive load shedding,
+ * inbound counters, and the option types the integrations take. The
+ * framework glue (middleware, plugin, `listen`) is in the integration's own
+ * subpath; the inbound context helpers (`inboundRemainingMs`,
+ * `currentInbound`, `runWithInbound`) and `DEADLINE_HEADER` are in `meshkit`.
+ *
+ * ```ts
+ * import { client } from 'meshkit';
+ * import { loadShedder, serverLifecycle } from 'meshkit/server';
+ *
+ * const payments = client('payments').endpoints(['127.0.0.1:8081']).build();
+ * // On SIGTERM: leave the registry, wait, drain requests in flight, close `payments`.
+ * const lifecycle = serverLifecycle({ clients: [payments], drainTimeout: '10s' });
+ * const shedder = loadShedder({ retryAfter: '1s' });
+ * console.log(lifecycle.state, shedder.snapshot().limit);
+ * ```
+ * @packageDocumentation
  */
-export {
-  DEADLINE_HEADER,
-} from '../transports/deadline-header.js';
-export {
-  DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, inboundDeadline, parseGrpcTimeout, parseMeshkitDeadline, requestedDeadlineMs, resolveDeadlineOptions,
-  type InboundDeadlineOptions, type InboundDeadlineSettings,
-} from './deadline.js';
+export { DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from './deadline.js';
+export type { HealthRoutesOptions } from './health-routes.js';
+export type { InboundOptions } from './inbound-scope.js';
 export { InboundStats, type InboundSnapshot } from './inbound-stats.js';
-export { inboundContextOf, resolveInboundOptions, runInbound, type InboundOptions, type InboundSettings } from './inbound-scope.js';
-export { loadTraceApi, runInTraceContext, traceApiSettled } from './trace-context.js';
-export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from './load-shedder.js';
-export { healthAnswer, resolveHealthRoutes, writeHealth, type HealthRoutes, type HealthRoutesOptions } from './health.js';
 export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEvent, type LifecycleState } from './lifecycle.js';
-export type { Closeable, ServerLifecycleOptions, ServerLifecycleSettings } from './lifecycle-options.js';
-export { RequestTracker } from './request-tracker.js';
-export { DEADLINE_EXCEEDED_BODY, overloadedBody, writeDeadlineExceeded, writeJson, writeOverloaded } from './responses.js';
-export { instanceAt, type SelfRegistration } from './self-registration.js';
+export type { Closeable, ServerLifecycleOptions } from './lifecycle-options.js';
+export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from './load-shedder.js';
+export type { SelfRegistration } from './self-registration.js';

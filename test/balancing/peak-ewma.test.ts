@@ -6,7 +6,7 @@ import { PeakEwmaCost } from '../../src/balancing/peak-ewma-cost.js';
 import type { Endpoint } from '../../src/core/endpoint.js';
 import { isMeshkitError } from '../../src/core/errors.js';
 import { Outcomes, type Outcome } from '../../src/core/outcome.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { CountingClock, endpoints, load, newCall, observe, permutation, pickCost, simulate } from './support.js';
@@ -179,7 +179,7 @@ describe('peakEwma', () => {
     const joining = list[5] as Endpoint;
     // The default RTT equals the fleet's, so only the weight tells the joining endpoint apart.
     const balancer = peakEwma({ defaultRttMs: 10 }).create({ service: 's', clock });
-    const detector = new OutlierDetector(resolveOutlierDetection({ slowStart: { window: '10s' } }), clock, () => {});
+    const detector = new EndpointHealthFilter(resolveOutlierDetection({ slowStart: { window: '10s' } }), clock, () => {});
     detector.setEndpoints(list.slice(0, 5));
     balancer.update(detector.available);
     for (const endpoint of list.slice(0, 5)) observe(balancer, endpoint, 10);

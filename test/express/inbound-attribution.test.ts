@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { circuitBreaker, client, isMeshkitError, type Client } from '../../src/index.js';
-import { DEADLINE_HEADER, inbound, listen, type MeshkitServer } from '../../src/express/index.js';
+import { circuitBreaker, client, DEADLINE_HEADER, isMeshkitError, type Client } from '../../src/index.js';
+import { inbound, listen, type MeshkitServer } from '../../src/express/index.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { call } from '../server/http-call.js';
 

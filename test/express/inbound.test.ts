@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { client, isMeshkitError, type Client } from '../../src/index.js';
-import {
-  currentInbound, DEADLINE_HEADER, inbound, inboundRemainingMs, listen, type InboundMiddleware, type MeshkitServer,
-} from '../../src/express/index.js';
+import { client, currentInbound, DEADLINE_HEADER, inboundRemainingMs, isMeshkitError, type Client } from '../../src/index.js';
+import { inbound, listen, type InboundMiddleware, type MeshkitServer } from '../../src/express/index.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { call, sleep } from '../server/http-call.js';
 

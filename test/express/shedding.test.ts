@@ -4,8 +4,9 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { isMeshkitError } from '../../src/index.js';
-import { DEADLINE_HEADER, inbound, listen, LoadShedder, shedding, vegas, type MeshkitServer, type SheddingMiddleware } from '../../src/express/index.js';
+import { DEADLINE_HEADER, isMeshkitError, vegas } from '../../src/index.js';
+import { inbound, listen, shedding, type MeshkitServer, type SheddingMiddleware } from '../../src/express/index.js';
+import { LoadShedder } from '../../src/server/index.js';
 import { closedLoop, everyInterval, openLoop, unloaded, watch, workerPool } from '../server/capacity.js';
 import { call, percentile, sleep } from '../server/http-call.js';
 

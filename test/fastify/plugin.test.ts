@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { client, isMeshkitError, type Client, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
-import { currentInbound, DEADLINE_HEADER, inboundRemainingMs, LoadShedder, meshkit, vegas } from '../../src/fastify/index.js';
+import {
+  client, currentInbound, DEADLINE_HEADER, inboundRemainingMs, isMeshkitError, vegas, type Client, type HealthCheck, type Registrar, type ServiceInstance,
+} from '../../src/index.js';
+import { meshkit } from '../../src/fastify/index.js';
+import { LoadShedder } from '../../src/server/index.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { call, sleep } from '../server/http-call.js';
 

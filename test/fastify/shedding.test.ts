@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { DEADLINE_HEADER, meshkit, type LoadShedder } from '../../src/fastify/index.js';
+import { DEADLINE_HEADER } from '../../src/index.js';
+import { meshkit } from '../../src/fastify/index.js';
+import type { LoadShedder } from '../../src/server/index.js';
 import { closedLoop, everyInterval, watch } from '../server/capacity.js';
 import { call, sleep } from '../server/http-call.js';
 

@@ -164,7 +164,7 @@ describe('active health checks in a client (real HTTP servers)', () => {
       await using c = client('passive-off').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).retry(false)
         .healthCheck({ interval: '1s' }).build();
       for (let i = 0; i < 40; i++) await (await c.request({ path: '/data' })).body.dump();
-      assert.equal(c.endpoints().available.length, 4, 'passive rules are off in the detector made for health checks');
+      assert.equal(c.endpoints().available.length, 4, 'passive rules are off in the filter made for health checks');
       assert.equal(c.endpoints().health.length, 4, 'health is still shown');
 
       await using both = client('passive-on').endpoints(ups.map((u) => u.address)).balancer(roundRobin()).retry(false)

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { toEndpoint, type Endpoint } from '../../src/index.js';
 import { ActiveHealthChecker, type HealthProber } from '../../src/health/active-health-check.js';
 import { resolveHealthCheck, type HealthCheckOptions } from '../../src/health/active-health-check-options.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -215,13 +215,13 @@ describe('health check options', () => {
   });
 });
 
-describe('OutlierDetector.setActiveHealth', () => {
+describe('EndpointHealthFilter.setActiveHealth', () => {
   const statuses = new HttpStatusClassifier();
   const ids = (endpoints: readonly Endpoint[]): string[] => endpoints.map((e) => e.id);
 
   it('takes a marked-down endpoint out outside the ejection cap, with reason active-health-check', () => {
     let changes = 0;
-    const d = new OutlierDetector(resolveOutlierDetection({ maxEjectionPercent: 10, panicThreshold: 0 }), new VirtualClock(), () => changes++);
+    const d = new EndpointHealthFilter(resolveOutlierDetection({ maxEjectionPercent: 10, panicThreshold: 0 }), new VirtualClock(), () => changes++);
     const endpoints = fleet(5);
     const [a, b, c] = endpoints as [Endpoint, Endpoint, Endpoint];
     d.setEndpoints(endpoints);
@@ -242,7 +242,7 @@ describe('OutlierDetector.setActiveHealth', () => {
   });
 
   it('still honours the panic threshold', () => {
-    const d = new OutlierDetector(resolveOutlierDetection({ panicThreshold: 50 }), new VirtualClock(), () => {});
+    const d = new EndpointHealthFilter(resolveOutlierDetection({ panicThreshold: 50 }), new VirtualClock(), () => {});
     const endpoints = fleet(4);
     d.setEndpoints(endpoints);
     d.setActiveHealth(endpoints[0] as Endpoint, false);
@@ -255,7 +255,7 @@ describe('OutlierDetector.setActiveHealth', () => {
 
   it('ramps an endpoint marked up again with slow start', async () => {
     const clock = new VirtualClock();
-    const d = new OutlierDetector(resolveOutlierDetection({ panicThreshold: 0, slowStart: { window: '10s' } }), clock, () => {});
+    const d = new EndpointHealthFilter(resolveOutlierDetection({ panicThreshold: 0, slowStart: { window: '10s' } }), clock, () => {});
     const [a, b] = fleet(2) as [Endpoint, Endpoint];
     d.setEndpoints([a, b]);
     d.setActiveHealth(a, false);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CallContext, leastRequest, peakEwma, roundRobin, toEndpoint, type BalancerFactory, type Endpoint } from '../../src/index.js';
 import { random, ringHash, weighted } from '../../src/balancing/index.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
 import { functionClassifier, functionTransport } from '../../src/transports/function.js';
@@ -23,7 +23,7 @@ describe('ejection and balancers', () => {
         (count, maxPercent, panicThreshold, seed) => {
           const clock = new VirtualClock(0, seed);
           const endpoints: Endpoint[] = Array.from({ length: count }, (_, i) => toEndpoint(`127.0.0.1:${3000 + i}`, 'e'));
-          const detector = new OutlierDetector(resolveOutlierDetection({ maxEjectionPercent: maxPercent, panicThreshold }), clock, () => {});
+          const detector = new EndpointHealthFilter(resolveOutlierDetection({ maxEjectionPercent: maxPercent, panicThreshold }), clock, () => {});
           detector.setEndpoints(endpoints);
           for (const e of endpoints) for (let i = 0; i < 5; i++) detector.observe(e, unavailable);
           const ejected = new Set(detector.snapshot().filter((h) => h.ejected).map((h) => h.id));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Outcomes, toEndpoint, type Endpoint } from '../../src/index.js';
 import { breakerRotations } from '../../src/policies/circuit-breaker.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { HEALTH_CHECK_ONLY_DETECTION } from '../../src/health/active-health-check-options.js';
 import { resolveEndpointCircuitBreakers } from '../../src/health/endpoint-breaker-options.js';
@@ -11,7 +11,7 @@ import { settleTimerHooks, trackTimers } from '../helpers/timers.js';
 
 /**
  * Timers created by opossum, by the endpoint breakers, or by the breaker
- * engine and its shared rotation (directly or through the clock). The detector's own review timer
+ * engine and its shared rotation (directly or through the clock). The filter's own review timer
  * is not a breaker timer and is left out.
  */
 function isEndpointBreakerTimer(stack: string): boolean {
@@ -30,7 +30,7 @@ describe('endpoint circuit breaker timers', () => {
     const endpoints: Endpoint[] = Array.from({ length: 1000 }, (_, i) => toEndpoint(`127.0.0.1:${10_000 + i}`, 'e'));
     // Buckets of a minute: the shared timer must not tick (and re-arm, a second Timeout) while the test counts.
     const settings = resolveEndpointCircuitBreakers({ volumeThreshold: 1, errorThreshold: 0.5, resetTimeout: '1h', window: '10m', buckets: 10 });
-    const d = new OutlierDetector(resolveOutlierDetection({ ...HEALTH_CHECK_ONLY_DETECTION, panicThreshold: 0 }), systemClock, () => undefined, 'fleet', settings);
+    const d = new EndpointHealthFilter(resolveOutlierDetection({ ...HEALTH_CHECK_ONLY_DETECTION, panicThreshold: 0 }), systemClock, () => undefined, 'fleet', settings);
     try {
       d.setEndpoints(endpoints);
       assert.equal(timers.created, 0, 'no breaker before an endpoint is used');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { client, isMeshkitError, Outcomes, subscribe, toEndpoint, type Endpoint, type Outcome } from '../../src/index.js';
 import { DEFAULT_CIRCUIT_BREAKER, breakerRotations } from '../../src/policies/circuit-breaker.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions } from '../../src/health/outlier-options.js';
 import { HEALTH_CHECK_ONLY_DETECTION } from '../../src/health/active-health-check-options.js';
 import {
@@ -30,7 +30,7 @@ async function settle(): Promise<void> {
 /** A detector with no passive rules (as a client with only endpoint breakers gets), unless `outlier` adds some. */
 function detector(breakers: EndpointCircuitBreakerOptions, outlier: OutlierDetectionOptions = HEALTH_CHECK_ONLY_DETECTION, clock = new VirtualClock()) {
   let changes = 0;
-  const d = new OutlierDetector(resolveOutlierDetection(outlier), clock, () => changes++, 'orders', resolveEndpointCircuitBreakers(breakers));
+  const d = new EndpointHealthFilter(resolveOutlierDetection(outlier), clock, () => changes++, 'orders', resolveEndpointCircuitBreakers(breakers));
   const health = (e: Endpoint) => d.snapshot().find((h) => h.id === e.id);
   return { d, clock, health, changes: () => changes };
 }

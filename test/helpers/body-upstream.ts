@@ -66,7 +66,7 @@ export async function readError(read: Promise<unknown>): Promise<unknown> {
   return read.then(() => undefined, (error: unknown) => error);
 }
 
-/** What the outlier detector and the balancer hold against the client's only endpoint. */
+/** What the endpoint health filter and the balancer hold against the client's only endpoint. */
 export function endpointRecord(c: Client): { failures: number; latencyMs: number; inFlight: number } {
   const view = c.endpoints();
   return {

@@ -17,7 +17,7 @@ export const CONSUL_DEB = 'consul_1.8.7+dfsg1-2+b3_amd64.deb';
 export const CONSUL_NODE_META = Object.freeze({ key: 'rack', value: 'r1' });
 
 /** How to get Consul, for serverMissing() messages. */
-export const CONSUL_HOW_TO_GET = `set CONSUL_BIN, put consul on PATH, or keep ../shared/vendor/${CONSUL_DEB} beside the repo (needs dpkg-deb)`;
+export const CONSUL_HOW_TO_GET = `set CONSUL_BIN, put consul on PATH, or provide the vendored ${CONSUL_DEB} where .ci/services/consul.sh reads it (needs dpkg-deb)`;
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));

@@ -26,11 +26,12 @@ import {
 import { consul } from '../../src/consul/index.js';
 import { dns } from '../../src/dns/index.js';
 import { etcd } from '../../src/etcd/index.js';
-import { health, inbound, listen, LoadShedder, loadShedder, ServerLifecycle, serverLifecycle, shedding } from '../../src/express/index.js';
+import { health, inbound, listen, shedding } from '../../src/express/index.js';
 import { meshkit as fastifyPlugin } from '../../src/fastify/index.js';
 import { meshkitGot } from '../../src/got/index.js';
 import { GrpcChannels, grpcChannels, grpcClient, grpcErrorClassifier } from '../../src/grpc/index.js';
 import { openTelemetry } from '../../src/otel/index.js';
+import { LoadShedder, loadShedder, ServerLifecycle, serverLifecycle } from '../../src/server/index.js';
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 
@@ -105,13 +106,8 @@ const limitsRows = {
   vegas: options({ run: () => vegas({ probeMultipler: 30 } as never), option: 'probeMultipler', hint: 'probeMultiplier' },
     { run: () => vegas({ alpha: 'three' } as never), option: 'alpha' }),
 };
-const inboundHelpers = {
-  InboundStats: none('counters the inbound middleware keeps; made by it, not by users'),
-  currentInbound: none('reads the inbound context of the request being served'),
-  inboundRemainingMs: none('reads what is left of the inbound deadline'),
-  runWithInbound: none('runs a function inside an inbound context (per request)'),
-};
 const serverRows = {
+  InboundStats: none('counters the inbound middleware keeps; made by it, not by users'),
   LoadShedder: options({ run: () => new LoadShedder({ retryafter: '1s' } as never), option: 'retryafter', hint: 'retryAfter' },
     { run: () => new LoadShedder({ retryAfter: true } as never), option: 'retryAfter' }),
   loadShedder: options({ run: () => loadShedder({ algoritm: vegas() } as never), option: 'algoritm', hint: 'algorithm' },
@@ -148,7 +144,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => configureDiscoveryCache({ maxIdel: 10 } as never), option: 'maxIdel', hint: 'maxIdle', cleanup: resetDiscoveryCache },
       { run: () => configureDiscoveryCache({ maxIdle: 'many' } as never), option: 'maxIdle', cleanup: resetDiscoveryCache },
     ),
-    currentInbound: inboundHelpers.currentInbound,
+    currentInbound: none('reads the inbound context of the request being served'),
     discoveryCacheEntries: none('reads the discovery cache (status)'),
     endpointId: none("formats 'host:port'"),
     fallback: options({ run: () => fallback(() => undefined, { wen: 'error' } as never), option: 'wen', hint: 'when' },
@@ -156,7 +152,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     faultInjection: options({ run: () => faultInjection({ abort: { percent: 10, stauts: 503 } } as never), option: 'stauts', hint: 'status' },
       { run: () => faultInjection({ delay: { percent: '10', duration: '1s' } } as never), option: 'percent' }),
     fullJitterBackoff: none('computes one backoff delay'),
-    inboundRemainingMs: inboundHelpers.inboundRemainingMs,
+    inboundRemainingMs: none('reads what is left of the inbound deadline'),
     isMeshkitError: none('a predicate'),
     blameOf: none('a predicate over an error: whose doing it was'),
     leastRequest: options({ run: () => leastRequest({ choice: 3 } as never), option: 'choice', hint: 'choices' },
@@ -178,7 +174,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => ringHash({ hashBalanceFactor: '1.5' } as never), option: 'hashBalanceFactor' }),
     roundRobin: options({ run: () => roundRobin({ choices: 2 } as never), option: 'choices' },
       { run: () => roundRobin('fast' as never), option: 'balancer' }),
-    runWithInbound: inboundHelpers.runWithInbound,
+    runWithInbound: none('runs a function inside an inbound context (per request)'),
     sharedResolver: none('wraps a WatchSource implementation (a seam, not options)'),
     snapshotAll: none('reads every client (status)'),
     splitPipeline: none('splits policies already made'),
@@ -230,9 +226,6 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     redactUrl: none('redacts one URL'),
   },
   './express': {
-    ...serverRows,
-    ...limitsRows,
-    ...inboundHelpers,
     health: options({ run: () => health(lifecycle, { livenes: '/live' } as never), option: 'livenes', hint: 'liveness' },
       { run: () => health(lifecycle, { readiness: 42 } as never), option: 'readiness' }),
     inbound: options({ run: () => inbound({ servise: 'gateway' } as never), option: 'servise', hint: 'service' },
@@ -245,9 +238,6 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => shedding({ algorithm: 'vegas' } as never), option: 'algorithm' }),
   },
   './fastify': {
-    ...serverRows,
-    ...limitsRows,
-    ...inboundHelpers,
     default: options({ run: () => registerPlugin({ servce: 'orders' }), option: 'servce', hint: 'service' },
       { run: () => registerPlugin({ shedding: 'on' }), option: 'shedding' }),
     meshkit: options({ run: () => registerPlugin({ lifecyle: {} }), option: 'lifecyle', hint: 'lifecycle' },
@@ -274,6 +264,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => grpcClient(governed, greeter as never, { idempotentMethods: 'sayHello' } as never), option: 'idempotentMethods' }),
     grpcErrorClassifier: checked('takes a list of status codes', { run: () => grpcErrorClassifier('14' as never), option: 'retryableCodes' }),
   },
+  './server': serverRows,
   './status': {
     resolveStatusHandler: options({ run: () => resolveStatusHandler({ maxClient: 10 } as never), option: 'maxClient', hint: 'maxClients' },
       { run: () => resolveStatusHandler({ maxClients: '10' } as never), option: 'maxClients' }),

@@ -177,8 +177,8 @@ describe('installs from the packed tarball', { timeout: 180_000 }, () => {
   });
 
   test('subpaths without optional peers load with none of the peers installed', async () => {
-    // meshkit/status and meshkit/testing need nothing beyond meshkit's own dependencies; the others name their peer.
-    const script = "await import('meshkit/status'); await import('meshkit/testing'); console.log('ok');";
+    // meshkit/server, meshkit/status and meshkit/testing need nothing beyond meshkit's own dependencies; the others name their peer.
+    const script = "await import('meshkit/server'); await import('meshkit/status'); await import('meshkit/testing'); console.log('ok');";
     const out = await run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
     assert.equal(out.stdout.trim(), 'ok');
   });

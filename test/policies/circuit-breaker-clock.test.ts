@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, isMeshkitError, Outcomes, toEndpoint, type Endpoint } from '../../src/index.js';
 import { circuitBreaker } from '../../src/policies/circuit-breaker.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { HEALTH_CHECK_ONLY_DETECTION } from '../../src/health/active-health-check-options.js';
 import { resolveEndpointCircuitBreakers } from '../../src/health/endpoint-breaker-options.js';
@@ -65,7 +65,7 @@ describe('breakers follow the injected clock', () => {
   it('the endpoint breakers turn half-open after resetTimeout on the client clock, with no real time passing', async () => {
     const clock = new VirtualClock();
     const settings = resolveEndpointCircuitBreakers({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '1h' });
-    const d = new OutlierDetector(resolveOutlierDetection({ ...HEALTH_CHECK_ONLY_DETECTION, panicThreshold: 0 }), clock, () => undefined, 'fleet', settings);
+    const d = new EndpointHealthFilter(resolveOutlierDetection({ ...HEALTH_CHECK_ONLY_DETECTION, panicThreshold: 0 }), clock, () => undefined, 'fleet', settings);
     const [a, b] = [toEndpoint('127.0.0.1:3001', 'e'), toEndpoint('127.0.0.1:3002', 'e')] as [Endpoint, Endpoint];
     try {
       d.setEndpoints([a, b]);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isMeshkitError } from '../../src/index.js';
+import { DEADLINE_HEADER, isMeshkitError } from '../../src/index.js';
 import {
-  DEADLINE_HEADER, DEFAULT_MAX_DEADLINE_MS, inboundContextOf, inboundDeadline, InboundStats, parseGrpcTimeout, parseMeshkitDeadline,
-  requestedDeadlineMs, resolveDeadlineOptions, resolveInboundOptions,
-} from '../../src/server/index.js';
+  DEFAULT_MAX_DEADLINE_MS, inboundDeadline, parseGrpcTimeout, parseMeshkitDeadline, requestedDeadlineMs, resolveDeadlineOptions,
+} from '../../src/server/deadline.js';
+import { inboundContextOf, resolveInboundOptions } from '../../src/server/inbound-scope.js';
+import { InboundStats } from '../../src/server/inbound-stats.js';
 
 describe('inbound deadline header', () => {
   it('parses x-meshkit-deadline (whole ms) and grpc-timeout (gRPC units); malformed values are absent', () => {

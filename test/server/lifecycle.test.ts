@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { isMeshkitError, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
-import { health, inbound, listen, ServerLifecycle } from '../../src/express/index.js';
+import { health, inbound, listen } from '../../src/express/index.js';
+import { ServerLifecycle } from '../../src/server/index.js';
 import { call, sleep } from './http-call.js';
 
 /** A registrar that records calls; the real Consul path is in sigterm-consul.test.ts. */

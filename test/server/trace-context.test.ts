@@ -5,7 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import express from 'express';
 import { inbound, listen, type MeshkitServer } from '../../src/express/index.js';
-import { loadTraceApi, runInTraceContext } from '../../src/server/index.js';
+import { loadTraceApi, runInTraceContext } from '../../src/server/trace-context.js';
 import { call, sleep } from './http-call.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -43,7 +43,7 @@ describe('undici transport: a body that fails upstream after the headers', () =>
     assert.ok(elapsed >= 190 && elapsed < 2500, `the stall was noticed after ${elapsed.toFixed(0)} ms`);
     await sockets.closedAtLeast(closedBefore + 1);
     const record = endpointRecord(c);
-    assert.equal(record.failures, 1, 'the outlier detector saw a gateway failure');
+    assert.equal(record.failures, 1, 'the endpoint health filter saw a gateway failure');
     assert.ok(record.latencyMs >= 190, `the balancer saw the stalled attempt as slow (latency estimate ${record.latencyMs} ms)`);
     assert.equal(record.inFlight, 0, 'and its in-flight count is back to zero');
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Outcomes, toEndpoint, type Endpoint, type Outcome } from '../../src/index.js';
-import { OutlierDetector } from '../../src/health/outlier-detector.js';
+import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions } from '../../src/health/outlier-options.js';
 import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -18,13 +18,13 @@ function fleet(count: number): Endpoint[] {
 
 function detector(options: OutlierDetectionOptions = {}, clock = new VirtualClock()) {
   let changes = 0;
-  const d = new OutlierDetector(resolveOutlierDetection(options), clock, () => changes++);
+  const d = new EndpointHealthFilter(resolveOutlierDetection(options), clock, () => changes++);
   return { d, clock, changes: () => changes };
 }
 
 const ids = (endpoints: readonly Endpoint[]): string[] => endpoints.map((e) => e.id);
 
-describe('OutlierDetector', () => {
+describe('EndpointHealthFilter', () => {
   it('ejects after 5 consecutive gateway failures, not after 4 or after plain 500s', () => {
     const { d, changes } = detector({ maxEjectionPercent: 50 });
     const [a, b] = fleet(2) as [Endpoint, Endpoint];

@@ -1,4 +1,4 @@
-import { resolveHealthRoutes, writeHealth, type HealthRoutesOptions } from '../server/health.js';
+import { resolveHealthRoutes, writeHealth, type HealthRoutesOptions } from '../server/health-routes.js';
 import type { ServerLifecycle } from '../server/lifecycle.js';
 import type { Middleware } from './middleware.js';
 

@@ -1,16 +1,14 @@
+import type { CircuitState } from '../core/breaker-state.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { channels, type EjectionMessage } from '../core/diagnostics.js';
+import type { EjectionReason } from '../core/ejection.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
-import type { CircuitState } from '../policies/circuit-breaker.js';
 import { EndpointBreakers } from './endpoint-breaker.js';
 import type { EndpointCircuitBreakerSettings } from './endpoint-breaker-options.js';
 import type { OutlierSettings } from './outlier-options.js';
 
-/** Why an endpoint is out of rotation. */
-export type EjectionReason = 'consecutive-gateway-failures' | 'success-rate' | 'active-health-check' | 'circuit-open';
-
-/** Health of one endpoint as the outlier detector sees it (for `client.endpoints()`). */
+/** Health of one endpoint as the endpoint health filter sees it (for `client.endpoints()`). */
 export interface EndpointHealth {
   readonly id: string;
   readonly ejected: boolean;
@@ -50,13 +48,19 @@ function isGatewayFailure(outcome: Outcome): boolean {
 }
 
 /**
+ * The endpoint health filter: the one place that decides which of
+ * discovery's endpoints are in rotation. It joins three sources of evidence
+ * (passive outlier detection, per-endpoint circuit breakers, and the verdicts
+ * of active health checks) with the panic threshold and slow start, and hands
+ * the balancer the result.
+ *
  * Outlier detection (Envoy's outlier detection, gRPC A50): consecutive
  * gateway failures and success-rate outliers eject an endpoint for
  * base time x ejections (capped); at most `maxEjectionPercent` are ejected
  * at once (always at least one may be); below the panic threshold every
  * endpoint is used; returning and new endpoints ramp up with slow start.
  *
- * The balancer never sees ejected endpoints: the detector hands it the set
+ * The balancer never sees ejected endpoints: the filter hands it the set
  * to balance over, rebuilt only when health changes. All endpoints share one
  * timer, armed only while there is something to review.
  *
@@ -67,7 +71,7 @@ function isGatewayFailure(outcome: Outcome): boolean {
  * does not use up the cap of the passive rules); the panic threshold still
  * applies.
  */
-export class OutlierDetector {
+export class EndpointHealthFilter {
   readonly #settings: OutlierSettings;
   readonly #clock: Clock;
   readonly #onChange: () => void;
