@@ -122,3 +122,75 @@ export function headingAnchors(text: string): Set<string> {
   }
   return anchors;
 }
+
+/** A link that does not resolve inside the package, with why. */
+export interface BrokenLink extends Link {
+  readonly reason: string;
+}
+
+/**
+ * Relative links of the shipped Markdown that do not resolve within the shipped
+ * files: a target the package does not carry (a link into `examples/` or `src/`),
+ * an absolute path, or a `#anchor` no heading of the target page produces.
+ * `shipped` lists the package's files, relative to its root; `read` returns a
+ * shipped Markdown file's text. External links (a scheme, `//host`) are not checked.
+ */
+export function brokenLinks(shipped: readonly string[], read: (file: string) => string): BrokenLink[] {
+  const files = new Set(shipped);
+  const anchorsOf = new Map<string, Set<string>>();
+  const anchors = (file: string): Set<string> => {
+    let found = anchorsOf.get(file);
+    if (found === undefined) {
+      found = headingAnchors(read(file));
+      anchorsOf.set(file, found);
+    }
+    return found;
+  };
+  const broken: BrokenLink[] = [];
+  for (const file of shipped.filter((f) => f.endsWith('.md') && (f === 'README.md' || f.startsWith('docs/')))) {
+    for (const link of links(file, read(file))) {
+      const { target } = link;
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
+      if (target.startsWith('/')) {
+        broken.push({ ...link, reason: 'absolute path: resolves nowhere in an installed package' });
+        continue;
+      }
+      const hash = target.indexOf('#');
+      const pathPart = decodeURI(hash === -1 ? target : target.slice(0, hash));
+      const anchor = hash === -1 ? undefined : decodeURIComponent(target.slice(hash + 1));
+      const resolved = pathPart === '' ? file : posixResolve(file, pathPart);
+      if (resolved === undefined) {
+        broken.push({ ...link, reason: 'climbs out of the package' });
+        continue;
+      }
+      const isDirectory = pathPart.endsWith('/') || (!files.has(resolved) && shipped.some((f) => f.startsWith(`${resolved}/`)));
+      if (!isDirectory && !files.has(resolved)) {
+        broken.push({ ...link, reason: `${resolved} is not in the package` });
+        continue;
+      }
+      if (isDirectory && !shipped.some((f) => f.startsWith(`${resolved.replace(/\/$/, '')}/`))) {
+        broken.push({ ...link, reason: `${resolved} is not in the package` });
+        continue;
+      }
+      if (anchor !== undefined && anchor !== '' && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) {
+        broken.push({ ...link, reason: `no heading in ${resolved} makes #${anchor}` });
+      }
+    }
+  }
+  return broken;
+}
+
+/** `to` relative to the directory of `from` (both package-relative, '/'-separated); undefined when it leaves the package. */
+function posixResolve(from: string, to: string): string | undefined {
+  const parts = from.split('/').slice(0, -1);
+  for (const part of to.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) return undefined;
+      parts.pop();
+    } else {
+      parts.push(part);
+    }
+  }
+  return parts.join('/');
+}
