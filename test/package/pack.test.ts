@@ -228,6 +228,19 @@ describe('installs from the packed tarball', { timeout: 300_000 }, () => {
       test(`${setting.name} (${JSON.stringify(setting.compilerOptions)}, package type ${setting.packageType}): imports ${subpaths.join(', ')}`, () => compile(setting));
     }
 
+    test('entry points without peers type-check with skipLibCheck off (their declarations need no devDependency types)', async () => {
+      // meshkit's own dependencies and @types/node are installed; no peer and no @types of a devDependency is.
+      const peerFree = ['meshkit', 'meshkit/dns', 'meshkit/status', 'meshkit/testing'].filter((s) => subpaths.includes(s));
+      const dir = join(work, 'matrix', 'lib-check');
+      await mkdir(dir, { recursive: true });
+      await symlink(join(app, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer-lib-check', version: '0.0.0', private: true, type: 'module' }));
+      await writeFile(join(dir, 'consumer.ts'), consumerSource(peerFree));
+      const compilerOptions = { strict: true, target: 'es2022', types: ['node'], skipLibCheck: false, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext' };
+      await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], dir, 90_000);
+    });
+
     test('a commonjs + node project compiles to require() calls that run on Node >= 20.19 (require of ESM)', async () => {
       const dir = join(work, 'cjs-run');
       await mkdir(dir, { recursive: true });
