@@ -1,18 +1,23 @@
 // Installs the package the way a user gets it (npm pack -> npm install <tarball>)
 // into a scratch project outside the repo, then imports it from ESM and CommonJS
-// against a real server and type-checks a consumer file. Catches a broken
-// "exports"/"files" map, runtime imports of devDependencies, and missing .d.ts.
+// against a real server and type-checks a consumer file under every common
+// TypeScript module setting. Catches a broken "exports"/"files"/"typesVersions"
+// map, runtime imports of devDependencies, missing .d.ts, source maps pointing
+// at files the package does not carry, and doc links that do not resolve from
+// the installed package.
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { brokenLinks, findRepoRoot } from './markdown.js';
+import { CONSUMER_SETTINGS, consumerSource, exportedSubpaths, type ConsumerSetting } from './consumer-matrix.js';
 
 interface Run {
   stdout: string;
@@ -43,17 +48,6 @@ function childEnv(): NodeJS.ProcessEnv {
     if (!lifecycle && k !== 'npm_config_local_prefix' && k !== 'init_cwd') env[key] = value;
   }
   return env;
-}
-
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'meshkit') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('meshkit repo root not found above this test file');
-    dir = parent;
-  }
 }
 
 const ESM_SCRIPT = `import { client } from 'meshkit';
@@ -87,29 +81,7 @@ main().catch((err) => {
 });
 `;
 
-// Uses the public types the way a consumer would; the @ts-expect-error lines fail
-// the check if the declarations degrade to \`any\`.
-const TS_CONSUMER = `import { client, isMeshkitError, type MeshkitErrorCode } from 'meshkit';
-const c = client('smoke').endpoints(['127.0.0.1:1']).build();
-try {
-  const res = await c.request({ path: '/hello' });
-  const status: number = res.statusCode;
-  const text: string = await res.body.text();
-  console.log(status, text);
-} catch (err) {
-  if (isMeshkitError(err, 'ERR_NO_ENDPOINTS')) console.log(err.code);
-} finally {
-  await c.close();
-}
-const code: MeshkitErrorCode = 'ERR_TIMEOUT';
-// @ts-expect-error not an error code
-const bad: MeshkitErrorCode = 'ERR_NOT_A_CODE';
-// @ts-expect-error endpoints takes a list
-client('smoke').endpoints(42);
-export { code, bad };
-`;
-
-describe('installs from the packed tarball', { timeout: 180_000 }, () => {
+describe('installs from the packed tarball', { timeout: 300_000 }, () => {
   const repo = findRepoRoot();
   const token = randomUUID();
   const seen: string[] = [];
@@ -140,7 +112,6 @@ describe('installs from the packed tarball', { timeout: 180_000 }, () => {
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, `@types/node@${typesVersion}`], app, 150_000);
     await writeFile(join(app, 'esm.mjs'), ESM_SCRIPT);
     await writeFile(join(app, 'cjs.cjs'), CJS_SCRIPT);
-    await writeFile(join(app, 'consumer.ts'), TS_CONSUMER);
 
     const srv = createServer((req, res) => {
       seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
@@ -197,9 +168,102 @@ describe('installs from the packed tarball', { timeout: 180_000 }, () => {
     assert.deepEqual(seen.slice(already), ['GET /hello']);
   });
 
-  test('type declarations resolve and type-check for a consumer', async () => {
-    const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-    const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipDefaultLibCheck', 'consumer.ts'];
-    await run(process.execPath, args, app, 60_000);
+  test('typesVersions maps exactly the subpaths of the exports map (TypeScript on moduleResolution node reads only typesVersions)', () => {
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { types?: string }>;
+      typesVersions?: Record<string, Record<string, string[]>>;
+    };
+    const expected: Record<string, string[]> = {};
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (subpath === '.' || typeof target === 'string' || target.types === undefined) continue;
+      expected[subpath.replace(/^\.\//, '')] = [target.types];
+    }
+    assert.deepEqual(pkg.typesVersions, { '*': expected }, 'add a typesVersions entry for every new exports subpath: "name": ["./dist/name/index.d.ts"]');
+  });
+
+  test('no source map points at a file the package does not carry', async () => {
+    const maps = entries.filter((e) => e.endsWith('.map'));
+    assert.ok(maps.length > 0, 'expected .js.map files in the tarball');
+    // Declaration maps would send "go to definition" into src/, which is not shipped.
+    assert.deepEqual(maps.filter((e) => e.endsWith('.d.ts.map')), []);
+    const shipped = new Set(entries);
+    const dangling: string[] = [];
+    for (const entry of maps) {
+      const file = join(app, 'node_modules/meshkit', entry.replace(/^package\//, ''));
+      const map = JSON.parse(await readFile(file, 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      map.sources.forEach((source, i) => {
+        const inline = typeof map.sourcesContent?.[i] === 'string';
+        const target = `package/${join(entry.replace(/^package\//, ''), '..', source)}`;
+        if (!inline && !shipped.has(target)) dangling.push(`${entry}: ${source}`);
+      });
+    }
+    assert.deepEqual(dangling, []);
+  });
+
+  test('every relative link in the shipped README and docs resolves to a shipped file (and heading)', async () => {
+    const shipped = entries.map((e) => e.replace(/^package\//, ''));
+    const texts = new Map<string, string>();
+    for (const file of shipped.filter((f) => f.endsWith('.md'))) texts.set(file, await readFile(join(app, 'node_modules/meshkit', file), 'utf8'));
+    const broken = brokenLinks(shipped, (file) => texts.get(file) ?? '');
+    assert.ok(shipped.includes('README.md') && shipped.some((f) => f.startsWith('docs/')), 'README.md and docs/ must ship');
+    assert.deepEqual(broken.map((b) => `${b.file}:${b.line}: ${b.target}: ${b.reason}`), []);
+  });
+
+  // One scratch project per setting, sharing the installed node_modules; two tsc runs at a time (2 cores).
+  describe('consumer projects compile under every module setting', { concurrency: 2 }, () => {
+    const subpaths = exportedSubpaths(repo);
+
+    const compile = async (setting: ConsumerSetting): Promise<void> => {
+      const dir = join(work, 'matrix', setting.name);
+      await mkdir(dir, { recursive: true });
+      await symlink(join(app, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${setting.name}`, version: '0.0.0', private: true, type: setting.packageType }));
+      await writeFile(join(dir, 'consumer.ts'), consumerSource(subpaths));
+      const compilerOptions = { strict: true, target: 'es2022', types: ['node'], skipLibCheck: true, noEmit: true, ...setting.compilerOptions };
+      await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], dir, 90_000);
+    };
+
+    for (const setting of CONSUMER_SETTINGS) {
+      test(`${setting.name} (${JSON.stringify(setting.compilerOptions)}, package type ${setting.packageType}): imports ${subpaths.join(', ')}`, () => compile(setting));
+    }
+
+    test('entry points without peers type-check with skipLibCheck off (their declarations need no devDependency types)', async () => {
+      // meshkit's own dependencies and @types/node are installed; no peer and no @types of a devDependency is.
+      const peerFree = ['meshkit', 'meshkit/dns', 'meshkit/status', 'meshkit/testing'].filter((s) => subpaths.includes(s));
+      const dir = join(work, 'matrix', 'lib-check');
+      await mkdir(dir, { recursive: true });
+      await symlink(join(app, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer-lib-check', version: '0.0.0', private: true, type: 'module' }));
+      await writeFile(join(dir, 'consumer.ts'), consumerSource(peerFree));
+      const compilerOptions = { strict: true, target: 'es2022', types: ['node'], skipLibCheck: false, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext' };
+      await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], dir, 90_000);
+    });
+
+    test('a commonjs + node project compiles to require() calls that run on Node >= 20.19 (require of ESM)', async () => {
+      const dir = join(work, 'cjs-run');
+      await mkdir(dir, { recursive: true });
+      await symlink(join(app, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer-cjs-run', version: '0.0.0', private: true, type: 'commonjs' }));
+      await writeFile(join(dir, 'run.ts'), `import { client } from 'meshkit';
+async function main(): Promise<void> {
+  const c = client('smoke').endpoints(['127.0.0.1:' + process.argv[2]]).build();
+  try {
+    const res = await c.request({ path: '/from-cjs' });
+    console.log('status ' + res.statusCode + ' ' + (await res.body.text()));
+  } finally {
+    await c.close();
+  }
+}
+main().catch((err: unknown) => { console.error(err); process.exitCode = 1; });
+`);
+      const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+      await run(process.execPath, [tsc, '--strict', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--outDir', 'out', 'run.ts'], dir, 90_000);
+      assert.match(await readFile(join(dir, 'out/run.js'), 'utf8'), /require\("meshkit"\)/);
+      const out = await run(process.execPath, ['out/run.js', String(port)], dir, 30_000);
+      assert.equal(out.stdout.trim(), `status 200 hello ${token}`);
+      assert.ok(seen.includes('GET /from-cjs'), `server saw ${seen.join(', ')}`);
+    });
   });
 });
