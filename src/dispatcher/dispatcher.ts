@@ -9,9 +9,9 @@ import { GovernedRouter } from './router.js';
  * with {@link meshkitDispatcher}.
  *
  * It owns neither its clients nor its fallback: `close()` refuses new
- * governed requests (`ERR_CLIENT_CLOSED`) and waits for those in flight,
- * `destroy(reason)` aborts them; close the clients (and a fallback you made)
- * yourself.
+ * requests (`ERR_CLIENT_CLOSED`, to any origin) and waits for the governed
+ * ones in flight, response bodies included; `destroy(reason)` aborts them.
+ * Close the clients (and a fallback you made) yourself.
  */
 export class MeshkitDispatcher extends Dispatcher {
   readonly #router: GovernedRouter;
@@ -37,7 +37,7 @@ export class MeshkitDispatcher extends Dispatcher {
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#router.dispatch(options, handler) || this.#fallback.dispatch(options, handler);
+    return this.#router.refuseIfClosed(handler) || this.#router.dispatch(options, handler) || this.#fallback.dispatch(options, handler);
   }
 
   override close(callback: () => void): void;

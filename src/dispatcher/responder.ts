@@ -36,7 +36,7 @@ function rawHeaders(headers: IncomingHttpHeaders): Buffer[] {
   return raw;
 }
 
-type LegacyHandler = Required<Pick<Dispatcher.DispatchHandler, 'onHeaders' | 'onData' | 'onComplete' | 'onError'>> & Dispatcher.DispatchHandler;
+type LegacyHandler = Required<Pick<Dispatcher.DispatchHandler, 'onError'>> & Dispatcher.DispatchHandler;
 
 /** The callback API: `abort` and `resume` are functions handed to the handler. */
 class LegacyResponder implements Responder {
@@ -55,15 +55,15 @@ class LegacyResponder implements Responder {
   headers(statusCode: number, headers: IncomingHttpHeaders, statusText: string): boolean {
     const controls = this.#controls as ExchangeControls;
     this.#handler.onResponseStarted?.();
-    return this.#handler.onHeaders(statusCode, rawHeaders(headers), () => controls.resume(), statusText) !== false;
+    return this.#handler.onHeaders?.(statusCode, rawHeaders(headers), () => controls.resume(), statusText) !== false;
   }
 
   data(chunk: Buffer): boolean {
-    return this.#handler.onData(chunk) !== false;
+    return this.#handler.onData?.(chunk) !== false;
   }
 
   end(trailers: IncomingHttpHeaders): void {
-    this.#handler.onComplete(rawHeaders(trailers) as unknown as string[]);
+    this.#handler.onComplete?.(rawHeaders(trailers) as unknown as string[]);
   }
 
   error(error: Error): void {
@@ -109,14 +109,13 @@ class ControllerResponder implements Responder {
 /**
  * The responder for `handler`: undici 7's controller API when the handler
  * has `onRequestStart` or `onResponseStart`, else the callback API. Returns
- * undefined for an object that speaks neither.
+ * undefined for an object that speaks neither (a callback handler needs at
+ * least `onError`).
  */
 export function responderFor(handler: Dispatcher.DispatchHandler): Responder | undefined {
   if (handler === null || typeof handler !== 'object') return undefined;
   if (typeof handler.onRequestStart === 'function' || typeof handler.onResponseStart === 'function') return new ControllerResponder(handler);
-  if (typeof handler.onHeaders === 'function' && typeof handler.onData === 'function'
-    && typeof handler.onComplete === 'function' && typeof handler.onError === 'function') {
-    return new LegacyResponder(handler as LegacyHandler);
-  }
+  // undici's own upgrade and CONNECT handlers have only onConnect, onUpgrade and onError.
+  if (typeof handler.onError === 'function') return new LegacyResponder(handler as LegacyHandler);
   return undefined;
 }

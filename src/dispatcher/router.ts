@@ -39,7 +39,7 @@ export class GovernedRouter {
     if (client === undefined) return false;
     const responder = responderFor(handler);
     if (responder === undefined) {
-      throw invalidArgument('handler', 'an undici dispatch handler (onHeaders/onData/onComplete/onError or onResponseStart/...)', handler);
+      throw invalidArgument('handler', 'an undici dispatch handler (onError, onHeaders, ... or onRequestStart, onResponseStart, ...)', handler);
     }
     const exchange = new GovernedExchange(responder, this.#forget);
     if (this.#closed !== undefined) {
@@ -48,6 +48,18 @@ export class GovernedRouter {
     }
     this.#inFlight.add(exchange);
     exchange.run(client, options);
+    return true;
+  }
+
+  /**
+   * Refuses a request unsent with the closed error (whatever its origin: a
+   * closed dispatcher sends nothing); false before close.
+   */
+  refuseIfClosed(handler: Dispatcher.DispatchHandler): boolean {
+    if (this.#closed === undefined) return false;
+    const responder = responderFor(handler);
+    if (responder === undefined) throw invalidArgument('handler', 'an undici dispatch handler', handler);
+    new GovernedExchange(responder, () => {}).refuse(this.#closed);
     return true;
   }
 
