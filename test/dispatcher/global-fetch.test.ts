@@ -8,7 +8,7 @@ import { meshkitDispatcher, type MeshkitDispatcher } from '../../src/dispatcher/
 import { openTelemetry } from '../../src/otel/index.js';
 import { startSdk, type Sdk } from '../otel/support.js';
 import { endpointRecord, stallBody, streamBody, streamedText } from '../helpers/body-upstream.js';
-import { startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('global fetch through meshkitDispatcher', () => {
   let upstreams: Upstream[];
@@ -193,6 +193,20 @@ describe('global fetch through meshkitDispatcher', () => {
     assert.ok(isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED') || isMeshkitError(cause, 'ERR_DEADLINE_EXCEEDED'), `got ${String(error)} / ${String(cause)}`);
     assert.ok(elapsed >= 250 && elapsed < 2500, `failed at the deadline (${elapsed} ms)`);
     await waitFor(() => dispatcher.inFlight === 0 && timed.activeCalls === 0);
+  });
+
+  it("rejects as fetch does, with meshkit's error as the cause", async () => {
+    const refusing = client('refusing').endpoints([`127.0.0.1:${await closedPort()}`]).retry(false).build();
+    const local = meshkitDispatcher({ routes: { 'http://refusing': refusing } });
+    try {
+      const error = await fetch('http://refusing/v1/x', { dispatcher: local } as unknown as RequestInit).catch((thrown: unknown) => thrown);
+      assert.ok(error instanceof TypeError, `got ${String(error)}`);
+      const cause = (error as TypeError & { cause?: unknown }).cause;
+      assert.ok(isMeshkitError(cause, 'ERR_UPSTREAM') && cause.blame === 'upstream', `cause ${String(cause)}`);
+    } finally {
+      await local.close();
+      await refusing.close();
+    }
   });
 
   it('follows a redirect within the routed origin (fetch re-dispatches the Location)', async () => {

@@ -74,6 +74,14 @@ describe('meshkitInterceptor and the controller API', () => {
     assert.equal(statusCode, 200);
     assert.equal(await body.text(), 'at /new');
     assert.deepEqual(upstreams.flatMap((u) => u.requests).map((r) => r.url).sort(), ['/new', '/old']);
+    // The same with meshkit as an interceptor, undici's redirect interceptor wrapping it.
+    const chained = new Agent().compose(meshkitInterceptor({ routes: { 'http://orders': orders } }), interceptors.redirect({ maxRedirections: 2 }));
+    try {
+      const again = await request('http://orders/old', { dispatcher: chained });
+      assert.equal(await again.body.text(), 'at /new');
+    } finally {
+      await chained.close();
+    }
   });
 
   it('serves a hand-written controller handler: pause holds the body, resume lets it finish', async () => {
