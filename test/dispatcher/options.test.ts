@@ -68,10 +68,11 @@ describe('meshkitDispatcher options, routes and lifecycle', () => {
 
   it('close() waits for a governed body in flight, then refuses every request with ERR_CLIENT_CLOSED', async () => {
     const dispatcher = meshkitDispatcher({ routes: { 'http://orders': orders }, fallback: agent });
+    let finish: (() => void) | undefined;
     (upstreams[0] as Upstream).handler = (_req, res) => {
       res.writeHead(200, { 'content-length': '6' });
       res.write('abc');
-      setTimeout(() => res.end('def'), 100);
+      finish = () => res.end('def');
     };
     const { body } = await request('http://orders/slow', { dispatcher });
     let closed = false;
@@ -80,6 +81,8 @@ describe('meshkitDispatcher options, routes and lifecycle', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(closed, false, 'close waits for the body in flight');
+    assert.equal(dispatcher.inFlight, 1);
+    finish?.();
     assert.equal(await body.text(), 'abcdef');
     await closing;
     assert.equal(dispatcher.closed, true);
