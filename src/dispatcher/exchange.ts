@@ -109,7 +109,9 @@ export class GovernedExchange implements ExchangeControls {
       return;
     }
     if (this.#settled) return; // aborted from onConnect / onRequestStart
-    const refused = refusal(options);
+    const refused = typeof options.path === 'string'
+      ? refusal(options)
+      : invalidArgument('dispatch options.path', "a path starting with '/'", options.path);
     if (refused !== undefined) {
       this.#fail(refused);
       return;

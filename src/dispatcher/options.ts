@@ -2,6 +2,8 @@ import { Agent, type Dispatcher } from 'undici';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { resolveRoutes, type DispatcherRoutes, type RouteTable } from './routes.js';
+import type { meshkitDispatcher } from './dispatcher.js';
+import type { meshkitInterceptor } from './interceptor.js';
 
 /** Options of {@link meshkitInterceptor}. */
 export interface MeshkitInterceptorOptions {
@@ -33,11 +35,13 @@ function isDispatcher(value: unknown): value is Dispatcher {
   return typeof value === 'object' && value !== null && typeof (value as Partial<Dispatcher>).dispatch === 'function';
 }
 
+/** Validates {@link meshkitInterceptor}'s options (errors name `option.<key>`) and builds its route table. */
 export function resolveInterceptorOptions(options: unknown, option: string): RouteTable {
   const checked = checkOptions(options, option, ['routes']);
   return resolveRoutes(checked['routes'], `${option}.routes`);
 }
 
+/** Validates {@link meshkitDispatcher}'s options (errors name `option.<key>`): its route table and its fallback, resolved now. */
 export function resolveDispatcherOptions(options: unknown, option: string): { routes: RouteTable; fallback: Dispatcher } {
   const checked = checkOptions(options, option, ['routes', 'fallback']);
   const routes = resolveRoutes(checked['routes'], `${option}.routes`);

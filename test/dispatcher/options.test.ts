@@ -66,6 +66,25 @@ describe('meshkitDispatcher options, routes and lifecycle', () => {
     await dispatcher.close();
   });
 
+  it('a governed request with a bad path fails through its handler with ERR_INVALID_ARGUMENT, sending nothing', async () => {
+    const dispatcher = meshkitDispatcher({ routes: { 'http://orders': orders }, fallback: agent });
+    const sent = (upstreams[0] as Upstream).requests.length;
+    for (const path of [undefined, 'no-slash']) {
+      const error = await new Promise<Error>((resolve) => {
+        dispatcher.dispatch({ origin: 'http://orders', path: path as never, method: 'GET' }, {
+          onError: resolve,
+          onHeaders: () => true,
+          onData: () => true,
+          onComplete: () => resolve(new Error('completed')),
+        });
+      });
+      assert.ok(isMeshkitError(error, 'ERR_INVALID_ARGUMENT') && error.blame === 'caller', `${String(path)}: ${String(error)}`);
+    }
+    assert.equal((upstreams[0] as Upstream).requests.length, sent);
+    assert.equal(dispatcher.inFlight, 0);
+    await dispatcher.close();
+  });
+
   it('close() waits for a governed body in flight, then refuses every request with ERR_CLIENT_CLOSED', async () => {
     const dispatcher = meshkitDispatcher({ routes: { 'http://orders': orders }, fallback: agent });
     let finish: (() => void) | undefined;
