@@ -9,6 +9,7 @@ import { openTelemetry } from '../../src/otel/index.js';
 import { startSdk, type Sdk } from '../otel/support.js';
 import { endpointRecord, stallBody, streamBody, streamedText } from '../helpers/body-upstream.js';
 import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 
 describe('global fetch through meshkitDispatcher', () => {
   let upstreams: Upstream[];
@@ -20,6 +21,7 @@ describe('global fetch through meshkitDispatcher', () => {
   let sdk: Sdk;
   let dispatcher: MeshkitDispatcher;
   let previous: Dispatcher;
+  const unhandled = trackUnhandledRejections();
 
   before(async () => {
     [outside, ...upstreams] = await startUpstreams([{}, {}, {}, {}]) as [Upstream, ...Upstream[]];
@@ -48,6 +50,9 @@ describe('global fetch through meshkitDispatcher', () => {
     await Promise.all([orders.close(), ejecting.close(), traced.close(), timed.close()]);
     await sdk.shutdown();
     await Promise.all([outside, ...upstreams].map((u) => u.close()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    unhandled.stop();
+    assert.deepEqual(unhandled.reasons, [], 'no unhandled rejections');
   });
   afterEach(() => {
     for (const upstream of [outside, ...upstreams]) {
