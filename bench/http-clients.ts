@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import got from 'got';
 import { Pool } from 'undici';
+import { meshkitDispatcher } from '../src/dispatcher/index.js';
 import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import type { Operation } from './load.js';
 import { telemetryHttpClients } from './telemetry.js';
@@ -95,6 +96,27 @@ function globalFetch(origin: string): HttpClientUnderTest {
   };
 }
 
+/** Global fetch governed by meshkit/undici; given as fetch's `dispatcher`, which is what `setGlobalDispatcher` makes the default. */
+function globalFetchThroughDispatcher(hostPort: string, connections: number): HttpClientUnderTest {
+  const c = buildBenchClient('bench-dispatcher', [hostPort], connections);
+  const dispatcher = meshkitDispatcher({ routes: { 'http://bench': c } });
+  // @types/node types fetch's dispatcher with its bundled undici's (6.x) types; at run time any dispatcher works.
+  const init = { dispatcher } as unknown as RequestInit;
+  return {
+    id: 'global-fetch-meshkit-dispatcher',
+    description: "Node's global fetch + response.text() through meshkitDispatcher (http://bench routed to the foundation client)",
+    async send() {
+      const response = await fetch('http://bench/', init);
+      await response.text();
+      expectOk(response.status);
+    },
+    close: async () => {
+      await dispatcher.close();
+      await c.close();
+    },
+  };
+}
+
 function gotClient(origin: string, connections: number): HttpClientUnderTest {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const instance = got.extend({ retry: { limit: 0 }, agent: { http: agent } });
@@ -118,6 +140,7 @@ export function createHttpClients(origin: string, hostPort: string, connections:
     meshkitRequestFullStack(hostPort, connections),
     meshkitFetch(hostPort, connections),
     globalFetch(origin),
+    globalFetchThroughDispatcher(hostPort, connections),
     gotClient(origin, connections),
     ...telemetryHttpClients(hostPort, connections),
   ];

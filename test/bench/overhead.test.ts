@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const CLIENTS = [
-  'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'got',
+  'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'global-fetch-meshkit-dispatcher', 'got',
   'meshkit-otel-noop-request', 'meshkit-otel-sdk-request',
 ];
 // Part (a): every wrapper, measured against the direct call in the same rounds.

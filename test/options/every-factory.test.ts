@@ -34,6 +34,7 @@ import { openTelemetry } from '../../src/otel/index.js';
 import { LoadShedder, loadShedder, ServerLifecycle, serverLifecycle } from '../../src/server/index.js';
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { MeshkitDispatcher, meshkitDispatcher, meshkitInterceptor } from '../../src/dispatcher/index.js';
 
 /** One call that must be refused, and what the error must name. */
 interface Case {
@@ -275,6 +276,14 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
   './testing': {
     VirtualClock: checked('takes a start time and a seed', { run: () => new VirtualClock('0' as never), option: 'start' }),
   },
+  './undici': {
+    MeshkitDispatcher: options({ run: () => new MeshkitDispatcher({ routes: { 'http://orders': governed }, fallbak: {} } as never), option: 'fallbak', hint: 'fallback' },
+      { run: () => new MeshkitDispatcher({ routes: { 'http://orders': governed }, fallback: 'global' } as never), option: 'fallback' }),
+    meshkitDispatcher: options({ run: () => meshkitDispatcher({ route: { 'http://orders': governed } } as never), option: 'route', hint: 'routes' },
+      { run: () => meshkitDispatcher({ routes: { 'http://orders': 'orders' } } as never), option: 'http://orders' }),
+    meshkitInterceptor: options({ run: () => meshkitInterceptor({ routs: { 'http://orders': governed } } as never), option: 'routs', hint: 'routes' },
+      { run: () => meshkitInterceptor({ routes: [{ origin: 8080, client: governed }] } as never), option: 'origin' }),
+  },
 };
 
 const base = (): ClientBuilder => client('table');
@@ -320,9 +329,11 @@ function subpaths(): string[] {
   return Object.keys(pkg.exports).filter((key) => key !== './package.json');
 }
 
+/** The source entry point of a subpath, from its `default` target in package.json (`./dist/dispatcher/index.js` for `./undici`). */
 async function entryModule(subpath: string): Promise<Record<string, unknown>> {
-  const dir = subpath === '.' ? '' : `${subpath.slice(2)}/`;
-  return (await import(new URL(`../../src/${dir}index.js`, import.meta.url).href)) as Record<string, unknown>;
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { default: string }> };
+  const target = (pkg.exports[subpath] as { default: string }).default.replace(/^\.\/dist\//, '');
+  return (await import(new URL(`../../src/${target}`, import.meta.url).href)) as Record<string, unknown>;
 }
 
 function functionExports(module: Record<string, unknown>): string[] {

@@ -1,0 +1,78 @@
+import type { Dispatcher } from 'undici';
+import { invalidArgument, MeshkitError } from '../core/errors.js';
+import { GovernedExchange } from './exchange.js';
+import { responderFor } from './responder.js';
+import type { RouteTable } from './routes.js';
+
+/**
+ * Sends requests to routed origins through their clients, and tracks them:
+ * the dispatcher's `close()` waits for them, `destroy()` aborts them. Shared
+ * by {@link MeshkitDispatcher} and {@link meshkitInterceptor}.
+ */
+export class GovernedRouter {
+  readonly #routes: RouteTable;
+  readonly #inFlight = new Set<GovernedExchange>();
+  readonly #forget = (exchange: GovernedExchange): void => {
+    this.#inFlight.delete(exchange);
+    if (this.#inFlight.size === 0) for (const idle of this.#idle.splice(0)) idle();
+  };
+  readonly #idle: (() => void)[] = [];
+  #closed: MeshkitError | undefined = undefined;
+
+  constructor(routes: RouteTable) {
+    this.#routes = routes;
+  }
+
+  /** Governed requests in flight (response bodies still streaming included). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Dispatches `options` through its route's client and returns true, or
+   * returns false when no route matches (the caller sends it on untouched).
+   * Throws `ERR_INVALID_ARGUMENT` for a handler of neither undici API, as
+   * undici throws for one.
+   */
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const client = this.#routes.lookup(options?.origin);
+    if (client === undefined) return false;
+    const responder = responderFor(handler);
+    if (responder === undefined) {
+      throw invalidArgument('handler', 'an undici dispatch handler (onError, onHeaders, ... or onRequestStart, onResponseStart, ...)', handler);
+    }
+    const exchange = new GovernedExchange(responder, this.#forget);
+    if (this.#closed !== undefined) {
+      exchange.refuse(this.#closed);
+      return true;
+    }
+    this.#inFlight.add(exchange);
+    exchange.run(client, options);
+    return true;
+  }
+
+  /**
+   * Refuses a request unsent with the closed error (whatever its origin: a
+   * closed dispatcher sends nothing); false before close.
+   */
+  refuseIfClosed(handler: Dispatcher.DispatchHandler): boolean {
+    if (this.#closed === undefined) return false;
+    const responder = responderFor(handler);
+    if (responder === undefined) throw invalidArgument('handler', 'an undici dispatch handler', handler);
+    new GovernedExchange(responder, () => {}).refuse(this.#closed);
+    return true;
+  }
+
+  /** Refuses new governed requests with `reason`; resolves when those in flight have settled. */
+  close(reason: MeshkitError): Promise<void> {
+    this.#closed ??= reason;
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Refuses new governed requests and aborts those in flight with `reason`. */
+  destroy(reason: Error, closed: MeshkitError): void {
+    this.#closed ??= closed;
+    for (const exchange of [...this.#inFlight]) exchange.abort(reason);
+  }
+}
