@@ -18,7 +18,10 @@ export const UNDICI_OTEL_ID = 'undici-pool-otel-instrumentation';
 /** Raw undici with OpenTelemetry's undici instrumentation on the SDK; enabled only between `activate()` and `deactivate()`. */
 export function undiciWithInstrumentation(origin: string, connections: number): HttpClientUnderTest {
   const sdk = startSdk();
-  const instrumentation = new UndiciInstrumentation({ enabled: false });
+  // Constructed enabled (constructed with `enabled: false`, it ignores every request even after enable()),
+  // then switched off at once: it listens only between activate() and deactivate().
+  const instrumentation = new UndiciInstrumentation();
+  instrumentation.disable();
   instrumentation.setTracerProvider(sdk.tracerProvider);
   instrumentation.setMeterProvider(sdk.meterProvider);
   const pool = new Pool(origin, { connections });
