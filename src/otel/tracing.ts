@@ -148,19 +148,23 @@ export class Tracing {
     state.span = undefined;
     if (span.isRecording()) {
       const last = call.current;
-      const attributes: Attributes = { [ATTR.attempts]: call.attempts };
+      // Set one by one: the SDK validates each attribute anyway, and no object is made to carry them.
+      span.setAttribute(ATTR.attempts, call.attempts);
       if (last !== undefined) {
-        attributes[ATTR.endpointId] = last.endpoint.id;
-        this.#endpointAttributes(attributes, state, last.endpoint);
+        const endpoint = last.endpoint;
+        span.setAttribute(ATTR.endpointId, endpoint.id);
+        span.setAttribute(ATTR.serverAddress, endpoint.host);
+        span.setAttribute(ATTR.serverPort, endpoint.port);
+        // Method and template are on the call span since it started.
+        if (state.method !== undefined) span.setAttribute(ATTR.urlFull, this.#urlFull(state, endpoint));
+        const first = state.first;
+        // The call's only attempt had no span: its classification goes on the call span.
+        if (first !== undefined && !first.spanned) this.#foldAttempt(span, last);
       }
-      const first = state.first;
-      // The call's only attempt had no span: its classification goes on the call span.
-      if (first !== undefined && !first.spanned && last !== undefined) this.#foldAttempt(attributes, last);
       const hedges = call.attempts > 1 ? call.attributes['hedges'] : undefined;
-      if (typeof hedges === 'number') attributes[ATTR.hedges] = hedges;
+      if (typeof hedges === 'number') span.setAttribute(ATTR.hedges, hedges);
       const status = state.method === undefined ? 0 : statusOf(error === undefined ? result : last?.response);
-      if (status > 0) attributes[ATTR.statusCode] = status;
-      span.setAttributes(attributes);
+      if (status > 0) span.setAttribute(ATTR.statusCode, status);
       if (last?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) {
         span.addEvent('meshkit.retry_budget.exhausted', { [ATTR.attempts]: call.attempts });
       }
@@ -231,11 +235,11 @@ export class Tracing {
   }
 
   /** The only attempt's classification, for the call span that stands for it. */
-  #foldAttempt(attributes: Attributes, attempt: AttemptContext & { readonly outcome?: Outcome | undefined }): void {
+  #foldAttempt(span: Span, attempt: AttemptContext & { readonly outcome?: Outcome | undefined }): void {
     const outcome = attempt.outcome;
     if (outcome === undefined) return;
-    attributes[ATTR.outcome] = outcome.reason;
-    if (outcome.reason === 'aborted') attributes[ATTR.cancelled] = true;
+    span.setAttribute(ATTR.outcome, outcome.reason);
+    if (outcome.reason === 'aborted') span.setAttribute(ATTR.cancelled, true);
   }
 
   /** Injects `carrier`'s trace context into the attempt's outbound headers. */
@@ -268,9 +272,14 @@ export class Tracing {
     const method = semconvMethod(original);
     attributes[ATTR.method] = method;
     if (method !== original) attributes[ATTR.methodOriginal] = original;
-    state.redactedPath ??= redactPath(state.path, this.#options.redactQueryParams);
-    attributes[ATTR.urlFull] = `${this.#options.urlScheme}://${endpoint.id}${state.redactedPath}`;
+    attributes[ATTR.urlFull] = this.#urlFull(state, endpoint);
     if (state.template !== undefined) attributes[ATTR.urlTemplate] = state.template;
+  }
+
+  /** `url.full` of an HTTP call's request to `endpoint`, redacted. */
+  #urlFull(state: CallState, endpoint: Endpoint): string {
+    state.redactedPath ??= redactPath(state.path, this.#options.redactQueryParams);
+    return `${this.#options.urlScheme}://${endpoint.id}${state.redactedPath}`;
   }
 
   /** error.type and ERROR status for failures: an error, or a status >= 400 (client spans, per the conventions). */
