@@ -37,9 +37,10 @@ const BREAKER_VALUES: Readonly<Record<string, number>> = Object.freeze({ closed:
 
 /**
  * meshkit's metrics on one meter. Per-attempt and per-call instruments are
- * synchronous; state (endpoints, breakers, limits, budgets, staleness) is
- * read from `client.snapshot()` once per collection by one batch callback,
- * so it costs nothing between scrapes. Attributes are bounded: service,
+ * synchronous (attempt counts are added to theirs at each collection, see
+ * {@link CallMetrics.attemptEnded}); state (endpoints, breakers, limits,
+ * budgets, staleness) is read from `client.snapshot()` once per collection by
+ * one batch callback, so it costs nothing between scrapes. Attributes are bounded: service,
  * method, status, error type, endpoint address (never a call id).
  */
 export class CallMetrics {
