@@ -5,6 +5,7 @@ import { meshkitDispatcher } from '../src/dispatcher/index.js';
 import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import type { Operation } from './load.js';
 import { telemetryHttpClients } from './telemetry.js';
+import { undiciWithInstrumentation } from './telemetry-anchor.js';
 
 /** One HTTP client under test. `send` performs a GET and reads the body fully. */
 export interface HttpClientUnderTest {
@@ -12,6 +13,10 @@ export interface HttpClientUnderTest {
   readonly id: string;
   readonly description: string;
   readonly send: Operation;
+  /** Called before each run of this client (warm-up, slice): switches on what only this row may have on. */
+  activate?(): void;
+  /** Called after each run of this client. */
+  deactivate?(): void;
   close(): Promise<void>;
 }
 
@@ -143,5 +148,6 @@ export function createHttpClients(origin: string, hostPort: string, connections:
     globalFetchThroughDispatcher(hostPort, connections),
     gotClient(origin, connections),
     ...telemetryHttpClients(hostPort, connections),
+    undiciWithInstrumentation(origin, connections),
   ];
 }

@@ -71,6 +71,16 @@ function describeError(error: unknown): string | undefined {
   return String(error);
 }
 
+/** Runs `work` with `client` activated (see {@link HttpClientUnderTest.activate}), deactivating it even if `work` throws. */
+async function runAs<T>(client: HttpClientUnderTest, work: () => Promise<T>): Promise<T> {
+  client.activate?.();
+  try {
+    return await work();
+  } finally {
+    client.deactivate?.();
+  }
+}
+
 /** Runs every client at every concurrency against one upstream; see {@link roundOrder} for the schedule. */
 export async function runHttpMatrix(
   clients: readonly HttpClientUnderTest[],
@@ -86,7 +96,7 @@ export async function runHttpMatrix(
 
   for (const concurrency of options.concurrencies) {
     for (const client of clients) {
-      await runClosedLoop(client.send, concurrency, options.warmupSeconds);
+      await runAs(client, () => runClosedLoop(client.send, concurrency, options.warmupSeconds));
       acc.set(key(client, concurrency), {
         ok: 0, errors: 0, firstError: undefined, elapsedMs: 0, clientCpuMicros: 0, upstreamCpuMicros: 0,
         latencies: new LatencyRecorder(), roundReqPerSec: [],
@@ -99,12 +109,14 @@ export async function runHttpMatrix(
     for (const concurrency of options.concurrencies) {
       for (const client of roundOrder(clients, round)) {
         const cell = acc.get(key(client, concurrency)) as Accumulator;
-        if (preSliceSeconds > 0) await runClosedLoop(client.send, concurrency, preSliceSeconds);
-        const upstreamBefore = await upstream.usage();
-        const cpuBefore = process.cpuUsage();
-        const result = await runClosedLoop(client.send, concurrency, sliceSeconds);
-        const cpu = process.cpuUsage(cpuBefore);
-        const upstreamAfter = await upstream.usage();
+        const { result, cpu, upstreamBefore, upstreamAfter } = await runAs(client, async () => {
+          if (preSliceSeconds > 0) await runClosedLoop(client.send, concurrency, preSliceSeconds);
+          const upstreamBefore = await upstream.usage();
+          const cpuBefore = process.cpuUsage();
+          const result = await runClosedLoop(client.send, concurrency, sliceSeconds);
+          const cpu = process.cpuUsage(cpuBefore);
+          return { result, cpu, upstreamBefore, upstreamAfter: await upstream.usage() };
+        });
         cell.ok += result.ok;
         cell.errors += result.errors;
         cell.firstError ??= result.firstError;

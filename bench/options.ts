@@ -16,6 +16,8 @@ export interface OverheadOptions {
   readonly pipelineRounds: number;
   /** Where JSON and markdown results go (git-ignored by default). */
   readonly resultsDir: string;
+  /** Ids of the HTTP clients to run (the baseline always runs); undefined for all. */
+  readonly clients: readonly string[] | undefined;
 }
 
 function envNumber(name: string, fallback: number, min: number): number {
@@ -38,6 +40,12 @@ function envList(name: string, fallback: readonly number[]): readonly number[] {
   return values;
 }
 
+function envIds(name: string): readonly string[] | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+}
+
 export function readOverheadOptions(): OverheadOptions {
   const seconds = envNumber('BENCH_SECONDS', 3, 0.01);
   const concurrencies = envList('BENCH_CONCURRENCY', [1, 64]);
@@ -51,5 +59,6 @@ export function readOverheadOptions(): OverheadOptions {
     pipelineCalls: Math.round(envNumber('BENCH_PIPELINE_CALLS', 100_000, 100)),
     pipelineRounds: Math.round(envNumber('BENCH_PIPELINE_ROUNDS', 7, 1)),
     resultsDir: process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../../bench/results/', import.meta.url)),
+    clients: envIds('BENCH_CLIENTS'),
   };
 }

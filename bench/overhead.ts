@@ -3,7 +3,7 @@
  * cockatiel and p-retry add to a call with no network, (b) HTTP throughput and latency of meshkit against raw undici, global fetch and got,
  * all against one upstream server in a separate process. Reports; never fails on a miss.
  */
-import { createHttpClients, type HttpClientUnderTest } from './http-clients.js';
+import { BASELINE_ID, createHttpClients, type HttpClientUnderTest } from './http-clients.js';
 import { runHttpMatrix } from './http-matrix.js';
 import { describeMachine } from './machine.js';
 import { FOUNDATION_STAGES, FULL_STACK_STAGES } from './meshkit-client.js';
@@ -30,7 +30,13 @@ export async function runOverhead(): Promise<void> {
     upstream = await startUpstream();
     progress(`upstream listening on ${upstream.origin}`);
     clients = createHttpClients(upstream.origin, `${upstream.host}:${upstream.port}`, options.connections);
-    http = await runHttpMatrix(clients, upstream, options, progress);
+    const wanted = options.clients;
+    if (wanted !== undefined) {
+      const unknown = wanted.filter((id) => !clients.some((c) => c.id === id));
+      if (unknown.length > 0) throw new Error(`BENCH_CLIENTS: no client ${unknown.join(', ')}; have ${clients.map((c) => c.id).join(', ')}`);
+    }
+    const selected = wanted === undefined ? clients : clients.filter((c) => c.id === BASELINE_ID || wanted.includes(c.id));
+    http = await runHttpMatrix(selected, upstream, options, progress);
   } finally {
     // Close every client even if one close fails, then the upstream: no handle may outlive the run.
     const closes = await Promise.allSettled(clients.map((c) => c.close()));

@@ -2,6 +2,7 @@ import { FULL_STACK_REQUEST_ID } from './http-clients.js';
 import type { CellResult } from './http-matrix.js';
 import { FOUNDATION_ID, FULL_STACK_ID, type PipelineResult } from './pipeline.js';
 import { telemetryNoopTarget } from './telemetry.js';
+import { telemetrySdkTargets } from './telemetry-targets.js';
 
 /** A target from the issues. A miss is reported, never turned into a failing exit code. */
 export interface TargetResult {
@@ -46,5 +47,6 @@ export function evaluateTargets(pipeline: PipelineResult, cells: readonly CellRe
     ratioTarget(cells, 'meshkit-request', 'request-ratio', 'c.request (foundation)'),
     ratioTarget(cells, FULL_STACK_REQUEST_ID, 'full-stack-request-ratio', 'c.request (full stack)'),
     telemetryNoopTarget(pipeline, FOUNDATION_ID),
+    ...telemetrySdkTargets(pipeline, cells, FOUNDATION_ID),
   ];
 }

@@ -35,8 +35,8 @@ class IdleReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
 }
 
-/** The SDK the `sdk` rows use; one per row so rows never share queues. */
-function startSdk(): { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider; exporter: DroppingExporter; shutdown(): Promise<void> } {
+/** The SDK the `sdk` rows and the undici-instrumentation anchor use; one per row so rows never share queues. */
+export function startSdk(): { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider; exporter: DroppingExporter; shutdown(): Promise<void> } {
   const exporter = new DroppingExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   const meterProvider = new MeterProvider({ readers: [new IdleReader()] });

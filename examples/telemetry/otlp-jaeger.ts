@@ -11,9 +11,10 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else http://127.0.0.1:4318/v1/traces.
 //
 // Each loop iteration is a "place-order" span; inside it the meshkit call
-// span, and under that one span per attempt (a retried call shows two, the
-// second with http.request.resend_count 1). The upstream logs the W3C
-// traceparent it received: the attempt span is its parent.
+// span. A call sent once is that one span; a retried call also shows one
+// span per attempt, the second with http.request.resend_count 1. The upstream
+// logs the W3C traceparent it received: the call span for the first attempt,
+// the attempt span for a resend.
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';

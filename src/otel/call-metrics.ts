@@ -30,14 +30,17 @@ export const METRIC = Object.freeze({
   concurrencyLimit: 'meshkit.client.adaptive_concurrency.limit',
 });
 
+const ATTEMPT_KINDS: readonly AttemptKind[] = ['first', 'retry', 'hedge'];
+
 /** Breaker states as gauge values. */
 const BREAKER_VALUES: Readonly<Record<string, number>> = Object.freeze({ closed: 0, open: 1, 'half-open': 2, halfOpen: 2 });
 
 /**
  * meshkit's metrics on one meter. Per-attempt and per-call instruments are
- * synchronous; state (endpoints, breakers, limits, budgets, staleness) is
- * read from `client.snapshot()` once per collection by one batch callback,
- * so it costs nothing between scrapes. Attributes are bounded: service,
+ * synchronous (attempt counts are added to theirs at each collection, see
+ * {@link CallMetrics.attemptEnded}); state (endpoints, breakers, limits,
+ * budgets, staleness) is read from `client.snapshot()` once per collection by
+ * one batch callback, so it costs nothing between scrapes. Attributes are bounded: service,
  * method, status, error type, endpoint address (never a call id).
  */
 export class CallMetrics {
@@ -52,6 +55,11 @@ export class CallMetrics {
   readonly #budgetRejections: Counter;
   readonly #observables: Observable[];
   readonly #callback: BatchObservableCallback;
+  /** Attempts ended since the last collection, by kind then outcome; see {@link CallMetrics.attemptEnded}. */
+  readonly #pendingAttempts: Readonly<Record<AttemptKind, Map<string, number>>> = { first: new Map(), retry: new Map(), hedge: new Map() };
+  /** The counter's attribute set per kind and outcome, made once. */
+  readonly #attemptAttributes: Readonly<Record<AttemptKind, Map<string, Attributes>>> = { first: new Map(), retry: new Map(), hedge: new Map() };
+  #attemptsPending = false;
   /** True when the meter is the API's no-op: then the client drops this object and records nothing. */
   readonly noop: boolean;
   #closed = false;
@@ -98,6 +106,7 @@ export class CallMetrics {
     });
     this.#observables = [active, endpoints, ejected, age, stale, breaker, limit, budget];
     this.#callback = (result) => {
+      this.#flushAttempts();
       if (this.#closed) return;
       this.#observe(result, snapshot(), { active, endpoints, ejected, age, stale, breaker, limit, budget });
     };
@@ -110,14 +119,21 @@ export class CallMetrics {
     else if (kind === 'hedge') this.#hedges.add(1, this.#serviceAttributes);
   }
 
-  /** Records an attempt's duration (HTTP only) and counts it by kind and outcome. */
+  /**
+   * Records an attempt's duration (HTTP only) and counts it by kind and
+   * outcome. The count is kept here and added to `meshkit.client.attempts`
+   * when a reader collects (the SDK runs observable callbacks before it
+   * reads synchronous instruments) or the client closes: the SDK hashes a
+   * measurement's attributes on every record, and a handful of additions per
+   * collection costs nothing next to one per attempt. The exported sums are
+   * the same.
+   */
   attemptEnded(state: CallState, attempt: SettledAttempt, kind: AttemptKind): void {
     const outcome = attempt.outcome;
-    this.#attempts.add(1, {
-      [ATTR.service]: this.#service,
-      [ATTR.attemptKind]: kind,
-      [ATTR.outcome]: isHedgeLoser(outcome, attempt.error) ? 'hedge-lost' : outcome?.reason ?? 'error',
-    });
+    const reason = isHedgeLoser(outcome, attempt.error) ? 'hedge-lost' : outcome?.reason ?? 'error';
+    const counts = this.#pendingAttempts[kind];
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    this.#attemptsPending = true;
     if (state.method === undefined) return;
     const attributes: Attributes = {
       [ATTR.service]: this.#service,
@@ -149,11 +165,33 @@ export class CallMetrics {
     if (call.current?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) this.#budgetRejections.add(1, this.#serviceAttributes);
   }
 
-  /** Stops the observable callback (the client closed). */
+  /** Stops the observable callback (the client closed), after adding the attempts it still holds. */
   close(): void {
     if (this.#closed) return;
+    this.#flushAttempts();
     this.#closed = true;
     if (!this.noop) this.#meter.removeBatchObservableCallback(this.#callback, this.#observables);
+  }
+
+  /** Adds the attempts counted since the last flush to the counter, one add per kind and outcome seen. */
+  #flushAttempts(): void {
+    if (!this.#attemptsPending) return;
+    this.#attemptsPending = false;
+    for (const kind of ATTEMPT_KINDS) {
+      for (const [reason, count] of this.#pendingAttempts[kind]) {
+        if (count === 0) continue;
+        this.#pendingAttempts[kind].set(reason, 0);
+        this.#attempts.add(count, this.#attemptAttributesOf(kind, reason));
+      }
+    }
+  }
+
+  #attemptAttributesOf(kind: AttemptKind, reason: string): Attributes {
+    const cached = this.#attemptAttributes[kind].get(reason);
+    if (cached !== undefined) return cached;
+    const attributes = Object.freeze({ [ATTR.service]: this.#service, [ATTR.attemptKind]: kind, [ATTR.outcome]: reason });
+    this.#attemptAttributes[kind].set(reason, attributes);
+    return attributes;
   }
 
   #observe(

@@ -1,6 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { AttemptContext } from '../core/attempt.js';
 import type { CallContext } from '../core/call-context.js';
+import type { SettledAttempt } from '../core/call-observer.js';
 
 /** Why an attempt was sent: the call's first try, a retry after a failure, or a hedge racing one in flight. */
 export type AttemptKind = 'first' | 'retry' | 'hedge';
@@ -9,8 +10,16 @@ export type AttemptKind = 'first' | 'retry' | 'hedge';
 export class AttemptState {
   readonly attempt: AttemptContext;
   readonly kind: AttemptKind;
-  /** The attempt span; undefined when the call is not traced. */
+  /** The attempt span, while open; undefined when the call is not traced or the span is deferred or ended. */
   span: Span | undefined = undefined;
+  /**
+   * The first attempt's span is deferred: a call's only attempt is recorded on
+   * the call span. True once the call has another attempt and this one has
+   * its own span after all (made then, with its real start time).
+   */
+  spanned = false;
+  /** The first attempt as it settled, kept (until the call ends) in case a later attempt gives it a span. */
+  settled: SettledAttempt | undefined = undefined;
 
   constructor(attempt: AttemptContext, kind: AttemptKind) {
     this.attempt = attempt;
@@ -37,6 +46,8 @@ export class CallState {
   spanContext: Context | undefined = undefined;
   /** Hedges seen so far (to tell a hedge from a retry when an attempt starts). */
   hedgesSeen = 0;
+  /** The first attempt's record, while its span is deferred (traced calls only). */
+  first: AttemptState | undefined = undefined;
   /** The redacted path, computed once when first needed. */
   redactedPath: string | undefined = undefined;
   /** Attempts in flight: most calls have one at a time, so no collection is made until a hedge races it. */

@@ -40,7 +40,7 @@ export class OpenTelemetryObserver implements CallObserver {
     this.#callName = `${environment.service} call`;
     if (options.tracing) {
       const provider = tracerProviderOf(options);
-      this.#tracing = new Tracing(provider, provider.getTracer(INSTRUMENTATION_SCOPE, INSTRUMENTATION_VERSION), options);
+      this.#tracing = new Tracing(provider, provider.getTracer(INSTRUMENTATION_SCOPE, INSTRUMENTATION_VERSION), options, environment.clock);
     }
     if (options.metrics) {
       const metrics = new CallMetrics(

@@ -2,7 +2,9 @@ import {
   isSpanContextValid, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Span, type TextMapPropagator, type TextMapSetter, type Tracer, type TracerProvider,
 } from '@opentelemetry/api';
+import type { AttemptContext } from '../core/attempt.js';
 import type { ObservedAttempt, SettledAttempt } from '../core/call-observer.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
@@ -19,6 +21,9 @@ const ATTEMPT_SETTER: TextMapSetter<ObservedAttempt> = {
   },
 };
 
+/** Options of an attempt span started now. */
+const ATTEMPT_SPAN = Object.freeze({ kind: SpanKind.CLIENT });
+
 /** The API's no-op provider: what a proxy provider delegates to until an SDK registers. */
 const NOOP_TRACER_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
 
@@ -31,11 +36,16 @@ export function isHedgeLoser(outcome: Outcome | undefined, error: unknown): bool
 
 /**
  * Spans for calls and attempts: one span per logical call (its parent is the
- * caller's active context) and one CLIENT child span per attempt, whose
- * context is injected into the attempt's outbound headers so the upstream
- * continues the trace under the attempt. Attributes follow the HTTP client
- * semantic conventions; they are computed only for recording spans, so a
- * no-op tracer costs two span objects per call.
+ * caller's active context) and, for a call with more than one attempt, one
+ * CLIENT child span per attempt. A call sent once is one span: the CLIENT
+ * call span carries its attempt's endpoint, status and outcome, and its
+ * context is what the attempt's headers carry (an INTERNAL call span, option
+ * `callSpanKind: 'internal'`, cannot stand for a request: then every attempt
+ * has its span). When a second attempt starts, the first gets
+ * its span after all (back-dated to its start) and every later attempt
+ * injects its own span's context, so the upstream continues the trace under
+ * it. Attributes follow the HTTP client semantic conventions; they are
+ * computed only for recording spans.
  */
 export class Tracing {
   readonly #tracer: Tracer;
@@ -45,9 +55,14 @@ export class Tracing {
   readonly #options: ResolvedOpenTelemetryOptions;
   readonly #requestHook: ((span: Span, info: RequestHookInfo) => void) | undefined;
   readonly #responseHook: ((span: Span, info: ResponseHookInfo) => void) | undefined;
+  readonly #clock: Clock;
+  /** Whether a first attempt's span waits for a second attempt: only when the call span is a CLIENT span that can stand for it. */
+  readonly #deferFirst: boolean;
 
-  constructor(provider: TracerProvider, tracer: Tracer, options: ResolvedOpenTelemetryOptions) {
+  constructor(provider: TracerProvider, tracer: Tracer, options: ResolvedOpenTelemetryOptions, clock: Clock) {
     this.#tracer = tracer;
+    this.#clock = clock;
+    this.#deferFirst = options.callSpanKind === SpanKind.CLIENT;
     this.#proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
     this.#propagator = options.propagator;
     this.#options = options;
@@ -84,54 +99,46 @@ export class Tracing {
     this.#requestHook?.(span, { call, attempt: undefined });
   }
 
-  /** Starts an attempt's span as a child of the call span and injects its context into the attempt's headers. */
+  /**
+   * An attempt starts. The first attempt gets no span of its own: the CLIENT
+   * call span stands for it (the conventions allow one span for a request sent
+   * once), and its headers carry the call span's context. A later attempt
+   * (retry or hedge) first gives the first attempt its span, back-dated to
+   * when it started, then starts its own as a child of the call span and
+   * injects that into its headers.
+   */
   startAttempt(state: CallState, record: AttemptState, attempt: ObservedAttempt): void {
     const callSpan = state.span;
     if (callSpan === undefined) return;
     const parent = (state.spanContext ??= trace.setSpan(state.parent, callSpan));
-    const span = this.#tracer.startSpan(state.name, { kind: SpanKind.CLIENT }, parent);
-    record.span = span;
+    if (record.kind === 'first' && this.#deferFirst) {
+      state.first = record;
+      this.#inject(parent, attempt);
+      return;
+    }
+    const first = state.first;
+    if (first !== undefined && !first.spanned) this.#openFirst(state, first, parent);
+    const span = this.#startAttemptSpan(state, record, attempt, parent, undefined);
     // Inject even when not recording: a sampled-out trace still carries its ids (and the sampled flag) downstream.
-    const injected = trace.setSpan(state.parent, span);
-    if (this.#propagator !== undefined) this.#propagator.inject(injected, attempt, ATTEMPT_SETTER);
-    else propagation.inject(injected, attempt, ATTEMPT_SETTER);
+    this.#inject(trace.setSpan(state.parent, span), attempt);
     if (record.kind === 'hedge' && callSpan.isRecording()) {
       callSpan.addEvent('meshkit.hedge', { [ATTR.attempt]: attempt.number, [ATTR.endpointId]: attempt.endpoint.id });
     }
-    if (!span.isRecording()) return;
-    const attributes: Attributes = {
-      [ATTR.service]: state.call.service,
-      [ATTR.attempt]: attempt.number,
-      [ATTR.endpointId]: attempt.endpoint.id,
-    };
-    this.#endpointAttributes(attributes, state, attempt.endpoint);
-    if (attempt.number > 1) attributes[ATTR.resendCount] = attempt.number - 1;
-    if (record.kind === 'hedge') attributes[ATTR.hedge] = true;
-    span.setAttributes(attributes);
-    this.#requestHook?.(span, { call: state.call, attempt });
   }
 
-  /** Ends an attempt's span with its outcome. */
+  /** Ends an attempt's span with its outcome; a first attempt whose span is still deferred is kept for later. */
   endAttempt(record: AttemptState, attempt: SettledAttempt): void {
     const span = record.span;
-    if (span === undefined) return;
+    if (span === undefined) {
+      if (record.kind === 'first' && !record.spanned) record.settled = attempt;
+      return;
+    }
     record.span = undefined;
     if (span.isRecording()) {
-      const { outcome, error, response } = attempt;
-      const status = statusOf(response) || (outcome?.status ?? 0);
-      if (status > 0) span.setAttribute(ATTR.statusCode, status);
-      if (outcome !== undefined) span.setAttribute(ATTR.outcome, outcome.reason);
-      if (isHedgeLoser(outcome, error)) {
-        // Cancelled on purpose: not an error of the upstream nor of the call.
-        span.setAttribute(ATTR.cancelled, true);
-        span.addEvent('meshkit.hedge.lost');
-      } else {
-        if (outcome?.reason === 'aborted') span.setAttribute(ATTR.cancelled, true);
-        this.#setFailure(span, status, error);
-      }
-      this.#responseHook?.(span, { call: attempt.call, attempt, response, error, outcome });
+      this.#settle(span, attempt);
+      this.#responseHook?.(span, { call: attempt.call, attempt, response: attempt.response, error: attempt.error, outcome: attempt.outcome });
     }
-    span.end();
+    span.end(record.settled === undefined ? undefined : this.#time(attempt.endedAt));
   }
 
   /** Ends the call span: the final attempt's endpoint and status, the call's error. */
@@ -141,16 +148,23 @@ export class Tracing {
     state.span = undefined;
     if (span.isRecording()) {
       const last = call.current;
-      const attributes: Attributes = { [ATTR.attempts]: call.attempts };
+      // Set one by one: the SDK validates each attribute anyway, and no object is made to carry them.
+      span.setAttribute(ATTR.attempts, call.attempts);
       if (last !== undefined) {
-        attributes[ATTR.endpointId] = last.endpoint.id;
-        this.#endpointAttributes(attributes, state, last.endpoint);
+        const endpoint = last.endpoint;
+        span.setAttribute(ATTR.endpointId, endpoint.id);
+        span.setAttribute(ATTR.serverAddress, endpoint.host);
+        span.setAttribute(ATTR.serverPort, endpoint.port);
+        // Method and template are on the call span since it started.
+        if (state.method !== undefined) span.setAttribute(ATTR.urlFull, this.#urlFull(state, endpoint));
+        const first = state.first;
+        // The call's only attempt had no span: its classification goes on the call span.
+        if (first !== undefined && !first.spanned) this.#foldAttempt(span, last);
       }
       const hedges = call.attempts > 1 ? call.attributes['hedges'] : undefined;
-      if (typeof hedges === 'number') attributes[ATTR.hedges] = hedges;
+      if (typeof hedges === 'number') span.setAttribute(ATTR.hedges, hedges);
       const status = state.method === undefined ? 0 : statusOf(error === undefined ? result : last?.response);
-      if (status > 0) attributes[ATTR.statusCode] = status;
-      span.setAttributes(attributes);
+      if (status > 0) span.setAttribute(ATTR.statusCode, status);
       if (last?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) {
         span.addEvent('meshkit.retry_budget.exhausted', { [ATTR.attempts]: call.attempts });
       }
@@ -178,6 +192,71 @@ export class Tracing {
     span.end();
   }
 
+  /** Gives the first attempt its span after all, back-dated to its start, and ends it if it already settled. */
+  #openFirst(state: CallState, first: AttemptState, parent: Context): void {
+    first.spanned = true;
+    this.#startAttemptSpan(state, first, first.attempt, parent, this.#time(first.attempt.startedAt));
+    const settled = first.settled;
+    if (settled !== undefined) this.endAttempt(first, settled);
+  }
+
+  /** Starts an attempt span (its record keeps it) with the attempt's attributes, and runs the request hook. */
+  #startAttemptSpan(state: CallState, record: AttemptState, attempt: AttemptContext, parent: Context, startTime: number | undefined): Span {
+    const span = this.#tracer.startSpan(state.name, startTime === undefined ? ATTEMPT_SPAN : { kind: SpanKind.CLIENT, startTime }, parent);
+    record.span = span;
+    if (!span.isRecording()) return span;
+    const attributes: Attributes = {
+      [ATTR.service]: state.call.service,
+      [ATTR.attempt]: attempt.number,
+      [ATTR.endpointId]: attempt.endpoint.id,
+    };
+    this.#endpointAttributes(attributes, state, attempt.endpoint);
+    if (attempt.number > 1) attributes[ATTR.resendCount] = attempt.number - 1;
+    if (record.kind === 'hedge') attributes[ATTR.hedge] = true;
+    span.setAttributes(attributes);
+    this.#requestHook?.(span, { call: state.call, attempt });
+    return span;
+  }
+
+  /** An attempt's status, outcome, cancellation and failure on its span. */
+  #settle(span: Span, attempt: SettledAttempt): void {
+    const { outcome, error, response } = attempt;
+    const status = statusOf(response) || (outcome?.status ?? 0);
+    if (status > 0) span.setAttribute(ATTR.statusCode, status);
+    if (outcome !== undefined) span.setAttribute(ATTR.outcome, outcome.reason);
+    if (isHedgeLoser(outcome, error)) {
+      // Cancelled on purpose: not an error of the upstream nor of the call.
+      span.setAttribute(ATTR.cancelled, true);
+      span.addEvent('meshkit.hedge.lost');
+    } else {
+      if (outcome?.reason === 'aborted') span.setAttribute(ATTR.cancelled, true);
+      this.#setFailure(span, status, error);
+    }
+  }
+
+  /** The only attempt's classification, for the call span that stands for it. */
+  #foldAttempt(span: Span, attempt: AttemptContext & { readonly outcome?: Outcome | undefined }): void {
+    const outcome = attempt.outcome;
+    if (outcome === undefined) return;
+    span.setAttribute(ATTR.outcome, outcome.reason);
+    if (outcome.reason === 'aborted') span.setAttribute(ATTR.cancelled, true);
+  }
+
+  /** Injects `carrier`'s trace context into the attempt's outbound headers. */
+  #inject(carrier: Context, attempt: ObservedAttempt): void {
+    if (this.#propagator !== undefined) this.#propagator.inject(carrier, attempt, ATTEMPT_SETTER);
+    else propagation.inject(carrier, attempt, ATTEMPT_SETTER);
+  }
+
+  /**
+   * A clock time as a span time: the system clock reads `performance.now()`,
+   * which the SDK takes as is; another clock's times mean nothing to the
+   * SDK, so the span is stamped by the SDK when it starts or ends.
+   */
+  #time(at: number): number | undefined {
+    return this.#clock === systemClock ? at : undefined;
+  }
+
   #setMethod(span: Span, method: string): void {
     const known = semconvMethod(method);
     span.setAttribute(ATTR.method, known);
@@ -193,9 +272,14 @@ export class Tracing {
     const method = semconvMethod(original);
     attributes[ATTR.method] = method;
     if (method !== original) attributes[ATTR.methodOriginal] = original;
-    state.redactedPath ??= redactPath(state.path, this.#options.redactQueryParams);
-    attributes[ATTR.urlFull] = `${this.#options.urlScheme}://${endpoint.id}${state.redactedPath}`;
+    attributes[ATTR.urlFull] = this.#urlFull(state, endpoint);
     if (state.template !== undefined) attributes[ATTR.urlTemplate] = state.template;
+  }
+
+  /** `url.full` of an HTTP call's request to `endpoint`, redacted. */
+  #urlFull(state: CallState, endpoint: Endpoint): string {
+    state.redactedPath ??= redactPath(state.path, this.#options.redactQueryParams);
+    return `${this.#options.urlScheme}://${endpoint.id}${state.redactedPath}`;
   }
 
   /** error.type and ERROR status for failures: an error, or a status >= 400 (client spans, per the conventions). */

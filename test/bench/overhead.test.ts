@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const CLIENTS = [
   'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'global-fetch-meshkit-dispatcher', 'got',
-  'meshkit-otel-noop-request', 'meshkit-otel-sdk-request',
+  'meshkit-otel-noop-request', 'meshkit-otel-sdk-request', 'undici-pool-otel-instrumentation',
 ];
 // Part (a): every wrapper, measured against the direct call in the same rounds.
 const PIPELINE_ROWS = [
@@ -30,6 +30,9 @@ const TARGETS = [
   /^c\.request \(foundation\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
   /^c\.request \(full stack\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
   /^openTelemetry\(\) without an SDK adds no more than noise to the foundation pipeline/,
+  /^openTelemetry\(\) on the SDK adds <= 4 us per call to the foundation pipeline/,
+  /^openTelemetry\(\) on the SDK adds no more client CPU per request than @opentelemetry\/instrumentation-undici, and <= 4 us, at 64 concurrent/,
+  /^c\.request with openTelemetry\(\) on the SDK keeps >= 70% of raw undici req\/s at 64 concurrent/,
 ];
 const CONCURRENCIES = [1, 64];
 
@@ -75,6 +78,8 @@ test('overhead runs end to end and prints every pipeline row, a ratio row per cl
       BENCH_RESULTS_DIR: resultsDir,
     });
     assert.equal(result.code, 0, `bench failed:\n${result.stdout}\n${result.stderr}`);
+    // The anchor row is only an anchor if OpenTelemetry's undici instrumentation really traced its requests.
+    assert.doesNotMatch(result.stderr, /exported no span/);
     const lines = result.stdout.split('\n');
 
     for (const client of CLIENTS) {

@@ -69,7 +69,7 @@ async function exercise(t: TestContext, chain: Chain, receiver: OtlpReceiver): P
   }
   assert.deepEqual(chainOfServices, ['inventory', 'orders', 'gateway'], 'inventory <- orders <- gateway, parent by parent');
   const ordersAttempt = spans.find((s) => s.spanId === inventoryServer.parentSpanId);
-  assert.equal(ordersAttempt?.kind, OTLP_CLIENT, 'the gRPC server span hangs off the orders attempt span (CLIENT)');
+  assert.equal(ordersAttempt?.kind, OTLP_CLIENT, 'the gRPC server span hangs off the orders CLIENT span (its call span, or its attempt span for a resend)');
 }
 
 describe('examples/chain: Express -> Fastify -> gRPC', () => {

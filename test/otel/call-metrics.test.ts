@@ -106,6 +106,27 @@ describe('openTelemetry() metrics with the real SDK', () => {
     }
   });
 
+  it('attempt counts add up across collections, and the ones made since the last collection survive close()', async () => {
+    sdk = startSdk();
+    const orders = client('orders').endpoints([upstream.address]).telemetry(telemetry()).build();
+    const send = async (times: number): Promise<void> => {
+      for (let i = 0; i < times; i++) await (await orders.request({ path: '/' })).body.dump();
+    };
+    const firstOk = async (): Promise<unknown> =>
+      points(metric(await sdk.reader.metrics(), METRIC.attempts), { 'meshkit.service': 'orders', 'meshkit.attempt.kind': 'first', 'meshkit.outcome': 'ok' })[0]?.value;
+    try {
+      await send(3);
+      assert.equal(await firstOk(), 3);
+      assert.equal(await firstOk(), 3, 'a collection with nothing new changes nothing');
+      await send(2);
+      assert.equal(await firstOk(), 5);
+      await send(4);
+    } finally {
+      await orders.close();
+    }
+    assert.equal(await firstOk(), 9, 'close() adds what it still held; the cumulative sum stays exported');
+  });
+
   it('close() removes the batch observable callback it added', async () => {
     sdk = startSdk();
     const calls: string[] = [];

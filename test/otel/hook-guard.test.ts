@@ -31,28 +31,52 @@ describe('openTelemetry() hooks', () => {
   it('requestHook and responseHook annotate the call span and every attempt span', async () => {
     const requests: RequestHookInfo[] = [];
     const responses: ResponseHookInfo[] = [];
-    await using orders = client('orders').endpoints([upstream.address]).telemetry(openTelemetry({
-      tracerProvider: sdk.tracerProvider,
-      requestHook: (span, info) => {
-        requests.push(info);
-        span.setAttribute('app.tenant', 'acme');
-      },
-      responseHook: (span, info) => {
-        responses.push(info);
-        const status = (info.response as { statusCode?: number } | undefined)?.statusCode;
-        span.setAttribute('app.answered', status ?? -1);
-      },
-    })).build();
+    await using orders = client('orders').endpoints([upstream.address])
+      .retry({ attempts: 2, backoff: { base: '1ms', cap: '1ms' } })
+      .telemetry(openTelemetry({
+        tracerProvider: sdk.tracerProvider,
+        requestHook: (span, info) => {
+          requests.push(info);
+          span.setAttribute('app.tenant', 'acme');
+        },
+        responseHook: (span, info) => {
+          responses.push(info);
+          const status = (info.response as { statusCode?: number } | undefined)?.statusCode;
+          span.setAttribute('app.answered', status ?? -1);
+        },
+      })).build();
+
+    // Sent once: one span, the call span, and each hook runs once on it.
     const res = await orders.request({ path: '/' });
     await res.body.dump();
-    const { call, attempts } = callTree(sdk.spans());
-    for (const span of [call, ...attempts]) {
-      assert.equal(span.attributes['app.tenant'], 'acme');
-      assert.equal(span.attributes['app.answered'], 200);
-    }
-    assert.deepEqual(requests.map((r) => r.attempt?.number), [undefined, 1]);
-    assert.deepEqual(responses.map((r) => [r.attempt?.number, r.outcome?.reason]), [[1, 'ok'], [undefined, undefined]]);
+    const once = callTree(sdk.spans());
+    assert.equal(once.attempts.length, 0);
+    assert.equal(once.call.attributes['app.tenant'], 'acme');
+    assert.equal(once.call.attributes['app.answered'], 200);
+    assert.deepEqual(requests.map((r) => r.attempt?.number), [undefined]);
+    assert.deepEqual(responses.map((r) => [r.attempt?.number, r.outcome?.reason]), [[undefined, undefined]]);
     assert.equal(requests[0]?.call.service, 'orders');
+
+    // Retried: the first attempt gets its span (and its hooks) when the retry starts, then the retry's.
+    sdk.exporter.reset();
+    requests.length = 0;
+    responses.length = 0;
+    let seen = 0;
+    upstream.handler = (_req, response) => {
+      response.writeHead(seen++ === 0 ? 503 : 200).end('x');
+    };
+    try {
+      const retried = await orders.request({ path: '/' });
+      await retried.body.dump();
+    } finally {
+      upstream.handler = undefined;
+    }
+    const { call, attempts } = callTree(sdk.spans());
+    assert.equal(attempts.length, 2);
+    for (const span of [call, ...attempts]) assert.equal(span.attributes['app.tenant'], 'acme');
+    assert.deepEqual([call, ...attempts].map((s) => s.attributes['app.answered']), [200, 503, 200]);
+    assert.deepEqual(requests.map((r) => r.attempt?.number), [undefined, 1, 2]);
+    assert.deepEqual(responses.map((r) => [r.attempt?.number, r.outcome?.reason]), [[1, 'status'], [2, 'ok'], [undefined, undefined]]);
   });
 
   it('a throwing hook never breaks a call and is reported once with MESHKIT_TELEMETRY_HOOK_ERROR', async () => {
@@ -79,9 +103,9 @@ describe('openTelemetry() hooks', () => {
       'meshkit: openTelemetry requestHook', 'meshkit: openTelemetry responseHook', 'meshkit: openTelemetry urlTemplate',
     ]);
     assert.ok(ours.every((w) => /hook bug|template bug/.test(w.message)));
-    // Spans still end normally, named by method (the template failed).
+    // Spans still end normally, named by method (the template failed): one per call, each sent once.
     const spans = sdk.spans();
-    assert.equal(spans.length, 8);
+    assert.equal(spans.length, 4);
     assert.ok(spans.filter((s) => s.attributes['http.request.method'] === 'GET').every((s) => s.name === 'GET'));
   });
 });

@@ -16,6 +16,14 @@ function traceparentOf(upstream: Upstream, index: number): { traceId: string; sp
   return { traceId, spanId, flags };
 }
 
+/** How far the SDK's whole-millisecond start of a span started now may be off, in nanoseconds. */
+const SLACK = 2_000_000;
+
+/** A span time in nanoseconds. */
+function nanos([seconds, nanoseconds]: readonly [number, number]): number {
+  return seconds * 1e9 + nanoseconds;
+}
+
 function event(span: ReadableSpan, name: string): Record<string, unknown> | undefined {
   return span.events.find((e) => e.name === name)?.attributes as Record<string, unknown> | undefined;
 }
@@ -40,7 +48,35 @@ describe('openTelemetry() tracing with the real SDK', () => {
 
   const telemetry = () => openTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider, propagator: sdk.propagator });
 
-  it('a retried call is one call span with an attempt span per try, resend counts, and traceparent per attempt', async () => {
+  it('a call sent once is one CLIENT span with its attempt\'s endpoint, status and outcome, and the upstream continues under it', async () => {
+    await using orders = client('orders').endpoints([upstream.address]).telemetry(telemetry()).build();
+    const res = await orders.request({ path: '/v1/orders/42?token=abc' });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    const spans = sdk.spans();
+    assert.equal(spans.length, 1, 'no attempt span for a single attempt');
+    const call = spans[0] as ReadableSpan;
+    assert.equal(call.name, 'GET');
+    assert.equal(call.kind, SpanKind.CLIENT);
+    assert.equal(call.status.code, SpanStatusCode.UNSET);
+    assert.deepEqual({ ...call.attributes }, {
+      'meshkit.service': 'orders',
+      'http.request.method': 'GET',
+      'meshkit.attempts': 1,
+      'meshkit.endpoint.id': upstream.address,
+      'server.address': '127.0.0.1',
+      'server.port': upstream.port,
+      'url.full': `http://127.0.0.1:${upstream.port}/v1/orders/42?token=REDACTED`,
+      'meshkit.outcome': 'ok',
+      'http.response.status_code': 200,
+    });
+    const seenBy = traceparentOf(upstream, 0);
+    assert.equal(seenBy.traceId, call.spanContext().traceId);
+    assert.equal(seenBy.spanId, call.spanContext().spanId, 'the call span is the upstream\'s parent');
+    assert.equal(seenBy.flags, '01');
+  });
+
+  it('a retried call is one call span with an attempt span per try, the first back-dated to when it was sent, and resend counts', async () => {
     let seen = 0;
     upstream.handler = (_req, res) => {
       res.writeHead(seen++ === 0 ? 503 : 200).end('x');
@@ -83,9 +119,18 @@ describe('openTelemetry() tracing with the real SDK', () => {
     assert.equal(second.attributes['http.response.status_code'], 200);
     assert.equal(second.status.code, SpanStatusCode.UNSET);
 
-    // The upstream saw each attempt's own span as its parent.
+    assert.equal(first.attributes['meshkit.outcome'], 'status');
+    assert.equal(call.attributes['meshkit.outcome'], undefined, 'the attempts carry their outcomes');
+    // The first attempt's span was made when the retry started, with the times of the first attempt itself.
+    // (A span started now has a whole-millisecond start, Date.now(), so comparisons with one allow SLACK.)
+    assert.ok(nanos(call.startTime) - SLACK <= nanos(first.startTime), 'the first attempt starts within the call');
+    assert.ok(nanos(first.startTime) < nanos(first.endTime));
+    assert.ok(nanos(first.endTime) <= nanos(second.startTime) + SLACK, 'the first attempt ended before its retry started');
+    assert.ok(nanos(second.endTime) <= nanos(call.endTime) + SLACK);
+
+    // The first request went out under the call span (nobody knew yet that a retry would follow); the retry under its own span.
     assert.equal(upstream.requests.length, 2);
-    for (const [index, span] of attempts.entries()) {
+    for (const [index, span] of [call, second].entries()) {
       const seenBy = traceparentOf(upstream, index);
       assert.equal(seenBy.traceId, span.spanContext().traceId);
       assert.equal(seenBy.spanId, span.spanContext().spanId);
@@ -130,10 +175,12 @@ describe('openTelemetry() tracing with the real SDK', () => {
     assert.equal(call.attributes['meshkit.hedges'], 1);
     assert.equal(call.attributes['server.port'], winner.attributes['server.port'], 'the call span names the endpoint that answered');
     assert.equal(call.status.code, SpanStatusCode.UNSET);
-    // Both upstreams saw their own attempt span as parent.
-    for (const span of attempts) {
+    // The first attempt had started before the hedge: its span is back-dated, and its upstream saw the call span.
+    assert.ok(nanos(loser.startTime) < nanos(winner.startTime), 'the loser\'s span starts when it was sent, before the hedge');
+    assert.ok(nanos(winner.startTime) - nanos(loser.startTime) >= 100_000_000, 'the hedge went out about 150 ms after the first attempt');
+    for (const [span, parent] of [[loser, call], [winner, winner]] as const) {
       const u = pair.find((p) => p.port === span.attributes['server.port']) as Upstream;
-      assert.equal(traceparentOf(u, u.requests.length - 1).spanId, span.spanContext().spanId);
+      assert.equal(traceparentOf(u, u.requests.length - 1).spanId, parent.spanContext().spanId);
     }
   });
 
@@ -144,11 +191,11 @@ describe('openTelemetry() tracing with the real SDK', () => {
     await res.body.dump();
     const { call, attempts } = callTree(sdk.spans());
     assert.equal(call.name, 'DELETE');
-    for (const span of [call, ...attempts]) {
-      assert.equal(span.status.code, SpanStatusCode.ERROR);
-      assert.equal(span.attributes['error.type'], '404');
-      assert.equal(span.attributes['http.response.status_code'], 404);
-    }
+    assert.equal(attempts.length, 0);
+    assert.equal(call.status.code, SpanStatusCode.ERROR);
+    assert.equal(call.attributes['error.type'], '404');
+    assert.equal(call.attributes['http.response.status_code'], 404);
+    assert.equal(call.attributes['meshkit.outcome'], 'ok', 'a 404 is an answer, not a retryable failure');
   });
 
   it('non-standard methods are _OTHER with the original kept, and the span is named HTTP', async () => {
@@ -156,11 +203,10 @@ describe('openTelemetry() tracing with the real SDK', () => {
     const res = await orders.request({ path: '/', method: 'PURGE' });
     await res.body.dump();
     const { call, attempts } = callTree(sdk.spans());
-    for (const span of [call, ...attempts]) {
-      assert.equal(span.name, 'HTTP');
-      assert.equal(span.attributes['http.request.method'], '_OTHER');
-      assert.equal(span.attributes['http.request.method_original'], 'PURGE');
-    }
+    assert.equal(attempts.length, 0);
+    assert.equal(call.name, 'HTTP');
+    assert.equal(call.attributes['http.request.method'], '_OTHER');
+    assert.equal(call.attributes['http.request.method_original'], 'PURGE');
   });
 
   it('urlTemplate names spans {method} {template} and sets url.template', async () => {
@@ -172,7 +218,7 @@ describe('openTelemetry() tracing with the real SDK', () => {
     const { call, attempts } = callTree(sdk.spans());
     assert.equal(call.name, 'GET /v1/orders/{id}');
     assert.equal(call.attributes['url.template'], '/v1/orders/{id}');
-    assert.equal(attempts[0]?.name, 'GET /v1/orders/{id}');
+    assert.equal(attempts.length, 0);
   });
 
   it('a connection failure ends the spans with ERROR and the error code as error.type', async () => {
@@ -180,13 +226,11 @@ describe('openTelemetry() tracing with the real SDK', () => {
     await using orders = client('orders').endpoints([`127.0.0.1:${port}`]).retry({ attempts: 1 }).telemetry(telemetry()).build();
     await assert.rejects(orders.request({ path: '/' }));
     const { call, attempts } = callTree(sdk.spans());
-    assert.equal(attempts.length, 1);
-    for (const span of [call, ...attempts]) {
-      assert.equal(span.status.code, SpanStatusCode.ERROR);
-      assert.equal(span.attributes['error.type'], 'ECONNREFUSED');
-      assert.equal(span.attributes['http.response.status_code'], undefined);
-    }
-    assert.equal(attempts[0]?.attributes['meshkit.outcome'], 'connect');
+    assert.equal(attempts.length, 0);
+    assert.equal(call.status.code, SpanStatusCode.ERROR);
+    assert.equal(call.attributes['error.type'], 'ECONNREFUSED');
+    assert.equal(call.attributes['http.response.status_code'], undefined);
+    assert.equal(call.attributes['meshkit.outcome'], 'connect');
   });
 
   it('client.call() spans are named "{service} call", carry no HTTP attributes, and hand trace headers to the function', async () => {
@@ -201,12 +245,12 @@ describe('openTelemetry() tracing with the real SDK', () => {
     assert.equal(call.name, 'inventory call');
     assert.equal(call.attributes['http.request.method'], undefined);
     assert.equal(call.attributes['url.full'], undefined);
-    const attempt = attempts[0] as ReadableSpan;
-    assert.equal(attempt.attributes['server.port'], upstream.port);
-    assert.equal(attempt.attributes['http.request.method'], undefined);
+    assert.equal(attempts.length, 0);
+    assert.equal(call.attributes['server.port'], upstream.port);
+    assert.equal(call.attributes['meshkit.outcome'], 'ok');
     const [, traceId, spanId] = (headers?.['traceparent'] ?? '').split('-');
-    assert.equal(traceId, attempt.spanContext().traceId);
-    assert.equal(spanId, attempt.spanContext().spanId);
+    assert.equal(traceId, call.spanContext().traceId);
+    assert.equal(spanId, call.spanContext().spanId);
   });
 
   it('a call refused before any attempt (breaker open) is one error span without children, and the breaker change is an event', async () => {
@@ -259,7 +303,8 @@ describe('openTelemetry() tracing with the real SDK', () => {
     const res = await orders.request({ path: '/' });
     await res.body.dump();
     const { call, attempts } = callTree(sdk.spans());
-    assert.equal(attempts.length, 1);
+    assert.equal(attempts.length, 0, 'the budget refused the retry: one attempt, on the call span');
+    assert.equal(call.attributes['meshkit.outcome'], 'status');
     assert.ok(event(call, 'meshkit.retry_budget.exhausted') !== undefined);
     assert.equal(call.status.code, SpanStatusCode.ERROR);
   });

@@ -1,0 +1,76 @@
+/**
+ * Issue 14's targets for the `sdk` telemetry rows: what meshkit's observer
+ * adds on the OpenTelemetry SDK, against OpenTelemetry's own undici
+ * instrumentation on raw undici with the same SDK setup (the anchor).
+ */
+import { BASELINE_ID } from './http-clients.js';
+import type { CellResult } from './http-matrix.js';
+import type { PipelineResult } from './pipeline.js';
+import { TELEMETRY_SDK_ID } from './telemetry.js';
+import { UNDICI_OTEL_ID } from './telemetry-anchor.js';
+import type { TargetResult } from './targets.js';
+
+/** The SDK adds at most 4 us per call (pipeline, and client CPU per request over HTTP). */
+export const MAX_SDK_ADDED_NS = 4000;
+/** The `sdk` HTTP row keeps at least 70 % of raw undici's req/s at the highest concurrency. */
+export const MIN_SDK_REQUEST_RATIO = 0.7;
+
+const SDK_REQUEST_ID = `${TELEMETRY_SDK_ID}-request`;
+const MESHKIT_REQUEST_ID = 'meshkit-request';
+
+function medianOf(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as number;
+}
+
+/** Pipeline: median over rounds of (sdk row - foundation row) in the same round. */
+function sdkPipelineTarget(pipeline: PipelineResult, foundationId: string): TargetResult {
+  const foundation = pipeline.subjects.find((s) => s.id === foundationId)?.ns ?? [];
+  const sdk = pipeline.subjects.find((s) => s.id === TELEMETRY_SDK_ID)?.ns ?? [];
+  const added = medianOf(sdk.map((ns, round) => ns - (foundation[round] ?? Number.NaN)));
+  return {
+    id: 'telemetry-sdk-added-ns',
+    description: `openTelemetry() on the SDK adds <= ${MAX_SDK_ADDED_NS / 1000} us per call to the foundation pipeline`,
+    measured: Number.isFinite(added) ? `${Math.round(added)} ns` : 'n/a',
+    pass: added <= MAX_SDK_ADDED_NS,
+  };
+}
+
+/**
+ * HTTP, at the highest concurrency: client CPU per request that telemetry
+ * adds, meshkit's (sdk row - meshkit-request row) against the anchor's
+ * (instrumented undici - undici-pool). Passes when meshkit's is no more than
+ * the anchor's and at most 4 us.
+ */
+function sdkCpuTarget(cells: readonly CellResult[]): TargetResult {
+  const top = Math.max(...cells.map((c) => c.concurrency));
+  const cpu = (client: string): number =>
+    cells.find((c) => c.client === client && c.concurrency === top)?.clientCpuMicrosPerRequest ?? Number.NaN;
+  const meshkit = cpu(SDK_REQUEST_ID) - cpu(MESHKIT_REQUEST_ID);
+  const anchor = cpu(UNDICI_OTEL_ID) - cpu(BASELINE_ID);
+  return {
+    id: 'telemetry-sdk-added-cpu-us',
+    description: `openTelemetry() on the SDK adds no more client CPU per request than @opentelemetry/instrumentation-undici, and <= ${MAX_SDK_ADDED_NS / 1000} us, at ${top} concurrent`,
+    measured: `meshkit +${meshkit.toFixed(1)} us, instrumentation-undici +${anchor.toFixed(1)} us`,
+    pass: meshkit <= anchor && meshkit <= MAX_SDK_ADDED_NS / 1000,
+  };
+}
+
+function sdkRatioTarget(cells: readonly CellResult[]): TargetResult {
+  const top = Math.max(...cells.map((c) => c.concurrency));
+  const ratio = (client: string): number =>
+    cells.find((c) => c.client === client && c.concurrency === top)?.ratioToBaseline ?? Number.NaN;
+  const meshkit = ratio(SDK_REQUEST_ID);
+  return {
+    id: 'telemetry-sdk-request-ratio',
+    description: `c.request with openTelemetry() on the SDK keeps >= ${MIN_SDK_REQUEST_RATIO * 100}% of raw undici req/s at ${top} concurrent`,
+    measured: `${(meshkit * 100).toFixed(1)}% (instrumentation-undici: ${(ratio(UNDICI_OTEL_ID) * 100).toFixed(1)}%)`,
+    pass: meshkit >= MIN_SDK_REQUEST_RATIO,
+  };
+}
+
+/** Every issue 14 target. */
+export function telemetrySdkTargets(pipeline: PipelineResult, cells: readonly CellResult[], foundationId: string): TargetResult[] {
+  return [sdkPipelineTarget(pipeline, foundationId), sdkCpuTarget(cells), sdkRatioTarget(cells)];
+}
