@@ -20,6 +20,9 @@ export { health } from './health.js';
 export { listen, type ListenOptions, type MeshkitServer } from './listen.js';
 export type { SelfRegistration } from '../server/self-registration.js';
 export type { Middleware } from './middleware.js';
+export type { MeshkitRequestInfo } from '../security/inbound-gate.js';
+export { FORBIDDEN_BODY, type Authorizer, type AuthorizationDecision } from '../security/authorizer.js';
+export { identityServerOptions, type IdentityServerTlsOptions } from '../security/server-tls.js';
 
 export { DEADLINE_HEADER } from '../transports/deadline-header.js';
 export { currentInbound, inboundRemainingMs, runWithInbound, type InboundContext } from '../core/inbound-context.js';
