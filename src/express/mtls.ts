@@ -4,16 +4,9 @@ import { invalidConfig } from '../core/errors.js';
 import type { Authorizer } from '../security/authorizer.js';
 import type { Identity } from '../security/identity.js';
 import { denyRequest, readAuthorizer, readIdentity } from '../security/server-options.js';
-import { admitRequest, type MeshkitRequestInfo } from '../security/inbound-gate.js';
+import { admitRequest } from '../security/inbound-gate.js';
 import { followIdentity, identityServerOptions } from '../security/server-tls.js';
 import { loadSpanApi } from '../security/span-peer.js';
-
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** The caller's verified identity, on servers listening with `identity` (`meshkit/express` `listen`, `meshkit/fastify`). */
-    meshkit?: MeshkitRequestInfo;
-  }
-}
 
 /**
  * A request listener that runs `app` only for callers the authorizer admits

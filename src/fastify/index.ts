@@ -21,6 +21,9 @@ export { meshkit, meshkit as default } from './plugin.js';
 export type { MeshkitFastify, MeshkitFastifyOptions } from './options.js';
 
 export type { SelfRegistration } from '../server/self-registration.js';
+export type { MeshkitRequestInfo } from '../security/inbound-gate.js';
+export { FORBIDDEN_BODY, type Authorizer, type AuthorizationDecision } from '../security/authorizer.js';
+export { identityServerOptions, type IdentityServerTlsOptions } from '../security/server-tls.js';
 export { DEADLINE_HEADER } from '../transports/deadline-header.js';
 export { currentInbound, inboundRemainingMs, runWithInbound, type InboundContext } from '../core/inbound-context.js';
 export { DEFAULT_MAX_DEADLINE_MS, GRPC_TIMEOUT_HEADER, type InboundDeadlineOptions } from '../server/deadline.js';

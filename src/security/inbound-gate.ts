@@ -11,6 +11,13 @@ export interface MeshkitRequestInfo {
   readonly peerIdentity: Peer;
 }
 
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The caller's verified identity, on servers listening with `identity` (`meshkit/express` `listen`, `meshkit/fastify`). */
+    meshkit?: MeshkitRequestInfo;
+  }
+}
+
 const NO_PEER: AuthorizationDecision = Object.freeze({ allowed: false, reason: 'no verified client certificate with a SPIFFE ID' });
 
 /**
