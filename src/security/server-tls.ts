@@ -1,5 +1,6 @@
 import type { SecureContextOptions, Server as TlsServer, TlsOptions } from 'node:tls';
 import type { Identity, IdentityMaterial } from './identity.js';
+import { readIdentity } from './server-options.js';
 
 /** TLS options of a server that requires a client certificate from the identity's roots. */
 export type IdentityServerTlsOptions = Pick<TlsOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized' | 'minVersion'>;
@@ -13,10 +14,10 @@ function contextOptions(material: IdentityMaterial): SecureContextOptions {
  * (or Fastify `https`) options that present its leaf and require a client
  * certificate chaining to its roots (`requestCert`, `rejectUnauthorized`):
  * a client without one, or with one from elsewhere, fails the handshake.
- * TLS 1.2 at least.
+ * TLS 1.2 at least. Anything but an Identity is `ERR_INVALID_CONFIG` naming `identity`.
  */
 export async function identityServerOptions(identity: Identity): Promise<IdentityServerTlsOptions> {
-  const material = await identity.ready();
+  const material = await (readIdentity(identity, 'identity') as Identity).ready();
   return { ...contextOptions(material), requestCert: true, rejectUnauthorized: true };
 }
 
