@@ -187,3 +187,17 @@ describe('fileIdentity and mutual TLS over real HTTPS', () => {
       (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'transport.tls.rejectUnauthorized');
   });
 });
+
+describe('classifying ERR_PEER_IDENTITY', () => {
+  it('a server with the wrong identity is the endpoint\'s connect failure; no identity of our own is local', async () => {
+    const { classifyError } = await import('../../src/transports/error-classifier.js');
+    const { peerIdentityMismatch } = await import('../../src/security/client-connector.js');
+    const { MeshkitError } = await import('../../src/core/errors.js');
+    const mismatch = classifyError(peerIdentityMismatch(spiffe('orders'), spiffe('billing')));
+    assert.equal(mismatch.blame, 'upstream');
+    assert.equal(mismatch.reason, 'connect');
+    const local = classifyError(new MeshkitError('ERR_PEER_IDENTITY', 'none', { reason: 'expired' }, { blame: 'local' }));
+    assert.equal(local.blame, 'local');
+    assert.equal(local.retryable, false);
+  });
+});
