@@ -7,7 +7,7 @@ import { parseDuration, type Duration } from '../core/duration.js';
 import { checkOptions, readString } from '../core/options.js';
 import type { Identity } from '../security/identity.js';
 import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connector.js';
-import type { HandshakeCounters } from '../security/handshake-counters.js';
+import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
 import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
 import { requestWatchingBody } from './body-watch.js';
@@ -125,8 +125,6 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly #retiring = new Set<Pool>();
   /** Pools that close() is letting finish, so that destroy() can still reach them. */
   readonly #closing = new Set<Pool>();
-  /** mTLS handshakes (only counted with an identity). */
-  readonly handshakes: HandshakeCounters = { completed: 0, failed: 0 };
   /** Built once: every pool's connections go through it, so an identity rotation reaches them all. */
   readonly #connect: NonNullable<Pool.Options['connect']>;
 
@@ -137,7 +135,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
     const mtls = options.identity;
     this.#connect = mtls === undefined
       ? { timeout: options.connectTimeout, ...options.tls }
-      : identityConnector(mtls.identity, mtls.peerService, options.connectTimeout, options.tls, this.handshakes);
+      : identityConnector(mtls.identity, mtls.peerService, options.connectTimeout, options.tls, handshakesOf(mtls.identity) as HandshakeCounters);
     // A rotation retires every pool: calls in flight finish on their connections, the next ones handshake with the new material.
     this.#unfollow = mtls?.identity.subscribe((event) => {
       if (event.type === 'updated') this.#retire([...this.#pools.keys()]);

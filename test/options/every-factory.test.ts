@@ -30,7 +30,7 @@ import { health, identityServerOptions, inbound, listen, LoadShedder, loadShedde
 import { meshkit as fastifyPlugin } from '../../src/fastify/index.js';
 import { meshkitGot } from '../../src/got/index.js';
 import { GrpcChannels, grpcChannels, grpcClient, grpcErrorClassifier } from '../../src/grpc/index.js';
-import { openTelemetry } from '../../src/otel/index.js';
+import { identityMetrics, openTelemetry } from '../../src/otel/index.js';
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 
@@ -230,6 +230,8 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     openTelemetry: options({ run: () => openTelemetry({ tracerprovider: {} } as never), option: 'tracerprovider', hint: 'tracerProvider' },
       { run: () => openTelemetry({ metrics: 'yes' } as never), option: 'metrics' }),
     redactUrl: none('redacts one URL'),
+    identityMetrics: options({ run: () => identityMetrics(fakeIdentity, { meterprovider: {} } as never), option: 'meterprovider', hint: 'meterProvider' },
+      { run: () => identityMetrics(fakeIdentity, { meterProvider: 42 } as never), option: 'meterProvider' }),
   },
   './express': {
     ...serverRows,
