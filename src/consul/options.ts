@@ -189,7 +189,9 @@ export function resolveConsulOptions(options: ConsulOptions): ResolvedConsulOpti
     'consul', url.origin, datacenter ?? '', service, passingOnly ? 'passing' : 'any', tags.join(','),
     Object.entries(nodeMeta).sort().map(([k, v]) => `${k}:${v}`).join(','),
     token === undefined && tls === undefined ? '' : `credentials#${fingerprint({ token, tls })}`,
-    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`, connect ? 'connect' : '',
+    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
+    // Another endpoint (/v1/health/connect) and another answer: another watch.
+    ...(connect ? ['connect'] : []),
   ].join('|');
   return Object.freeze({
     service, url, passingOnly, tags, nodeMeta, datacenter, token: token as string | undefined, tls,
