@@ -29,6 +29,7 @@ export interface MtlsResult {
 const SERVICE = 'bench-mtls';
 const spiffe = (service: string): string => `spiffe://bench.consul/ns/default/dc/dc1/svc/${service}`;
 
+/** Runs the mTLS row: its own TLS upstream process, a raw undici Pool and a meshkit client with an identity; releases all of them. */
 export async function runMtls(options: OverheadOptions, progress: (line: string) => void): Promise<MtlsResult> {
   const concurrency = Math.max(...options.concurrencies);
   const ca = createCertificateAuthority('bench mesh CA');

@@ -14,7 +14,7 @@ import { connectAuthorizer, connectIdentity, consul } from '../../src/consul/ind
 import { listen, type MeshkitServer } from '../../src/express/index.js';
 import { client, isMeshkitError, type Client, type Identity } from '../../src/index.js';
 import { useConsul, type ConsulServer } from '../helpers/consul-server.js';
-import { within } from './support.js';
+import { testAgent, within } from './support.js';
 
 async function consulApi(server: ConsulServer, method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${server.address}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -115,6 +115,26 @@ describe('Consul Connect: mutual TLS and intentions between meshkit services', (
     t.after(() => ordersToWeb.close());
     const back = await attempt(ordersToWeb, '/');
     assert.ok('status' in back && back.status === 200 && back.body === 'web answers orders', JSON.stringify(back));
+  });
+
+  it('with connect: true, discovery lists only Connect-capable instances (a plain instance of the same name is left out)', async (t) => {
+    const server = registry.need(t);
+    if (server === undefined) return;
+    const agent = testAgent(server.address);
+    t.after(() => agent.close());
+    await agent.register('orders', 'orders-plain', 9);
+    t.after(() => agent.deregister('orders-plain'));
+    const seen = (connect: boolean): Promise<string[]> => new Promise((resolve, reject) => {
+      const stop = consul({ service: 'orders', address: server.address, connect }).subscribe({
+        onUpdate: (update) => {
+          stop();
+          resolve(update.endpoints.map((endpoint) => endpoint.id).sort());
+        },
+        onError: reject,
+      });
+    });
+    assert.deepEqual(await seen(true), [orders.address]);
+    assert.deepEqual(await seen(false), ['127.0.0.1:9', orders.address].sort());
   });
 
   it('refuses plaintext and a client without a certificate', async (t) => {
