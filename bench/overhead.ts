@@ -12,6 +12,17 @@ import { measurePipeline } from './pipeline.js';
 import { formatText, writeReport, type OverheadReport } from './report.js';
 import { evaluateTargets } from './targets.js';
 import { startUpstream, type Upstream } from './upstream.js';
+import { runMtls, type MtlsResult } from './mtls.js';
+import { MIN_REQUEST_RATIO, type TargetResult } from './targets.js';
+
+function mtlsTarget(m: MtlsResult | undefined): TargetResult {
+  return {
+    id: 'mtls-request-ratio',
+    description: `c.request over mTLS keeps >= ${MIN_REQUEST_RATIO * 100}% of raw undici over the same TLS at ${m?.concurrency ?? 'n/a'} concurrent`,
+    measured: m === undefined ? 'n/a' : `${(m.ratio * 100).toFixed(1)}%`,
+    pass: m !== undefined && m.ratio >= MIN_REQUEST_RATIO,
+  };
+}
 
 const progress = (line: string): void => console.error(`[bench] ${line}`);
 
@@ -26,6 +37,7 @@ export async function runOverhead(): Promise<void> {
   let upstream: Upstream | undefined;
   let clients: HttpClientUnderTest[] = [];
   let http;
+  let mtls: MtlsResult | undefined;
   try {
     upstream = await startUpstream();
     progress(`upstream listening on ${upstream.origin}`);
@@ -37,6 +49,7 @@ export async function runOverhead(): Promise<void> {
     }
     const selected = wanted === undefined ? clients : clients.filter((c) => c.id === BASELINE_ID || wanted.includes(c.id));
     http = await runHttpMatrix(selected, upstream, options, progress);
+    mtls = await runMtls(options, progress);
   } finally {
     // Close every client even if one close fails, then the upstream: no handle may outlive the run.
     const closes = await Promise.allSettled(clients.map((c) => c.close()));
@@ -54,7 +67,8 @@ export async function runOverhead(): Promise<void> {
     meshkitStages: { foundation: FOUNDATION_STAGES, fullStack: FULL_STACK_STAGES },
     pipeline,
     http,
-    targets: evaluateTargets(pipeline, http),
+    targets: [...evaluateTargets(pipeline, http), mtlsTarget(mtls)],
+    mtls,
   };
   console.log(formatText(report));
   const written = await writeReport(report, options.resultsDir);

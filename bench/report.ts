@@ -8,6 +8,7 @@ import type { PipelineResult } from './pipeline.js';
 import { median } from './stats.js';
 import { markdownTable, textTable } from './table.js';
 import type { TargetResult } from './targets.js';
+import type { MtlsResult } from './mtls.js';
 
 /** Everything one overhead run produced; this is the JSON written to bench/results. */
 export interface OverheadReport {
@@ -19,6 +20,18 @@ export interface OverheadReport {
   readonly pipeline: PipelineResult;
   readonly http: readonly CellResult[];
   readonly targets: readonly TargetResult[];
+  /** The mTLS row: c.request with an identity vs raw undici over the same TLS. */
+  readonly mtls?: MtlsResult;
+}
+
+function mtlsLines(m: MtlsResult | undefined): string[] {
+  if (m === undefined) return [];
+  return [
+    '',
+    `(c) mutual TLS, keep-alive GET at ${m.concurrency} concurrent, ${m.rawReqPerSec.length} alternating rounds: ` +
+      `meshkit c.request with .identity() ${integer(median(m.meshkitReqPerSec))} req/s, raw undici over the same TLS ${integer(median(m.rawReqPerSec))} req/s, ` +
+      `ratio ${(m.ratio * 100).toFixed(1)}% (median of per-round ratios)${m.errors > 0 ? `; ${m.errors} errors, first: ${m.firstError}` : ''}`,
+  ];
 }
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -85,6 +98,7 @@ export function formatText(r: OverheadReport): string {
     `(b) HTTP keep-alive GET, closed loop; ${httpCaption(r.options)}`,
     textTable(HTTP_HEADER, httpRows(r.http)),
     ...(errors.length > 0 ? ['', 'errors:', ...errors] : []),
+    ...mtlsLines(r.mtls),
     '',
     'targets',
     textTable(['target', 'measured', 'result'], targetRows(r.targets)),
@@ -110,6 +124,7 @@ export function formatMarkdown(r: OverheadReport): string {
     `${httpCaption(r.options)}.`,
     '',
     markdownTable(HTTP_HEADER, httpRows(r.http)),
+    ...mtlsLines(r.mtls),
     '',
     '## targets',
     '',

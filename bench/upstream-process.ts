@@ -3,7 +3,8 @@
  * so the server's work does not share an event loop with the load generator.
  * A keep-alive node:http server on 127.0.0.1, port 0, answering a small fixed body.
  */
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { FromUpstream, ToUpstream } from './upstream-messages.js';
 
 const BODY = Buffer.from('{"ok":true}\n');
@@ -14,12 +15,17 @@ function send(message: FromUpstream): void {
 }
 
 let requests = 0;
-const server = createServer((req, res) => {
+const answer: RequestListener = (req, res) => {
   requests++;
   req.resume(); // drain any request body so the connection can be reused
   res.writeHead(200, HEADERS);
   res.end(BODY);
-});
+};
+// BENCH_UPSTREAM_TLS = { cert, key, ca }: HTTPS requiring a client certificate from `ca` (the mTLS row).
+const tls = process.env['BENCH_UPSTREAM_TLS'];
+const server = tls === undefined
+  ? createServer(answer)
+  : createTlsServer({ ...(JSON.parse(tls) as { cert: string; key: string; ca: string }), requestCert: true, rejectUnauthorized: true }, answer);
 // Long idle timeouts: a client may sit idle for several cells between its rounds,
 // and reconnecting would charge it for the handshake. The Keep-Alive hint makes undici keep them too.
 server.keepAliveTimeout = 120_000;

@@ -46,12 +46,13 @@ function waitForMessage<T extends FromUpstream['type']>(
   });
 }
 
-/** Forks the compiled `upstream-process.js` next to this file and waits until it listens. */
-export async function startUpstream(): Promise<Upstream> {
+/** Forks the compiled `upstream-process.js` next to this file and waits until it listens; `env` adds to its environment. */
+export async function startUpstream(env: Readonly<Record<string, string>> = {}): Promise<Upstream> {
   const child = fork(fileURLToPath(new URL('./upstream-process.js', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // Do not inherit --cpu-prof and friends: profiling the bench must not profile the upstream.
     execArgv: [],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const post = (message: ToUpstream): void => {

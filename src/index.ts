@@ -56,6 +56,11 @@ export type { Transport } from './transports/transport.js';
 export { undiciTransport, type HttpTransportFactory, type HttpTransportSettings, type UndiciTransportOptions } from './transports/undici.js';
 export type { HttpConnection, TransportTlsOptions } from './transports/connection.js';
 export { TLS_UNVERIFIED_WARNING } from './core/tls-warning.js';
+export { fileIdentity, type FileIdentityOptions } from './security/file-identity.js';
+export type { Identity, IdentityEvent, IdentityMaterial, IdentityStatus } from './security/identity.js';
+export type { ServiceSpiffeId } from './security/spiffe.js';
+export type { Authorizer, AuthorizationDecision } from './security/authorizer.js';
+export type { Peer } from './security/peer.js';
 
 export { sharedResolver, configureDiscoveryCache, discoveryCacheEntries, type RejectedEntry, type WatchSink, type WatchSource, type DiscoveryCacheEntry, type DiscoveryCacheOptions } from './discovery/shared-watch.js';
 export type { DiscoveryRejectedMessage } from './core/diagnostics.js';

@@ -19,7 +19,8 @@ import {
 import { staticEndpoints } from '../discovery/static.js';
 import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../policies/retry.js';
 import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
-import { undiciTransport, type HttpTransportFactory } from '../transports/undici.js';
+import { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from '../transports/undici.js';
+import type { Identity } from '../security/identity.js';
 import { Client, type ClientConfig } from './client.js';
 import { checkPolicy, held, instanceFor } from './policy-instances.js';
 
@@ -119,6 +120,18 @@ export class ClientBuilder {
   /** Retry policy, or `false` for a single attempt. Default 2 attempts, full-jitter backoff 25-250 ms. */
   retry(options: RetryOptions | false): ClientBuilder {
     return this.#with({ retry: resolveRetry(options) });
+  }
+
+  /**
+   * Mutual TLS with a service identity (`connectIdentity` from
+   * `meshkit/consul`, or `fileIdentity`): shorthand for
+   * `.transport(undiciTransport({ ...options, identity, peerService: <this client's name> }))`.
+   * New connections present the identity's current leaf, trust only its
+   * roots, and require the server to present this service's SPIFFE ID
+   * (else `ERR_PEER_IDENTITY`). A later `.transport()` replaces it. Default none (no client certificate).
+   */
+  identity(identity: Identity, options: Omit<UndiciTransportOptions, 'identity' | 'peerService' | 'protocol'> = {}): ClientBuilder {
+    return this.transport(undiciTransport({ ...options, identity, peerService: this.#state.name }));
   }
 
   /** The HTTP transport for `request()` and `fetch()`. Default `undiciTransport()`. */

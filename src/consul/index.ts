@@ -15,6 +15,8 @@ export type { ConsulBackoffOptions, ConsulOptions, ConsulTlsOptions } from './op
 export { DEFAULT_CONSUL_CHECK } from './registrar.js';
 export { healthEntryToEndpoint, nextIndex, parseHealthAnswer, ConsulAnswerError, type ParsedHealth } from './parse.js';
 export type { RejectedEntry } from '../discovery/shared-watch.js';
+export { connectIdentity, type ConnectIdentityOptions } from './connect-identity.js';
+export { connectAuthorizer, type ConnectAuthorizerOptions } from './connect-authorizer.js';
 
 /** A Consul provider: a {@link Resolver} for `client(...).discovery(...)` and a {@link Registrar} for `register(...)`. */
 export interface ConsulProvider extends Resolver, Registrar {

@@ -69,6 +69,14 @@ export interface ConsulOptions {
   readonly endpointFilter?: EndpointFilter;
   /** Time and randomness (tests pass a VirtualClock). Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Consul Connect: discovery lists only Connect-capable instances
+   * (`/v1/health/connect/<service>`: Connect-native ones, and sidecar proxies
+   * at the proxy's address and port), to be called over mutual TLS
+   * (`.identity()`); `register()` registers the instance as Connect-native.
+   * Default false.
+   */
+  readonly connect?: boolean;
 }
 
 /** Validated options with every default applied. */
@@ -87,6 +95,7 @@ export interface ResolvedConsulOptions {
   readonly backoffCapMs: number;
   readonly endpointFilter: EndpointFilter | undefined;
   readonly clock: Clock;
+  readonly connect: boolean;
   /** Identity of the watch: equal options give equal keys (the token and TLS material only as a SHA-256 fingerprint). */
   readonly key: string;
 }
@@ -94,7 +103,7 @@ export interface ResolvedConsulOptions {
 const MAX_WAIT_MS = 10 * 60_000;
 const KNOWN = [
   'service', 'address', 'passingOnly', 'tags', 'nodeMeta', 'datacenter', 'token', 'tls', 'wait', 'minInterval', 'backoff',
-  'endpointFilter', 'clock',
+  'endpointFilter', 'clock', 'connect',
 ];
 const TLS_KNOWN = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
@@ -174,15 +183,18 @@ export function resolveConsulOptions(options: ConsulOptions): ResolvedConsulOpti
   const { baseMs: backoffBaseMs, capMs: backoffCapMs } = parseBackoff(raw['backoff']);
   const endpointFilter = readEndpointFilter(raw['endpointFilter'], 'consul.endpointFilter');
   const clock = readClock(raw['clock'], 'consul.clock');
+  const connect = readBoolean(raw['connect'], 'consul.connect', false);
   // The filter runs per subscriber, so it is not part of the key: clients with different filters share the watch.
   const key = [
     'consul', url.origin, datacenter ?? '', service, passingOnly ? 'passing' : 'any', tags.join(','),
     Object.entries(nodeMeta).sort().map(([k, v]) => `${k}:${v}`).join(','),
     token === undefined && tls === undefined ? '' : `credentials#${fingerprint({ token, tls })}`,
     waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
+    // Another endpoint (/v1/health/connect) and another answer: another watch.
+    ...(connect ? ['connect'] : []),
   ].join('|');
   return Object.freeze({
     service, url, passingOnly, tags, nodeMeta, datacenter, token: token as string | undefined, tls,
-    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, endpointFilter, clock, key,
+    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, endpointFilter, clock, connect, key,
   });
 }

@@ -87,6 +87,8 @@ export async function registerInConsul(options: ResolvedConsulOptions, instance:
   checkOptions(instance, 'instance', INSTANCE_KEYS);
   const checkPart = checkBody(check, instance);
   const { id, body } = serviceBody(instance, checkPart);
+  // Connect-native: the instance speaks mTLS itself with its Connect leaf (no sidecar).
+  if (options.connect) body['Connect'] = { Native: true };
   const client: AgentClient = createAgentClient(options, false);
   const headers = options.token === undefined ? {} : { 'x-consul-token': options.token };
   const put = (): Promise<unknown> => (client.consul as unknown as PapiClient)._put(

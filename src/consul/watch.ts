@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { WatchSink, WatchSource } from '../discovery/shared-watch.js';
 import { createAgentClient, type AgentClient } from './agent-client.js';
+import { connectHealth } from './connect-health.js';
 import type { ResolvedConsulOptions } from './options.js';
 import { nextIndex, parseHealthAnswer, type ParsedHealth } from './parse.js';
 
@@ -105,12 +106,15 @@ class ConsulWatchRun {
     let body: unknown;
     let failure: unknown;
     try {
-      [response, body] = (await this.#client.consul.health.service({
+      const query = {
         service: this.#options.service,
         passing: this.#options.passingOnly,
         ...(this.#options.datacenter === undefined ? {} : { dc: this.#options.datacenter }),
         ...this.#queryExtras(blocking),
-      } as { service: string })) as unknown as [HealthResponse, unknown];
+      };
+      [response, body] = (await (this.#options.connect
+        ? connectHealth(this.#client.consul, query, this.#options.service, this.#options.token)
+        : this.#client.consul.health.service(query as { service: string }))) as unknown as [HealthResponse, unknown];
     } catch (error) {
       failure = timedOut ? new Error(`${this.#label}: the agent did not answer within ${Math.round(limitMs)} ms`, { cause: error }) : error;
     } finally {

@@ -31,7 +31,15 @@ export type MeshkitErrorCode =
    * error, with its own code; `details.reason` is how meshkit classified it
    * (`'connect'`, `'reset'`, `'error'`).
    */
-  | 'ERR_UPSTREAM';
+  | 'ERR_UPSTREAM'
+  /**
+   * Mutual TLS: the server's certificate chains to the trusted roots but does
+   * not carry the SPIFFE ID of the service being called (`details.expected`,
+   * `details.presented`), or no identity is usable (`details.reason`).
+   */
+  | 'ERR_PEER_IDENTITY'
+  /** The callee refused the caller: no intention (or authorizer) allows it. Answered as HTTP 403. */
+  | 'ERR_FORBIDDEN';
 
 /** Whose doing an error is; see `Blame` in core/outcome.ts. */
 type ErrorBlame = 'upstream' | 'caller' | 'local';
@@ -50,6 +58,8 @@ const BLAME_BY_CODE: Readonly<Record<MeshkitErrorCode, ErrorBlame>> = {
   ERR_REDIRECT: 'upstream',
   ERR_FAULT_INJECTED: 'upstream',
   ERR_UPSTREAM: 'upstream',
+  ERR_PEER_IDENTITY: 'upstream',
+  ERR_FORBIDDEN: 'caller',
 };
 
 /** Options of {@link MeshkitError} beyond `cause`. */

@@ -6,6 +6,9 @@ import type { Registration } from '../registration/registrar.js';
 import { ServerLifecycle } from '../server/lifecycle.js';
 import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
 import { instanceAt, type SelfRegistration } from '../server/self-registration.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Identity } from '../security/identity.js';
+import { createServer } from './mtls.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions {
@@ -19,9 +22,18 @@ export interface ListenOptions {
   readonly register?: SelfRegistration;
   /** Options for `http.createServer`. Default none. */
   readonly server?: http.ServerOptions;
+  /**
+   * Listen with mutual TLS as this identity (`connectIdentity`,
+   * `fileIdentity`): HTTPS only, a client certificate from the identity's
+   * roots required, rotations followed; `req.meshkit.peer` names the caller.
+   * Default none (plain HTTP).
+   */
+  readonly identity?: Identity;
+  /** Who may call (with `identity`): an Authorizer such as `connectAuthorizer()`, or `false`. Refused callers get 403 `ERR_FORBIDDEN`. Default none (every verified peer). */
+  readonly authorize?: Authorizer | false;
 }
 
-const KNOWN = ['port', 'host', 'lifecycle', 'register', 'server'];
+const KNOWN = ['port', 'host', 'lifecycle', 'register', 'server', 'identity', 'authorize'];
 
 /** A started server. */
 export interface MeshkitServer {
@@ -57,7 +69,7 @@ export async function listen(app: http.RequestListener, options: ListenOptions =
   const lifecycle = options.lifecycle instanceof ServerLifecycle ? options.lifecycle : new ServerLifecycle(options.lifecycle);
   const self = options.register;
   if (self !== undefined) instanceAt(self, { address: host, port: 1 }); // validate before binding
-  const server = http.createServer(options.server ?? {}, app);
+  const server = await createServer(app, options.server, options.identity, options.authorize);
   lifecycle.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -7,6 +7,8 @@ import type { ServerLifecycle } from '../server/lifecycle.js';
 import type { ServerLifecycleOptions } from '../server/lifecycle-options.js';
 import type { LoadShedder, LoadShedderOptions } from '../server/load-shedder.js';
 import type { SelfRegistration } from '../server/self-registration.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Identity } from '../security/identity.js';
 
 /** Options of the `meshkit/fastify` plugin. */
 export interface MeshkitFastifyOptions extends InboundOptions {
@@ -18,6 +20,14 @@ export interface MeshkitFastifyOptions extends InboundOptions {
   readonly lifecycle?: ServerLifecycle | ServerLifecycleOptions;
   /** Register in Consul/etcd once listening (first registration only); shutdown deregisters first. Default none. */
   readonly register?: SelfRegistration;
+  /**
+   * Mutual TLS as this identity: create Fastify with
+   * `https: await identityServerOptions(identity)` and pass the identity here
+   * so rotations reach the server; `request.raw.meshkit.peer` names the caller. Default none.
+   */
+  readonly identity?: Identity;
+  /** Who may call (with `identity`): an Authorizer such as `connectAuthorizer()`, or `false`. Refused callers get 403 `ERR_FORBIDDEN`. Default none (every verified peer). */
+  readonly authorize?: Authorizer | false;
 }
 
 /** What the plugin decorates the Fastify instance with, as `fastify.meshkit`. */

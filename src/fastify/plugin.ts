@@ -11,8 +11,9 @@ import { DEADLINE_EXCEEDED_BODY, overloadedBody } from '../server/responses.js';
 import { instanceAt } from '../server/self-registration.js';
 import { loadTraceApi } from '../server/trace-context.js';
 import type { MeshkitFastify, MeshkitFastifyOptions } from './options.js';
+import { setUpMutualTls } from './mtls.js';
 
-const KNOWN = ['service', 'deadline', 'shedding', 'health', 'lifecycle', 'register'];
+const KNOWN = ['service', 'deadline', 'shedding', 'health', 'lifecycle', 'register', 'identity', 'authorize'];
 
 async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOptions): Promise<void> {
   // Checks every key (the adapter's own too) and reads service and deadline.
@@ -20,6 +21,8 @@ async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOp
   const shedding = options.shedding ?? false;
   const shedder = shedding === false ? undefined : shedding instanceof LoadShedder ? shedding : new LoadShedder(shedding, 'meshkit.shedding');
   await loadTraceApi();
+  // Before the inbound hooks: a refused caller costs no deadline parsing or shedder slot.
+  await setUpMutualTls(fastify, options);
 
   // With skip-override the plugin runs in the scope that registered it. A second
   // registration below the first (another scope's shedding or deadline settings)

@@ -15,6 +15,7 @@ import { resolveOpenTelemetryOptions, type OpenTelemetryOptions } from './option
 
 export type { OpenTelemetryOptions, RequestHookInfo, ResponseHookInfo } from './options.js';
 export { DURATION_BUCKETS, METRIC } from './call-metrics.js';
+export { IDENTITY_METRIC, identityMetrics, type IdentityMetricsOptions } from './identity-metrics.js';
 export { HOOK_ERROR_CODE } from './hook-guard.js';
 export { INSTRUMENTATION_SCOPE } from './observer.js';
 export { REDACTED, SEMCONV_REDACTED_QUERY_PARAMS, SIGNED_URL_QUERY_PARAMS, DEFAULT_REDACTED_QUERY_PARAMS, redactUrl } from './redact.js';

@@ -2,7 +2,9 @@
  * The framework-neutral server side (`meshkit/server`), used with
  * `meshkit/express` or `meshkit/fastify`: the server lifecycle (readiness,
  * draining, leaving the registry before closing), adaptive load shedding,
- * inbound counters, and the option types the integrations take. The
+ * inbound counters, mutual TLS server options for a service identity
+ * (`identityServerOptions`) and the authorization seam (`Authorizer`), and
+ * the option types the integrations take. The
  * framework glue (middleware, plugin, `listen`) is in the integration's own
  * subpath; the inbound context helpers (`inboundRemainingMs`,
  * `currentInbound`, `runWithInbound`) and `DEADLINE_HEADER` are in `meshkit`.
@@ -27,3 +29,6 @@ export { ServerLifecycle, serverLifecycle, type LeaveOptions, type LifecycleEven
 export type { Closeable, ServerLifecycleOptions } from './lifecycle-options.js';
 export { LoadShedder, loadShedder, type LoadShedderOptions, type LoadShedderSnapshot } from './load-shedder.js';
 export type { SelfRegistration } from './self-registration.js';
+export { FORBIDDEN_BODY, type Authorizer, type AuthorizationDecision } from '../security/authorizer.js';
+export type { MeshkitRequestInfo } from '../security/inbound-gate.js';
+export { identityServerOptions, type IdentityServerTlsOptions } from '../security/server-tls.js';

@@ -23,6 +23,12 @@ const REFUSED_CODES: ReadonlySet<string> = new Set([
   'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_URL', 'ERR_INVALID_PROTOCOL',
 ]);
 
+/**
+ * No identity of our own to present (none loaded yet, or expired): the
+ * client's doing, so no endpoint's breaker or ejection moves.
+ */
+const NO_OWN_IDENTITY: Outcome = Object.freeze({ reason: 'error', blame: 'local', ok: false, retryable: false, status: 0 });
+
 /** Codes of transport-level timeouts (undici's own header and body timeouts). */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -40,6 +46,8 @@ export function classifyError(error: unknown): Outcome {
       case 'ERR_ABORTED': return error.blame === 'caller' ? Outcomes.aborted : Outcomes.cancelled;
       case 'ERR_CLIENT_CLOSED': return Outcomes.cancelled;
       case 'ERR_INVALID_ARGUMENT': return Outcomes.refused;
+      // The handshake refused the server's identity: the request was never sent, so another endpoint may be tried.
+      case 'ERR_PEER_IDENTITY': return error.blame === 'local' ? NO_OWN_IDENTITY : Outcomes.connect;
       default: return Outcomes.error;
     }
   }

@@ -4,7 +4,10 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { checkOptions } from '../core/options.js';
+import { checkOptions, readString } from '../core/options.js';
+import type { Identity } from '../security/identity.js';
+import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connector.js';
+import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
 import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
 import { requestWatchingBody } from './body-watch.js';
@@ -32,6 +35,16 @@ export interface UndiciTransportOptions {
    * warning (`MESHKIT_TLS_UNVERIFIED`). Default none (Node's CAs, full verification).
    */
   readonly tls?: TransportTlsOptions;
+  /**
+   * Mutual TLS with a service identity (`connectIdentity`, `fileIdentity`):
+   * each new connection presents the identity's current leaf, trusts only its
+   * roots and requires the server's certificate to carry the SPIFFE ID of
+   * `peerService` (else `ERR_PEER_IDENTITY`). Implies `protocol: 'https'`;
+   * `tls` may then only add settings such as `minVersion`. Default none.
+   */
+  readonly identity?: Identity;
+  /** The service called, whose SPIFFE ID the server must present; required with `identity` (`.identity()` on the builder sets it). */
+  readonly peerService?: string;
 }
 
 interface ResolvedOptions {
@@ -41,6 +54,7 @@ interface ResolvedOptions {
   readonly keepAliveTimeout: number;
   readonly connectTimeout: number;
   readonly tls: TransportTlsOptions | undefined;
+  readonly identity?: { readonly identity: Identity; readonly peerService: string } | undefined;
 }
 
 function positiveInteger(value: unknown, option: string): number {
@@ -48,12 +62,33 @@ function positiveInteger(value: unknown, option: string): number {
   return value;
 }
 
-const TRANSPORT_KEYS: readonly string[] = ['protocol', 'connections', 'pipelining', 'keepAliveTimeout', 'connectTimeout', 'tls'];
+const TRANSPORT_KEYS: readonly string[] = ['protocol', 'connections', 'pipelining', 'keepAliveTimeout', 'connectTimeout', 'tls', 'identity', 'peerService'];
+
+function resolveIdentity(options: UndiciTransportOptions): ResolvedOptions['identity'] {
+  const identity = options.identity as unknown;
+  const peerService = readString(options.peerService, 'transport.peerService');
+  if (identity === undefined) {
+    if (peerService !== undefined) throw invalidConfig('transport.peerService', 'no peerService without identity', peerService);
+    return undefined;
+  }
+  const ok = typeof identity === 'object' && identity !== null && ['current', 'subscribe', 'status'].every((m) => typeof (identity as Record<string, unknown>)[m] === 'function');
+  if (!ok) throw invalidConfig('transport.identity', 'an Identity such as connectIdentity() or fileIdentity()', identity);
+  if (peerService === undefined) throw invalidConfig('transport.peerService', 'the name of the service called (its SPIFFE ID is checked)', undefined);
+  if (options.protocol === 'http') throw invalidConfig('transport.protocol', "'https' (or none) with identity: mutual TLS is never plain HTTP", options.protocol);
+  for (const key of IDENTITY_TLS_KEYS) {
+    if (options.tls !== undefined && (options.tls as Record<string, unknown>)[key] !== undefined) {
+      throw invalidConfig(`transport.tls.${key}`, 'not set beside identity (the identity owns certificates, roots and peer checks)', (options.tls as Record<string, unknown>)[key]);
+    }
+  }
+  return Object.freeze({ identity: identity as Identity, peerService });
+}
 
 function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
   checkOptions(options, 'transport', TRANSPORT_KEYS);
-  const { protocol, tls } = resolveConnection(options.protocol, options.tls, 'transport');
+  const identity = resolveIdentity(options);
+  const { protocol, tls } = resolveConnection(identity === undefined ? options.protocol : 'https', options.tls, 'transport');
   return {
+    identity,
     protocol,
     connections: positiveInteger(options.connections ?? 128, 'transport.connections'),
     pipelining: positiveInteger(options.pipelining ?? 1, 'transport.pipelining'),
@@ -90,11 +125,34 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   readonly #retiring = new Set<Pool>();
   /** Pools that close() is letting finish, so that destroy() can still reach them. */
   readonly #closing = new Set<Pool>();
+  /** Built once: every pool's connections go through it, so an identity rotation reaches them all. */
+  readonly #connect: NonNullable<Pool.Options['connect']>;
 
   constructor(options: ResolvedOptions, settings: HttpTransportSettings = {}) {
     this.#options = options;
     this.#bodyTimeoutMs = settings.bodyTimeout ?? UNDICI_BODY_TIMEOUT_MS;
     this.#timeouts = undiciTimeouts(this.#bodyTimeoutMs, settings.perTry);
+    const mtls = options.identity;
+    this.#connect = mtls === undefined
+      ? { timeout: options.connectTimeout, ...options.tls }
+      : identityConnector(mtls.identity, mtls.peerService, options.connectTimeout, options.tls, handshakesOf(mtls.identity) as HandshakeCounters);
+    // A rotation retires every pool: calls in flight finish on their connections, the next ones handshake with the new material.
+    this.#unfollow = mtls?.identity.subscribe((event) => {
+      if (event.type === 'updated') this.#retire([...this.#pools.keys()]);
+    });
+  }
+
+  /** Stops following the identity's rotations (undefined without one). */
+  readonly #unfollow: (() => void) | undefined;
+
+  #retire(ids: readonly string[]): void {
+    for (const id of ids) {
+      const pool = this.#pools.get(id);
+      if (pool === undefined) continue;
+      this.#pools.delete(id);
+      this.#retiring.add(pool);
+      pool.close().catch(() => {}).finally(() => this.#retiring.delete(pool));
+    }
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
@@ -140,13 +198,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   endpointsChanged(endpoints: readonly Endpoint[]): void {
     if (this.#pools.size === 0) return;
     const current = new Set(endpoints.map((endpoint) => endpoint.id));
-    for (const [id, pool] of this.#pools) {
-      if (current.has(id)) continue;
-      this.#pools.delete(id);
-      // Requests still in flight to a departed endpoint finish; then its sockets close.
-      this.#retiring.add(pool);
-      pool.close().catch(() => {}).finally(() => this.#retiring.delete(pool));
-    }
+    // Requests still in flight to a departed endpoint finish; then its sockets close.
+    this.#retire([...this.#pools.keys()].filter((id) => !current.has(id)));
   }
 
   async close(): Promise<void> {
@@ -164,6 +217,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 
   #takeAll(): Pool[] {
+    this.#unfollow?.();
     const pools = [...this.#pools.values(), ...this.#retiring];
     this.#pools.clear();
     this.#retiring.clear();
@@ -182,7 +236,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       connections: options.connections,
       pipelining: options.pipelining,
       keepAliveTimeout: options.keepAliveTimeout,
-      connect: { timeout: options.connectTimeout, ...options.tls },
+      connect: this.#connect,
     });
     this.#pools.set(endpoint.id, pool);
     return pool;

@@ -17,10 +17,10 @@ const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
 
 /** The mesh itself: what every client runs, whatever it integrates with. */
-const CORE_FOLDERS = ['core', 'client', 'attempts', 'balancing', 'breaker', 'discovery', 'health', 'policies', 'transports', 'server'] as const;
+const CORE_FOLDERS = ['core', 'client', 'attempts', 'balancing', 'breaker', 'discovery', 'health', 'policies', 'transports', 'server', 'security'] as const;
 
 /** Integrations, each its own subpath export, loaded only by applications that use them. */
-const INTEGRATION_FOLDERS = ['express', 'fastify', 'got', 'grpc', 'otel', 'status', 'consul', 'etcd', 'dns'] as const;
+const INTEGRATION_FOLDERS = ['express', 'fastify', 'got', 'grpc', 'otel', 'status', 'consul', 'etcd', 'dns', 'dispatcher'] as const;
 
 /** Folders that are neither: they may import anything, and nothing in the core folders depends on them. */
 const OTHER_FOLDERS = ['registration', 'testing'] as const;

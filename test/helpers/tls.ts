@@ -20,10 +20,10 @@ export interface TlsMaterial {
 /** What {@link CertificateAuthority.issue} puts in a certificate. */
 export interface IssueOptions {
   readonly commonName: string;
-  /** DNS names and IP addresses for the subjectAltName. Default none. */
+  /** DNS names, IP addresses and URIs (`spiffe://...`) for the subjectAltName. Default none. */
   readonly altNames?: readonly string[];
-  /** `server` (serverAuth) or `client` (clientAuth). */
-  readonly usage: 'server' | 'client';
+  /** `server` (serverAuth), `client` (clientAuth) or `both` (a mesh leaf, as Consul issues). */
+  readonly usage: 'server' | 'client' | 'both';
 }
 
 /** A CA that signs certificates for one test. */
@@ -88,6 +88,8 @@ function keyId(publicKey: KeyObject): Buffer {
 }
 
 function altName(value: string): Buffer {
+  // A URI SAN (SPIFFE IDs): uniformResourceIdentifier [6].
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) return der(0x86, Buffer.from(value, 'ascii'));
   if (isIP(value) === 4) return der(0x87, Buffer.from(value.split('.').map(Number)));
   if (isIP(value) !== 0) throw new Error(`test PKI: only IPv4 addresses are supported, got ${value}`);
   return der(0x82, Buffer.from(value, 'ascii'));
@@ -141,7 +143,7 @@ export function createCertificateAuthority(commonName = 'meshkit test CA'): Cert
     key: pem(privateKey),
     issue(options: IssueOptions): TlsMaterial {
       const leaf = keyPair();
-      const usage = options.usage === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2';
+      const usages = options.usage === 'both' ? ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'] : [options.usage === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2'];
       const altNames = options.altNames ?? [];
       return {
         cert: certificate({
@@ -150,7 +152,7 @@ export function createCertificateAuthority(commonName = 'meshkit test CA'): Cert
           extensions: [
             extension('2.5.29.19', sequence(), true),
             extension('2.5.29.15', bits(Buffer.from([0x80]), 7), true), // digitalSignature
-            extension('2.5.29.37', sequence(oid(usage))),
+            extension('2.5.29.37', sequence(...usages.map(oid))),
             ...(altNames.length === 0 ? [] : [extension('2.5.29.17', sequence(...altNames.map(altName)))]),
           ],
         }, issuer),

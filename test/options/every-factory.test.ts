@@ -20,18 +20,18 @@ import Fastify from 'fastify';
 import * as meshkitMain from '../../src/index.js';
 import {
   adaptiveConcurrency, adaptiveThrottle, aimd, bulkhead, circuitBreaker, client, ClientBuilder, ConcurrencyLimiter, configureDiscoveryCache,
-  fallback, faultInjection, gradient2, isMeshkitError, leastRequest, opossumCircuitBreaker, peakEwma, random, rateLimit, register, ringHash, roundRobin,
+  fallback, faultInjection, fileIdentity, gradient2, isMeshkitError, leastRequest, opossumCircuitBreaker, peakEwma, random, rateLimit, register, ringHash, roundRobin,
   staticEndpoints, staticResponse, subsets, toEndpoint, allowCidrs, filterResolver, undiciTransport, vegas, weighted, zoneAware, type Client, type Registrar,
 } from '../../src/index.js';
-import { consul } from '../../src/consul/index.js';
+import { connectAuthorizer, connectIdentity, consul } from '../../src/consul/index.js';
 import { dns } from '../../src/dns/index.js';
 import { etcd } from '../../src/etcd/index.js';
 import { health, inbound, listen, shedding } from '../../src/express/index.js';
 import { meshkit as fastifyPlugin } from '../../src/fastify/index.js';
 import { meshkitGot } from '../../src/got/index.js';
 import { GrpcChannels, grpcChannels, grpcClient, grpcErrorClassifier } from '../../src/grpc/index.js';
-import { openTelemetry } from '../../src/otel/index.js';
-import { LoadShedder, loadShedder, ServerLifecycle, serverLifecycle } from '../../src/server/index.js';
+import { identityMetrics, openTelemetry } from '../../src/otel/index.js';
+import { identityServerOptions, LoadShedder, loadShedder, ServerLifecycle, serverLifecycle } from '../../src/server/index.js';
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { MeshkitDispatcher, meshkitDispatcher, meshkitInterceptor } from '../../src/dispatcher/index.js';
@@ -117,6 +117,7 @@ const serverRows = {
     { run: () => new ServerLifecycle({ signals: 'SIGTERM' } as never), option: 'signals' }),
   serverLifecycle: options({ run: () => serverLifecycle({ propagationDelai: '1s' } as never), option: 'propagationDelai', hint: 'propagationDelay' },
     { run: () => serverLifecycle({ drainTimeout: {} } as never), option: 'drainTimeout' }),
+  identityServerOptions: checked('takes an Identity (a seam)', { run: () => identityServerOptions(42 as never), option: 'identity' }),
 };
 
 /** Rows per subpath export (the package.json key). */
@@ -194,6 +195,8 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     allowCidrs: checked('takes a list of CIDR blocks', { run: () => allowCidrs(['300.0.0.0/8']), option: 'allowCidrs[0]' }),
     filterResolver: checked('takes a resolver and a predicate', { run: () => filterResolver(staticEndpoints(['127.0.0.1:80']), 'yes' as never), option: 'endpointFilter' }),
     isUnspecifiedAddress: none('a predicate over an address'),
+    fileIdentity: options({ run: () => fileIdentity({ cert: 'c', key: 'k', ca: 'a', intervall: '1s' } as never), option: 'intervall', hint: 'interval' },
+      { run: () => fileIdentity({ cert: 'c', key: 'k', ca: 'a', interval: true } as never), option: 'interval' }),
     undiciTransport: options({ run: () => undiciTransport({ connection: 8 } as never), option: 'connection', hint: 'connections' },
       { run: () => undiciTransport({ pipelining: 'on' } as never), option: 'pipelining' }),
     weighted: options({ run: () => weighted({ smooth: true } as never), option: 'smooth' }, { run: () => weighted(1 as never), option: 'balancer' }),
@@ -204,6 +207,10 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
   },
   './consul': {
     ConsulAnswerError: none('the error class for a garbled Consul answer'),
+    connectAuthorizer: options({ run: () => connectAuthorizer({ service: 'orders', cacheTTL: '1s' } as never), option: 'cacheTTL', hint: 'cacheTtl' },
+      { run: () => connectAuthorizer({ service: 'orders', onError: 'maybe' } as never), option: 'onError' }),
+    connectIdentity: options({ run: () => connectIdentity({ service: 'orders', adress: 'http://127.0.0.1:8500' } as never), option: 'adress', hint: 'address' },
+      { run: () => connectIdentity({ service: 'orders', wait: true } as never), option: 'wait' }),
     consul: options({ run: () => consul({ service: 'orders', datacentre: 'dc1' } as never), option: 'datacentre', hint: 'datacenter' },
       { run: () => consul({ service: 'orders', passingOnly: 'yes' } as never), option: 'passingOnly' }),
     healthEntryToEndpoint: none("parses one entry of Consul's answer"),
@@ -225,6 +232,8 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     openTelemetry: options({ run: () => openTelemetry({ tracerprovider: {} } as never), option: 'tracerprovider', hint: 'tracerProvider' },
       { run: () => openTelemetry({ metrics: 'yes' } as never), option: 'metrics' }),
     redactUrl: none('redacts one URL'),
+    identityMetrics: options({ run: () => identityMetrics(fakeIdentity, { meterprovider: {} } as never), option: 'meterprovider', hint: 'meterProvider' },
+      { run: () => identityMetrics(fakeIdentity, { meterProvider: 42 } as never), option: 'meterProvider' }),
   },
   './express': {
     health: options({ run: () => health(lifecycle, { livenes: '/live' } as never), option: 'livenes', hint: 'liveness' },
@@ -287,6 +296,8 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
 };
 
 const base = (): ClientBuilder => client('table');
+/** Only validation runs in these rows: an object with the Identity methods, never asked for material. */
+const fakeIdentity = { kind: 'fake', current: () => undefined, ready: () => new Promise<never>(() => {}), subscribe: () => () => {}, status: () => ({}), close: async () => {} } as never;
 
 /** Rows for every method of `ClientBuilder`. */
 const BUILDER: Readonly<Record<string, Row>> = {
@@ -305,6 +316,8 @@ const BUILDER: Readonly<Record<string, Row>> = {
   retry: options({ run: () => base().retry({ retries: 3 } as never), option: 'retries' },
     { run: () => base().retry({ attempts: '3' } as never), option: 'attempts' }),
   transport: checked('takes a transport factory (a seam)', { run: () => base().transport({} as never), option: 'transport' }),
+  identity: options({ run: () => base().identity(fakeIdentity, { conections: 1 } as never), option: 'conections', hint: 'connections' },
+    { run: () => base().identity(fakeIdentity, { pipelining: 'on' } as never), option: 'pipelining' }),
   policy: checked('takes a policy or a factory of one (a seam)', { run: () => base().policy('breaker' as never), option: 'policy' }),
   circuitBreaker: options({ run: () => base().circuitBreaker({ errorThresholdPercentage: 50 } as never), option: 'errorThresholdPercentage' },
     { run: () => base().circuitBreaker({ buckets: 'ten' } as never), option: 'buckets' }),

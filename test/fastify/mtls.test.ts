@@ -1,0 +1,124 @@
+/**
+ * meshkit/fastify with mutual TLS: a Fastify server created with
+ * identityServerOptions(), the plugin's identity and authorize options,
+ * real HTTPS on 127.0.0.1 with file identities.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { client, fileIdentity, isMeshkitError, type Identity } from '../../src/index.js';
+import { meshkit } from '../../src/fastify/index.js';
+import { identityServerOptions, type Authorizer } from '../../src/server/index.js';
+import { createCertificateAuthority, type CertificateAuthority } from '../helpers/tls.js';
+
+const spiffe = (service: string): string => `spiffe://aaaa.consul/ns/default/dc/dc1/svc/${service}`;
+
+function identityFor(ca: CertificateAuthority, service: string, dir: string): { identity: Identity; rewrite: () => void } {
+  const files = { cert: path.join(dir, `${service}.crt`), key: path.join(dir, `${service}.key`), ca: path.join(dir, `${service}-ca.pem`) };
+  const rewrite = (): void => {
+    const leaf = ca.issue({ commonName: service, altNames: [spiffe(service)], usage: 'both' });
+    for (const [file, text] of [[files.cert, leaf.cert], [files.key, leaf.key], [files.ca, ca.cert]] as const) {
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    }
+  };
+  rewrite();
+  return { identity: fileIdentity({ ...files, interval: '20ms' }), rewrite };
+}
+
+describe('meshkit/fastify over mutual TLS', () => {
+  const ca = createCertificateAuthority('fastify mesh CA');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-fastify-mtls-'));
+  const ids = { orders: identityFor(ca, 'orders', dir), web: identityFor(ca, 'web', dir), billing: identityFor(ca, 'billing', dir) };
+  const asked: string[] = [];
+  // An authorizer of our own: web may call, anyone else may not (answers asynchronously, as a remote one would).
+  const authorizer: Authorizer = {
+    authorize: async (peer) => {
+      asked.push(peer.spiffeId);
+      return { allowed: peer.service === 'web', reason: peer.service === 'web' ? 'web is allowed' : 'only web' };
+    },
+  };
+  let app: FastifyInstance;
+  let port: number;
+
+  before(async () => {
+    app = Fastify({ https: await identityServerOptions(ids.orders.identity) });
+    await app.register(meshkit, { service: 'orders', identity: ids.orders.identity, authorize: authorizer, lifecycle: { signals: [] } });
+    app.get('/who', async (request) => ({ peer: request.raw.meshkit?.peer, serverSerial: ids.orders.identity.current()?.serialNumber }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as { port: number }).port;
+  });
+
+  after(async () => {
+    await app.close();
+    for (const { identity } of Object.values(ids)) await identity.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits a caller the authorizer allows, with request.raw.meshkit.peer', async (t) => {
+    const c = client('orders').endpoints([`127.0.0.1:${port}`]).identity(ids.web.identity).build();
+    t.after(() => c.close());
+    const res = await c.request({ path: '/who' });
+    assert.equal(res.statusCode, 200);
+    assert.equal((await res.body.json() as { peer: string }).peer, 'web');
+    assert.ok(asked.includes(spiffe('web')));
+  });
+
+  it('answers a caller the authorizer refuses 403 ERR_FORBIDDEN before the handler', async (t) => {
+    const c = client('orders').endpoints([`127.0.0.1:${port}`]).identity(ids.billing.identity).build();
+    t.after(() => c.close());
+    const res = await c.request({ path: '/who' });
+    assert.equal(res.statusCode, 403);
+    assert.deepEqual(await res.body.json(), { error: 'forbidden', code: 'ERR_FORBIDDEN' });
+  });
+
+  it('refuses a client without a certificate at the handshake', async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      https.get({ host: '127.0.0.1', port, path: '/who', ca: ca.cert, agent: false, checkServerIdentity: () => undefined }, (res) => {
+        res.resume();
+        resolve(`status ${res.statusCode}`);
+      }).on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    assert.doesNotMatch(outcome, /^status/);
+  });
+
+  it('presents the renewed leaf to new connections after a rotation', async (t) => {
+    const before = await ids.orders.identity.ready();
+    const updated = new Promise<void>((resolve) => {
+      const stop = ids.orders.identity.subscribe((event) => {
+        if (event.type === 'updated') {
+          stop();
+          resolve();
+        }
+      });
+    });
+    ids.orders.rewrite();
+    await updated;
+    const after = ids.orders.identity.current();
+    assert.ok(after !== undefined && after.serialNumber !== before.serialNumber);
+    const presented = await new Promise<string>((resolve, reject) => {
+      const web = ids.web.identity.current();
+      https.get({ host: '127.0.0.1', port, path: '/who', ca: ca.cert, cert: web?.cert, key: web?.key, agent: false, checkServerIdentity: () => undefined }, (res) => {
+        res.resume();
+        resolve((res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber);
+      }).on('error', reject);
+    });
+    assert.equal(presented, after.serialNumber);
+    t.diagnostic(`server leaf ${before.serialNumber} -> ${after.serialNumber}`);
+  });
+
+  it('refuses identity on a plain HTTP Fastify, and authorize without identity', async () => {
+    const plain = Fastify();
+    await assert.rejects(async () => { await plain.register(meshkit, { identity: ids.web.identity, lifecycle: { signals: [] } }).ready(); },
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'meshkit.identity');
+    await plain.close().catch(() => undefined);
+    const other = Fastify();
+    await assert.rejects(async () => { await other.register(meshkit, { authorize: authorizer, lifecycle: { signals: [] } }).ready(); },
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'meshkit.authorize');
+    await other.close().catch(() => undefined);
+  });
+});
