@@ -1,17 +1,11 @@
-type OtelApi = typeof import('@opentelemetry/api');
+import { loadedTraceApi, loadTraceApi } from '../server/trace-context.js';
 
-/** `undefined` until the import settles; `null` without `@opentelemetry/api`. */
-let api: OtelApi | null | undefined;
-let loading: Promise<void> | undefined;
-
-/** Starts importing the optional `@opentelemetry/api` (once per process); never rejects. */
+/**
+ * Starts importing the optional `@opentelemetry/api` (once per process, shared
+ * with the inbound trace context); never rejects.
+ */
 export function loadSpanApi(): Promise<void> {
-  loading ??= import('@opentelemetry/api').then((module) => {
-    api = module;
-  }, () => {
-    api = null;
-  });
-  return loading;
+  return loadTraceApi();
 }
 
 /**
@@ -20,6 +14,5 @@ export function loadSpanApi(): Promise<void> {
  * loaded; otherwise does nothing.
  */
 export function markPeerOnSpan(service: string): void {
-  if (api === undefined || api === null) return;
-  api.trace.getActiveSpan()?.setAttribute('peer.service', service);
+  loadedTraceApi()?.trace.getActiveSpan()?.setAttribute('peer.service', service);
 }

@@ -23,6 +23,11 @@ export function loadTraceApi(): Promise<void> {
   return loading;
 }
 
+/** The loaded `@opentelemetry/api`; `undefined` before {@link loadTraceApi} settles or without the package. */
+export function loadedTraceApi(): OtelApi | undefined {
+  return api ?? undefined;
+}
+
 /** True once {@link loadTraceApi} has settled (so {@link runInTraceContext} can run synchronously). */
 export function traceApiSettled(): boolean {
   return api !== undefined;
