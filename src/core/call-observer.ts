@@ -1,5 +1,6 @@
 import type { AttemptContext } from './attempt.js';
 import type { CallContext } from './call-context.js';
+import type { ClientHooks } from '../client/client-hooks.js';
 import type { ClientSnapshot } from '../client/snapshot.js';
 import type { Clock } from './clock.js';
 import type { Outcome } from './outcome.js';
@@ -57,6 +58,8 @@ export interface ObserverEnvironment {
   readonly clock: Clock;
   /** The client's state (endpoints, budgets, policy state) as plain JSON, for observable gauges. Off the hot path. */
   snapshot(): ClientSnapshot;
+  /** The client's own breaker and ejection news (not another client's of the same service name). */
+  readonly hooks?: Pick<ClientHooks, 'onBreakerState' | 'onEjection'>;
 }
 
 /** Makes one observer per built client (the builder may build several). */
