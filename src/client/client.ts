@@ -128,7 +128,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
         new UndiciProber(config.healthCheck, config.transport.connection)); // probes speak the transport's scheme and TLS
     this.#observer = guardedObserver(config.observers.map((factory) => ({
       name: factory.name,
-      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot() }),
+      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot(), hooks: this }),
     })));
     // Admission policies at the inner end run in line in the executor: no promise per policy.
     const stages = splitPipeline(config.policies, { clock: config.clock });
