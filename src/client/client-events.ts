@@ -144,7 +144,10 @@ export class ClientEvents {
 
   /** @internal One of this client's attempts settled (tracked calls only). */
   attemptEnded(attempt: Attempt): void {
-    if (attempt.outcome !== undefined) this.#last.set(attempt.call, { endpoint: attempt.endpoint, outcome: attempt.outcome });
+    const outcome = attempt.outcome;
+    // A cancelled attempt (a hedge that lost, the call stopped) is not why anything was or was not retried.
+    if (outcome === undefined || outcome.reason === 'aborted') return;
+    this.#last.set(attempt.call, { endpoint: attempt.endpoint, outcome });
   }
 
   /** @internal One of this client's attempts is being sent (tracked calls only). */

@@ -109,7 +109,7 @@ if (debugEnabled) {
   subscribe('attemptEnd', (message) => onAttemptEnd(message as Attempt));
   subscribe('callEnd', (message) => onCallEnd(message.call, message.error));
   subscribe('ejection', (m) => {
-    if (m.ejected) log('%s eject %s (%s)%s, ejection %d', m.service, m.endpoint.id, m.reason, m.ejectedForMs === undefined ? '' : ` for ${m.ejectedForMs} ms`, m.ejections);
+    if (m.ejected) log('%s eject %s (%s)%s, ejection %d', m.service, m.endpoint.id, m.reason, m.ejectedForMs === undefined ? '' : ` for ${Math.round(m.ejectedForMs)} ms`, m.ejections);
     else log('%s return %s to rotation (was out for %s)', m.service, m.endpoint.id, m.reason);
   });
   breakerStateChannel.subscribe((message) => {
@@ -123,10 +123,10 @@ if (debugEnabled) {
   });
   subscribe('discoveryError', (m) => {
     log('%s discovery %s failed: %s; %s', m.service, m.source, m.error.message,
-      m.staleForMs === undefined ? 'no set yet' : `keeping the last set (${m.staleForMs} ms old)`);
+      m.staleForMs === undefined ? 'no set yet' : `keeping the last set (${Math.round(m.staleForMs)} ms old)`);
   });
   subscribe('discoveryRejected', (m) => log('%s discovery %s rejected an entry: %s', m.service, m.source, m.error.message));
   subscribe('discoveryStale', (m) => {
-    log('%s discovery %s %s', m.service, m.source, m.stale ? `turned stale: ${m.error?.message ?? ''}` : `fresh again after ${m.staleForMs} ms`);
+    log('%s discovery %s %s', m.service, m.source, m.stale ? `turned stale: ${m.error?.message ?? ''}` : `fresh again after ${Math.round(m.staleForMs)} ms`);
   });
 }
