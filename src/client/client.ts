@@ -167,15 +167,14 @@ export class Client extends ClientHooks implements AsyncDisposable {
     if (unknown !== undefined) return Promise.reject(unknownOptionError('request', unknown, (options as Record<string, unknown>)[unknown]));
     let request: HttpRequest = options as HttpRequest;
     const defaults = this.config.requestDefaults;
-    if (defaults !== undefined || options.query !== undefined || options.json !== undefined) {
+    // Sent as given when complete; otherwise a copy with the path checked, base path, query, JSON body and default headers.
+    if (defaults !== undefined || options.query !== undefined || options.json !== undefined
+      || typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
       try {
-        request = shapeRequest(options, defaults); // a copy with base path, query, JSON body and default headers
+        request = shapeRequest(options, defaults);
       } catch (error) {
         return Promise.reject(error);
       }
-    } else if (typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
-      if (options.path !== undefined) return Promise.reject(invalidArgument('options.path', "a path starting with '/'", options.path));
-      request = { ...options, path: '/' };
     }
     return this.#run(
       request,

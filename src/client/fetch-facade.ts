@@ -77,7 +77,7 @@ function readInput(input: string | URL, target: FetchTarget): Asked {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument('input', 'an http(s) URL or a path', String(input));
   if (target.protocol !== undefined && url.protocol !== `${target.protocol}:`) {
-    throw invalidArgument('input', `a ${target.protocol}:// URL (the client's transport speaks ${target.protocol})`, String(input));
+    throw invalidArgument('input', `an ${target.protocol}:// URL (the client's transport speaks ${target.protocol})`, String(input));
   }
   if (url.port !== '') throw invalidArgument('input', "a URL without a port (the service's endpoints choose it)", String(input));
   return { url, path: `${target.defaults?.basePath ?? ''}${url.pathname}${url.search}` };

@@ -27,7 +27,9 @@ const orders = client('orders').endpoints([address(bad), address(good)]).balance
   .retry({ attempts: 2, backoff: { base: '1ms', cap: '2ms' }, budget: false })
   .outlierDetection({ consecutiveGatewayFailures: 2, maxEjectionPercent: 50 }).build();
 for (let i = 0; i < 2; i++) await (await orders.request({ path: '/' })).body.dump();
-await (await orders.request({ path: '/', method: 'POST', body: 'x' })).body.dump();
+const payments = client('payments').endpoints([address(bad)]).retry({ attempts: 2, budget: false }).build();
+await (await payments.request({ path: '/', method: 'POST', body: 'x' })).body.dump();
+await payments.close();
 const tripping = client('billing').endpoints([address(bad)]).retry(false)
   .circuitBreaker({ errorThreshold: 0.5, volumeThreshold: 2, resetTimeout: '1m' }).build();
 for (let i = 0; i < 3; i++) await tripping.request({ path: '/' }).then((res) => res.body.dump(), () => {});
@@ -57,7 +59,7 @@ describe('NODE_DEBUG=meshkit', () => {
     has(/: orders pick: attempt 1 -> 127\.0\.0\.1:\d+ \(by round-robin\)$/);
     has(/: orders attempt 1 on 127\.0\.0\.1:\d+: status 503 \(blame upstream\) in \d+ ms$/);
     has(/: orders retry: attempt 2 -> 127\.0\.0\.1:\d+ \(after status 503 \(blame upstream\) on 127\.0\.0\.1:\d+; by round-robin; avoiding tried 127\.0\.0\.1:\d+\)$/);
-    has(/: orders no retry: status 503 \(blame upstream\) after 1 attempt\(s\); it is not idempotent$/);
+    has(/: payments no retry: status 503 \(blame upstream\) after 1 attempt\(s\); it is not idempotent$/);
     has(/: orders eject 127\.0\.0\.1:\d+ \(consecutive-gateway-failures\) for \d+ ms, ejection 1$/);
     has(/: billing no retry: status 503 \(blame upstream\) after 1 attempt\(s\); all 1 attempts used$/);
     has(/: billing breaker circuit-breaker: closed -> open$/);
