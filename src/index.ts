@@ -8,7 +8,9 @@ export type { EndpointsSnapshot } from './client/endpoint-state.js';
 export type { ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
 export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
-export type { CallOptions, GovernedCallOptions, RequestOptions } from './client/request-options.js';
+export type { CallOptions, GovernedCallOptions, QueryParameters, QueryValue, RequestDefaults, RequestOptions } from './client/request-options.js';
+export type { BreakerStateEvent, DiscoveryErrorEvent, EjectionEvent, EndpointsChangedEvent, RetryEvent } from './client/client-events.js';
+export type { ClientHooks } from './client/client-hooks.js';
 
 export type { AttemptContext } from './core/attempt.js';
 export { CallContext, type Classifier } from './core/call-context.js';

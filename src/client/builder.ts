@@ -23,6 +23,8 @@ import { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions
 import type { Identity } from '../security/identity.js';
 import { Client, type ClientConfig } from './client.js';
 import { checkPolicy, held, instanceFor } from './policy-instances.js';
+import type { RequestDefaults } from './request-options.js';
+import { resolveRequestDefaults, type ResolvedRequestDefaults } from './request-shape.js';
 
 interface BuilderState {
   readonly name: string;
@@ -40,6 +42,7 @@ interface BuilderState {
   readonly subsets: SubsetOptions | undefined;
   readonly hedge: HedgeSettings | undefined;
   readonly observers: readonly CallObserverFactory[];
+  readonly requestDefaults: ResolvedRequestDefaults | undefined;
 }
 
 function requireMethods(value: unknown, option: string, expected: string, methods: readonly string[]): void {
@@ -225,6 +228,18 @@ export class ClientBuilder {
     return this.#with({ observers: [...this.#state.observers, factory] });
   }
 
+  /**
+   * Defaults for `request()` and `fetch()` (not `call()`): a `basePath`
+   * prefixed to every path (`'/api/v1'`) and `headers` sent with every
+   * request unless the call sets a header of the same name. Replaces earlier
+   * `.defaults()`; `.defaults({})` clears them. Default none: calls pay
+   * nothing for it. With defaults, each request copies its options once.
+   */
+  defaults(options: RequestDefaults): ClientBuilder {
+    const resolved = resolveRequestDefaults(options);
+    return this.#with({ requestDefaults: resolved.basePath === '' && resolved.headers.length === 0 ? undefined : resolved });
+  }
+
   /** Time and randomness (tests use a virtual clock). Default the system clock. */
   clock(clock: Clock): ClientBuilder {
     requireMethods(clock, 'clock', 'a clock with now, random, setTimeout and clearTimeout', ['now', 'random', 'setTimeout', 'clearTimeout']);
@@ -251,6 +266,7 @@ export class ClientBuilder {
       healthCheck: state.healthCheck,
       endpointBreakers: state.endpointBreakers,
       observers: Object.freeze([...state.observers]),
+      requestDefaults: state.requestDefaults,
     });
     return new Client(config);
   }
@@ -291,5 +307,6 @@ export function client(name: string): ClientBuilder {
     subsets: undefined,
     hedge: undefined,
     observers: [],
+    requestDefaults: undefined,
   });
 }

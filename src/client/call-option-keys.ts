@@ -3,7 +3,7 @@ import { nearestKey } from '../core/options.js';
 
 /** The keys of `CallOptions`, shared by every kind of call. */
 const CALL_KEYS: readonly string[] = ['signal', 'idempotent', 'timeout', 'key', 'subset'];
-const REQUEST_KEYS: readonly string[] = [...CALL_KEYS, 'path', 'method', 'headers', 'body'];
+const REQUEST_KEYS: readonly string[] = [...CALL_KEYS, 'path', 'method', 'headers', 'body', 'query', 'json'];
 const GOVERNED_KEYS: readonly string[] = [...CALL_KEYS, 'classify', 'classifyError', 'discard', 'replayable'];
 
 /**
@@ -15,7 +15,7 @@ const GOVERNED_KEYS: readonly string[] = [...CALL_KEYS, 'classify', 'classifyErr
 export function unknownRequestKey(options: object): string | undefined {
   for (const key in options) {
     switch (key) {
-      case 'path': case 'method': case 'headers': case 'body':
+      case 'path': case 'method': case 'headers': case 'body': case 'query': case 'json':
       case 'signal': case 'idempotent': case 'timeout': case 'key': case 'subset':
         continue;
       default:

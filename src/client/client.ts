@@ -27,6 +27,10 @@ import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transp
 import type { Transport } from '../transports/transport.js';
 import type { HttpTransportFactory } from '../transports/undici.js';
 import { unknownCallKey, unknownOptionError, unknownRequestKey } from './call-option-keys.js';
+import { callOwners } from './client-events.js';
+import { ClientHooks } from './client-hooks.js';
+import { debugClient } from './debug-log.js';
+import { shapeRequest, type ResolvedRequestDefaults } from './request-shape.js';
 import { EndpointState, type EndpointsSnapshot } from './endpoint-state.js';
 import { Executor } from './executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
@@ -54,6 +58,8 @@ export interface ClientConfig {
   readonly endpointBreakers?: EndpointCircuitBreakerSettings | undefined;
   /** Call observers (telemetry), in the order added. */
   readonly observers: readonly CallObserverFactory[];
+  /** Base path and headers for `request()` and `fetch()`, from `.defaults()`; undefined for none. */
+  readonly requestDefaults?: ResolvedRequestDefaults | undefined;
 }
 
 /** Options of `client.close()`. */
@@ -73,7 +79,7 @@ export interface CloseOptions {
  * outermost), then the attempt loop: pick, per-try timeout, transport,
  * classification, retry.
  */
-export class Client implements AsyncDisposable {
+export class Client extends ClientHooks implements AsyncDisposable {
   /** The service name given to `client(name)`. */
   readonly name: string;
   /** The resolved configuration, for inspection. */
@@ -92,6 +98,7 @@ export class Client implements AsyncDisposable {
 
   /** @internal Use `client(name)...build()`. */
   constructor(config: ClientConfig) {
+    super(config.name, config.policies);
     this.name = config.name;
     this.config = config;
     this.#clock = config.clock;
@@ -103,20 +110,25 @@ export class Client implements AsyncDisposable {
       this.#http.endpointsChanged?.(endpoints);
       this.#checker?.setEndpoints(endpoints);
     });
+    const events = this.events;
+    this.#state.useEvents(events);
     // Active health checks and endpoint breakers need a detector to act on; without .outlierDetection() it has no passive rules.
     const outlier = config.outlierDetection
       ?? (config.healthCheck === undefined && config.endpointBreakers === undefined ? undefined : resolveOutlierDetection(HEALTH_CHECK_ONLY_DETECTION));
     const health = outlier === undefined
       ? undefined
       : new EndpointHealthFilter(outlier, config.clock, () => this.#state.rebuild(), config.name, config.endpointBreakers);
-    if (health !== undefined) this.#state.useHealth(health);
+    if (health !== undefined) {
+      this.#state.useHealth(health);
+      health.onEjection = (message) => events.emit('ejection', message); // per ejection, not per call
+    }
     this.#checker = config.healthCheck === undefined || health === undefined
       ? undefined
       : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy),
         new UndiciProber(config.healthCheck, config.transport.connection)); // probes speak the transport's scheme and TLS
     this.#observer = guardedObserver(config.observers.map((factory) => ({
       name: factory.name,
-      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot() }),
+      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot(), hooks: this }),
     })));
     // Admission policies at the inner end run in line in the executor: no promise per policy.
     const stages = splitPipeline(config.policies, { clock: config.clock });
@@ -137,6 +149,7 @@ export class Client implements AsyncDisposable {
     const executor = this.#executor;
     const run: Invoke = (call) => executor.run(call);
     this.#invoke = stages.wrapped.length === 0 ? run : composePolicies(stages.wrapped, run);
+    debugClient(events, { balancer: config.balancer.name, describe: balancer.describe?.bind(balancer), attempts: config.retry.attempts });
     this.#state.start();
     registerClient(this);
   }
@@ -153,30 +166,38 @@ export class Client implements AsyncDisposable {
     const unknown = unknownRequestKey(options);
     if (unknown !== undefined) return Promise.reject(unknownOptionError('request', unknown, (options as Record<string, unknown>)[unknown]));
     let request: HttpRequest = options as HttpRequest;
-    if (typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
-      if (options.path !== undefined) return Promise.reject(invalidArgument('options.path', "a path starting with '/'", options.path));
-      request = { ...options, path: '/' };
+    const defaults = this.config.requestDefaults;
+    // Sent as given when complete; otherwise a copy with the path checked, base path, query, JSON body and default headers.
+    if (defaults !== undefined || options.query !== undefined || options.json !== undefined
+      || typeof options.path !== 'string' || options.path.charCodeAt(0) !== 47 /* / */) {
+      try {
+        request = shapeRequest(options, defaults);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     return this.#run(
       request,
       this.#http,
       this.#httpClassifier,
       options,
-      isIdempotentRequest(options.method ?? 'GET', options.headers, options.idempotent),
-      isReplayableBody(options.body),
+      isIdempotentRequest(options.method ?? 'GET', request.headers, options.idempotent),
+      isReplayableBody(request.body),
     ) as Promise<HttpResponse>;
   }
 
   /**
    * fetch-compatible: `client.fetch('/v1/orders/42', init)` or
-   * `client.fetch('http://orders/v1/orders/42')` (the host is ignored; the
-   * service's endpoints are used). Returns a standard `Response`. This is the
-   * compatibility path; `request()` is faster.
+   * `client.fetch('http://orders/v1/orders/42')` (the host names the
+   * service and is not contacted: the service's endpoints are). A malformed
+   * or relative URL, a port, or a scheme the transport does not speak rejects
+   * with `ERR_INVALID_ARGUMENT`. Returns a standard `Response` whose `url` is
+   * the URL asked for. This is the compatibility path; `request()` is faster.
    */
   fetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+    const target = { service: this.name, protocol: this.config.transport.connection?.protocol, defaults: this.config.requestDefaults };
     return fetchThrough(input, init, (request, options, idempotent, replayable) =>
-      this.#run(request, this.#http, this.#httpClassifier, options, idempotent, replayable) as Promise<HttpResponse>,
-    );
+      this.#run(request, this.#http, this.#httpClassifier, options, idempotent, replayable) as Promise<HttpResponse>, target);
   }
 
   /**
@@ -305,6 +326,7 @@ export class Client implements AsyncDisposable {
     await Promise.allSettled([...this.#onClose].map(async (release) => release()));
     this.#onClose.clear();
     await this.#observer?.close?.();
+    this.events.close();
   }
 
   /** Waits for `work` (calls in flight, the transport's close), up to `timeoutMs`; true when it finished in time. */
@@ -341,6 +363,7 @@ export class Client implements AsyncDisposable {
     const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
     // Tighter than the client's own bound: the caller chose it, so its running out is the caller's doing.
     if (total < this.config.timeouts.total) call.deadlineIsCallers = true;
+    if (this.events.tracking) callOwners.set(call, this.events); // only while retries are watched (or NODE_DEBUG=meshkit)
     const observer = this.#observer;
     if (observer === undefined) return this.#invoke(call);
     return this.#observed(call, observer);

@@ -5,6 +5,7 @@ import type { Endpoint } from '../core/endpoint.js';
 import { everyEntryRejected, RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
 import type { EndpointHealth, EndpointHealthFilter } from '../health/endpoint-health-filter.js';
+import type { ClientEvents } from './client-events.js';
 
 /** A view of the endpoint set for status pages and tests. */
 export interface EndpointsSnapshot {
@@ -51,6 +52,7 @@ export class EndpointState implements ResolverListener {
   #staleSince: number | undefined = undefined;
   #unsubscribe: (() => void) | undefined = undefined;
   #health: EndpointHealthFilter | undefined = undefined;
+  #events: ClientEvents | undefined = undefined;
 
   constructor(service: string, resolver: Resolver, balancer: Balancer, clock: Clock, onChange: (endpoints: readonly Endpoint[]) => void) {
     this.#service = service;
@@ -64,6 +66,11 @@ export class EndpointState implements ResolverListener {
   /** Puts outlier detection between discovery and the balancer (before `start`). */
   useHealth(health: EndpointHealthFilter): void {
     this.#health = health;
+  }
+
+  /** Tells the client's own hooks (`onEndpointsChanged`, `onDiscoveryError`) too (before `start`). */
+  useEvents(events: ClientEvents): void {
+    this.#events = events;
   }
 
   /** Rebuilds the picker from what health allows (outlier detection changed its mind). */
@@ -115,16 +122,19 @@ export class EndpointState implements ResolverListener {
     }
     this.#lastError = undefined;
     this.#onChange(endpoints);
-    if (channels.endpoints.hasSubscribers) {
+    const hooked = this.#events?.has('endpoints') === true;
+    if (channels.endpoints.hasSubscribers || hooked) {
       const before = new Set(previous.map((e) => e.id));
       const after = new Set(endpoints.map((e) => e.id));
-      channels.endpoints.publish({
+      const message = {
         service: this.#service,
         source: update.source,
         endpoints,
         added: endpoints.filter((e) => !before.has(e.id)),
         removed: previous.filter((e) => !after.has(e.id)),
-      });
+      };
+      if (channels.endpoints.hasSubscribers) channels.endpoints.publish(message);
+      if (hooked) this.#events?.emit('endpoints', message);
     }
     for (const waiter of [...this.#waiters]) waiter.wake();
   }
@@ -140,9 +150,12 @@ export class EndpointState implements ResolverListener {
         channels.discoveryStale.publish({ service: this.#service, source: this.#source, stale: true, error, staleForMs: now - updatedAt });
       }
     }
-    if (channels.discoveryError.hasSubscribers) {
+    const hooked = this.#events?.has('discoveryError') === true;
+    if (channels.discoveryError.hasSubscribers || hooked) {
       const staleForMs = updatedAt === undefined ? undefined : this.#clock.now() - updatedAt;
-      channels.discoveryError.publish({ service: this.#service, source: this.#source, error, staleForMs });
+      const message = { service: this.#service, source: this.#source, error, staleForMs };
+      if (channels.discoveryError.hasSubscribers) channels.discoveryError.publish(message);
+      if (hooked) this.#events?.emit('discoveryError', message);
     }
   }
 

@@ -3,6 +3,7 @@ import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { HttpBody, HttpRequest, HttpResponse } from '../transports/http-types.js';
 import type { CallOptions } from './request-options.js';
+import type { ResolvedRequestDefaults } from './request-shape.js';
 import { toWebBody } from './web-body.js';
 
 /** What `client.fetch` accepts as its first argument, like `fetch`. */
@@ -44,16 +45,42 @@ async function prepareBody(body: RequestInit['body']): Promise<PreparedBody> {
   throw invalidArgument('init.body', 'a string, ArrayBuffer, typed array, Blob, FormData, URLSearchParams or ReadableStream', body);
 }
 
-/** Path and query of `input`; the host of an absolute URL is ignored (the service's endpoints are used). */
-function pathOf(input: string | URL): string {
+/** Where `client.fetch` sends: the service, its transport's scheme and the client's request defaults. */
+export interface FetchTarget {
+  readonly service: string;
+  /** The transport's scheme (`'http'` or `'https'`); undefined for a transport that does not say. */
+  readonly protocol: string | undefined;
+  readonly defaults: ResolvedRequestDefaults | undefined;
+}
+
+/** The URL asked for, and the path (with query) sent. */
+interface Asked {
+  readonly url: URL;
+  readonly path: string;
+}
+
+/**
+ * Reads `input` as fetch would, and as strictly: a path starting with `/`,
+ * or an absolute http(s) URL whose host names the service (it is not
+ * contacted: the service's endpoints are). A relative or malformed URL, a
+ * scheme the transport does not speak, or a port (the endpoints choose it)
+ * is `ERR_INVALID_ARGUMENT`, never silently dropped.
+ */
+function readInput(input: string | URL, target: FetchTarget): Asked {
+  const scheme = target.protocol ?? 'http';
+  const isPath = typeof input === 'string' && input.charCodeAt(0) === 47 /* / */ && input.charCodeAt(1) !== 47;
   let url: URL;
   try {
-    url = typeof input === 'string' ? new URL(input, BASE) : input;
+    url = isPath ? new URL(input, `${scheme}://${target.service}`) : input instanceof URL ? input : new URL(input);
   } catch {
-    throw invalidArgument('input', 'a path or URL', input);
+    throw invalidArgument('input', "a path starting with '/' or an absolute http(s) URL", String(input));
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument('input', 'an http(s) URL or a path', String(input));
-  return `${url.pathname}${url.search}`;
+  if (target.protocol !== undefined && url.protocol !== `${target.protocol}:`) {
+    throw invalidArgument('input', `an ${target.protocol}:// URL (the client's transport speaks ${target.protocol})`, String(input));
+  }
+  if (url.port !== '') throw invalidArgument('input', "a URL without a port (the service's endpoints choose it)", String(input));
+  return { url, path: `${target.defaults?.basePath ?? ''}${url.pathname}${url.search}` };
 }
 
 function toFlatHeaders(headers: Headers): string[] {
@@ -69,7 +96,7 @@ function abortAsFetchDoes(signal: AbortSignal | undefined): (error: Error) => un
   return (error) => (signal?.aborted === true && isMeshkitError(error, 'ERR_ABORTED') ? signal.reason : error);
 }
 
-function toResponse(response: HttpResponse, method: string, signal: AbortSignal | undefined): Response {
+function toResponse(response: HttpResponse, method: string, signal: AbortSignal | undefined, url: string, redirected: boolean): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
@@ -79,7 +106,11 @@ function toResponse(response: HttpResponse, method: string, signal: AbortSignal 
   const noBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
   if (noBody) response.body.dump().catch(() => {});
   const body = noBody ? null : toWebBody(response.body, abortAsFetchDoes(signal));
-  return new Response(body, { status, statusText: response.statusText, headers });
+  const result = new Response(body, { status, statusText: response.statusText, headers });
+  // A constructed Response has no URL; fetch's has the one asked for (after redirects, the last one).
+  Object.defineProperty(result, 'url', { value: url, enumerable: true });
+  if (redirected) Object.defineProperty(result, 'redirected', { value: true, enumerable: true });
+  return result;
 }
 
 /**
@@ -88,15 +119,19 @@ function toResponse(response: HttpResponse, method: string, signal: AbortSignal 
  * redirects followed within the service (`redirect: 'follow' | 'manual' |
  * 'error'`), and aborts that reject with the signal's reason as `fetch` does.
  */
-export async function fetchThrough(input: FetchInput, init: RequestInit | undefined, run: RunHttp): Promise<Response> {
+export async function fetchThrough(input: FetchInput, init: RequestInit | undefined, run: RunHttp, target: FetchTarget): Promise<Response> {
   const source = input instanceof Request ? input : undefined;
-  let path = pathOf(source !== undefined ? source.url : (input as string | URL));
+  const asked = readInput(source !== undefined ? source.url : (input as string | URL), target);
+  let path = asked.path;
   let method = (init?.method ?? source?.method ?? 'GET').toUpperCase();
   const headers = new Headers(init?.headers ?? source?.headers);
   const signal = init?.signal ?? source?.signal ?? undefined;
   const redirect = init?.redirect ?? source?.redirect ?? 'follow';
   let prepared = await prepareBody(init?.body !== undefined ? init.body : source?.body);
   if (prepared.contentType !== undefined && !headers.has('content-type')) headers.set('content-type', prepared.contentType);
+  const defaults = target.defaults?.headers ?? [];
+  const own = new Set(headers.keys());
+  for (let i = 0; i < defaults.length; i += 2) if (!own.has(defaults[i] as string)) headers.append(defaults[i] as string, defaults[i + 1] as string);
   const idempotent = isIdempotentRequest(method, headers, undefined);
   const options: CallOptions = { signal, idempotent };
 
@@ -112,7 +147,8 @@ export async function fetchThrough(input: FetchInput, init: RequestInit | undefi
     }
     const location = response.headers['location'];
     if (!REDIRECT_STATUSES.has(response.statusCode) || redirect === 'manual' || typeof location !== 'string') {
-      return toResponse(response, method, signal);
+      const url = hops === 0 ? asked.url.href : new URL(path, asked.url.origin).href;
+      return toResponse(response, method, signal, url, hops > 0);
     }
     response.body.dump().catch(() => {});
     if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} with redirect: 'error'`);

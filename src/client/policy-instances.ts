@@ -14,6 +14,13 @@ import type { Invoke, Policy } from '../core/policy.js';
 const claimed = new WeakSet<Policy>();
 /** Clients holding each instance now: a shared instance is closed by the last of them. */
 const holders = new WeakMap<Policy, number>();
+/** The policy behind each view {@link held} made (a client's breaker hooks match state messages by instance). */
+const underlying = new WeakMap<Policy, Policy>();
+
+/** The policy instance behind a client's view of it; the policy itself for one that is not a view. */
+export function policyBehind(view: Policy): Policy {
+  return underlying.get(view) ?? view;
+}
 
 /** Throws `ERR_INVALID_CONFIG` naming `option` unless `value` is a policy (it has `wrap`). */
 export function checkPolicy(value: unknown, option: string): Policy {
@@ -61,5 +68,7 @@ export function held(policy: Policy): Policy {
   };
   if (policy.admission !== undefined) view.admission = (environment: AdmissionEnvironment) => policy.admission?.(environment);
   if (policy.snapshot !== undefined) view.snapshot = () => policy.snapshot?.() ?? {};
-  return Object.freeze(view);
+  const frozen = Object.freeze(view);
+  underlying.set(frozen, policy);
+  return frozen;
 }

@@ -28,8 +28,44 @@ export interface RequestOptions extends CallOptions {
   readonly method?: string;
   /** Request headers. Default none. */
   readonly headers?: HttpHeaders;
-  /** Request body. Strings and byte arrays are re-sent on retry; streams make the call non-retryable. */
+  /** Request body. Strings and byte arrays are re-sent on retry; streams make the call non-retryable. Not with `json`. */
   readonly body?: HttpBody;
+  /**
+   * Query parameters appended to `path` (after any query it has), encoded
+   * like `URLSearchParams`: `{ page: 2, tag: ['a', 'b'] }` gives
+   * `?page=2&tag=a&tag=b`; `undefined` values are left out. Default none.
+   */
+  readonly query?: QueryParameters | URLSearchParams | undefined;
+  /**
+   * A JSON body: sent as `JSON.stringify(json)` with `content-type:
+   * application/json` (unless the call's headers set one). Re-sent on retry.
+   * Not with `body`. Default none.
+   */
+  readonly json?: unknown;
+}
+
+/** One query parameter's value: a scalar or a list of them (repeated), `undefined` to leave it out. */
+export type QueryValue = string | number | boolean | bigint | readonly (string | number | boolean | bigint)[] | undefined;
+
+/** Query parameters by name, for `request({ query })`. */
+export type QueryParameters = Readonly<Record<string, QueryValue>>;
+
+/**
+ * Per-client request defaults, set with `ClientBuilder.defaults()`; they
+ * apply to `request()` and `fetch()` (not to `call()`).
+ */
+export interface RequestDefaults {
+  /**
+   * A path prefix for every request: with `'/api/v1'`, `request({ path:
+   * '/orders' })` sends `/api/v1/orders`. Starts with `/`; a trailing `/`
+   * is dropped. Default none.
+   */
+  readonly basePath?: string;
+  /**
+   * Headers sent with every request (`user-agent`, `authorization`); a
+   * header of the same name (any case) set by the call wins. Default none.
+   */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /**

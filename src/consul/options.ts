@@ -7,6 +7,7 @@ import { readEndpointFilter, type EndpointFilter } from '../discovery/endpoint-f
 import { fingerprint } from '../discovery/fingerprint.js';
 import { readClock } from '../discovery/read-clock.js';
 import { checkSecretOptions } from '../discovery/secret-options.js';
+import { addressUrl, envBoolean, envFile, envString, readEnvironment, type Environment } from '../discovery/env-options.js';
 
 /** TLS settings for talking to the Consul agent over `https://`. */
 export interface ConsulTlsOptions {
@@ -34,7 +35,12 @@ export interface ConsulBackoffOptions {
 export interface ConsulOptions {
   /** Service name to watch in Consul. Required. */
   readonly service: string;
-  /** Base URL of the Consul agent's HTTP API, `http://` or `https://`. Default `'http://127.0.0.1:8500'`. */
+  /**
+   * The Consul agent's HTTP API: a base URL (`http://` or `https://`) or
+   * `host:port` (plain HTTP). Default `CONSUL_HTTP_ADDR` (a URL, or
+   * `host:port` over HTTPS when `CONSUL_HTTP_SSL=true`), else
+   * `'http://127.0.0.1:8500'`.
+   */
   readonly address?: string;
   /** Only instances whose health checks all pass (`?passing`). Default true. */
   readonly passingOnly?: boolean;
@@ -44,9 +50,19 @@ export interface ConsulOptions {
   readonly nodeMeta?: Readonly<Record<string, string>>;
   /** Datacenter to query (`dc`). Default the agent's own datacenter. */
   readonly datacenter?: string;
-  /** ACL token, sent as `X-Consul-Token`. Default none (the agent's default token). */
+  /**
+   * ACL token, sent as `X-Consul-Token`. Default `CONSUL_HTTP_TOKEN`, else the
+   * contents of the file `CONSUL_HTTP_TOKEN_FILE` names, else none (the
+   * agent's default token).
+   */
   readonly token?: string;
-  /** TLS to the agent; only with an `https://` address. Default none. */
+  /**
+   * TLS to the agent; only with an `https://` address. Default, for an
+   * `https://` address, from the consul CLI's variables: `CONSUL_CACERT`,
+   * `CONSUL_CLIENT_CERT` and `CONSUL_CLIENT_KEY` (file paths),
+   * `CONSUL_TLS_SERVER_NAME`, and `CONSUL_HTTP_SSL_VERIFY=false`; else none.
+   * Given here, it replaces all of them.
+   */
   readonly tls?: ConsulTlsOptions;
   /** How long one blocking query may wait for a change (Consul adds up to wait/16). At most 10 minutes. Default `'30s'`. */
   readonly wait?: Duration;
@@ -77,6 +93,12 @@ export interface ConsulOptions {
    * Default false.
    */
   readonly connect?: boolean;
+  /**
+   * Where the `CONSUL_*` variables are read, once, when the provider is
+   * created; `{}` ignores them. Options always win over variables; a
+   * malformed variable is `ERR_INVALID_CONFIG` naming it. Default `process.env`.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Validated options with every default applied. */
@@ -103,23 +125,56 @@ export interface ResolvedConsulOptions {
 const MAX_WAIT_MS = 10 * 60_000;
 const KNOWN = [
   'service', 'address', 'passingOnly', 'tags', 'nodeMeta', 'datacenter', 'token', 'tls', 'wait', 'minInterval', 'backoff',
-  'endpointFilter', 'clock', 'connect',
+  'endpointFilter', 'clock', 'connect', 'env',
 ];
 const TLS_KNOWN = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
-function parseAddress(value: unknown): URL {
-  const text = value ?? 'http://127.0.0.1:8500';
+function parseAddress(value: unknown, env: Environment): URL {
+  const fromEnv = value === undefined ? envString(env, 'CONSUL_HTTP_ADDR') : undefined;
+  const option = fromEnv === undefined ? 'consul.address' : 'CONSUL_HTTP_ADDR';
+  const given = value ?? fromEnv;
+  // Like the consul CLI: CONSUL_HTTP_SSL=true makes a host:port from the environment an https:// address.
+  const scheme = fromEnv !== undefined && envBoolean(env, 'CONSUL_HTTP_SSL') === true ? 'https' : 'http';
+  const text = given === undefined ? 'http://127.0.0.1:8500' : typeof given === 'string' ? addressUrl(given, scheme) : undefined;
   let url: URL | undefined;
   try {
-    url = typeof text === 'string' ? new URL(text) : undefined;
+    url = text === undefined ? undefined : new URL(text);
   } catch {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === ''
     || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw invalidConfig('consul.address', "an http:// or https:// base URL such as 'http://127.0.0.1:8500'", value);
+    throw invalidConfig(option, "an http:// or https:// base URL such as 'http://127.0.0.1:8500', or host:port", given);
   }
   return url;
+}
+
+/** The consul CLI's TLS variables, for an https:// address without a `tls` option; undefined when none is set. */
+function tlsFromEnv(env: Environment): ConsulTlsOptions | undefined {
+  const found: Record<string, unknown> = {};
+  const ca = envFile(env, 'CONSUL_CACERT');
+  const cert = envFile(env, 'CONSUL_CLIENT_CERT');
+  const key = envFile(env, 'CONSUL_CLIENT_KEY');
+  const servername = envString(env, 'CONSUL_TLS_SERVER_NAME');
+  const verify = envBoolean(env, 'CONSUL_HTTP_SSL_VERIFY');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw invalidConfig(cert === undefined ? 'CONSUL_CLIENT_CERT' : 'CONSUL_CLIENT_KEY', 'set together with its pair (a client certificate needs both)', undefined);
+  }
+  if (ca !== undefined) found['ca'] = ca;
+  if (cert !== undefined) found['cert'] = cert;
+  if (key !== undefined) found['key'] = key;
+  if (servername !== undefined) found['servername'] = servername;
+  if (verify === false) found['rejectUnauthorized'] = false;
+  return Object.keys(found).length === 0 ? undefined : readTlsOptions(found, 'consul.tls') as ConsulTlsOptions;
+}
+
+/** The ACL token: the option, else CONSUL_HTTP_TOKEN, else the file CONSUL_HTTP_TOKEN_FILE names. */
+function tokenFromEnv(env: Environment): string | undefined {
+  const token = env['CONSUL_HTTP_TOKEN'];
+  if (token !== undefined && token !== '') return token;
+  const file = envFile(env, 'CONSUL_HTTP_TOKEN_FILE')?.toString('utf8').trim();
+  if (file === '') throw invalidConfig('CONSUL_HTTP_TOKEN_FILE', 'a file holding a token', '<empty file>');
+  return file;
 }
 
 function parseTags(value: unknown): readonly string[] {
@@ -141,8 +196,8 @@ function parseNodeMeta(value: unknown): Readonly<Record<string, string>> {
   return Object.freeze({ ...(value as Record<string, string>) });
 }
 
-function parseTls(value: unknown, url: URL): ConsulTlsOptions | undefined {
-  if (value === undefined) return undefined;
+function parseTls(value: unknown, url: URL, env: Environment): ConsulTlsOptions | undefined {
+  if (value === undefined) return url.protocol === 'https:' ? tlsFromEnv(env) : undefined;
   checkSecretOptions(value, 'consul.tls', TLS_KNOWN);
   if (url.protocol !== 'https:') throw invalidConfig('consul.tls', "an https:// address to go with it (address is 'http://')", '{ ... }');
   return readTlsOptions(value, 'consul.tls') as ConsulTlsOptions;
@@ -168,15 +223,16 @@ export function resolveConsulOptions(options: ConsulOptions): ResolvedConsulOpti
   if (service === undefined || /[/?#\s]/.test(service)) {
     throw invalidConfig('consul.service', 'a service name without "/", "?", "#" or spaces', raw['service']);
   }
-  const url = parseAddress(raw['address']);
+  const env = readEnvironment(raw['env'], 'consul.env');
+  const url = parseAddress(raw['address'], env);
   const passingOnly = readBoolean(raw['passingOnly'], 'consul.passingOnly', true);
   const tags = parseTags(raw['tags']);
   const nodeMeta = parseNodeMeta(raw['nodeMeta']);
   const datacenter = readString(raw['datacenter'], 'consul.datacenter');
-  const token = raw['token'];
+  const token = raw['token'] ?? tokenFromEnv(env);
   // The value is not shown: a wrong one may still be (part of) a secret.
   if (token !== undefined && (typeof token !== 'string' || token === '')) throw invalidConfig('consul.token', 'a non-empty string', `<${typeof token}>`);
-  const tls = parseTls(raw['tls'], url);
+  const tls = parseTls(raw['tls'], url, env);
   const waitMs = parsePositiveDuration(raw['wait'] ?? '30s', 'consul.wait');
   if (waitMs > MAX_WAIT_MS) throw invalidConfig('consul.wait', 'a duration of at most 10m (Consul caps blocking queries there)', raw['wait']);
   const minIntervalMs = parsePositiveDuration(raw['minInterval'] ?? '250ms', 'consul.minInterval');

@@ -1,7 +1,9 @@
 import type { AttemptContext } from './attempt.js';
 import type { CallContext } from './call-context.js';
+import type { BreakerStateMessage } from './breaker-state.js';
 import type { ClientSnapshot } from './client-snapshot.js';
 import type { Clock } from './clock.js';
+import type { EjectionMessage } from './diagnostics.js';
 import type { Outcome } from './outcome.js';
 
 /** An attempt as an observer sees it when it starts: it may add headers for the next hop. */
@@ -57,6 +59,14 @@ export interface ObserverEnvironment {
   readonly clock: Clock;
   /** The client's state (endpoints, budgets, policy state) as plain JSON, for observable gauges. Off the hot path. */
   snapshot(): ClientSnapshot;
+  /** The client's own breaker and ejection news (not another client's of the same service name). */
+  readonly hooks?: ObservedClientHooks;
+}
+
+/** The hooks of the client an observer serves that it may subscribe to; each returns its unsubscribe function. */
+export interface ObservedClientHooks {
+  onBreakerState(listener: (event: BreakerStateMessage) => void): () => void;
+  onEjection(listener: (event: EjectionMessage) => void): () => void;
 }
 
 /** Makes one observer per built client (the builder may build several). */

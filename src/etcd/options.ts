@@ -5,6 +5,7 @@ import { checkOptions, readString } from '../core/options.js';
 import { readEndpointFilter, type EndpointFilter } from '../discovery/endpoint-filter.js';
 import { readClock } from '../discovery/read-clock.js';
 import { checkSecretOptions } from '../discovery/secret-options.js';
+import { addressUrl, envFile, envString, readEnvironment, type Environment } from '../discovery/env-options.js';
 
 /** TLS material for the gRPC connection to etcd (PEM buffers, passed to grpc-js `createSsl`). */
 export interface EtcdCredentials {
@@ -36,16 +37,28 @@ export interface EtcdBackoffOptions {
 export interface EtcdOptions {
   /** The service to resolve (and the default for registration). Required; names the source `etcd:<service>`. */
   readonly service: string;
-  /** etcd client URLs (`http://` or `https://`). Default `'http://127.0.0.1:2379'`. */
+  /**
+   * etcd client URLs (`http://` or `https://`) or `host:port`s (over
+   * HTTPS when `credentials` are set, as etcdctl does). Default
+   * `ETCDCTL_ENDPOINTS` (comma-separated, same formats), else
+   * `'http://127.0.0.1:2379'`.
+   */
   readonly hosts?: string | readonly string[];
   /**
    * Key prefix under which the service's instances live, one JSON value per
    * key. Default `/meshkit/services/<service>/`.
    */
   readonly prefix?: string;
-  /** TLS to etcd. Default none (plain gRPC); give it with `https://` hosts. */
+  /**
+   * TLS to etcd. Default from etcdctl's variables `ETCDCTL_CACERT`,
+   * `ETCDCTL_CERT` and `ETCDCTL_KEY` (file paths; the CA is required with
+   * them), else none (plain gRPC); give it with `https://` hosts.
+   */
   readonly credentials?: EtcdCredentials;
-  /** User/password authentication. Default none. */
+  /**
+   * User/password authentication. Default from `ETCDCTL_USER`
+   * (`name:password`, or `name` with `ETCDCTL_PASSWORD`), else none.
+   */
   readonly auth?: EtcdAuth;
   /** Deadline of each unary etcd call (range, put, lease grant, keep-alive, revoke). Default `'5s'`. */
   readonly requestTimeout?: Duration;
@@ -68,6 +81,13 @@ export interface EtcdOptions {
   readonly endpointFilter?: EndpointFilter;
   /** Time, randomness and timers (tests use `VirtualClock`). Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Where the `ETCDCTL_*` variables are read, once, when the provider is
+   * created; `{}` ignores them. Options always win over variables (each
+   * of hosts, credentials and auth as a whole); a malformed variable is
+   * `ERR_INVALID_CONFIG` naming it. Default `process.env`.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** @internal Validated, defaulted options (durations in ms, the lease TTL in whole seconds). */
@@ -94,17 +114,46 @@ export function defaultPrefix(service: string): string {
   return `/meshkit/services/${service}/`;
 }
 
-const KNOWN = ['service', 'hosts', 'prefix', 'credentials', 'auth', 'requestTimeout', 'backoff', 'leaseTtl', 'endpointFilter', 'clock'];
+const KNOWN = ['service', 'hosts', 'prefix', 'credentials', 'auth', 'requestTimeout', 'backoff', 'leaseTtl', 'endpointFilter', 'clock', 'env'];
 
-function checkHosts(value: unknown): readonly string[] {
+function checkHosts(value: unknown, option: string, scheme: 'http' | 'https'): readonly string[] {
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0) throw invalidConfig('etcd.hosts', 'a URL or a non-empty array of URLs', value);
+  if (!Array.isArray(list) || list.length === 0) throw invalidConfig(option, 'a URL or a non-empty array of URLs', value);
   return Object.freeze(list.map((host: unknown, index) => {
-    if (typeof host !== 'string' || !/^https?:\/\/[^\s/]+\/?$/.test(host)) {
-      throw invalidConfig(Array.isArray(value) ? `etcd.hosts[${index}]` : 'etcd.hosts', "an etcd URL such as 'http://127.0.0.1:2379'", host);
+    const url = typeof host === 'string' ? addressUrl(host.trim(), scheme) : undefined;
+    if (url === undefined || !/^https?:\/\/[^\s/]+\/?$/.test(url)) {
+      throw invalidConfig(Array.isArray(value) ? `${option}[${index}]` : option, "an etcd URL such as 'http://127.0.0.1:2379', or host:port", host);
     }
-    return host.replace(/\/$/, ''); // etcd3 turns the URL into a gRPC target: no trailing slash
+    return url.replace(/\/$/, ''); // etcd3 turns the URL into a gRPC target: no trailing slash
   }));
+}
+
+/** etcdctl's TLS variables; undefined when none is set. */
+function credentialsFromEnv(env: Environment): EtcdCredentials | undefined {
+  const rootCertificate = envFile(env, 'ETCDCTL_CACERT');
+  const certChain = envFile(env, 'ETCDCTL_CERT');
+  const privateKey = envFile(env, 'ETCDCTL_KEY');
+  if ((certChain === undefined) !== (privateKey === undefined)) {
+    throw invalidConfig(certChain === undefined ? 'ETCDCTL_CERT' : 'ETCDCTL_KEY', 'set together with its pair (a client certificate needs both)', undefined);
+  }
+  if (rootCertificate === undefined) {
+    if (certChain !== undefined) throw invalidConfig('ETCDCTL_CACERT', 'the CA file that signed the etcd server, set with ETCDCTL_CERT and ETCDCTL_KEY', undefined);
+    return undefined;
+  }
+  return Object.freeze({ rootCertificate, ...(certChain === undefined ? {} : { certChain, privateKey }) }) as EtcdCredentials;
+}
+
+/** etcdctl's `--user` variables; undefined when unset. */
+function authFromEnv(env: Environment): EtcdAuth | undefined {
+  const user = envString(env, 'ETCDCTL_USER');
+  if (user === undefined) return undefined;
+  const colon = user.indexOf(':');
+  const username = colon < 0 ? user : user.slice(0, colon);
+  const password = colon < 0 ? env['ETCDCTL_PASSWORD'] : user.slice(colon + 1);
+  // Neither value is shown: the user variable may hold the password.
+  if (username === '') throw invalidConfig('ETCDCTL_USER', "'name:password', or 'name' with ETCDCTL_PASSWORD", '<hidden>');
+  if (password === undefined) throw invalidConfig('ETCDCTL_PASSWORD', `the password of ETCDCTL_USER's user (it names no password)`, undefined);
+  return Object.freeze({ username, password });
 }
 
 function checkCredentials(value: unknown): EtcdCredentials | undefined {
@@ -158,14 +207,18 @@ export function resolveEtcdOptions(options: EtcdOptions): EtcdSettings {
   }
   const { baseMs: backoffBaseMs, capMs: backoffCapMs } = checkBackoff(raw['backoff']);
   const leaseTtlMs = parseDuration(raw['leaseTtl'] ?? 10_000, 'etcd.leaseTtl');
+  const env = readEnvironment(raw['env'], 'etcd.env');
+  const credentials = raw['credentials'] === undefined ? credentialsFromEnv(env) : checkCredentials(raw['credentials']);
+  const endpoints = raw['hosts'] === undefined ? envString(env, 'ETCDCTL_ENDPOINTS')?.split(',') : undefined;
   if (leaseTtlMs < 1000) throw invalidConfig('etcd.leaseTtl', 'a duration of at least 1s', raw['leaseTtl']);
   return Object.freeze({
     service,
-    hosts: checkHosts(raw['hosts'] ?? 'http://127.0.0.1:2379'),
+    hosts: checkHosts(raw['hosts'] ?? endpoints ?? 'http://127.0.0.1:2379', endpoints === undefined ? 'etcd.hosts' : 'ETCDCTL_ENDPOINTS',
+      credentials === undefined ? 'http' : 'https'),
     prefix,
     defaultPrefix: raw['prefix'] === undefined,
-    credentials: checkCredentials(raw['credentials']),
-    auth: checkAuth(raw['auth']),
+    credentials,
+    auth: raw['auth'] === undefined ? authFromEnv(env) : checkAuth(raw['auth']),
     requestTimeoutMs: parsePositiveDuration(raw['requestTimeout'] ?? 5000, 'etcd.requestTimeout'),
     backoffBaseMs,
     backoffCapMs,

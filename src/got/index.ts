@@ -8,7 +8,6 @@ import { got as defaultGot, type Got, type Options } from 'got';
 import type { Client } from '../client/client.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
-import { subscribe } from '../core/diagnostics.js';
 import { HttpStatusClassifier } from '../transports/http-classifier.js';
 import { reportBodyCut } from './body-error.js';
 import { BodyGuards, type BodyCut } from './body-guard.js';
@@ -107,8 +106,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   const classifyStatus = (status: number) => statuses.classify(status);
   // Idle sockets close after 4 s, undici's keep-alive default, as the client.request pools do.
   const agent = { http: new http.Agent({ keepAlive: true, timeout: IDLE_MS }), https: new https.Agent({ keepAlive: true, timeout: IDLE_MS }) };
-  const unsubscribe = subscribe('endpoints', (message) => {
-    if (message.service !== client.name || message.removed.length === 0) return;
+  // This client's changes only: another client of the same service name has endpoints of its own.
+  const unsubscribe = client.onEndpointsChanged((message) => {
+    if (message.removed.length === 0) return;
     releaseIdleSockets(agent.http, message.removed);
     releaseIdleSockets(agent.https, message.removed);
   });

@@ -1,6 +1,5 @@
 import { Client as GrpcChannel, credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Client } from '../client/client.js';
-import { subscribe } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject } from '../core/options.js';
@@ -66,8 +65,8 @@ export class GrpcChannels {
     channel = new GrpcChannel(endpoint.id, this.#credentials, this.#options);
     this.#open.set(endpoint.id, channel);
     // Watch the set only while channels are open: a departed endpoint's channel is closed at once.
-    this.#unsubscribe ??= subscribe('endpoints', (message) => {
-      if (message.service === this.#client.name && message.removed.length > 0) this.#reconcile();
+    this.#unsubscribe ??= this.#client.onEndpointsChanged((message) => {
+      if (message.removed.length > 0) this.#reconcile();
     });
     return channel;
   }
@@ -86,7 +85,7 @@ export class GrpcChannels {
     this.#open.clear();
   }
 
-  /** Closes channels whose endpoint is no longer in the client's set (another client of the same name may have changed). */
+  /** Closes channels whose endpoint is no longer in the client's set. */
   #reconcile(): void {
     const current = new Set(this.#client.endpoints().endpoints.map((endpoint) => endpoint.id));
     for (const [id, channel] of this.#open) {

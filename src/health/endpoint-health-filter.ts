@@ -103,16 +103,22 @@ export class EndpointHealthFilter {
 
   /** Tells telemetry that an endpoint left rotation or came back (costs a property read when nobody listens). */
   #publish(record: HostRecord, ejected: boolean, reason: EjectionReason | undefined, now: number, forMs?: number): void {
-    if (!channels.ejection.hasSubscribers) return;
-    channels.ejection.publish({
+    const listener = this.onEjection;
+    if (!channels.ejection.hasSubscribers && listener === undefined) return;
+    const message: EjectionMessage = {
       service: this.#service,
       endpoint: record.endpoint,
       ejected,
       reason,
       ejectedForMs: forMs ?? (ejected && record.ejectedUntil !== undefined ? record.ejectedUntil - now : undefined),
       ejections: record.ejections,
-    } satisfies EjectionMessage);
+    };
+    if (channels.ejection.hasSubscribers) channels.ejection.publish(message);
+    listener?.(message);
   }
+
+  /** The owning client's `onEjection` hooks; undefined while nobody listens. */
+  onEjection: ((message: EjectionMessage) => void) | undefined = undefined;
 
   /** The endpoints the balancer should use now. */
   get available(): readonly Endpoint[] {

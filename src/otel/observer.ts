@@ -55,7 +55,7 @@ export class OpenTelemetryObserver implements CallObserver {
       const value: unknown = template(request);
       return typeof value === 'string' && value !== '' ? value : undefined;
     };
-    this.#unsubscribe = this.#tracing === undefined ? undefined : forwardClientEvents(this.#service, this.#calls);
+    this.#unsubscribe = this.#tracing === undefined ? undefined : forwardClientEvents(environment, this.#calls);
   }
 
   callStart(call: CallContext): boolean {

@@ -47,7 +47,8 @@ describe('etcd options', () => {
     rejects({}, 'etcd.service');
     rejects({ service: 'a b' }, 'etcd.service');
     rejects({ service: 's', hosts: [] }, 'etcd.hosts');
-    rejects({ service: 's', hosts: '127.0.0.1:2379' }, 'etcd.hosts');
+    rejects({ service: 's', hosts: '127.0.0.1' }, 'etcd.hosts');
+    rejects({ service: 's', hosts: 'grpc://127.0.0.1:2379' }, 'etcd.hosts');
     rejects({ service: 's', hosts: ['http://ok:1', 'ftp://x'] }, 'etcd.hosts[1]');
     rejects({ service: 's', prefix: '' }, 'etcd.prefix');
     rejects({ service: 's', requestTimeout: 0 }, 'etcd.requestTimeout');

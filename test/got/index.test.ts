@@ -3,7 +3,7 @@ import type { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { got, HTTPError, RequestError } from 'got';
-import { client, DEADLINE_HEADER, isMeshkitError, roundRobin, type Client } from '../../src/index.js';
+import { client, DEADLINE_HEADER, isMeshkitError, roundRobin, toEndpoint, type Client, type Resolver } from '../../src/index.js';
 import { meshkitGot } from '../../src/got/index.js';
 import { settledResources, clientSocketsTo } from '../helpers/resources.js';
 import { closedPort, startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -197,6 +197,38 @@ describe('meshkit/got', () => {
     assert.ok(Object.values(agent.freeSockets).flat().every((socket) => socket?.destroyed === true));
     assert.deepEqual(clientSocketsTo(new Set(upstreams.map((u) => u.port))), []);
     assert.deepEqual(await settledResources(baseline), baseline);
+  });
+
+  it("keeps its idle sockets when another client of the same service name drops that endpoint", async () => {
+    const target = upstreams[0]!;
+    const ports: number[] = [];
+    target.handler = (req, res) => {
+      ports.push(req.socket.remotePort ?? 0);
+      res.end('ok');
+    };
+    await using a = client('orders').endpoints([target.address]).build();
+    const g = meshkitGot(a);
+    assert.equal(await g.get('v1/a').text(), 'ok');
+    // Another client named 'orders' whose discovery drops the endpoint a still uses.
+    let push: ((list: readonly string[]) => void) | undefined;
+    const pushed: Resolver = {
+      source: 'pushed',
+      subscribe(listener) {
+        push = (list) => listener.onUpdate({ endpoints: list.map((e) => toEndpoint(e, 'test')), source: 'pushed' });
+        push([target.address]);
+        return () => { push = undefined; };
+      },
+    };
+    await using b = client('orders').discovery(pushed).build();
+    push?.([]);
+    assert.equal(b.endpoints().endpoints.length, 0);
+    const agent = g.defaults.options.agent.http as Agent;
+    const idle = Object.values(agent.freeSockets).flat();
+    assert.equal(idle.length, 1);
+    assert.equal(idle[0]?.destroyed, false, "b's change is not a's");
+    assert.equal(await g.get('v1/b').text(), 'ok');
+    assert.equal(ports.length, 2);
+    assert.equal(ports[1], ports[0], 'the second request reused the idle connection');
   });
 
   it('rejects bad arguments with ERR_INVALID_CONFIG', () => {

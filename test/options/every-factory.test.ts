@@ -333,6 +333,8 @@ const BUILDER: Readonly<Record<string, Row>> = {
   ),
   telemetry: checked('takes an observer factory (a seam)', { run: () => base().telemetry(null as never), option: 'telemetry' }),
   clock: checked('takes a Clock (a seam)', { run: () => base().clock(Date as never), option: 'clock' }),
+  defaults: options({ run: () => base().defaults({ basepath: '/api' } as never), option: 'basepath', hint: 'basePath' },
+    { run: () => base().defaults({ headers: { 'x-a': 1 } } as never), option: 'x-a' }),
   build: none('builds; it has no options'),
 };
 

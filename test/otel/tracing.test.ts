@@ -273,6 +273,27 @@ describe('openTelemetry() tracing with the real SDK', () => {
     assert.equal(spans[0]?.status.code, SpanStatusCode.ERROR);
   });
 
+  it("another client of the same service name never adds its breaker change to this client's spans", async () => {
+    const [slow, failing] = await startUpstreams([{ delayMs: 200 }, { status: 500 }]);
+    try {
+      await using a = client('orders').endpoints([slow!.address]).telemetry(telemetry()).build();
+      await using b = client('orders').endpoints([failing!.address]).retry({ attempts: 1 })
+        .policy(circuitBreaker({ volumeThreshold: 1, errorThreshold: 0.5, resetTimeout: '1m' }))
+        .telemetry(telemetry()).build();
+      const inFlight = a.request({ path: '/' }); // a's call span is open while b's breaker trips
+      await (await b.request({ path: '/' })).body.dump();
+      await (await inFlight).body.dump();
+      const spans = sdk.spans();
+      const ids = new Set(spans.map((s) => s.spanContext().spanId));
+      const calls = spans.filter((s) => s.parentSpanContext === undefined || !ids.has(s.parentSpanContext.spanId));
+      assert.equal(calls.length, 2);
+      const withEvent = calls.filter((s) => s.events.some((e) => e.name === 'meshkit.breaker.state_change'));
+      assert.equal(withEvent.length, 1, "b's tripping call only, not a's call in flight");
+    } finally {
+      await Promise.all([slow?.close(), failing?.close()]);
+    }
+  });
+
   it('an ejection is an event on the call spans in flight', async () => {
     const pair = await startUpstreams([{ status: 503 }, {}]);
     try {
