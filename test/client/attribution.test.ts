@@ -53,11 +53,11 @@ interface SharedState {
   readonly throttleRequests: number;
 }
 
-function governed(address: string, name: string): { c: Client; state(): SharedState } {
+function governed(address: string, name: string, perTry = '150ms'): { c: Client; state(): SharedState } {
   const breaker = circuitBreaker({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '1h' });
   const limit = adaptiveConcurrency({ algorithm: aimd({ initialLimit: 40, minLimit: 1, maxLimit: 40, backoffRatio: 0.5 }), window: false });
   const throttle = adaptiveThrottle({ minRequests: 1000 });
-  const c = client(name).endpoints([address]).retry(false).timeout({ perTry: '150ms', total: '1s' })
+  const c = client(name).endpoints([address]).retry(false).timeout({ perTry, total: '10s' })
     .outlierDetection({ consecutiveGatewayFailures: 1, maxEjectionPercent: 100 })
     .endpointCircuitBreakers({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: '1h' })
     .policy(throttle).policy(breaker).policy(limit).build();
@@ -106,19 +106,26 @@ describe('attribution: only what the upstream did moves shared state', () => {
   });
   after(() => upstream.close());
 
-  async function warmClient(name: string): Promise<{ c: Client; state(): SharedState }> {
-    const g = governed(upstream.address, name);
+  async function warmClient(name: string, perTry?: string): Promise<{ c: Client; state(): SharedState }> {
+    const g = governed(upstream.address, name, perTry);
     for (let i = 0; i < 3; i++) await (await g.c.request({ path: '/ok' })).body.dump();
     return g;
   }
 
   it('caller: its abort is ERR_ABORTED (blame caller) and moves nothing', async () => {
-    const { c, state } = await warmClient('attr-abort');
+    // A per-try timeout far beyond the abort, and the abort sent once the server holds the
+    // request, so a busy machine cannot let the upstream's timeout win the race.
+    const { c, state } = await warmClient('attr-abort', '30s');
     try {
       const before = state();
       const controller = new AbortController();
+      const seen = upstream.seen.length;
       const pending = failure(c.request({ path: '/slow', signal: controller.signal }));
-      setTimeout(() => controller.abort(new Error('user left')), 20);
+      for (const givingUp = Date.now() + 10_000; upstream.seen.length === seen;) {
+        assert.ok(Date.now() < givingUp, 'the server never received the request');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      controller.abort(new Error('user left'));
       const error = await pending;
       assert.equal(error.code, 'ERR_ABORTED');
       assert.equal(error.blame, 'caller');
