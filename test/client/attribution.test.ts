@@ -115,7 +115,7 @@ describe('attribution: only what the upstream did moves shared state', () => {
   it('caller: its abort is ERR_ABORTED (blame caller) and moves nothing', async () => {
     // A per-try timeout far beyond the abort, and the abort sent once the server holds the
     // request, so a busy machine cannot let the upstream's timeout win the race.
-    const { c, state } = await warmClient('attr-abort', '30s');
+    const { c, state } = await warmClient('attr-abort', '10s');
     try {
       const before = state();
       const controller = new AbortController();
