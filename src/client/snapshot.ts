@@ -1,7 +1,7 @@
 import type { EndpointLoad } from '../balancing/balancer.js';
 import type { EjectionReason } from '../health/outlier-detector.js';
 import type { CircuitState } from '../policies/circuit-breaker.js';
-import type { EndpointsSnapshot } from './endpoint-state.js';
+import type { EndpointsSnapshot } from '../attempts/endpoint-state.js';
 
 /** One endpoint in a {@link ClientSnapshot}: where it is, what it carries, whether it is in rotation. */
 export interface EndpointStatus {

@@ -146,12 +146,11 @@ export class Tracing {
         attributes[ATTR.endpointId] = last.endpoint.id;
         this.#endpointAttributes(attributes, state, last.endpoint);
       }
-      const hedges = call.attempts > 1 ? call.attributes['hedges'] : undefined;
-      if (typeof hedges === 'number') attributes[ATTR.hedges] = hedges;
+      if (state.hedges > 0) attributes[ATTR.hedges] = state.hedges;
       const status = state.method === undefined ? 0 : statusOf(error === undefined ? result : last?.response);
       if (status > 0) attributes[ATTR.statusCode] = status;
       span.setAttributes(attributes);
-      if (last?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) {
+      if (last?.outcome?.retryable === true && state.retryBudgetExhausted) {
         span.addEvent('meshkit.retry_budget.exhausted', { [ATTR.attempts]: call.attempts });
       }
       this.#setFailure(span, status, error);
