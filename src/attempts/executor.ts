@@ -16,12 +16,10 @@ import { abortedError, callError, deadlineError } from './call-errors.js';
 import type { EndpointState } from './endpoint-state.js';
 import type { ExecutorSettings } from './executor-settings.js';
 import { waitForEndpoint } from './endpoint-wait.js';
-import type { HedgeSettings } from './hedge.js';
 import { Hedging } from './hedging.js';
 import { LatencyWindow } from './latency-window.js';
 import { DeferredRefusals } from './refusals.js';
 import { ResponseBodies } from './response-bodies.js';
-import type { RetrySettings } from './retry.js';
 import { RetryBudget } from './retry-budget.js';
 import { RetryLoop } from './retry-loop.js';
 import type { TimeoutSettings } from './timeout.js';
@@ -29,8 +27,10 @@ import type { TimeoutSettings } from './timeout.js';
 /**
  * Runs calls through the attempt loop: pick an endpoint, time the attempt,
  * send it, classify the outcome once, feed it back, and retry on another
- * endpoint when that is allowed. The success path makes one Attempt object
- * and one promise; p-retry is entered only after a first retryable failure.
+ * endpoint when that is allowed. The success path (here) makes one Attempt
+ * object and one promise; the hedged race ({@link Hedging}), the retry loop
+ * on p-retry ({@link RetryLoop}) and the wait for endpoints are entered only
+ * when the fast path leaves off.
  */
 export class Executor {
   readonly #service: string;
