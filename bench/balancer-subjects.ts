@@ -10,7 +10,8 @@ import {
 } from '../src/balancing/index.js';
 import { subsets } from '../src/balancing/subsets.js';
 import type { AttemptContext } from '../src/core/attempt.js';
-import { CallContext } from '../src/core/call-context.js';
+import { CallRecord } from '../src/attempts/call-record.js';
+import type { CallContext } from '../src/core/call-context.js';
 import type { Clock } from '../src/core/clock.js';
 import { toEndpoint, type Endpoint } from '../src/core/endpoint.js';
 import { Outcomes } from '../src/core/outcome.js';
@@ -89,9 +90,9 @@ export function benchAttempt(call: CallContext, endpoint: Endpoint, startedAt = 
 }
 
 /** `CALL_POOL` calls; with keys (`key-0`, ...) for keyed subjects. */
-export function callPool(keyed: boolean): CallContext[] {
+export function callPool(keyed: boolean): CallRecord[] {
   return Array.from({ length: CALL_POOL }, (_, i) =>
-    new CallContext('bench', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, keyed ? `key-${i}` : undefined));
+    new CallRecord('bench', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, keyed ? `key-${i}` : undefined));
 }
 
 /**
@@ -100,7 +101,7 @@ export function callPool(keyed: boolean): CallContext[] {
  * attempt in flight that has not ended.
  */
 export function warmState(balancer: Balancer, endpoints: readonly Endpoint[], clock: Clock): void {
-  const call = new CallContext('bench', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined);
+  const call = new CallRecord('bench', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined);
   endpoints.forEach((endpoint, i) => {
     const attempt = benchAttempt(call, endpoint, clock.now());
     balancer.onAttemptStart?.(attempt);

@@ -4,7 +4,7 @@
  */
 export { client, ClientBuilder } from './client/builder.js';
 export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
-export type { EndpointsSnapshot } from './client/endpoint-state.js';
+export type { EndpointsSnapshot } from './attempts/endpoint-state.js';
 export type { ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
 export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
@@ -13,7 +13,7 @@ export type { BreakerStateEvent, DiscoveryErrorEvent, EjectionEvent, EndpointsCh
 export type { ClientHooks } from './client/client-hooks.js';
 
 export type { AttemptContext } from './core/attempt.js';
-export { CallContext, type Classifier } from './core/call-context.js';
+export type { CallContext, Classifier, LatestAttempt } from './core/call-context.js';
 export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export {
   channels, subscribe,
@@ -35,7 +35,7 @@ export { filterResolver, type EndpointFilter } from './discovery/endpoint-filter
 export { allowCidrs } from './discovery/cidr.js';
 export { RejectedAnswerError } from './discovery/rejected-answer.js';
 
-export type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad, Picker } from './balancing/balancer.js';
+export type { Balancer, BalancerEnvironment, BalancerFactory, EndpointLoad, PickArgs, Picker } from './balancing/balancer.js';
 export { roundRobin } from './balancing/round-robin.js';
 export { subsets, type SubsetOptions } from './balancing/subsets.js';
 export type { SubsetSelector } from './balancing/subset-selector.js';
@@ -44,11 +44,11 @@ export {
   type LeastRequestOptions, type PeakEwmaOptions, type RingHashOptions, type ZoneAwareOptions,
 } from './balancing/index.js';
 
-export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './policies/retry.js';
-export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions, type RetryBudgetSettings } from './policies/retry-budget.js';
+export { DEFAULT_RETRY, type RetryOptions, type RetrySettings } from './attempts/retry.js';
+export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions, type RetryBudgetSettings } from './attempts/retry-budget.js';
 export { DEADLINE_HEADER, withAttemptHeaders } from './transports/deadline-header.js';
-export type { HedgeOptions, HedgeSettings } from './policies/hedge.js';
-export type { TimeoutOptions, TimeoutSettings } from './policies/timeout.js';
+export type { HedgeOptions, HedgeSettings } from './attempts/hedge.js';
+export type { TimeoutOptions, TimeoutSettings } from './attempts/timeout.js';
 
 export { classifyError } from './transports/error-classifier.js';
 export type { GovernedFunction } from './transports/function.js';

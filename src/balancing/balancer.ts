@@ -1,8 +1,21 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { CallContext } from '../core/call-context.js';
 import type { Clock } from '../core/clock.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
+
+/**
+ * What a picker reads of the call it picks for (as grpc-js's `PickArgs`):
+ * the routing key, the named subset and the endpoints already tried. The
+ * call itself is passed (it has these fields), so picking allocates nothing.
+ */
+export interface PickArgs {
+  /** Routing key for hash-based balancers (the call's `key` option); undefined when none was given. */
+  readonly hashKey: string | undefined;
+  /** The named subset the call asked for (its `subset` option); undefined to follow the client's split. */
+  readonly subset: string | undefined;
+  /** Endpoints this call already tried, in order; undefined until a retry or hedge. Avoid them while others remain. */
+  readonly tried: readonly Endpoint[] | undefined;
+}
 
 /**
  * Chooses the endpoint for one attempt. Pickers are immutable snapshots built
@@ -14,9 +27,9 @@ export interface Picker {
   readonly endpoints: readonly Endpoint[];
   /**
    * Returns an endpoint, or undefined when none can serve. Pickers should
-   * avoid endpoints in `call.tried` when others exist (retries move on).
+   * avoid endpoints in `args.tried` when others exist (retries move on).
    */
-  pick(call: CallContext): Endpoint | undefined;
+  pick(args: PickArgs): Endpoint | undefined;
 }
 
 /** What a balancer knows about one endpoint's load, for `client.endpoints()`. */

@@ -1,6 +1,5 @@
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Picker } from './balancer.js';
+import type { PickArgs, Picker } from './balancer.js';
 import type { AliasTable } from './alias-table.js';
 import type { PickRandom } from './pick-random.js';
 import { shouldAvoid, wasTried } from './tried.js';
@@ -36,11 +35,11 @@ export abstract class P2cPicker implements Picker {
    */
   protected abstract less(a: number, b: number): boolean;
 
-  pick(call: CallContext): Endpoint | undefined {
+  pick(args: PickArgs): Endpoint | undefined {
     const endpoints = this.endpoints;
     const count = endpoints.length;
     if (count <= 1) return endpoints[0];
-    const tried = shouldAvoid(call.tried, count) ? call.tried : undefined;
+    const tried = shouldAvoid(args.tried, count) ? args.tried : undefined;
     let fallback = -1;
     const random = this.#random;
     const sampler = this.#sampler;

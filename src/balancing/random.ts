@@ -1,6 +1,5 @@
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { readOptions, type NoOptions } from './options.js';
 import { PickRandom } from './pick-random.js';
 import { uniformPick } from './uniform-pick.js';
@@ -14,8 +13,8 @@ class RandomPicker implements Picker {
     this.#random = random;
   }
 
-  pick(call: CallContext): Endpoint | undefined {
-    return uniformPick(this.endpoints, call, this.#random);
+  pick(args: PickArgs): Endpoint | undefined {
+    return uniformPick(this.endpoints, args, this.#random);
   }
 }
 

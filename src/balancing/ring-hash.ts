@@ -1,6 +1,5 @@
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { hashString } from './hash.js';
 import { HashRing } from './hash-ring.js';
 import { InFlightTracker, type InFlight } from './in-flight.js';
@@ -43,15 +42,15 @@ class RingHashPicker implements Picker {
     this.#random = random;
   }
 
-  pick(call: CallContext): Endpoint | undefined {
+  pick(args: PickArgs): Endpoint | undefined {
     const endpoints = this.endpoints;
     const count = endpoints.length;
-    const key = call.hashKey;
-    if (key === undefined || count <= 1) return uniformPick(endpoints, call, this.#random);
+    const key = args.hashKey;
+    if (key === undefined || count <= 1) return uniformPick(endpoints, args, this.#random);
     const { hashes, owners } = this.#ring;
     const size = hashes.length;
     const start = this.#ring.position(hashString(key));
-    const tried = shouldAvoid(call.tried, count) ? call.tried : undefined;
+    const tried = shouldAvoid(args.tried, count) ? args.tried : undefined;
     // The paper's capacity: ceil(factor * (in flight + this one) / endpoints).
     const capacity = this.#factor === Infinity ? Infinity : Math.ceil((this.#factor * (this.#inFlight.total + 1)) / count);
     let position = start;
@@ -67,7 +66,7 @@ class RingHashPicker implements Picker {
 
 /**
  * Consistent hashing on a ring (Karger et al.; Envoy's `RING_HASH`) by the
- * call's routing key (`key` in the call options, `call.hashKey`): equal keys go
+ * call's routing key (`key` in the call options, `args.hashKey`): equal keys go
  * to the same endpoint, and when an endpoint leaves only its keys move (about
  * 1/N of them). Calls without a key go to a random endpoint. Each endpoint
  * owns points in proportion to its weight; the density (points per unit of

@@ -1,6 +1,5 @@
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { readOptions, type NoOptions } from './options.js';
 
 /** Cycles through endpoints in order; skips ones the call already tried when others remain. */
@@ -13,7 +12,7 @@ class RoundRobinPicker implements Picker {
     this.#next = start;
   }
 
-  pick(call: CallContext): Endpoint | undefined {
+  pick(args: PickArgs): Endpoint | undefined {
     const endpoints = this.endpoints;
     const count = endpoints.length;
     if (count === 0) return undefined;
@@ -21,7 +20,7 @@ class RoundRobinPicker implements Picker {
       const index = this.#next;
       this.#next = index + 1 === count ? 0 : index + 1;
       const endpoint = endpoints[index] as Endpoint;
-      if (call.tried === undefined || !call.tried.includes(endpoint)) return endpoint;
+      if (args.tried === undefined || !args.tried.includes(endpoint)) return endpoint;
     }
     // Every endpoint was tried: any of them is better than failing the retry.
     return endpoints[this.#next];

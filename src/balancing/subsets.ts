@@ -1,10 +1,9 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidArgument, invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject, nearestKey, readChoice, readNumber } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { CHANCE_SCALE, chanceThreshold, PickRandom } from './pick-random.js';
 import { checkSelector, matches, type SubsetSelector } from './subset-selector.js';
 
@@ -45,15 +44,15 @@ class SubsetPicker implements Picker {
     readonly random: PickRandom,
   ) {}
 
-  pick(call: CallContext): Endpoint | undefined {
-    const route = this.#route(call);
-    if (route === undefined) return this.everything.pick(call);
-    const picked = route.picker?.pick(call);
-    return picked !== undefined || !this.fallbackToAny ? picked : this.everything.pick(call);
+  pick(args: PickArgs): Endpoint | undefined {
+    const route = this.#route(args);
+    if (route === undefined) return this.everything.pick(args);
+    const picked = route.picker?.pick(args);
+    return picked !== undefined || !this.fallbackToAny ? picked : this.everything.pick(args);
   }
 
-  #route(call: CallContext): Route | undefined {
-    const name = call.subset;
+  #route(args: PickArgs): Route | undefined {
+    const name = args.subset;
     if (name !== undefined) {
       const named = this.routes.get(name);
       if (named === undefined) throw invalidArgument('options.subset', `one of ${[...this.routes.keys()].join(', ')}`, name);

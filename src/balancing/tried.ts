@@ -14,7 +14,7 @@ export function wasTried(tried: readonly Endpoint[], endpoint: Endpoint): boolea
   return false;
 }
 
-/** True when `call.tried` leaves something to avoid: some tried, and not all of the `count` endpoints. */
+/** True when `args.tried` leaves something to avoid: some tried, and not all of the `count` endpoints. */
 export function shouldAvoid(tried: readonly Endpoint[] | undefined, count: number): tried is readonly Endpoint[] {
   return tried !== undefined && tried.length > 0 && tried.length < count;
 }

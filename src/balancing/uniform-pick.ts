@@ -1,4 +1,4 @@
-import type { CallContext } from '../core/call-context.js';
+import type { PickArgs } from './balancer.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { PickRandom } from './pick-random.js';
 import { shouldAvoid, wasTried } from './tried.js';
@@ -11,16 +11,16 @@ import { shouldAvoid, wasTried } from './tried.js';
 export const MAX_SAMPLE_ROUNDS = 5;
 
 /**
- * A uniformly random endpoint, avoiding `call.tried` while others remain: one
+ * A uniformly random endpoint, avoiding `args.tried` while others remain: one
  * draw on the hot path; a retry re-samples up to {@link MAX_SAMPLE_ROUNDS}
  * times, then scans from a random offset (only when nearly every endpoint was
  * tried, so the scan is short).
  */
-export function uniformPick(endpoints: readonly Endpoint[], call: CallContext, random: PickRandom): Endpoint | undefined {
+export function uniformPick(endpoints: readonly Endpoint[], args: PickArgs, random: PickRandom): Endpoint | undefined {
   const count = endpoints.length;
   if (count <= 1) return endpoints[0];
   const first = endpoints[random.index(count)] as Endpoint;
-  const tried = call.tried;
+  const tried = args.tried;
   if (!shouldAvoid(tried, count) || !wasTried(tried, first)) return first;
   for (let round = 1; round < MAX_SAMPLE_ROUNDS; round++) {
     const endpoint = endpoints[random.index(count)] as Endpoint;

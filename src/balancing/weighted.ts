@@ -1,6 +1,5 @@
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { readOptions, type NoOptions } from './options.js';
 import { EdfSchedule } from './edf-schedule.js';
 import { shouldAvoid, wasTried } from './tried.js';
@@ -15,11 +14,11 @@ class WeightedPicker implements Picker {
     this.#schedule = new EdfSchedule(endpoints.map((endpoint) => endpoint.weight), random);
   }
 
-  pick(call: CallContext): Endpoint | undefined {
+  pick(args: PickArgs): Endpoint | undefined {
     const endpoints = this.endpoints;
     const count = endpoints.length;
     if (count <= 1) return endpoints[0];
-    const tried = call.tried;
+    const tried = args.tried;
     let endpoint = endpoints[this.#schedule.next()] as Endpoint;
     if (!shouldAvoid(tried, count)) return endpoint;
     // A retry takes the next due untried endpoint; the tried ones just lose their turn. Heavy tried

@@ -1,9 +1,8 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { CallContext } from '../core/call-context.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
-import type { Balancer, BalancerEnvironment, BalancerFactory, Picker } from './balancer.js';
+import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { readOptions } from './options.js';
 import { peakEwma } from './peak-ewma.js';
 import { chanceThreshold, PickRandom } from './pick-random.js';
@@ -60,15 +59,15 @@ class ZoneAwarePicker implements Picker {
     this.#random = random;
   }
 
-  pick(call: CallContext): Endpoint | undefined {
+  pick(args: PickArgs): Endpoint | undefined {
     const share = this.localShare;
     const local = share >= 1 || (share > 0 && this.#random.chance(this.#localThreshold));
     const first = local ? this.#local : this.#others;
-    const endpoint = first.pick(call);
-    const tried = call.tried;
-    if (tried === undefined || tried.length === 0) return endpoint ?? (local ? this.#others : this.#local).pick(call);
+    const endpoint = first.pick(args);
+    const tried = args.tried;
+    if (tried === undefined || tried.length === 0) return endpoint ?? (local ? this.#others : this.#local).pick(args);
     if (endpoint !== undefined && !wasTried(tried, endpoint)) return endpoint;
-    return this.#retry(call, tried, endpoint, first, local ? this.#others : this.#local);
+    return this.#retry(args, tried, endpoint, first, local ? this.#others : this.#local);
   }
 
   /**
@@ -76,10 +75,10 @@ class ZoneAwarePicker implements Picker {
    * look once more on that side, then spill to the other side; if everything
    * was tried, any endpoint beats failing the retry.
    */
-  #retry(call: CallContext, tried: readonly Endpoint[], endpoint: Endpoint | undefined, first: Picker, second: Picker): Endpoint | undefined {
+  #retry(args: PickArgs, tried: readonly Endpoint[], endpoint: Endpoint | undefined, first: Picker, second: Picker): Endpoint | undefined {
     const again = endpoint === undefined ? undefined : untriedBesides(first.endpoints, tried);
     if (again !== undefined) return again;
-    const spill = second.pick(call);
+    const spill = second.pick(args);
     if (spill === undefined) return endpoint;
     if (!wasTried(tried, spill)) return spill;
     return untriedBesides(second.endpoints, tried) ?? endpoint ?? spill;
@@ -128,7 +127,7 @@ function untriedBesides(endpoints: readonly Endpoint[], tried: readonly Endpoint
  *
  * A pick draws at most one number from the balancer's own random stream
  * (seeded from the clock) for the local-or-spill choice (none while the share
- * is 0 or 1), then does the inner picker's work, and allocates nothing. Retries avoid `call.tried`: once every local endpoint was tried,
+ * is 0 or 1), then does the inner picker's work, and allocates nothing. Retries avoid `args.tried`: once every local endpoint was tried,
  * the retry spills to another zone (and the other way round). Feedback
  * (`onAttemptStart`, `onAttemptEnd`) and `describe` go to the inner balancer
  * that owns the endpoint's zone. Without outlier detection (or in its panic mode) every

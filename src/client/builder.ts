@@ -10,15 +10,15 @@ import type { Policy } from '../core/policy.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { circuitBreaker } from '../policies/circuit-breaker.js';
 import { resolveCircuitBreaker, type CircuitBreakerOptions } from '../policies/circuit-breaker-options.js';
-import { resolveHedge, type HedgeOptions, type HedgeSettings } from '../policies/hedge.js';
+import { resolveHedge, type HedgeOptions, type HedgeSettings } from '../attempts/hedge.js';
 import { resolveOutlierDetection, type OutlierDetectionOptions, type OutlierSettings } from '../health/outlier-options.js';
 import { resolveHealthCheck, type HealthCheckOptions, type HealthCheckSettings } from '../health/active-health-check-options.js';
 import {
   resolveEndpointCircuitBreakers, type EndpointCircuitBreakerOptions, type EndpointCircuitBreakerSettings,
 } from '../health/endpoint-breaker-options.js';
 import { staticEndpoints } from '../discovery/static.js';
-import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../policies/retry.js';
-import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../policies/timeout.js';
+import { DEFAULT_RETRY, resolveRetry, type RetryOptions, type RetrySettings } from '../attempts/retry.js';
+import { NO_TIMEOUTS, resolveTimeouts, type TimeoutOptions, type TimeoutSettings } from '../attempts/timeout.js';
 import { undiciTransport, type HttpTransportFactory, type UndiciTransportOptions } from '../transports/undici.js';
 import type { Identity } from '../security/identity.js';
 import { Client, type ClientConfig } from './client.js';

@@ -1,4 +1,4 @@
-import type { Attempt } from '../core/attempt.js';
+import type { Attempt } from '../attempts/attempt.js';
 import { channels, type DiscoveryErrorMessage, type EjectionMessage, type EndpointsMessage } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';

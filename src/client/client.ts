@@ -1,6 +1,9 @@
 import type { Balancer } from '../balancing/balancer.js';
 import type { AttemptContext } from '../core/attempt.js';
-import { CallContext, type Classifier, type CallTransport } from '../core/call-context.js';
+import type { Classifier } from '../core/call-context.js';
+import type { CallTransport } from '../core/call-transport.js';
+import { CallRecord } from '../attempts/call-record.js';
+import type { Attempt, Call } from '../attempts/attempt.js';
 import type { CallObserver, CallObserverFactory } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
@@ -18,9 +21,9 @@ import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health
 import type { EndpointCircuitBreakerSettings } from '../health/endpoint-breaker-options.js';
 import { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
-import type { HedgeSettings } from '../policies/hedge.js';
-import type { RetrySettings } from '../policies/retry.js';
-import type { TimeoutSettings } from '../policies/timeout.js';
+import type { HedgeSettings } from '../attempts/hedge.js';
+import type { RetrySettings } from '../attempts/retry.js';
+import type { TimeoutSettings } from '../attempts/timeout.js';
 import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
 import { httpClassifier } from '../transports/http-classifier.js';
 import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transports/http-types.js';
@@ -31,8 +34,8 @@ import { callOwners } from './client-events.js';
 import { ClientHooks } from './client-hooks.js';
 import { debugClient } from './debug-log.js';
 import { shapeRequest, type ResolvedRequestDefaults } from './request-shape.js';
-import { EndpointState, type EndpointsSnapshot } from './endpoint-state.js';
-import { Executor } from './executor.js';
+import { EndpointState, type EndpointsSnapshot } from '../attempts/endpoint-state.js';
+import { Executor } from '../attempts/executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
 import { registerClient, unregisterClient } from './registry.js';
 import { endpointStatuses, type ClientSnapshot } from './snapshot.js';
@@ -147,7 +150,8 @@ export class Client extends ClientHooks implements AsyncDisposable {
       observer: this.#observer,
     });
     const executor = this.#executor;
-    const run: Invoke = (call) => executor.run(call);
+    // Policies pass on the call they were given: the client's own record of it.
+    const run: Invoke = (call) => executor.run(call as Call);
     this.#invoke = stages.wrapped.length === 0 ? run : composePolicies(stages.wrapped, run);
     debugClient(events, { balancer: config.balancer.name, describe: balancer.describe?.bind(balancer), attempts: config.retry.attempts });
     this.#state.start();
@@ -360,7 +364,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
         return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration', options.timeout) : error);
       }
     }
-    const call = new CallContext(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
+    const call = new CallRecord<Attempt>(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);
     // Tighter than the client's own bound: the caller chose it, so its running out is the caller's doing.
     if (total < this.config.timeouts.total) call.deadlineIsCallers = true;
     if (this.events.tracking) callOwners.set(call, this.events); // only while retries are watched (or NODE_DEBUG=meshkit)
@@ -370,7 +374,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
   }
 
   /** The call path with telemetry: the observer sees the call start in the caller's context and its end. */
-  #observed(call: CallContext, observer: CallObserver): Promise<unknown> {
+  #observed(call: Call, observer: CallObserver): Promise<unknown> {
     // Observers that record nothing for this call (no SDK registered) cost it nothing more.
     if (observer.callStart?.(call) === false) return this.#invoke(call);
     call.observed = true;

@@ -1,6 +1,6 @@
 import { debuglog } from 'node:util';
 import type { EndpointLoad } from '../balancing/balancer.js';
-import type { Attempt } from '../core/attempt.js';
+import type { Attempt } from '../attempts/attempt.js';
 import type { CallContext } from '../core/call-context.js';
 import { subscribe } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';

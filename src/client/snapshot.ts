@@ -1,6 +1,6 @@
 import type { EndpointLoad } from '../balancing/balancer.js';
 import type { EndpointStatus } from '../core/client-snapshot.js';
-import type { EndpointsSnapshot } from './endpoint-state.js';
+import type { EndpointsSnapshot } from '../attempts/endpoint-state.js';
 
 // The snapshot's types are core's (observers receive a snapshot); the client builds it here.
 export type { ClientSnapshot, EndpointStatus } from '../core/client-snapshot.js';

@@ -45,6 +45,17 @@ export interface CallObserver {
   callStart?(call: CallContext): boolean | void;
   /** An attempt is about to be sent to its endpoint. */
   attemptStart?(attempt: ObservedAttempt): void;
+  /**
+   * A hedge of the call is about to go out (see `.hedge()`): the call's next
+   * `attemptStart` is that hedge. `hedges` counts the call's hedges so far,
+   * this one included.
+   */
+  hedgeStart?(call: CallContext, hedges: number): void;
+  /**
+   * A retry was due, but the retry budget had no room for it: the call ends
+   * with its last attempt's result. At most once per call.
+   */
+  retryBudgetExhausted?(call: CallContext): void;
   /** An attempt settled (answered, failed, timed out, or was cancelled). */
   attemptEnd?(attempt: SettledAttempt): void;
   /** The call settled: `error` is undefined on success; `result` is what the caller receives. */

@@ -21,7 +21,7 @@ function warnOnce(warned: Set<string>, observer: string, method: string, error: 
 export function guardedObserver(observers: readonly { readonly name: string; readonly observer: CallObserver }[]): CallObserver | undefined {
   if (observers.length === 0) return undefined;
   const warned = new Set<string>();
-  const each = <K extends 'attemptStart' | 'attemptEnd' | 'callEnd'>(method: K) => {
+  const each = <K extends 'attemptStart' | 'attemptEnd' | 'callEnd' | 'hedgeStart' | 'retryBudgetExhausted'>(method: K) => {
     const bound = observers
       .filter((o) => typeof o.observer[method] === 'function')
       .map((o) => ({ name: o.name, fn: (o.observer[method] as (...args: unknown[]) => void).bind(o.observer) }));
@@ -56,10 +56,14 @@ export function guardedObserver(observers: readonly { readonly name: string; rea
   const attemptStart = each('attemptStart');
   const attemptEnd = each('attemptEnd');
   const callEnd = each('callEnd');
+  const hedgeStart = each('hedgeStart');
+  const retryBudgetExhausted = each('retryBudgetExhausted');
   if (callStart !== undefined) combined.callStart = callStart as CallObserver['callStart'] & object;
   if (attemptStart !== undefined) combined.attemptStart = attemptStart;
   if (attemptEnd !== undefined) combined.attemptEnd = attemptEnd;
   if (callEnd !== undefined) combined.callEnd = callEnd;
+  if (hedgeStart !== undefined) combined.hedgeStart = hedgeStart;
+  if (retryBudgetExhausted !== undefined) combined.retryBudgetExhausted = retryBudgetExhausted;
   combined.close = async () => {
     await Promise.all(observers.map(async (o) => {
       try {

@@ -161,8 +161,7 @@ export class CallMetrics {
     if (error !== undefined) attributes[ATTR.errorType] = errorType(error);
     else if (status >= 400) attributes[ATTR.errorType] = String(status);
     this.#callDuration.record(Math.max(0, now - call.startedAt) / 1000, attributes);
-    // Only a retryable failure can be refused a retry: other calls never read (and allocate) call.attributes.
-    if (call.current?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) this.#budgetRejections.add(1, this.#serviceAttributes);
+    if (state.retryBudgetExhausted && call.current?.outcome?.retryable === true) this.#budgetRejections.add(1, this.#serviceAttributes);
   }
 
   /** Stops the observable callback (the client closed), after adding the attempts it still holds. */

@@ -44,8 +44,12 @@ export class CallState {
   span: Span | undefined = undefined;
   /** The call span's context (parent of attempt spans), made on the first attempt. */
   spanContext: Context | undefined = undefined;
-  /** Hedges seen so far (to tell a hedge from a retry when an attempt starts). */
-  hedgesSeen = 0;
+  /** Hedges started so far (the executor's `hedgeStart`). */
+  hedges = 0;
+  /** True from a `hedgeStart` until its attempt starts: that attempt is a hedge, not a retry. */
+  hedgeNext = false;
+  /** True when the retry budget refused this call a retry (the executor's `retryBudgetExhausted`). */
+  retryBudgetExhausted = false;
   /** The first attempt's record, while its span is deferred (traced calls only). */
   first: AttemptState | undefined = undefined;
   /** The redacted path, computed once when first needed. */

@@ -87,6 +87,18 @@ export class OpenTelemetryObserver implements CallObserver {
     this.#metrics?.attemptStarted(record.kind);
   }
 
+  hedgeStart(call: CallContext, hedges: number): void {
+    const state = this.#calls.get(call);
+    if (state === undefined) return;
+    state.hedges = hedges;
+    state.hedgeNext = true;
+  }
+
+  retryBudgetExhausted(call: CallContext): void {
+    const state = this.#calls.get(call);
+    if (state !== undefined) state.retryBudgetExhausted = true;
+  }
+
   attemptEnd(attempt: SettledAttempt): void {
     if (this.#calls.size === 0) return;
     const state = this.#calls.get(attempt.call);
@@ -120,15 +132,8 @@ export class OpenTelemetryObserver implements CallObserver {
   /** A hedge when the executor counted a new hedge before starting it; a retry when it follows another attempt; else the first. */
   #kindOf(state: CallState, attempt: AttemptContext): AttemptKind {
     if (attempt.number === 1) return 'first';
-    const call = state.call;
-    // call.hedges is set only while a hedged race runs, so other calls never touch (and allocate) call.attributes here.
-    if (call.hedges !== undefined) {
-      const hedges = call.attributes['hedges'];
-      if (typeof hedges === 'number' && hedges > state.hedgesSeen) {
-        state.hedgesSeen = hedges;
-        return 'hedge';
-      }
-    }
-    return 'retry';
+    if (!state.hedgeNext) return 'retry';
+    state.hedgeNext = false;
+    return 'hedge';
   }
 }

@@ -161,11 +161,10 @@ export class Tracing {
         // The call's only attempt had no span: its classification goes on the call span.
         if (first !== undefined && !first.spanned) this.#foldAttempt(span, last);
       }
-      const hedges = call.attempts > 1 ? call.attributes['hedges'] : undefined;
-      if (typeof hedges === 'number') span.setAttribute(ATTR.hedges, hedges);
+      if (state.hedges > 0) span.setAttribute(ATTR.hedges, state.hedges);
       const status = state.method === undefined ? 0 : statusOf(error === undefined ? result : last?.response);
       if (status > 0) span.setAttribute(ATTR.statusCode, status);
-      if (last?.outcome?.retryable === true && call.attributes['retryBudgetExhausted'] === true) {
+      if (last?.outcome?.retryable === true && state.retryBudgetExhausted) {
         span.addEvent('meshkit.retry_budget.exhausted', { [ATTR.attempts]: call.attempts });
       }
       this.#setFailure(span, status, error);
@@ -235,7 +234,7 @@ export class Tracing {
   }
 
   /** The only attempt's classification, for the call span that stands for it. */
-  #foldAttempt(span: Span, attempt: AttemptContext & { readonly outcome?: Outcome | undefined }): void {
+  #foldAttempt(span: Span, attempt: { readonly outcome?: Outcome | undefined }): void {
     const outcome = attempt.outcome;
     if (outcome === undefined) return;
     span.setAttribute(ATTR.outcome, outcome.reason);

@@ -110,14 +110,14 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
     try {
       result = await handler(failure, call);
     } catch (thrown) {
-      if (failure.kind === 'response') call.transport.discard(failure.response);
+      if (failure.kind === 'response') call.discard(failure.response);
       const original = failure.kind === 'error' ? failure.error : failure;
       if (thrown instanceof Error && thrown !== original && !Object.hasOwn(thrown, 'cause')) {
         Object.defineProperty(thrown, 'cause', { value: original, writable: true, configurable: true, enumerable: false });
       }
       throw thrown;
     }
-    if (failure.kind === 'response' && result !== failure.response) call.transport.discard(failure.response);
+    if (failure.kind === 'response' && result !== failure.response) call.discard(failure.response);
     return result;
   }
 
@@ -140,7 +140,7 @@ export function fallback<T = unknown>(handler: FallbackHandler<T>, options: Fall
         }
         if (!responses) return value;
         const current = call.current;
-        const outcome = current !== undefined && current.response === value ? current.outcome : call.classifier.response(value);
+        const outcome = current !== undefined && current.response === value ? current.outcome : call.classify(value);
         if (outcome === undefined || outcome.ok || call.signal?.aborted === true) return value;
         const failure: FallbackFailure<T> = { kind: 'response', response: value as unknown as T, outcome };
         if (predicate !== undefined && !predicate(failure, call)) return value;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { AttemptSink } from '../core/call-context.js';
+import type { AttemptSink } from '../core/call-transport.js';
 import { isMeshkitError, MeshkitError } from '../core/errors.js';
 
 /** The callback of undici's request API. */

@@ -1,5 +1,6 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { Classifier, CallTransport } from '../core/call-context.js';
+import type { Classifier } from '../core/call-context.js';
+import type { CallTransport } from '../core/call-transport.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { Outcomes, type Outcome } from '../core/outcome.js';
 import { classifyError } from './error-classifier.js';

@@ -1,5 +1,5 @@
 import type { AttemptContext } from '../core/attempt.js';
-import type { CallTransport } from '../core/call-context.js';
+import type { CallTransport } from '../core/call-transport.js';
 import type { Endpoint } from '../core/endpoint.js';
 
 /**

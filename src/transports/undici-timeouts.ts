@@ -1,4 +1,4 @@
-import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
+import { UNDICI_BODY_TIMEOUT_MS } from '../attempts/timeout.js';
 
 /**
  * How much later than the per-try timeout undici's headers timeout is set

@@ -1,5 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
-import type { AttemptSink } from '../core/call-context.js';
+import type { AttemptSink } from '../core/call-transport.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
@@ -9,7 +9,7 @@ import type { Identity } from '../security/identity.js';
 import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connector.js';
 import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
-import { UNDICI_BODY_TIMEOUT_MS } from '../policies/timeout.js';
+import { UNDICI_BODY_TIMEOUT_MS } from '../attempts/timeout.js';
 import { requestWatchingBody } from './body-watch.js';
 import { undiciTimeouts, type UndiciTimeouts } from './undici-timeouts.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';

@@ -11,13 +11,6 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HEADING = '## Where does a change go';
 
-/**
- * Paths the table names that are being created on another branch.
- * KNOWN UNTIL MERGE: empty this list when the attempt loop's move to
- * src/attempts/ lands; the test fails while an entry here exists, as a reminder.
- */
-const PATHS_UNTIL_MERGE: readonly string[] = ['src/attempts/', 'test/attempts/'];
-
 /** Words the first column must contain, one row each at least: the kinds of change named when the table was asked for. */
 const KINDS = ['balancer', 'resolver', 'policy', 'transport', 'integration', 'metric', 'attempt-loop', 'inbound'];
 
@@ -72,13 +65,10 @@ describe('docs/architecture.md: where does a change go', () => {
   });
 
   it('every path it names exists', () => {
-    const missing = [...new Set(named)].filter((path) => !exists(path) && !PATHS_UNTIL_MERGE.includes(path));
+    const missing = [...new Set(named)].filter((path) => !exists(path));
     assert.deepEqual(missing, []);
   });
 
-  it('the paths known until merge are still missing (remove the ones that arrived)', () => {
-    assert.deepEqual(PATHS_UNTIL_MERGE.filter((path) => exists(path)), [], 'PATHS_UNTIL_MERGE names a path that exists now: delete the entry');
-  });
 
   it('the parser reads a table and its paths (and a template path by its folder)', () => {
     const sample = `# t\n\n${HEADING}\n\n| a | b |\n| --- | --- |\n| x \`src/core/clock.ts\` | \`src/core/<name>.ts\`, \`src/nowhere.ts\` |\n\n## next\n| not | this |\n`;

@@ -36,15 +36,6 @@ const PEER_EXCEPTIONS: Readonly<Record<string, { readonly package: string; reado
   },
 };
 
-/**
- * Cycles inside core/ that are known and being removed on another branch.
- * KNOWN UNTIL MERGE: empty this list when the CallContext split lands; the
- * test fails while an entry here is no longer a cycle, as a reminder.
- */
-const KNOWN_CORE_CYCLES_UNTIL_MERGE: readonly (readonly string[])[] = [
-  ['core/attempt.ts', 'core/call-context.ts'],
-];
-
 const edges = scanImports(SRC);
 const describeEdge = (edge: ImportEdge): string => `${edge.from} imports '${edge.specifier}'`;
 
@@ -92,16 +83,11 @@ describe('import cycles in core/', () => {
   const coreFiles = sourceFiles(SRC).filter((file) => folderOf(file) === 'core');
   const cycles = cyclesAmong(edges, coreFiles);
   const key = (cycle: readonly string[]): string => [...cycle].sort().join(' <-> ');
-  const known = new Set(KNOWN_CORE_CYCLES_UNTIL_MERGE.map(key));
 
-  it('core/ has no import cycle beyond the ones known until merge', () => {
-    assert.deepEqual(cycles.map(key).filter((cycle) => !known.has(cycle)), [], 'break the cycle: move the shared type into a file both import');
+  it('core/ has no import cycle', () => {
+    assert.deepEqual(cycles.map(key), [], 'break the cycle: move the shared type into a file both import');
   });
 
-  it('every cycle known until merge still exists (remove the ones that are gone)', () => {
-    const found = new Set(cycles.map(key));
-    assert.deepEqual([...known].filter((cycle) => !found.has(cycle)), [], 'KNOWN_CORE_CYCLES_UNTIL_MERGE names a cycle that is gone: delete the entry');
-  });
 
   it('the cycle finder finds a cycle and ignores a chain', () => {
     const edge = (from: string, target: string): ImportEdge => ({ from, specifier: `./${target}`, target });
@@ -111,8 +97,8 @@ describe('import cycles in core/', () => {
     assert.deepEqual(cyclesAmong([edge('core/a.ts', 'core/b.ts'), edge('core/b.ts', 'core/c.ts')], files), []);
   });
 
-  it('the src/ folders the lists name exist (attempts/ may still be on its way)', () => {
-    const missing = [...CORE_FOLDERS, ...INTEGRATION_FOLDERS, ...OTHER_FOLDERS].filter((folder) => folder !== 'attempts' && !existsSync(`${SRC}${folder}`));
+  it('the src/ folders the lists name exist', () => {
+    const missing = [...CORE_FOLDERS, ...INTEGRATION_FOLDERS, ...OTHER_FOLDERS].filter((folder) => !existsSync(`${SRC}${folder}`));
     assert.deepEqual(missing, []);
   });
 });

@@ -1,7 +1,8 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, roundRobin, toEndpoint, type Endpoint } from '../../src/index.js';
+import { roundRobin, toEndpoint, type Endpoint } from '../../src/index.js';
 import { functionClassifier, functionTransport } from '../../src/transports/function.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 
@@ -9,8 +10,8 @@ function endpoints(count: number): Endpoint[] {
   return Array.from({ length: count }, (_, i) => toEndpoint(`127.0.0.1:${1000 + i}`, 'e'));
 }
 
-function newCall(): CallContext {
-  return new CallContext('svc', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined);
+function newCall(): CallRecord {
+  return new CallRecord('svc', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined);
 }
 
 describe('roundRobin', () => {

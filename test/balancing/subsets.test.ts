@@ -1,7 +1,8 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, roundRobin, subsets, toEndpoint, type Endpoint } from '../../src/index.js';
+import { client, isMeshkitError, roundRobin, subsets, toEndpoint, type Endpoint } from '../../src/index.js';
 import { functionClassifier, functionTransport } from '../../src/transports/function.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
@@ -9,8 +10,8 @@ import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 const versioned = (port: number, version: string): Endpoint =>
   toEndpoint({ host: '127.0.0.1', port, metadata: { version }, tags: version === 'v2' ? ['canary'] : [] }, 'e');
 
-function call(subset?: string): CallContext {
-  return new CallContext('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, undefined, subset);
+function call(subset?: string): CallRecord {
+  return new CallRecord('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, undefined, subset);
 }
 
 const fleet = [versioned(1, 'v1'), versioned(2, 'v1'), versioned(3, 'v1'), versioned(4, 'v2')];

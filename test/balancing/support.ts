@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Balancer, BalancerFactory } from '../../src/balancing/balancer.js';
 import type { AttemptContext } from '../../src/core/attempt.js';
-import { CallContext } from '../../src/core/call-context.js';
+import { CallRecord } from '../../src/attempts/call-record.js';
 import { toEndpoint, type Endpoint } from '../../src/core/endpoint.js';
 import { Outcomes, type Outcome } from '../../src/core/outcome.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -13,8 +13,8 @@ export function endpoints(count: number, weights?: readonly number[]): Endpoint[
 }
 
 /** A call, optionally with a routing key and endpoints already tried. */
-export function newCall(key?: string, tried?: Endpoint[]): CallContext {
-  const call = new CallContext('svc', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, key);
+export function newCall(key?: string, tried?: Endpoint[]): CallRecord {
+  const call = new CallRecord('svc', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, key);
   if (tried !== undefined) call.tried = tried;
   return call;
 }
@@ -69,7 +69,7 @@ export function pickCost(factory: BalancerFactory, size: number, key?: string): 
 }
 
 /** The attempt shape balancers see, for feeding them start/end events by hand. */
-export function attemptOn(endpoint: Endpoint, call: CallContext = newCall()): AttemptContext {
+export function attemptOn(endpoint: Endpoint, call: CallRecord = newCall()): AttemptContext {
   return { call, number: 1, endpoint, deadline: Infinity, startedAt: 0, outboundHeaders: undefined, get signal(): AbortSignal { throw new Error('unused'); } };
 }
 

@@ -1,7 +1,8 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, leastRequest, peakEwma, roundRobin, toEndpoint, type BalancerFactory, type Endpoint } from '../../src/index.js';
+import { leastRequest, peakEwma, roundRobin, toEndpoint, type BalancerFactory, type Endpoint } from '../../src/index.js';
 import { random, ringHash, weighted } from '../../src/balancing/index.js';
 import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
@@ -33,7 +34,7 @@ describe('ejection and balancers', () => {
           let pickedEjected = false;
           for (let i = 0; i < 50; i++) {
             // Keyed calls, so ring hash walks its ring rather than picking at random.
-            const picked = picker.pick(new CallContext('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, `key-${i}`));
+            const picked = picker.pick(new CallRecord('s', undefined, functionTransport, functionClassifier, 0, Infinity, true, true, undefined, `key-${i}`));
             // Every endpoint ejected and no panic (threshold 0): nothing to pick is the right answer.
             if (picked === undefined) assert.equal(detector.available.length, 0);
             else pickedEjected ||= ejected.has(picked.id);

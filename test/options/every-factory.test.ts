@@ -123,7 +123,6 @@ const serverRows = {
 /** Rows per subpath export (the package.json key). */
 const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
   '.': {
-    CallContext: none('per-call state the client makes for each call'),
     Client: none('made by client(name)...build(); configuration goes through the builder'),
     ClientBuilder: none("made by client(name); its methods have their own rows (BUILDER below)"),
     ConcurrencyLimiter: options({ run: () => new ConcurrencyLimiter({ algoritm: gradient2() } as never), option: 'algoritm', hint: 'algorithm' },

@@ -1,9 +1,10 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, Outcomes, roundRobin, type Classifier, type Outcome } from '../../src/index.js';
-import type { Attempt } from '../../src/core/attempt.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, Outcomes, roundRobin, type Classifier, type Outcome, type CallContext } from '../../src/index.js';
+import type { Attempt } from '../../src/attempts/attempt.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { statusOutcomeTable } from '../../src/core/outcome.js';
 import { adaptiveThrottle } from '../../src/policies/adaptive-throttle.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -25,8 +26,8 @@ const UNAVAILABLE = statuses[503] as Outcome;
 const TOO_MANY = statuses[429] as Outcome;
 const NOT_FOUND = statuses[404] as Outcome;
 
-function makeCall(): CallContext {
-  return new CallContext('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
+function makeCall(): CallRecord {
+  return new CallRecord('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
 }
 
 /** A `next` that ends the call with `outcome` as its final attempt's classification (rejecting when `reject`). */
@@ -34,8 +35,8 @@ function ending(outcome: Outcome | undefined, reject = false) {
   return (call: CallContext): Promise<string> => {
     if (outcome !== undefined) {
       // The call made an attempt that ended with `outcome`.
-      call.attempts = 1;
-      call.current = { outcome } as unknown as Attempt;
+      (call as CallRecord).attempts = 1;
+      (call as CallRecord).current = { outcome } as unknown as Attempt;
     }
     return reject ? Promise.reject(new Error('transport error')) : Promise.resolve('response');
   };
@@ -161,8 +162,8 @@ describe('adaptiveThrottle state machine (virtual clock)', () => {
     let finish: (() => void) | undefined;
     const pending = policy.wrap((call) => new Promise<string>((resolve) => {
       finish = () => {
-        call.attempts = 1;
-        call.current = { outcome: OK } as unknown as Attempt;
+        (call as CallRecord).attempts = 1;
+        (call as CallRecord).current = { outcome: OK } as unknown as Attempt;
         resolve('late');
       };
     }))(makeCall());

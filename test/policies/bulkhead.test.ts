@@ -1,9 +1,10 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, roundRobin, systemClock, type Classifier } from '../../src/index.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, roundRobin, systemClock, type Classifier, type CallContext } from '../../src/index.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { bulkhead, type BulkheadPolicy } from '../../src/policies/bulkhead.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -11,8 +12,8 @@ import { startUpstream } from '../helpers/upstream.js';
 const noTransport = {} as CallTransport;
 const noClassifier = {} as Classifier;
 
-function makeCall(options: { deadline?: number; signal?: AbortSignal } = {}): CallContext {
-  return new CallContext('svc', undefined, noTransport, noClassifier, 0, options.deadline ?? Infinity, true, true, options.signal);
+function makeCall(options: { deadline?: number; signal?: AbortSignal } = {}): CallRecord {
+  return new CallRecord('svc', undefined, noTransport, noClassifier, 0, options.deadline ?? Infinity, true, true, options.signal);
 }
 
 /** A `next` whose calls stay pending until the test settles them, in the order they started. */

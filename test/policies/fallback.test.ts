@@ -1,9 +1,10 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, MeshkitError, type HttpResponse, type Policy } from '../../src/index.js';
-import type { Attempt } from '../../src/core/attempt.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, MeshkitError, type HttpResponse, type Policy, type CallContext } from '../../src/index.js';
+import type { Attempt } from '../../src/attempts/attempt.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { Outcomes, type Outcome } from '../../src/core/outcome.js';
 import { fallback, type FallbackFailure } from '../../src/policies/fallback.js';
 import { staticResponse } from '../../src/policies/fallback-response.js';
@@ -11,7 +12,7 @@ import { httpClassifier } from '../../src/transports/http-classifier.js';
 import { closedPort, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 interface Fake {
-  call: CallContext;
+  call: CallRecord;
   discarded: unknown[];
 }
 
@@ -19,16 +20,16 @@ interface Fake {
 function fakeCall(signal?: AbortSignal): Fake {
   const discarded: unknown[] = [];
   const transport: CallTransport = { send: () => Promise.reject(new Error('unused')), discard: (response) => void discarded.push(response) };
-  const call = new CallContext('svc', { path: '/' }, transport, httpClassifier([502, 503, 504]), 0, Infinity, true, true, signal);
+  const call = new CallRecord('svc', { path: '/' }, transport, httpClassifier([502, 503, 504]), 0, Infinity, true, true, signal);
   return { call, discarded };
 }
 
 /** Pretends the executor ran an attempt that ended with `outcome` (and `response`). */
 function settle(call: CallContext, outcome: Outcome, response?: unknown): void {
-  call.current = { outcome, response } as unknown as Attempt;
+  (call as CallRecord).current = { outcome, response } as unknown as Attempt;
 }
 
-function run<T>(policy: Policy, call: CallContext, inner: (call: CallContext) => Promise<T>): Promise<T> {
+function run<T>(policy: Policy, call: CallRecord, inner: (call: CallContext) => Promise<T>): Promise<T> {
   return policy.wrap(inner)(call);
 }
 

@@ -1,9 +1,10 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, type HttpResponse } from '../../src/index.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, type HttpResponse, type CallContext } from '../../src/index.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { fallback } from '../../src/policies/fallback.js';
 import { staticResponse } from '../../src/policies/fallback-response.js';
 import { faultInjection, FAULT_INJECTED, type FaultInjectionOptions } from '../../src/policies/fault-injection.js';
@@ -14,13 +15,13 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const noTransport: CallTransport = { send: () => Promise.reject(new Error('unused')), discard: () => {} };
 
-function httpCall(clock: VirtualClock, options: { deadline?: number; signal?: AbortSignal } = {}): CallContext {
+function httpCall(clock: VirtualClock, options: { deadline?: number; signal?: AbortSignal } = {}): CallRecord {
   const now = clock.now();
-  return new CallContext('svc', { path: '/' }, noTransport, httpClassifier([503]), now, options.deadline ?? Infinity, true, true, options.signal);
+  return new CallRecord('svc', { path: '/' }, noTransport, httpClassifier([503]), now, options.deadline ?? Infinity, true, true, options.signal);
 }
 
-function fnCall(clock: VirtualClock): CallContext {
-  return new CallContext('svc', () => 'x', functionTransport, functionClassifier, clock.now(), Infinity, true, true, undefined);
+function fnCall(clock: VirtualClock): CallRecord {
+  return new CallRecord('svc', () => 'x', functionTransport, functionClassifier, clock.now(), Infinity, true, true, undefined);
 }
 
 /** An inner pipeline that records when it was reached. */
@@ -191,7 +192,7 @@ describe('faultInjection', () => {
     const { reached, next } = recorder(clock);
     const invoke = faultInjection({ abort: { percent: 100 }, enabled: (call) => call.hashKey === 'chaos', clock }).wrap(next);
     assert.equal(await invoke(httpCall(clock)), 'sent');
-    const chaos = new CallContext('svc', { path: '/' }, noTransport, httpClassifier([]), 0, Infinity, true, true, undefined, 'chaos');
+    const chaos = new CallRecord('svc', { path: '/' }, noTransport, httpClassifier([]), 0, Infinity, true, true, undefined, 'chaos');
     await assert.rejects(invoke(chaos), (e) => isMeshkitError(e, FAULT_INJECTED));
     const broken = faultInjection({ abort: { percent: 100 }, enabled: () => {
       throw new Error('bad predicate');

@@ -1,14 +1,15 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CallContext, client, isMeshkitError, type Classifier } from '../../src/index.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, type Classifier, type CallContext } from '../../src/index.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { rateLimit } from '../../src/policies/rate-limit.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { startUpstream } from '../helpers/upstream.js';
 
-function makeCall(options: { deadline?: number; signal?: AbortSignal } = {}): CallContext {
-  return new CallContext('svc', undefined, {} as CallTransport, {} as Classifier, 0, options.deadline ?? Infinity, true, true, options.signal);
+function makeCall(options: { deadline?: number; signal?: AbortSignal } = {}): CallRecord {
+  return new CallRecord('svc', undefined, {} as CallTransport, {} as Classifier, 0, options.deadline ?? Infinity, true, true, options.signal);
 }
 
 /** Records how a promise settled, without leaving a rejection unhandled. */

@@ -1,8 +1,9 @@
+import { CallRecord } from '../../src/attempts/call-record.js';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { CallContext, client, isMeshkitError, Outcomes, type Classifier, type Client, type Outcome, type Policy } from '../../src/index.js';
-import type { Attempt } from '../../src/core/attempt.js';
-import type { CallTransport } from '../../src/core/call-context.js';
+import { client, isMeshkitError, Outcomes, type Classifier, type Client, type Outcome, type Policy, type CallContext } from '../../src/index.js';
+import type { Attempt } from '../../src/attempts/attempt.js';
+import type { CallTransport } from '../../src/core/call-transport.js';
 import { statusOutcomeTable } from '../../src/core/outcome.js';
 import { adaptiveConcurrency } from '../../src/policies/adaptive-concurrency.js';
 import { adaptiveThrottle } from '../../src/policies/adaptive-throttle.js';
@@ -118,10 +119,10 @@ describe('policy snapshots', () => {
     const clock = new VirtualClock();
     const throttle = adaptiveThrottle({ window: '10s', buckets: 10, minRequests: 0, clock });
     const statuses = statusOutcomeTable(new Set([503]));
-    const call = (): CallContext => new CallContext('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
+    const call = (): CallRecord => new CallRecord('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
     const ending = (outcome: Outcome) => (c: CallContext): Promise<string> => {
-      c.attempts = 1;
-      c.current = { outcome } as unknown as Attempt;
+      (c as CallRecord).attempts = 1;
+      (c as CallRecord).current = { outcome } as unknown as Attempt;
       return Promise.resolve('response');
     };
     const ok = throttle.wrap(ending(Outcomes.success));
@@ -156,11 +157,11 @@ describe('policy snapshots', () => {
     })();
     const throttle = adaptiveThrottle({ minRequests: 0, clock });
     const failing = throttle.wrap((c: CallContext) => {
-      c.attempts = 1;
-      c.current = { outcome: statusOutcomeTable(new Set([503]))[503] } as unknown as Attempt;
+      (c as CallRecord).attempts = 1;
+      (c as CallRecord).current = { outcome: statusOutcomeTable(new Set([503]))[503] } as unknown as Attempt;
       return Promise.resolve('503');
     });
-    const call = (): CallContext => new CallContext('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
+    const call = (): CallRecord => new CallRecord('svc', undefined, {} as CallTransport, {} as Classifier, 0, Infinity, true, true, undefined);
     await failing(call()); // p becomes 1/2
     const shed = await refusal(failing(call()));
     assert.ok(isMeshkitError(shed, 'ERR_LIMIT_EXCEEDED'));

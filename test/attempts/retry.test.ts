@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isMeshkitError } from '../../src/index.js';
-import { backoffDelay, DEFAULT_RETRY, resolveRetry } from '../../src/policies/retry.js';
+import { backoffDelay, DEFAULT_RETRY, resolveRetry } from '../../src/attempts/retry.js';
 
 describe('resolveRetry', () => {
   it('fills Envoy-like defaults and reads durations', () => {

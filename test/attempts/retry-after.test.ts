@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, roundRobin } from '../../src/index.js';
-import { parseRetryAfter } from '../../src/policies/retry-after.js';
+import { parseRetryAfter } from '../../src/attempts/retry-after.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('parseRetryAfter', () => {

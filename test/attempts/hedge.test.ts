@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, subscribe, type Endpoint } from '../../src/index.js';
-import { resolveHedge } from '../../src/policies/hedge.js';
-import { LatencyWindow } from '../../src/policies/latency-window.js';
+import { resolveHedge } from '../../src/attempts/hedge.js';
+import { LatencyWindow } from '../../src/attempts/latency-window.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 import { startUpstreams } from '../helpers/upstream.js';
 

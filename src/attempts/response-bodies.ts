@@ -1,7 +1,6 @@
 import type { Balancer } from '../balancing/balancer.js';
 import type { AbortWatch } from '../core/abort-watch.js';
-import type { Attempt } from '../core/attempt.js';
-import type { CallContext } from '../core/call-context.js';
+import type { Attempt, Call } from './attempt.js';
 import type { Clock } from '../core/clock.js';
 import { isMeshkitError, MeshkitError, type MeshkitErrorCode } from '../core/errors.js';
 import type { TimerQueue } from '../core/timer-queue.js';
@@ -15,7 +14,7 @@ export interface ResponseBodiesSettings {
   readonly balancer: Balancer;
   readonly health: EndpointHealthFilter | undefined;
   /** The executor's watch on callers' signals: a call with an open body stays in it until the body is done. */
-  readonly aborts: AbortWatch<CallContext>;
+  readonly aborts: AbortWatch<Call>;
 }
 
 /**
@@ -42,7 +41,7 @@ export class ResponseBodies {
   readonly #timers: TimerQueue;
   readonly #balancer: Balancer;
   readonly #health: EndpointHealthFilter | undefined;
-  readonly #aborts: AbortWatch<CallContext>;
+  readonly #aborts: AbortWatch<Call>;
 
   constructor(settings: ResponseBodiesSettings) {
     this.#service = settings.service;
@@ -59,7 +58,7 @@ export class ResponseBodies {
    * flag, plus a timer queue entry when the call has a deadline; the
    * call stays watched for its caller's signal until the body is done.
    */
-  open(call: CallContext, attempt: Attempt): void {
+  open(call: Call, attempt: Attempt): void {
     attempt.bodyOpen = true;
     if (call.stopped !== undefined) {
       // Stopped after the attempt answered: the body does not outlive the stop.

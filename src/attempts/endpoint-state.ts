@@ -5,7 +5,7 @@ import type { Endpoint } from '../core/endpoint.js';
 import { everyEntryRejected, RejectedAnswerError } from '../discovery/rejected-answer.js';
 import type { Resolver, ResolverListener, ResolverUpdate } from '../discovery/resolver.js';
 import type { EndpointHealth, EndpointHealthFilter } from '../health/endpoint-health-filter.js';
-import type { ClientEvents } from './client-events.js';
+import type { ClientEvents } from '../client/client-events.js';
 
 /** A view of the endpoint set for status pages and tests. */
 export interface EndpointsSnapshot {

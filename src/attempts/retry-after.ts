@@ -1,5 +1,4 @@
-import type { Attempt } from '../core/attempt.js';
-
+import type { Attempt } from './attempt.js';
 
 /**
  * Milliseconds a `Retry-After` value asks to wait: delay-seconds (`120`) or

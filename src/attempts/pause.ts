@@ -1,5 +1,5 @@
-import type { CallContext } from './call-context.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { CallRecord } from './call-record.js';
 
 /**
  * A wait between attempts (a retry's backoff, waiting for discovery) that the
@@ -12,11 +12,11 @@ import type { Clock, TimerHandle } from './clock.js';
  */
 export class Pause {
   readonly #clock: Clock;
-  readonly #call: CallContext;
+  readonly #call: CallRecord;
   #timer: TimerHandle | undefined = undefined;
   #resolve: ((elapsed: boolean) => void) | undefined = undefined;
 
-  constructor(clock: Clock, call: CallContext) {
+  constructor(clock: Clock, call: CallRecord) {
     this.#clock = clock;
     this.#call = call;
   }

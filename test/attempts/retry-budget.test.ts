@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import { client, isMeshkitError, roundRobin } from '../../src/index.js';
-import { RetryBudget, resolveRetryBudget } from '../../src/policies/retry-budget.js';
+import { RetryBudget, resolveRetryBudget } from '../../src/attempts/retry-budget.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('RetryBudget', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMeshkitError } from '../../src/index.js';
-import { resolveTimeouts } from '../../src/policies/timeout.js';
+import { resolveTimeouts } from '../../src/attempts/timeout.js';
 
 describe('resolveTimeouts', () => {
   it('defaults to no limits and parses durations', () => {

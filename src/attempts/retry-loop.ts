@@ -1,0 +1,133 @@
+import pRetry from 'p-retry';
+import type { CallObserver } from '../core/call-observer.js';
+import { isSafeToRetryAnyMethod, type Outcome } from '../core/outcome.js';
+import type { Attempt, Call } from './attempt.js';
+import type { AttemptRunner } from './attempt-runner.js';
+import { deadlineError } from './call-errors.js';
+import type { EndpointState } from './endpoint-state.js';
+import { Pause } from './pause.js';
+import { backoffDelay, type RetrySettings } from './retry.js';
+import { requestedPause } from './retry-after.js';
+import type { RetryBudget } from './retry-budget.js';
+
+/** Why the retry loop ends without another attempt. */
+type StopReason = 'deadline' | 'budget' | 'stopped' | 'retry-after';
+
+/** Thrown inside p-retry to ask for another attempt; carries the attempt that failed. */
+class RetryableFailure extends Error {
+  constructor(readonly attempt: Attempt) {
+    super('retryable failure');
+  }
+}
+
+/** Thrown inside p-retry when no further attempt may start (deadline, budget, abort, close). */
+class StopRetrying extends Error {
+  constructor(readonly reason: StopReason) {
+    super(reason);
+  }
+}
+
+/** @internal What {@link RetryLoop} is built from: the client's retry settings and the executor's parts. */
+export interface RetryLoopParts {
+  readonly settings: RetrySettings;
+  /** The client's retry budget; undefined when retries are not budgeted. */
+  readonly budget: RetryBudget | undefined;
+  /** The endpoint set (a lone endpoint honours Retry-After more strictly). */
+  readonly endpoints: EndpointState;
+  readonly runner: AttemptRunner;
+  /** Telemetry, told when the budget refuses a retry; undefined when none. */
+  readonly observer: CallObserver | undefined;
+}
+
+/**
+ * @internal The retry loop, on p-retry, entered only after a first
+ * retryable failure. p-retry counts the attempts and stops on a
+ * non-retryable result; the backoff is meshkit's own (full jitter on the
+ * injected clock, a Retry-After honoured, bounded by the deadline, cut
+ * short by abort or close, paid for from the retry budget).
+ */
+export class RetryLoop {
+  readonly #settings: RetrySettings;
+  readonly #budget: RetryBudget | undefined;
+  readonly #endpoints: EndpointState;
+  readonly #runner: AttemptRunner;
+  readonly #observer: CallObserver | undefined;
+
+  constructor(parts: RetryLoopParts) {
+    this.#settings = parts.settings;
+    this.#budget = parts.budget;
+    this.#endpoints = parts.endpoints;
+    this.#runner = parts.runner;
+    this.#observer = parts.observer;
+  }
+
+  /**
+   * Whether a retryable failure of `attempt` may be retried: attempts left,
+   * the call not stopped, the client not closing, the body replayable, and
+   * the call idempotent or the request never sent (a refused connection).
+   */
+  mayRetry(call: Call, attempt: Attempt): boolean {
+    return call.attempts < this.#settings.attempts
+      && call.stopped === undefined
+      && this.#runner.closing() === undefined
+      && call.replayable
+      && (call.idempotent || isSafeToRetryAnyMethod(attempt.outcome as Outcome));
+  }
+
+  /** Retries `call` after its attempt `first` failed retryably; resolves with the final attempt. */
+  async run(call: Call, first: Attempt): Promise<Attempt> {
+    const runner = this.#runner;
+    let last = first;
+    try {
+      return await pRetry(
+        async () => {
+          const stop = await this.#backOff(call);
+          if (stop !== undefined) throw new StopRetrying(stop);
+          // Committed to a new attempt: release the failed response and move on from its endpoint.
+          if (last.response !== undefined) call.transport.discard(last.response);
+          (call.tried ??= []).push(last.endpoint);
+          const attempt = await runner.attempt(call);
+          last = attempt;
+          if ((attempt.outcome as Outcome).retryable && this.mayRetry(call, attempt)) throw new RetryableFailure(attempt);
+          return attempt;
+        },
+        {
+          retries: this.#settings.attempts - 2,
+          minTimeout: 0,
+          factor: 1,
+          randomize: false,
+          shouldRetry: ({ error }) => error instanceof RetryableFailure,
+        },
+      );
+    } catch (error) {
+      // The deadline left no room for another attempt after a failure without a response: that is the caller's answer.
+      if (error instanceof StopRetrying && error.reason === 'deadline' && last.error !== undefined && call.stopped === undefined) {
+        throw deadlineError(runner.service, call, last.error, last.outcome);
+      }
+      if (error instanceof RetryableFailure || error instanceof StopRetrying) return last;
+      throw error;
+    }
+  }
+
+  /** Sleeps the jittered backoff; says why no further attempt may start (deadline, budget, abort, close), or undefined to go on. */
+  async #backOff(call: Call): Promise<StopReason | undefined> {
+    const clock = this.#runner.clock;
+    let delay = backoffDelay(this.#settings, call.attempts, clock.random());
+    // A Retry-After the server sent sets the pause; one longer than we are willing to wait ends the retries with that answer.
+    const asked = call.current === undefined ? undefined : requestedPause(call.current, this.#endpoints.endpoints.length <= 1);
+    if (asked !== undefined) {
+      if (asked > this.#settings.maxRetryAfterMs) return 'retry-after';
+      delay = Math.max(delay, asked);
+    }
+    const now = clock.now();
+    if (now + delay >= call.deadline) return asked !== undefined && asked > 0 ? 'retry-after' : 'deadline';
+    // The budget is spent only for a retry that will happen; a spent budget ends the call with its last result.
+    if (this.#budget !== undefined && !this.#budget.tryRetry(now)) {
+      if (call.observed) this.#observer?.retryBudgetExhausted?.(call);
+      return 'budget';
+    }
+    if (delay > 0) await new Pause(clock, call).wait(delay);
+    if (call.stopped !== undefined || this.#runner.closing() !== undefined) return 'stopped';
+    return clock.now() < call.deadline ? undefined : 'deadline';
+  }
+}
