@@ -1,10 +1,9 @@
-import type { Balancer } from '../balancing/balancer.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Classifier } from '../core/call-context.js';
 import type { CallTransport } from '../core/call-transport.js';
 import { CallRecord } from '../attempts/call-record.js';
 import type { Attempt, Call } from '../attempts/attempt.js';
-import type { CallObserver, CallObserverFactory } from '../core/call-observer.js';
+import type { CallObserver } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
@@ -15,66 +14,28 @@ import { isIdempotentRequest } from '../core/idempotency.js';
 import { splitPipeline } from '../core/admission.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
 import { TimerQueue } from '../core/timer-queue.js';
-import type { Resolver } from '../discovery/resolver.js';
 import { ActiveHealthChecker, UndiciProber } from '../health/active-health-check.js';
-import { HEALTH_CHECK_ONLY_DETECTION, type HealthCheckSettings } from '../health/active-health-check-options.js';
-import type { EndpointCircuitBreakerSettings } from '../health/endpoint-breaker-options.js';
+import { HEALTH_CHECK_ONLY_DETECTION } from '../health/active-health-check-options.js';
 import { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
-import { resolveOutlierDetection, type OutlierSettings } from '../health/outlier-options.js';
-import type { HedgeSettings } from '../attempts/hedge.js';
-import type { RetrySettings } from '../attempts/retry.js';
-import type { TimeoutSettings } from '../attempts/timeout.js';
+import { resolveOutlierDetection } from '../health/outlier-options.js';
 import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
 import { httpClassifier } from '../transports/http-classifier.js';
 import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transports/http-types.js';
 import type { Transport } from '../transports/transport.js';
-import type { HttpTransportFactory } from '../transports/undici.js';
 import { unknownCallKey, unknownOptionError, unknownRequestKey } from './call-option-keys.js';
 import { callOwners } from './client-events.js';
 import { ClientHooks } from './client-hooks.js';
 import { debugClient } from './debug-log.js';
-import { shapeRequest, type ResolvedRequestDefaults } from './request-shape.js';
+import { shapeRequest } from './request-shape.js';
 import { EndpointState, type EndpointsSnapshot } from '../attempts/endpoint-state.js';
 import { Executor } from '../attempts/executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
 import { registerClient, unregisterClient } from './registry.js';
 import { endpointStatuses, type ClientSnapshot } from './snapshot.js';
 import type { CallOptions, GovernedCallOptions, RequestOptions } from './request-options.js';
+import type { ClientConfig, CloseOptions } from './client-config.js';
 
-/** Everything a client is built from; frozen by the builder. */
-export interface ClientConfig {
-  readonly name: string;
-  readonly resolver: Resolver;
-  readonly balancer: { readonly name: string; create(environment: { service: string; clock: Clock }): Balancer };
-  readonly timeouts: TimeoutSettings;
-  readonly retry: RetrySettings;
-  readonly transport: HttpTransportFactory;
-  readonly policies: readonly Policy[];
-  readonly clock: Clock;
-  /** Outlier detection settings; undefined when off. */
-  readonly outlierDetection: OutlierSettings | undefined;
-  /** Hedging settings; undefined when off. */
-  readonly hedge: HedgeSettings | undefined;
-  /** Active health check settings; undefined when off. */
-  readonly healthCheck: HealthCheckSettings | undefined;
-  /** Per-endpoint circuit breaker settings; undefined when off. */
-  readonly endpointBreakers?: EndpointCircuitBreakerSettings | undefined;
-  /** Call observers (telemetry), in the order added. */
-  readonly observers: readonly CallObserverFactory[];
-  /** Base path and headers for `request()` and `fetch()`, from `.defaults()`; undefined for none. */
-  readonly requestDefaults?: ResolvedRequestDefaults | undefined;
-}
-
-/** Options of `client.close()`. */
-export interface CloseOptions {
-  /**
-   * How long calls in flight, and response bodies still being read, may take
-   * to finish before they are aborted with `ERR_CLIENT_CLOSED`. Default `'5s'`;
-   * at most 2^31 - 1 ms (Node's timer limit): a longer one rejects with
-   * `ERR_INVALID_CONFIG` and closes nothing.
-   */
-  readonly timeout?: number | string;
-}
+export type { ClientConfig, CloseOptions } from './client-config.js';
 
 /**
  * A governed client for one service. Immutable once built: its behaviour is
