@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { etcd, type EtcdOptions } from '../../src/etcd/index.js';
 import { resolveEtcdOptions } from '../../src/etcd/options.js';
-import { client, register } from '../../src/index.js';
+import { client, isMeshkitError, register } from '../../src/index.js';
 import type { EtcdServer } from '../helpers/etcd-server.js';
 import { createCertificateAuthority } from '../helpers/tls.js';
 import { clientSocketsTo } from '../helpers/resources.js';
@@ -137,6 +137,21 @@ describe('etcd serving clients over TLS (real etcd, --cert-file/--key-file)', ()
     assert.deepEqual(resolveEtcdOptions({ service, env }).hosts, [`http://${hostPort(ready.server)}`]);
     const { message } = await refused(service, { service, env, ...FAST });
     t.diagnostic(`plain gRPC to the TLS port: ${message}`);
+  });
+
+  it('an http:// URL with TLS credentials is ERR_INVALID_CONFIG naming it, not dialled over TLS behind the URL\'s back', async (t) => {
+    const ready = await setUp(t);
+    if (ready === undefined) return;
+    // etcd3 dials every host with the one set of credentials: an http:// URL would silently get TLS.
+    const plainUrl = `http://${hostPort(ready.server)}`;
+    const credentials = { rootCertificate: Buffer.from(ca.cert) };
+    assert.throws(() => etcd({ service, hosts: [ready.server.url, plainUrl], credentials, env: {} }), (error: unknown) =>
+      isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'etcd.hosts[1]' && error.message.includes('https://'));
+    assert.throws(() => etcd({ service, env: { ETCDCTL_ENDPOINTS: plainUrl, ETCDCTL_CACERT: caFile } }), (error: unknown) =>
+      isMeshkitError(error, 'ERR_INVALID_CONFIG') && String(error.details['option']).startsWith('ETCDCTL_ENDPOINTS') && error.message.includes('ETCDCTL_ENDPOINTS'));
+    // The default endpoint takes the scheme of the credentials like a host:port does.
+    assert.deepEqual(resolveEtcdOptions({ service, env: { ETCDCTL_CACERT: caFile } }).hosts, ['https://127.0.0.1:2379']);
+    assert.deepEqual(resolveEtcdOptions({ service, env: {} }).hosts, ['http://127.0.0.1:2379']);
   });
 
   it('a CA that did not sign the server certificate is refused at once with a certificate error, not a hang', async (t) => {
