@@ -39,9 +39,11 @@ export interface EtcdOptions {
   readonly service: string;
   /**
    * etcd client URLs (`http://` or `https://`) or `host:port`s (over
-   * HTTPS when `credentials` are set, as etcdctl does). Default
+   * HTTPS when `credentials` are set, as etcdctl does). With `credentials`
+   * (from the option or the variables) every host is dialled over TLS, so an
+   * `http://` URL is `ERR_INVALID_CONFIG`. Default
    * `ETCDCTL_ENDPOINTS` (comma-separated, same formats), else
-   * `'http://127.0.0.1:2379'`.
+   * `127.0.0.1:2379` (`http://`, or `https://` with `credentials`).
    */
   readonly hosts?: string | readonly string[];
   /**
@@ -121,8 +123,13 @@ function checkHosts(value: unknown, option: string, scheme: 'http' | 'https'): r
   if (!Array.isArray(list) || list.length === 0) throw invalidConfig(option, 'a URL or a non-empty array of URLs', value);
   return Object.freeze(list.map((host: unknown, index) => {
     const url = typeof host === 'string' ? addressUrl(host.trim(), scheme) : undefined;
+    const name = Array.isArray(value) ? `${option}[${index}]` : option;
     if (url === undefined || !/^https?:\/\/[^\s/]+\/?$/.test(url)) {
-      throw invalidConfig(Array.isArray(value) ? `${option}[${index}]` : option, "an etcd URL such as 'http://127.0.0.1:2379', or host:port", host);
+      throw invalidConfig(name, "an etcd URL such as 'http://127.0.0.1:2379', or host:port", host);
+    }
+    // etcd3 dials every host with the one set of credentials, whatever the URL says: an http:// host would silently get TLS.
+    if (scheme === 'https' && url.startsWith('http://')) {
+      throw invalidConfig(name, 'an https:// URL or host:port (TLS credentials are set, and every etcd host is dialled over TLS)', host);
     }
     return url.replace(/\/$/, ''); // etcd3 turns the URL into a gRPC target: no trailing slash
   }));
@@ -213,7 +220,7 @@ export function resolveEtcdOptions(options: EtcdOptions): EtcdSettings {
   if (leaseTtlMs < 1000) throw invalidConfig('etcd.leaseTtl', 'a duration of at least 1s', raw['leaseTtl']);
   return Object.freeze({
     service,
-    hosts: checkHosts(raw['hosts'] ?? endpoints ?? 'http://127.0.0.1:2379', endpoints === undefined ? 'etcd.hosts' : 'ETCDCTL_ENDPOINTS',
+    hosts: checkHosts(raw['hosts'] ?? endpoints ?? '127.0.0.1:2379', endpoints === undefined ? 'etcd.hosts' : 'ETCDCTL_ENDPOINTS',
       credentials === undefined ? 'http' : 'https'),
     prefix,
     defaultPrefix: raw['prefix'] === undefined,

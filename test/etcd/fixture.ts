@@ -1,14 +1,15 @@
 import { Etcd3 } from 'etcd3';
 import type { TestContext } from 'node:test';
 import { serverMissing } from '../helpers/require-server.js';
-import { ETCD_HOW_TO_GET, findEtcd, startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
+import { ETCD_HOW_TO_GET, findEtcd, startEtcd, type EtcdServer, type EtcdStartOptions } from '../helpers/etcd-server.js';
 
 /**
  * One real etcd per test file. `before` starts it (or records why it could
  * not), `need(t)` hands it to a test or fails/skips per serverMissing, and
- * `after` stops it and every etcd3 client a test opened through `kv()`.
+ * `after` stops it and every etcd3 client a test opened through `kv()`
+ * (over TLS with the helper's client certificate when `options.tls` is set).
  */
-export function etcdFixture(): {
+export function etcdFixture(options: EtcdStartOptions = {}): {
   before(): Promise<void>;
   after(): Promise<void>;
   need(t: TestContext): EtcdServer | undefined;
@@ -25,7 +26,7 @@ export function etcdFixture(): {
         return;
       }
       try {
-        server = await startEtcd(binary);
+        server = await startEtcd(binary, options);
       } catch (error) {
         missing = error;
       }
@@ -40,7 +41,13 @@ export function etcdFixture(): {
     },
     kv() {
       if (server === undefined) throw new Error('etcd is not running');
-      const c = new Etcd3({ hosts: server.url });
+      const tls = server.tls;
+      const c = new Etcd3({
+        hosts: server.url,
+        ...(tls === undefined ? {} : {
+          credentials: { rootCertificate: Buffer.from(tls.ca), certChain: Buffer.from(tls.client.cert), privateKey: Buffer.from(tls.client.key) },
+        }),
+      });
       clients.push(c);
       return c;
     },

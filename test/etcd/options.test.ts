@@ -31,14 +31,14 @@ describe('etcd options', () => {
   it('takes every option', () => {
     const clock = new VirtualClock();
     const s = resolveEtcdOptions({
-      service: 'orders', hosts: ['http://127.0.0.1:1', 'https://127.0.0.1:2379/'], prefix: '/x/', requestTimeout: '1s',
+      service: 'orders', hosts: ['127.0.0.1:1', 'https://127.0.0.1:2379/'], prefix: '/x/', requestTimeout: '1s',
       backoff: { base: 50, cap: '2s' }, leaseTtl: '2500ms', clock, auth: { username: 'u', password: 'p' },
       credentials: { rootCertificate: Buffer.from('ca') },
     });
     assert.deepEqual([s.hosts.length, s.prefix, s.defaultPrefix, s.requestTimeoutMs, s.backoffBaseMs, s.backoffCapMs, s.leaseTtlSeconds],
       [2, '/x/', false, 1000, 50, 2000, 3]);
     assert.equal(s.clock, clock);
-    assert.equal(s.hosts[1], 'https://127.0.0.1:2379');
+    assert.deepEqual(s.hosts, ['https://127.0.0.1:1', 'https://127.0.0.1:2379'], 'host:port takes https from the credentials');
     assert.equal(s.auth?.username, 'u');
   });
 
