@@ -15,8 +15,8 @@ export function meshLeaf(ca: CertificateAuthority, service: string, notAfter?: D
   return ca.issue({ commonName: service, altNames: [spiffeIdOf(service)], usage: 'both', ...(notAfter === undefined ? {} : { notAfter }) });
 }
 
-/** A fileIdentity of `service`'s leaf signed by `ca`, from PEM files in a temporary directory removed on close. */
-export async function testFileIdentity(ca: CertificateAuthority, service: string): Promise<{ identity: Identity; close(): Promise<void> }> {
+/** A fileIdentity of `service`'s leaf signed by `ca`, from PEM files (`files`) in a temporary directory removed on close. */
+export async function testFileIdentity(ca: CertificateAuthority, service: string): Promise<{ identity: Identity; files: { cert: string; key: string; ca: string }; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-identity-'));
   const material = meshLeaf(ca, service);
   const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), ca: path.join(dir, 'ca.pem') };
@@ -28,6 +28,7 @@ export async function testFileIdentity(ca: CertificateAuthority, service: string
   await identity.ready();
   return {
     identity,
+    files,
     async close() {
       await identity.close();
       rmSync(dir, { recursive: true, force: true });
