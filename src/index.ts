@@ -5,7 +5,7 @@
 export { client, ClientBuilder } from './client/builder.js';
 export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
 export type { EndpointsSnapshot } from './attempts/endpoint-state.js';
-export type { ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
+export type { ClientIdentityStatus, ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
 export { snapshotAll } from './client/registry.js';
 export type { FetchInput } from './client/fetch-facade.js';
 export type { CallOptions, GovernedCallOptions, QueryParameters, QueryValue, RequestDefaults, RequestOptions } from './client/request-options.js';

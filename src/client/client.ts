@@ -31,7 +31,7 @@ import { EndpointState, type EndpointsSnapshot } from '../attempts/endpoint-stat
 import { Executor } from '../attempts/executor.js';
 import { fetchThrough, type FetchInput } from './fetch-facade.js';
 import { registerClient, unregisterClient } from './registry.js';
-import { endpointStatuses, type ClientSnapshot } from './snapshot.js';
+import { endpointStatuses, identityField, type ClientSnapshot } from './snapshot.js';
 import type { CallOptions, GovernedCallOptions, RequestOptions } from './request-options.js';
 import type { ClientConfig, CloseOptions } from './client-config.js';
 
@@ -224,9 +224,10 @@ export class Client extends ClientHooks implements AsyncDisposable {
    */
   snapshot(): ClientSnapshot {
     const view = this.#state.snapshot();
+    const now = Date.now(); // wall-clock: certificates expire by it
     return {
       service: this.name,
-      takenAt: new Date().toISOString(),
+      takenAt: new Date(now).toISOString(),
       activeCalls: this.#executor.active,
       closed: this.#closing !== undefined,
       discovery: {
@@ -240,6 +241,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
       retryBudgetRemaining: this.#executor.retryBudgetRemaining(),
       hedgeBudgetRemaining: this.#executor.hedgeBudgetRemaining(),
       policies: this.config.policies.map((policy) => ({ name: policy.name, state: policy.snapshot?.() })),
+      ...identityField(this.config.transport.connection, now),
     };
   }
 

@@ -1,9 +1,33 @@
 import type { EndpointLoad } from '../balancing/balancer.js';
-import type { EndpointStatus } from '../core/client-snapshot.js';
+import type { ClientIdentityStatus, EndpointStatus } from '../core/client-snapshot.js';
+import type { HttpConnection } from '../transports/connection.js';
 import type { EndpointsSnapshot } from '../attempts/endpoint-state.js';
 
 // The snapshot's types are core's (observers receive a snapshot); the client builds it here.
-export type { ClientSnapshot, EndpointStatus } from '../core/client-snapshot.js';
+export type { ClientIdentityStatus, ClientSnapshot, EndpointStatus } from '../core/client-snapshot.js';
+
+/**
+ * The snapshot's `identity` field: the identity's own status (read when a
+ * snapshot is taken, never per call) with the expiry as JSON; an empty
+ * object without an identity, so that the field is absent.
+ */
+export function identityField(connection: HttpConnection | undefined, now: number): { identity?: ClientIdentityStatus } {
+  const mtls = connection?.identity;
+  if (mtls === undefined) return {};
+  const status = mtls.identity.status();
+  return {
+    identity: {
+      kind: status.kind,
+      spiffeId: status.spiffeId,
+      peerService: mtls.peerService,
+      notAfter: status.notAfter?.toISOString(),
+      expiresInMs: status.notAfter === undefined ? undefined : status.notAfter.getTime() - now,
+      stale: status.stale,
+      lastError: status.lastError,
+      version: status.version,
+    },
+  };
+}
 
 /** Joins discovery, health and balancer views into one row per endpoint. */
 export function endpointStatuses(view: EndpointsSnapshot): EndpointStatus[] {

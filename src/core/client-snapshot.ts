@@ -29,6 +29,25 @@ export interface EndpointStatus {
   readonly circuit: CircuitState | undefined;
 }
 
+/** The mTLS identity of a client built with `.identity(id)`, in a {@link ClientSnapshot}. */
+export interface ClientIdentityStatus {
+  /** The identity's source: `consul-connect`, `file`, or a custom source's name. */
+  readonly kind: string;
+  /** The SPIFFE ID the client presents; undefined until the first load. */
+  readonly spiffeId: string | undefined;
+  /** The peer service whose SPIFFE ID servers must present. */
+  readonly peerService: string;
+  /** When the leaf stops being valid (ISO 8601); undefined until the first load. */
+  readonly notAfter: string | undefined;
+  /** Milliseconds until `notAfter` at the snapshot's time (negative once expired: then no leaf is presented). */
+  readonly expiresInMs: number | undefined;
+  /** The last refresh failed: the material in use is the last good one. */
+  readonly stale: boolean;
+  readonly lastError: string | undefined;
+  /** Increases on every rotation or renewal; 0 before the first load. */
+  readonly version: number;
+}
+
 /**
  * A plain-JSON picture of one client, for status pages, logs and tests
  * (`client.snapshot()`). Defined in core because observers receive it
@@ -56,4 +75,6 @@ export interface ClientSnapshot {
   readonly hedgeBudgetRemaining: number | undefined;
   /** Each policy's state, outermost first (policies without state report only their name). */
   readonly policies: readonly { readonly name: string; readonly state: Readonly<Record<string, unknown>> | undefined }[];
+  /** The client's mTLS identity (`.identity(id)` or a transport with `identity`); absent without one. */
+  readonly identity?: ClientIdentityStatus;
 }

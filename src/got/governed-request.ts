@@ -7,7 +7,9 @@ import type { Endpoint } from '../core/endpoint.js';
 import { isMeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { Outcome } from '../core/outcome.js';
-import type { HttpConnection } from '../transports/connection.js';
+import type { IdentityMaterial } from '../security/identity.js';
+import { identityTlsOptions, noUsableIdentity, usableMaterial } from '../security/client-connector.js';
+import type { ConnectionIdentity, HttpConnection } from '../transports/connection.js';
 import { withAttemptHeaders } from '../transports/deadline-header.js';
 import type { HttpHeaders } from '../transports/http-types.js';
 import { isReplayable, writeBody, type GotBody } from './body.js';
@@ -72,6 +74,24 @@ function nativeError(error: unknown): never {
   throw isMeshkitError(error, 'ERR_UPSTREAM') && error.cause !== undefined ? error.cause : error;
 }
 
+/** TLS options per identity version and peer, so that attempts on one version share one object (and one agent pool). */
+const tlsByMaterial = new WeakMap<IdentityMaterial, { readonly peerService: string; readonly tls: ReturnType<typeof identityTlsOptions> }>();
+
+/**
+ * The mutual TLS options of one attempt: the identity's current leaf, its
+ * roots only and the peer's SPIFFE ID check. Throws `ERR_PEER_IDENTITY`
+ * (blame local) when no leaf may be presented (none loaded, or expired).
+ */
+function mutualTls(mtls: ConnectionIdentity): ReturnType<typeof identityTlsOptions> {
+  const material = usableMaterial(mtls.identity);
+  if (material === undefined) throw noUsableIdentity(mtls.identity, mtls.identity.current());
+  const cached = tlsByMaterial.get(material);
+  if (cached !== undefined && cached.peerService === mtls.peerService) return cached.tls;
+  const tls = identityTlsOptions(material, mtls.peerService);
+  tlsByMaterial.set(material, { peerService: mtls.peerService, tls });
+  return tls;
+}
+
 /** Sends one attempt and resolves with the response head (the body is left for got to read). */
 function attemptOnce(
   settings: GovernedRequestSettings,
@@ -84,6 +104,12 @@ function attemptOnce(
   const signal = attempt.signal;
   if (signal.aborted) return Promise.reject(signal.reason);
   const connection = settings.connection;
+  let identityTls: ReturnType<typeof identityTlsOptions> | undefined;
+  try {
+    identityTls = connection?.identity === undefined ? undefined : mutualTls(connection.identity);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const target = endpointUrl(url, endpoint, connection);
   const headers = withAttemptHeaders(native.headers as HttpHeaders | undefined, attempt.outboundHeaders, attempt.deadline - attempt.startedAt);
   const attemptOptions = connection === undefined
@@ -92,6 +118,8 @@ function attemptOnce(
       ...native,
       // The transport's TLS options win over got's `https` options, which fill in what the transport leaves unset.
       ...connection.tls,
+      // An identity owns certificates, roots and the peer check (the transport allows no `tls` keys that clash).
+      ...identityTls,
       // got chose its agent by the scheme of its own URL; the transport's scheme decides here.
       agent: (settings.options.agent as Agents)[connection.protocol],
       headers: headers as Record<string, string>,

@@ -86,7 +86,10 @@ function defaultPrefix(name: string, scheme: string): string | undefined {
  * (`undiciTransport({ protocol: 'https', tls })`: CA, client certificate,
  * `servername`, `rejectUnauthorized`), whatever the scheme of got's URL
  * (a transport factory without `connection` leaves them to got's URL and
- * `https` options); keep-alive agents per instance (unless the request sets got's `agent`);
+ * `https` options); with `.identity(id)` on the client, mutual TLS as
+ * `client.request` does it (the current leaf, only the identity's roots,
+ * the peer's SPIFFE ID checked, an expired leaf never presented:
+ * `ERR_PEER_IDENTITY`); keep-alive agents per instance (unless the request sets got's `agent`);
  * idle sockets to an endpoint that left the set are closed, and the agents
  * are destroyed when the client closes.
  */
@@ -105,7 +108,9 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   const statuses = new HttpStatusClassifier(client.config.retry.statuses);
   const classifyStatus = (status: number) => statuses.classify(status);
   // Idle sockets close after 4 s, undici's keep-alive default, as the client.request pools do.
-  const agent = { http: new http.Agent({ keepAlive: true, timeout: IDLE_MS }), https: new https.Agent({ keepAlive: true, timeout: IDLE_MS }) };
+  // With an identity, TLS sessions are not resumed: a resumed session would skip the peer's SPIFFE check.
+  const sessions = connection?.identity === undefined ? {} : { maxCachedSessions: 0 };
+  const agent = { http: new http.Agent({ keepAlive: true, timeout: IDLE_MS }), https: new https.Agent({ keepAlive: true, timeout: IDLE_MS, ...sessions }) };
   // This client's changes only: another client of the same service name has endpoints of its own.
   const unsubscribe = client.onEndpointsChanged((message) => {
     if (message.removed.length === 0) return;

@@ -4,6 +4,8 @@ import type { Endpoint } from '../core/endpoint.js';
 import { TimerEntry, TimerQueue } from '../core/timer-queue.js';
 import { PLAIN_HTTP, type HttpConnection, type TransportTlsOptions } from '../transports/connection.js';
 import { warnUnverifiedTls } from '../core/tls-warning.js';
+import { identityConnector } from '../security/client-connector.js';
+import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { isExpectedStatus, type HealthCheckSettings } from './active-health-check-options.js';
 
 /**
@@ -37,14 +39,17 @@ const USER_AGENT = 'meshkit-health-check';
 /**
  * How probes connect: the transport's scheme and TLS settings, unless the
  * health check asks for `https` itself (then its own `tls`, or else the
- * transport's). Probing an HTTPS endpoint in clear text fails every probe
- * and would take every endpoint out of rotation.
+ * transport's, identity included). Probing an HTTPS endpoint in clear text
+ * fails every probe and would take every endpoint out of rotation. With an
+ * identity, probes connect with mutual TLS like calls do, so the health
+ * endpoint of a service that requires client certificates can be probed.
  */
 export function probeConnection(settings: HealthCheckSettings, transport: HttpConnection = PLAIN_HTTP): HttpConnection {
   if (settings.protocol !== 'https') return transport;
   const own = settings.tls as TransportTlsOptions | undefined;
-  if (own?.rejectUnauthorized === false) warnUnverifiedTls('healthCheck.tls.rejectUnauthorized');
-  return Object.freeze({ protocol: 'https', tls: own ?? transport.tls });
+  if (own === undefined) return transport.protocol === 'https' ? transport : Object.freeze({ protocol: 'https', tls: transport.tls });
+  if (own.rejectUnauthorized === false) warnUnverifiedTls('healthCheck.tls.rejectUnauthorized');
+  return Object.freeze({ protocol: 'https', tls: own });
 }
 
 /**
@@ -53,7 +58,9 @@ export function probeConnection(settings: HealthCheckSettings, transport: HttpCo
  * as Envoy's `reuse_connection` does), never the transport's pools: probes are
  * not calls, so no retries, no balancer feedback, no outlier counting.
  * Probes connect as the transport does (`connection`, default plain HTTP;
- * see {@link probeConnection}).
+ * see {@link probeConnection}); with an identity, through the same mTLS
+ * connector as calls (present the current leaf, trust only the roots, check
+ * the peer's SPIFFE ID; an expired leaf is never presented, so the probe fails).
  */
 export class UndiciProber implements HealthProber {
   readonly #settings: HealthCheckSettings;
@@ -106,9 +113,12 @@ export class UndiciProber implements HealthProber {
   #open(endpoint: Endpoint): UndiciClient {
     const connection = this.#connection;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+    const mtls = connection.identity;
     const client = new UndiciClient(`${connection.protocol}://${host}:${endpoint.port}`, {
       pipelining: 1,
-      connect: { timeout: this.#settings.timeoutMs, ...connection.tls },
+      connect: mtls === undefined
+        ? { timeout: this.#settings.timeoutMs, ...connection.tls }
+        : identityConnector(mtls.identity, mtls.peerService, this.#settings.timeoutMs, connection.tls, handshakesOf(mtls.identity) as HandshakeCounters),
     });
     this.#clients.set(endpoint.id, client);
     return client;

@@ -17,7 +17,7 @@ export function peerIdentityMismatch(expected: string, presented: string | undef
 }
 
 /** No usable identity of our own: nothing to present, so no connection is made (the client's doing, not the endpoint's). */
-function noUsableIdentity(identity: Identity, material: IdentityMaterial | undefined): MeshkitError {
+export function noUsableIdentity(identity: Identity, material: IdentityMaterial | undefined): MeshkitError {
   const reason = material === undefined ? 'not-loaded' : 'expired';
   const message = material === undefined
     ? `No ${identity.kind} identity loaded yet: mutual TLS has no certificate to present`
@@ -43,6 +43,34 @@ function spiffeChecker(own: IdentityMaterial, peerService: string): (host: strin
 }
 
 /**
+ * The identity's current material when it may be presented now: loaded and
+ * not past its leaf's not-after (wall-clock time, as certificates are).
+ * Undefined otherwise: an expired leaf is never presented.
+ */
+export function usableMaterial(identity: Identity): IdentityMaterial | undefined {
+  const material = identity.current();
+  return material === undefined || material.notAfter.getTime() <= Date.now() ? undefined : material;
+}
+
+/**
+ * The TLS options of one connection made with `material`: present the leaf,
+ * trust only the identity's roots, and require `peerService`'s SPIFFE ID.
+ * For connections opened outside undici (the got adapter's node:https requests).
+ */
+export function identityTlsOptions(material: IdentityMaterial, peerService: string): {
+  readonly ca: string[]; readonly cert: string; readonly key: string; readonly rejectUnauthorized: true;
+  readonly checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
+} {
+  return {
+    ca: [...material.ca],
+    cert: material.cert,
+    key: material.key,
+    rejectUnauthorized: true,
+    checkServerIdentity: spiffeChecker(material, peerService),
+  };
+}
+
+/**
  * An undici connector that opens every new connection with the identity's
  * current material: it presents the leaf, trusts only the identity's roots
  * and requires the server's SPIFFE ID. A new connector is built per identity
@@ -54,10 +82,10 @@ export function identityConnector(identity: Identity, peerService: string, conne
   extraTls: TransportTlsOptions | undefined, counters: HandshakeCounters): buildConnector.connector {
   let built: { version: number; connect: buildConnector.connector } | undefined;
   return (options, callback) => {
-    const material = identity.current();
-    if (material === undefined || material.notAfter.getTime() <= Date.now()) {
+    const material = usableMaterial(identity);
+    if (material === undefined) {
       counters.failed += 1;
-      callback(noUsableIdentity(identity, material), null);
+      callback(noUsableIdentity(identity, identity.current()), null);
       return;
     }
     if (built?.version !== material.version) {
@@ -67,11 +95,7 @@ export function identityConnector(identity: Identity, peerService: string, conne
           ...extraTls,
           timeout: connectTimeoutMs,
           maxCachedSessions: 0,
-          ca: [...material.ca],
-          cert: material.cert,
-          key: material.key,
-          rejectUnauthorized: true,
-          checkServerIdentity: spiffeChecker(material, peerService),
+          ...identityTlsOptions(material, peerService),
         }),
       };
     }

@@ -103,7 +103,8 @@ class FileIdentity implements Identity {
  * agent write them: the leaf certificate, its key and the trust bundle. The
  * files are checked every `interval` (default 1 s, on the injected clock)
  * and read again when one changed; new material is put in use only once the
- * leaf parses, carries a SPIFFE service ID and matches the key, so a
+ * leaf parses, carries a SPIFFE service ID, matches the key and is not
+ * past its not-after (an expired leaf is never put in use), so a
  * rotation caught half-way keeps the last good identity (marked stale) until
  * the next check. Throws `ERR_INVALID_CONFIG` naming `fileIdentity.<option>`.
  */

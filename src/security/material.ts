@@ -11,7 +11,8 @@ export function splitPem(bundle: string): string[] {
  * Checks a leaf, its key and roots before they are put in use, so that a
  * half-written file or a wrong answer never replaces good material: the leaf
  * must parse and carry one Consul-style SPIFFE service ID, the key must be
- * the leaf's, and there must be at least one root. Throws an Error saying
+ * the leaf's, the leaf must not be past its not-after (wall-clock time),
+ * and there must be at least one root. Throws an Error saying
  * what is wrong (the caller keeps the last good material).
  */
 export function checkMaterial(cert: string, key: string, ca: readonly string[], source: string): Omit<IdentityMaterial, 'version'> {
@@ -20,6 +21,10 @@ export function checkMaterial(cert: string, key: string, ca: readonly string[], 
     facts = leafFacts(cert);
   } catch (error) {
     throw new Error(`${source}: the leaf certificate is not valid PEM`, { cause: error });
+  }
+  // An expired leaf would be refused by every peer (and must never be presented): keep the last good one instead.
+  if (facts.validTo.getTime() <= Date.now()) {
+    throw new Error(`${source}: the leaf certificate expired at ${facts.validTo.toISOString()}; it is never put in use`);
   }
   if (facts.spiffeId === undefined) {
     throw new Error(`${source}: the leaf certificate carries no SPIFFE service ID (a URI SAN spiffe://<trust-domain>/ns/<ns>/dc/<dc>/svc/<service>)`);

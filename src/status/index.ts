@@ -12,4 +12,4 @@ export type { StatusClient, StatusDocument } from './document.js';
 export { statusErrorChannel, STATUS_ERROR_CODE, type StatusErrorMessage } from './errors.js';
 export type { LatencySample } from './history.js';
 export { snapshotAll } from '../client/registry.js';
-export type { ClientSnapshot, EndpointStatus } from '../client/snapshot.js';
+export type { ClientIdentityStatus, ClientSnapshot, EndpointStatus } from '../client/snapshot.js';

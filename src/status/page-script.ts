@@ -198,6 +198,25 @@ export const PAGE_SCRIPT = String.raw`
     return tr;
   }
 
+  // The client's mTLS identity: what it presents, until when, and whether its source is failing.
+  function identityRow(id) {
+    var row = el('div', 'identity');
+    row.setAttribute('data-spiffe-id', id.spiffeId || '');
+    var expired = num(id.expiresInMs) && id.expiresInMs <= 0;
+    row.setAttribute('data-state', !id.spiffeId ? 'not-loaded' : expired ? 'expired' : id.stale ? 'stale' : 'ok');
+    row.appendChild(document.createTextNode('identity '));
+    row.appendChild(el('span', 'src', id.spiffeId || 'not loaded yet'));
+    row.appendChild(document.createTextNode(' \u00b7 ' + id.kind + ' \u00b7 calls ' + id.peerService + ' '));
+    if (num(id.expiresInMs)) {
+      var until = el('span', expired ? 'expiry expired' : 'expiry',
+        (expired ? 'expired ' + fmtDur(-id.expiresInMs) + ' ago' : 'expires in ' + fmtDur(id.expiresInMs)) + ' (' + id.notAfter + ')');
+      until.setAttribute('data-not-after', id.notAfter);
+      row.appendChild(until);
+    }
+    if (id.stale) row.appendChild(el('span', 'stale', ' \u26a0 stale' + (id.lastError ? ': ' + id.lastError : '')));
+    return row;
+  }
+
   function client(c, at) {
     var sec = el('section', 'client' + (c.closed ? ' closed' : ''));
     sec.setAttribute('data-service', c.service);
@@ -226,6 +245,7 @@ export const PAGE_SCRIPT = String.raw`
       ' \u00b7 ' + (num(d.ageMs) ? 'set changed ' + fmtDur(d.ageMs) + ' ago' : 'no set yet') + ' '));
     if (d.stale) disc.appendChild(el('span', 'stale', '\u26a0 stale' + (d.lastError ? ': ' + d.lastError : '')));
     head.appendChild(disc);
+    if (c.identity) head.appendChild(identityRow(c.identity));
 
     var badges = el('div', 'badges');
     if (c.closed) badges.appendChild(badge('info', 'closed', '', null, ''));

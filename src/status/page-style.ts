@@ -44,6 +44,9 @@ h2 { font-size: 16px; margin: 0; font-family: var(--mono); font-weight: 650; }
 .discovery { color: var(--muted); font-size: 12.5px; }
 .discovery .src { font-family: var(--mono); color: var(--ink); }
 .discovery .stale { color: var(--warn); font-weight: 600; }
+.identity { font-size: 12.5px; color: var(--muted); margin: 2px 0 8px; }
+.identity .src { font-family: var(--mono); color: var(--ink); }
+.identity .expired, .identity .stale { color: var(--bad); font-weight: 600; }
 .badges { display: flex; flex-wrap: wrap; gap: 6px; }
 .badge { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; padding: 2px 9px 2px 7px; border-radius: 6px; border: 1px solid var(--line); background: var(--head); white-space: nowrap; }
 .badge b { font-weight: 650; }

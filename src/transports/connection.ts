@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { invalidConfig } from '../core/errors.js';
 import { readChoice, readTlsOptions } from '../core/options.js';
 import { warnUnverifiedTls } from '../core/tls-warning.js';
+import type { Identity } from '../security/identity.js';
 
 /** TLS options a transport passes to Node's `tls.connect` (validated by `readTlsOptions`). */
 export type TransportTlsOptions = Readonly<Pick<ConnectionOptions,
@@ -19,6 +20,18 @@ export interface HttpConnection {
   readonly protocol: 'http' | 'https';
   /** The validated TLS options (only the keys that were set); undefined for `http` or when none were given. */
   readonly tls: TransportTlsOptions | undefined;
+  /**
+   * Mutual TLS with a service identity (the transport's `identity` and
+   * `peerService`): whoever connects for the client presents the identity's
+   * leaf, trusts only its roots and checks the peer's SPIFFE ID. Default none.
+   */
+  readonly identity?: ConnectionIdentity | undefined;
+}
+
+/** The identity a connection presents and the service whose SPIFFE ID the peer must carry. */
+export interface ConnectionIdentity {
+  readonly identity: Identity;
+  readonly peerService: string;
 }
 
 /** Plain HTTP without TLS: what a transport that does not describe itself is taken to speak. */

@@ -270,6 +270,6 @@ export interface HttpTransportFactory {
  */
 export function undiciTransport(options: UndiciTransportOptions = {}): HttpTransportFactory {
   const resolved = resolveOptions(options);
-  const connection: HttpConnection = Object.freeze({ protocol: resolved.protocol, tls: resolved.tls });
+  const connection: HttpConnection = Object.freeze({ protocol: resolved.protocol, tls: resolved.tls, ...(resolved.identity === undefined ? {} : { identity: resolved.identity }) });
   return Object.freeze({ name: 'undici', connection, create: (settings?: HttpTransportSettings) => new UndiciTransport(resolved, settings) });
 }

@@ -24,6 +24,10 @@ export interface IssueOptions {
   readonly altNames?: readonly string[];
   /** `server` (serverAuth), `client` (clientAuth) or `both` (a mesh leaf, as Consul issues). */
   readonly usage: 'server' | 'client' | 'both';
+  /** Start of validity. Default an hour ago. */
+  readonly notBefore?: Date;
+  /** End of validity (a past date makes an already-expired certificate). Default a day from now. */
+  readonly notAfter?: Date;
 }
 
 /** A CA that signs certificates for one test. */
@@ -101,14 +105,21 @@ interface Subject {
   readonly extensions: readonly Buffer[];
 }
 
-function certificate(subject: Subject, issuer: { commonName: string; privateKey: KeyObject; keyId: Buffer }): string {
+interface Validity {
+  readonly notBefore?: Date | undefined;
+  readonly notAfter?: Date | undefined;
+}
+
+function certificate(subject: Subject, issuer: { commonName: string; privateKey: KeyObject; keyId: Buffer }, validity: Validity = {}): string {
   const now = Date.now();
+  const notBefore = validity.notBefore ?? new Date(now - 3_600_000);
+  const notAfter = validity.notAfter ?? new Date(now + 86_400_000);
   const tbs = sequence(
     explicit(0, integer(Buffer.from([2]))),
     integer(Buffer.concat([Buffer.from([0x01]), randomBytes(15)])),
     ECDSA_WITH_SHA256,
     name(issuer.commonName),
-    sequence(time(new Date(now - 3_600_000)), time(new Date(now + 86_400_000))),
+    sequence(time(notBefore), time(notAfter)),
     name(subject.commonName),
     subject.publicKey.export({ type: 'spki', format: 'der' }),
     explicit(3, sequence(
@@ -155,7 +166,7 @@ export function createCertificateAuthority(commonName = 'meshkit test CA'): Cert
             extension('2.5.29.37', sequence(...usages.map(oid))),
             ...(altNames.length === 0 ? [] : [extension('2.5.29.17', sequence(...altNames.map(altName)))]),
           ],
-        }, issuer),
+        }, issuer, { notBefore: options.notBefore, notAfter: options.notAfter }),
         key: pem(leaf.privateKey),
       };
     },

@@ -7,6 +7,8 @@ import {
 } from '../../src/status/index.js';
 import { settleTimerHooks, trackMeshkitTimers } from '../helpers/timers.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
+import { spiffeIdOf, testFileIdentity } from '../helpers/identity.js';
+import { createCertificateAuthority } from '../helpers/tls.js';
 import { get, serve } from './support.js';
 
 const EVIL = '</script><img src=x onerror="globalThis.pwned=1">&amp;';
@@ -60,6 +62,32 @@ describe('status handler over HTTP', () => {
       }
       assert.deepEqual([doc.refreshMs, doc.sampleIntervalMs, doc.historySize, doc.omittedClients, mine.omittedEndpoints], [1000, 1000, 60, 0, 0]);
     });
+  });
+
+  it('lists each client\'s identity in snapshot.json: SPIFFE ID, not-after and time left, staleness; none for a client without one', async () => {
+    const ca = createCertificateAuthority('status CA');
+    const web = await testFileIdentity(ca, 'web');
+    const mtls = client('status-mtls').endpoints(['127.0.0.1:9']).identity(web.identity).build();
+    try {
+      await withServer(statusHandler({ clients: [mtls, c], sampleInterval: false }), async (url) => {
+        const before = Date.now();
+        const doc = JSON.parse((await get(`${url}/snapshot.json`)).body) as StatusDocument;
+        const after = Date.now();
+        const [shown, plain] = doc.clients;
+        const notAfter = web.identity.current()?.notAfter as Date;
+        assert.deepEqual({ ...shown?.identity, expiresInMs: undefined }, {
+          kind: 'file', spiffeId: spiffeIdOf('web'), peerService: 'status-mtls', notAfter: notAfter.toISOString(),
+          expiresInMs: undefined, stale: false, version: 1, // lastError is undefined: absent from the JSON
+        });
+        const left = shown?.identity?.expiresInMs ?? NaN;
+        assert.ok(left <= notAfter.getTime() - before && left >= notAfter.getTime() - after, `time left ${left} ms`);
+        assert.equal(plain?.service, 'status-http');
+        assert.equal('identity' in (plain as object), false, 'no identity field without an identity');
+      });
+    } finally {
+      await mtls.close();
+      await web.close();
+    }
   });
 
   it('serves the page with its title escaped, under a nonce CSP; HEAD gives the headers only', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,8 @@ import {
 } from '../../src/index.js';
 import { statusHandler, type StatusHandler } from '../../src/status/index.js';
 import { findExecutable } from '../helpers/find-executable.js';
+import { spiffeIdOf, testFileIdentity } from '../helpers/identity.js';
+import { createCertificateAuthority } from '../helpers/tls.js';
 import { serverMissing } from '../helpers/require-server.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { serve } from './support.js';
@@ -257,6 +259,46 @@ describe('status page in headless Chromium', () => {
       own.close();
       await ownServer.close();
       await bad.close();
+    }
+  });
+
+  it('shows each client\'s identity: its SPIFFE ID, the leaf\'s expiry (time left and not-after), and when its source goes stale', async (t) => {
+    const ca = createCertificateAuthority('status CA');
+    const web = await testFileIdentity(ca, 'web');
+    const upstream = ups[0] as Upstream;
+    const mtls = client('orders-mtls').endpoints([upstream.address]).identity(web.identity).build();
+    const own = statusHandler({ clients: [mtls, payments], refreshInterval: '100ms', sampleInterval: false });
+    const ownServer = await serve(own);
+    const browser = browserOr(t, shared);
+    const context = await browser?.newContext();
+    try {
+      if (context === undefined) return;
+      const page = await context.newPage();
+      await page.goto(`${ownServer.url}/`);
+      await polled(page);
+      const row = 'section[data-key="orders-mtls"] .identity';
+      const notAfter = web.identity.current()?.notAfter.toISOString() ?? '';
+      assert.equal(await page.getAttribute(row, 'data-spiffe-id'), spiffeIdOf('web'));
+      assert.equal(await page.getAttribute(row, 'data-state'), 'ok');
+      assert.equal(await page.getAttribute(`${row} .expiry`, 'data-not-after'), notAfter);
+      const text = await page.textContent(row) ?? '';
+      // The test PKI's leaves are valid for a day.
+      assert.ok(text.startsWith(`identity ${spiffeIdOf('web')} · file · calls orders-mtls `), text);
+      assert.match(text, /expires in (23|24) h/);
+      assert.ok(text.includes(`(${notAfter})`), 'the not-after instant is shown');
+      assert.equal(await page.locator('section[data-key="payments"] .identity').count(), 0, 'no identity row for a client without one');
+
+      // The source fails (a half-written leaf): the last good identity stays in use, and the page says it is stale.
+      writeFileSync(web.files.cert, '-----BEGIN CERTIFICATE-----\ntruncated');
+      await page.waitForSelector(`${row}[data-state="stale"]`, { timeout: 15_000 });
+      assert.match(await page.textContent(`${row} .stale`) ?? '', /⚠ stale: fileIdentity\(.*\): the leaf certificate is not valid PEM/);
+      assert.equal(await page.getAttribute(row, 'data-spiffe-id'), spiffeIdOf('web'), 'the last good identity is still shown');
+    } finally {
+      await context?.close();
+      own.close();
+      await ownServer.close();
+      await mtls.close();
+      await web.close();
     }
   });
 });
