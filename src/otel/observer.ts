@@ -115,8 +115,9 @@ export class OpenTelemetryObserver implements CallObserver {
     this.#calls.delete(call);
     // Should not happen (the executor settles every attempt before the call), but never leak a span.
     if (state.hasOpenAttempts) for (const record of state.takeAll()) this.#tracing?.abandonAttempt(record);
-    this.#tracing?.endCall(state, call, error, result);
-    this.#metrics?.callEnded(state, error, result, this.#clock.now());
+    const now = this.#clock.now();
+    this.#tracing?.endCall(state, call, error, result, now);
+    this.#metrics?.callEnded(state, error, result, now);
   }
 
   close(): void {

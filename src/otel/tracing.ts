@@ -88,7 +88,9 @@ export class Tracing {
   /** Starts the call span under the caller's context. */
   startCall(state: CallState): void {
     const call = state.call;
-    const span = this.#tracer.startSpan(state.name, { kind: this.#options.callSpanKind }, state.parent);
+    const kind = this.#options.callSpanKind;
+    const startTime = this.#time(call.startedAt);
+    const span = this.#tracer.startSpan(state.name, startTime === undefined ? { kind } : { kind, startTime }, state.parent);
     state.span = span;
     if (!span.isRecording()) return;
     span.setAttribute(ATTR.service, call.service);
@@ -118,7 +120,7 @@ export class Tracing {
     }
     const first = state.first;
     if (first !== undefined && !first.spanned) this.#openFirst(state, first, parent);
-    const span = this.#startAttemptSpan(state, record, attempt, parent, undefined);
+    const span = this.#startAttemptSpan(state, record, attempt, parent, this.#time(attempt.startedAt));
     // Inject even when not recording: a sampled-out trace still carries its ids (and the sampled flag) downstream.
     this.#inject(trace.setSpan(state.parent, span), attempt);
     if (record.kind === 'hedge' && callSpan.isRecording()) {
@@ -138,11 +140,11 @@ export class Tracing {
       this.#settle(span, attempt);
       this.#responseHook?.(span, { call: attempt.call, attempt, response: attempt.response, error: attempt.error, outcome: attempt.outcome });
     }
-    span.end(record.settled === undefined ? undefined : this.#time(attempt.endedAt));
+    span.end(this.#time(attempt.endedAt));
   }
 
   /** Ends the call span: the final attempt's endpoint and status, the call's error. */
-  endCall(state: CallState, call: CallContext, error: unknown, result: unknown): void {
+  endCall(state: CallState, call: CallContext, error: unknown, result: unknown, now: number): void {
     const span = state.span;
     if (span === undefined) return;
     state.span = undefined;
@@ -170,7 +172,7 @@ export class Tracing {
       this.#setFailure(span, status, error);
       this.#responseHook?.(span, { call, attempt: undefined, response: error === undefined ? result : undefined, error, outcome: undefined });
     }
-    span.end();
+    span.end(this.#time(now));
   }
 
   /** Ends an attempt span the executor never settled (defensive: the call ended first). */
@@ -248,12 +250,16 @@ export class Tracing {
   }
 
   /**
-   * A clock time as a span time: the system clock reads `performance.now()`,
-   * which the SDK takes as is; another clock's times mean nothing to the
-   * SDK, so the span is stamped by the SDK when it starts or ends.
+   * A clock time as a span time, in epoch milliseconds. The system clock reads
+   * `performance.now()`; every span meshkit makes is stamped from it, on one
+   * base (`performance.timeOrigin`), so a back-dated first attempt always lies
+   * within its call. (Left to the SDK, a start is `Date.now()` and a
+   * `performance.now()` time is shifted by an offset each span measures with
+   * two reads, which a busy machine can set milliseconds apart.) Another
+   * clock's times mean nothing to the SDK: the SDK stamps those spans itself.
    */
   #time(at: number): number | undefined {
-    return this.#clock === systemClock ? at : undefined;
+    return this.#clock === systemClock && at > 0 ? performance.timeOrigin + at : undefined;
   }
 
   #setMethod(span: Span, method: string): void {
