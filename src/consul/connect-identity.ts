@@ -1,7 +1,7 @@
 import { fullJitterBackoff } from '../core/backoff.js';
 import type { TimerHandle } from '../core/clock.js';
 import { checkOptions } from '../core/options.js';
-import { IdentityState, type Identity, type IdentityEvent, type IdentityMaterial, type IdentityStatus } from '../security/identity.js';
+import { IdentitySource, type Identity, type IdentityMaterial } from '../security/identity.js';
 import { checkMaterial } from '../security/material.js';
 import { ConnectHttp, type AgentAnswer } from './connect-http.js';
 import { resolveConsulOptions, type ConsulOptions, type ResolvedConsulOptions } from './options.js';
@@ -107,9 +107,7 @@ class BlockingLoop {
   }
 }
 
-class ConnectIdentity implements Identity {
-  readonly kind = 'consul-connect';
-  readonly #state = new IdentityState('consul-connect');
+class ConnectIdentity extends IdentitySource {
   readonly #http: ConnectHttp;
   readonly #loops: BlockingLoop[];
   readonly #label: string;
@@ -117,9 +115,10 @@ class ConnectIdentity implements Identity {
   #roots: string[] | undefined = undefined;
 
   constructor(options: ResolvedConsulOptions) {
+    super('consul-connect');
     this.#label = `connectIdentity(${options.service})`;
     this.#http = new ConnectHttp(options);
-    const fail = (error: Error): void => this.#state.fail(new Error(`${this.#label}: ${error.message}`, { cause: error }));
+    const fail = (error: Error): void => this.state.fail(new Error(`${this.#label}: ${error.message}`, { cause: error }));
     this.#loops = [
       new BlockingLoop(options, this.#http, '/v1/agent/connect/ca/roots', (body) => {
         this.#roots = parseRoots(body, this.#label);
@@ -138,34 +137,18 @@ class ConnectIdentity implements Identity {
     const leaf = this.#leaf;
     const roots = this.#roots;
     if (leaf === undefined || roots === undefined) return;
-    const current = this.#state.current();
+    const current = this.state.current();
     if (current !== undefined && current.cert === leaf.cert && current.ca.join('') === roots.join('')) return;
     // An agent serving an expired leaf (its CA unreachable) must not replace one still valid: checkMaterial refuses it.
     const material = checkMaterial(leaf.cert, leaf.key, roots, this.#label);
-    this.#state.publish(material);
-  }
-
-  current(): IdentityMaterial | undefined {
-    return this.#state.current();
-  }
-
-  ready(): Promise<IdentityMaterial> {
-    return this.#state.ready();
-  }
-
-  subscribe(listener: (event: IdentityEvent) => void): () => void {
-    return this.#state.subscribe(listener);
-  }
-
-  status(): IdentityStatus {
-    return this.#state.status();
+    this.state.publish(material);
   }
 
   async close(): Promise<void> {
     const stopping = this.#loops.map((loop) => loop.stop());
     this.#http.close();
     await Promise.all(stopping);
-    this.#state.abandon(new Error(`${this.#label}: closed before the first leaf arrived`));
+    this.state.abandon(new Error(`${this.#label}: closed before the first leaf arrived`));
   }
 }
 

@@ -4,7 +4,7 @@ import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, readString } from '../core/options.js';
 import { readClock } from '../discovery/read-clock.js';
-import { IdentityState, type Identity, type IdentityEvent, type IdentityMaterial, type IdentityStatus } from './identity.js';
+import { IdentitySource, type Identity, type IdentityMaterial } from './identity.js';
 import { checkMaterial } from './material.js';
 
 /** Options of {@link fileIdentity}. */
@@ -29,9 +29,7 @@ async function fileStamp(path: string): Promise<string> {
   return `${info.ino}:${info.size}:${info.mtimeMs}`;
 }
 
-class FileIdentity implements Identity {
-  readonly kind = 'file';
-  readonly #state = new IdentityState('file');
+class FileIdentity extends IdentitySource {
   readonly #paths: readonly [string, string, string];
   readonly #intervalMs: number;
   readonly #clock: Clock;
@@ -41,26 +39,11 @@ class FileIdentity implements Identity {
   #loading: Promise<void> | undefined;
 
   constructor(paths: readonly [string, string, string], intervalMs: number, clock: Clock) {
+    super('file');
     this.#paths = paths;
     this.#intervalMs = intervalMs;
     this.#clock = clock;
     this.#check();
-  }
-
-  current(): IdentityMaterial | undefined {
-    return this.#state.current();
-  }
-
-  ready(): Promise<IdentityMaterial> {
-    return this.#state.ready();
-  }
-
-  subscribe(listener: (event: IdentityEvent) => void): () => void {
-    return this.#state.subscribe(listener);
-  }
-
-  status(): IdentityStatus {
-    return this.#state.status();
   }
 
   async close(): Promise<void> {
@@ -68,7 +51,7 @@ class FileIdentity implements Identity {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#loading;
-    this.#state.abandon(new Error('fileIdentity: closed before the files could be loaded'));
+    this.state.abandon(new Error('fileIdentity: closed before the files could be loaded'));
   }
 
   #check(): void {
@@ -88,12 +71,12 @@ class FileIdentity implements Identity {
       const material = checkMaterial(cert, key, [ca], `fileIdentity(${certPath})`);
       if (this.#closed) return;
       this.#stamps = stamps;
-      const current = this.#state.current();
+      const current = this.state.current();
       // Rewritten with the same content (a touch): nothing changed for peers.
       if (current !== undefined && current.cert === material.cert && current.key === material.key && current.ca.join('') === material.ca.join('')) return;
-      this.#state.publish(material);
+      this.state.publish(material);
     } catch (error) {
-      if (!this.#closed) this.#state.fail(error instanceof Error ? error : new Error(String(error)));
+      if (!this.#closed) this.state.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
 }

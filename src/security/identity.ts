@@ -143,3 +143,37 @@ export class IdentityState {
     }
   }
 }
+
+/**
+ * An identity source on an {@link IdentityState}: the reads and subscription
+ * every source answers the same way. Sources extend it and publish to
+ * `state`.
+ * @internal
+ */
+export abstract class IdentitySource implements Identity {
+  readonly kind: string;
+  protected readonly state: IdentityState;
+
+  protected constructor(kind: string) {
+    this.kind = kind;
+    this.state = new IdentityState(kind);
+  }
+
+  current(): IdentityMaterial | undefined {
+    return this.state.current();
+  }
+
+  ready(): Promise<IdentityMaterial> {
+    return this.state.ready();
+  }
+
+  subscribe(listener: (event: IdentityEvent) => void): () => void {
+    return this.state.subscribe(listener);
+  }
+
+  status(): IdentityStatus {
+    return this.state.status();
+  }
+
+  abstract close(): Promise<void>;
+}
