@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { client, DEADLINE_HEADER, isMeshkitError, roundRobin } from '../../src/index.js';
+import type { AttemptContext } from '../../src/core/attempt.js';
 import { onlyDeadlineHeader, withAttemptHeaders, withDeadlineHeader } from '../../src/transports/deadline-header.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
@@ -45,10 +47,26 @@ describe('deadline propagation', () => {
       up.requests.length = 0;
       up.behaviour = { delayMs: 2000 };
     }
+    // Which attempts the client started, and when, as it saw them: an attempt sent just before
+    // the deadline may reach a busy server after the call has failed, so arrivals alone cannot tell.
+    const sent: AttemptContext[] = [];
+    const onStart = (message: unknown): void => {
+      const attempt = message as AttemptContext;
+      if (attempt.call.service === 'deadline-hops') sent.push(attempt);
+    };
+    diagnosticsChannel.subscribe('meshkit:attempt:start', onStart);
+    t.after(() => diagnosticsChannel.unsubscribe('meshkit:attempt:start', onStart));
     const started = performance.now();
     await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_DEADLINE_EXCEEDED'));
     const elapsed = performance.now() - started;
     assert.ok(elapsed >= 195 && elapsed < 600, `rejected at the deadline (${elapsed.toFixed(0)} ms)`);
+    assert.ok(sent.every((attempt) => attempt.startedAt < attempt.deadline), 'no attempt started at or after the deadline');
+    const startedBeforeFailing = sent.length;
+    // Every attempt sent reaches its server (each waits 2 s there), and no other one ever does.
+    for (const givingUp = performance.now() + 5000; ups.flatMap((u) => u.requests).length < startedBeforeFailing;) {
+      assert.ok(performance.now() < givingUp, 'every attempt sent reached a server');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const arrivals = ups.flatMap((u: Upstream) => u.requests).map((r) => Number(r.headers[DEADLINE_HEADER]));
     assert.ok(arrivals.length >= 2, 'retries happened within the deadline');
     assert.ok(arrivals.every((ms) => Number.isInteger(ms) && ms >= 0 && ms <= 200), `headers ${arrivals.join(',')}`);
@@ -57,7 +75,8 @@ describe('deadline propagation', () => {
     for (let i = 1; i < descending.length; i++) assert.ok((descending[i] as number) < (descending[i - 1] as number), `what is left shrinks: ${descending.join(',')}`);
     assert.ok((descending[0] as number) > 150, 'the first attempt had nearly all of it');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(ups.flatMap((u) => u.requests).length, arrivals.length, 'no attempt started after the deadline');
+    assert.equal(sent.length, startedBeforeFailing, 'no attempt started after the call failed');
+    assert.equal(ups.flatMap((u) => u.requests).length, startedBeforeFailing, 'no attempt reached a server that the client did not send before the deadline');
   });
 
   it('sends no header when the call has no deadline', async (t) => {
