@@ -46,6 +46,8 @@ describe('meshkit/fastify over mutual TLS', () => {
   let port: number;
 
   before(async () => {
+    // A client's first call does not wait for its identity (it fails with ERR_PEER_IDENTITY, not-loaded): load them all first.
+    await Promise.all(Object.values(ids).map(({ identity }) => identity.ready()));
     app = Fastify({ https: await identityServerOptions(ids.orders.identity) });
     await app.register(meshkit, { service: 'orders', identity: ids.orders.identity, authorize: authorizer, lifecycle: { signals: [] } });
     app.get('/who', async (request) => ({ peer: request.raw.meshkit?.peer, serverSerial: ids.orders.identity.current()?.serialNumber }));
