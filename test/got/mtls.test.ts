@@ -10,23 +10,21 @@ import { RequestError } from 'got';
 import { client, isMeshkitError, type Identity, type IdentityMaterial } from '../../src/index.js';
 import { parseServiceSpiffeId } from '../../src/security/spiffe.js';
 import { meshkitGot } from '../../src/got/index.js';
-import { meshLeaf, spiffeIdOf, testFileIdentity } from '../helpers/identity.js';
-import { createCertificateAuthority, startHttpsUpstream, type HttpsUpstream } from '../helpers/tls.js';
+import { meshLeaf, spiffeIdOf, startMeshPair, type MeshPair } from '../helpers/identity.js';
+import { createCertificateAuthority, type HttpsUpstream } from '../helpers/tls.js';
 
 describe('meshkit/got with a service identity (mutual TLS)', () => {
   const ca = createCertificateAuthority('mesh CA');
   let web: { identity: Identity; close(): Promise<void> };
   let orders: HttpsUpstream;
   let impostor: HttpsUpstream;
+  let mesh: MeshPair;
   before(async () => {
-    web = await testFileIdentity(ca, 'web');
-    orders = await startHttpsUpstream({ server: meshLeaf(ca, 'orders'), clientCa: ca.cert });
-    impostor = await startHttpsUpstream({ server: meshLeaf(ca, 'billing'), clientCa: ca.cert });
+    // Both servers require a client certificate from the mesh CA; the impostor holds another service's valid leaf.
+    mesh = await startMeshPair(ca);
+    ({ web, orders, impostor } = mesh);
   });
-  after(async () => {
-    await Promise.all([orders.close(), impostor.close()]);
-    await web.close();
-  });
+  after(() => mesh.close());
 
   it('presents the identity\'s leaf to a server that requires client certificates', async () => {
     await using c = client('orders').endpoints([orders.address]).retry(false).identity(web.identity).build();

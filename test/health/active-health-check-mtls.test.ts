@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { client, type Identity } from '../../src/index.js';
-import { meshLeaf, testFileIdentity } from '../helpers/identity.js';
-import { createCertificateAuthority, startHttpsUpstream, type HttpsUpstream } from '../helpers/tls.js';
+import { startMeshPair, type MeshPair } from '../helpers/identity.js';
+import { createCertificateAuthority, type HttpsUpstream } from '../helpers/tls.js';
 
 const probes = (u: HttpsUpstream): number => u.requests.filter((r) => r.url === '/health').length;
 
@@ -26,16 +26,13 @@ describe('active health checks with a service identity (mutual TLS)', () => {
   let web: { identity: Identity; close(): Promise<void> };
   let orders: HttpsUpstream;
   let impostor: HttpsUpstream;
+  let mesh: MeshPair;
   before(async () => {
-    web = await testFileIdentity(ca, 'web');
-    // Both require a client certificate from the mesh CA; the impostor holds another service's valid leaf.
-    orders = await startHttpsUpstream({ server: meshLeaf(ca, 'orders'), clientCa: ca.cert });
-    impostor = await startHttpsUpstream({ server: meshLeaf(ca, 'billing'), clientCa: ca.cert });
+    // Both servers require a client certificate from the mesh CA; the impostor holds another service's valid leaf.
+    mesh = await startMeshPair(ca);
+    ({ web, orders, impostor } = mesh);
   });
-  after(async () => {
-    await Promise.all([orders.close(), impostor.close()]);
-    await web.close();
-  });
+  after(() => mesh.close());
 
   it('probes a server that requires client certificates with the identity\'s leaf and keeps it in rotation', async () => {
     await using c = client('orders').endpoints([orders.address]).retry(false).identity(web.identity)

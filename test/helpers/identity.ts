@@ -2,7 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileIdentity, type Identity } from '../../src/index.js';
-import type { CertificateAuthority, TlsMaterial } from './tls.js';
+import { startHttpsUpstream, type CertificateAuthority, type HttpsUpstream, type TlsMaterial } from './tls.js';
 
 /** The trust domain of test leaves (Consul's form: a UUID under `.consul`). */
 export const TEST_TRUST_DOMAIN = '11111111-2222-3333-4444-555555555555.consul';
@@ -32,6 +32,32 @@ export async function testFileIdentity(ca: CertificateAuthority, service: string
     async close() {
       await identity.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A client identity (`web`) and two HTTPS servers that require a client
+ * certificate from `ca`: `orders` holds its own leaf, `impostor` another
+ * service's (`billing`) valid leaf. `close()` stops both and the identity.
+ */
+export interface MeshPair {
+  readonly web: { identity: Identity; close(): Promise<void> };
+  readonly orders: HttpsUpstream;
+  readonly impostor: HttpsUpstream;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link MeshPair} on 127.0.0.1. */
+export async function startMeshPair(ca: CertificateAuthority): Promise<MeshPair> {
+  const web = await testFileIdentity(ca, 'web');
+  const orders = await startHttpsUpstream({ server: meshLeaf(ca, 'orders'), clientCa: ca.cert });
+  const impostor = await startHttpsUpstream({ server: meshLeaf(ca, 'billing'), clientCa: ca.cert });
+  return {
+    web, orders, impostor,
+    close: async () => {
+      await Promise.all([orders.close(), impostor.close()]);
+      await web.close();
     },
   };
 }
