@@ -30,12 +30,21 @@ export interface Clock {
    * a 0 ms `setTimeout` on this clock is used.
    */
   defer?(callback: () => void): void;
+  /**
+   * Wall-clock time in epoch milliseconds, for what is inherently wall-clock
+   * (a certificate's expiry, a Retry-After HTTP date, a snapshot's time
+   * stamp). Optional: read it through {@link wallClockNow}, which falls back
+   * to `Date.now()` for a clock without it. `systemClock` gives `Date.now()`;
+   * a simulation's clock gives the wall time its virtual time stands for.
+   */
+  wallNow?(): number;
 }
 
-/** The real clock: `performance.now()`, `Math.random()`, unref'd Node timers and `setImmediate`. */
+/** The real clock: `performance.now()`, `Date.now()`, `Math.random()`, unref'd Node timers and `setImmediate`. */
 export const systemClock: Clock = Object.freeze({
   // perf_hooks' object, not the global `performance`: that global is a getter, read on every call.
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   random: Math.random,
   setTimeout(callback: () => void, ms: number, keepAlive = false): TimerHandle {
     // Past Node's limit a timer fires at once and warns: options are bounded, this is the last line.
@@ -50,3 +59,12 @@ export const systemClock: Clock = Object.freeze({
     setImmediate(callback);
   },
 });
+
+/**
+ * `clock`'s wall-clock time in epoch milliseconds: its `wallNow()`, or
+ * `Date.now()` for a clock without one (a custom clock written before
+ * `wallNow` existed).
+ */
+export function wallClockNow(clock: Clock): number {
+  return clock.wallNow !== undefined ? clock.wallNow() : Date.now();
+}

@@ -2,4 +2,4 @@
  * Test helpers for code that uses meshkit: `import { VirtualClock } from 'meshkit/testing'`.
  * @packageDocumentation
  */
-export { VirtualClock } from './virtual-clock.js';
+export { VirtualClock, VIRTUAL_EPOCH_MS } from './virtual-clock.js';
