@@ -1,3 +1,4 @@
+import { wallClockNow, type Clock } from '../core/clock.js';
 import type { Attempt } from './attempt.js';
 
 /**
@@ -22,12 +23,13 @@ export function parseRetryAfter(value: unknown, wallNow: number): number | undef
  * rate limit usually covers the whole service). A 503's speaks for the
  * instance that sent it (an overloaded or draining one), so it is honoured
  * only when the retry must go back to that instance (`retrySameEndpoint`);
- * otherwise the retry goes elsewhere after the usual backoff.
+ * otherwise the retry goes elsewhere after the usual backoff. An HTTP-date
+ * is measured against `clock`'s wall time (see `wallClockNow`).
  */
-export function requestedPause(attempt: Attempt, retrySameEndpoint: boolean): number | undefined {
+export function requestedPause(attempt: Attempt, retrySameEndpoint: boolean, clock: Clock): number | undefined {
   const status = attempt.outcome?.status;
   if (status !== 429 && !(status === 503 && retrySameEndpoint)) return undefined;
   const headers = (attempt.response as { headers?: Record<string, unknown> } | undefined)?.headers;
   if (headers === undefined || headers === null) return undefined;
-  return parseRetryAfter(headers['retry-after'], Date.now());
+  return parseRetryAfter(headers['retry-after'], wallClockNow(clock));
 }

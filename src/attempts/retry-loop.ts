@@ -114,7 +114,7 @@ export class RetryLoop {
     const clock = this.#runner.clock;
     let delay = backoffDelay(this.#settings, call.attempts, clock.random());
     // A Retry-After the server sent sets the pause; one longer than we are willing to wait ends the retries with that answer.
-    const asked = call.current === undefined ? undefined : requestedPause(call.current, this.#endpoints.endpoints.length <= 1);
+    const asked = call.current === undefined ? undefined : requestedPause(call.current, this.#endpoints.endpoints.length <= 1, clock);
     if (asked !== undefined) {
       if (asked > this.#settings.maxRetryAfterMs) return 'retry-after';
       delay = Math.max(delay, asked);

@@ -4,7 +4,7 @@ import type { CallTransport } from '../core/call-transport.js';
 import { CallRecord } from '../attempts/call-record.js';
 import type { Attempt, Call } from '../attempts/attempt.js';
 import type { CallObserver } from '../core/call-observer.js';
-import type { Clock } from '../core/clock.js';
+import { wallClockNow, type Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration } from '../core/duration.js';
@@ -224,7 +224,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
    */
   snapshot(): ClientSnapshot {
     const view = this.#state.snapshot();
-    const now = Date.now(); // wall-clock: certificates expire by it
+    const now = wallClockNow(this.#clock); // wall-clock: certificates expire by it
     return {
       service: this.name,
       takenAt: new Date(now).toISOString(),

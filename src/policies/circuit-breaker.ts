@@ -4,6 +4,7 @@ import { isIgnoredEnd } from '../breaker/ignored.js';
 import { wrapGate, type AdmissionGate } from '../core/admission.js';
 import type { BreakerStateMessage, CircuitState } from '../core/breaker-state.js';
 import type { CallContext } from '../core/call-context.js';
+import { wallClockNow } from '../core/clock.js';
 import { MeshkitError } from '../core/errors.js';
 import type { Invoke, Policy } from '../core/policy.js';
 import {
@@ -170,9 +171,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
 
   snapshot(): CircuitBreakerSnapshot {
     const { errorThreshold, volumeThreshold, windowMs, resetTimeoutMs, clock } = this.settings;
-    // The snapshot shows wall-clock time, which the Clock does not give: read it once (off the call path) and
-    // keep the offset, so that `since` follows the injected clock and repeated reads agree.
-    this.#wallOffset ??= new Date().getTime() - clock.now();
+    // The snapshot shows wall-clock time: read the clock's once (off the call path) and keep the offset,
+    // so that `since` follows the injected clock and repeated reads agree.
+    this.#wallOffset ??= wallClockNow(clock) - clock.now();
     return {
       kind: 'circuit-breaker',
       name: this.name,
