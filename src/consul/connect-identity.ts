@@ -1,5 +1,5 @@
 import { fullJitterBackoff } from '../core/backoff.js';
-import type { TimerHandle } from '../core/clock.js';
+import { wallClockNow, type TimerHandle } from '../core/clock.js';
 import { checkOptions } from '../core/options.js';
 import { IdentitySource, type Identity, type IdentityMaterial } from '../security/identity.js';
 import { checkMaterial } from '../security/material.js';
@@ -115,7 +115,7 @@ class ConnectIdentity extends IdentitySource {
   #roots: string[] | undefined = undefined;
 
   constructor(options: ResolvedConsulOptions) {
-    super('consul-connect');
+    super('consul-connect', options.clock);
     this.#label = `connectIdentity(${options.service})`;
     this.#http = new ConnectHttp(options);
     const fail = (error: Error): void => this.state.fail(new Error(`${this.#label}: ${error.message}`, { cause: error }));
@@ -140,7 +140,7 @@ class ConnectIdentity extends IdentitySource {
     const current = this.state.current();
     if (current !== undefined && current.cert === leaf.cert && current.ca.join('') === roots.join('')) return;
     // An agent serving an expired leaf (its CA unreachable) must not replace one still valid: checkMaterial refuses it.
-    const material = checkMaterial(leaf.cert, leaf.key, roots, this.#label);
+    const material = checkMaterial(leaf.cert, leaf.key, roots, this.#label, wallClockNow(this.clock));
     this.state.publish(material);
   }
 

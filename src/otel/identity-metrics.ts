@@ -1,4 +1,5 @@
 import { metrics, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { systemClock, wallClockNow } from '../core/clock.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { handshakesOf } from '../security/handshake-counters.js';
@@ -24,7 +25,7 @@ export interface IdentityMetricsOptions {
 /**
  * Reports an identity as metrics, each with the attribute
  * `meshkit.identity.spiffe_id`: `meshkit.identity.expiry` (seconds left on
- * the leaf), `meshkit.identity.stale` (0 or 1) and the counter
+ * the leaf, by the wall time of the identity's `clock`), `meshkit.identity.stale` (0 or 1) and the counter
  * `meshkit.identity.handshakes` (client handshakes by result, summed over
  * every client using the identity). Returns the function that stops
  * reporting. Throws `ERR_INVALID_CONFIG` naming `identityMetrics.<option>`.
@@ -43,7 +44,7 @@ export function identityMetrics(identity: Identity, options: IdentityMetricsOpti
   const attributes = (): Record<string, string> => ({ 'meshkit.identity.spiffe_id': identity.status().spiffeId ?? '' });
   const onExpiry = (result: ObservableResult): void => {
     const notAfter = identity.status().notAfter;
-    if (notAfter !== undefined) result.observe((notAfter.getTime() - Date.now()) / 1000, attributes());
+    if (notAfter !== undefined) result.observe((notAfter.getTime() - wallClockNow(identity.clock ?? systemClock)) / 1000, attributes());
   };
   const onStale = (result: ObservableResult): void => result.observe(identity.status().stale ? 1 : 0, attributes());
   const onHandshakes = (result: ObservableResult): void => {

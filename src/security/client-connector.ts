@@ -1,5 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import { buildConnector } from 'undici';
+import { systemClock, wallClockNow } from '../core/clock.js';
 import { MeshkitError } from '../core/errors.js';
 import type { TransportTlsOptions } from '../transports/connection.js';
 import type { Identity, IdentityMaterial } from './identity.js';
@@ -44,12 +45,13 @@ function spiffeChecker(own: IdentityMaterial, peerService: string): (host: strin
 
 /**
  * The identity's current material when it may be presented now: loaded and
- * not past its leaf's not-after (wall-clock time, as certificates are).
+ * not past its leaf's not-after (wall-clock time, as certificates are: the
+ * wall time of the identity's `clock`).
  * Undefined otherwise: an expired leaf is never presented.
  */
 export function usableMaterial(identity: Identity): IdentityMaterial | undefined {
   const material = identity.current();
-  return material === undefined || material.notAfter.getTime() <= Date.now() ? undefined : material;
+  return material === undefined || material.notAfter.getTime() <= wallClockNow(identity.clock ?? systemClock) ? undefined : material;
 }
 
 /**

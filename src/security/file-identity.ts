@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import { wallClockNow, type Clock, type TimerHandle } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, readString } from '../core/options.js';
@@ -39,7 +39,7 @@ class FileIdentity extends IdentitySource {
   #loading: Promise<void> | undefined;
 
   constructor(paths: readonly [string, string, string], intervalMs: number, clock: Clock) {
-    super('file');
+    super('file', clock);
     this.#paths = paths;
     this.#intervalMs = intervalMs;
     this.#clock = clock;
@@ -68,7 +68,7 @@ class FileIdentity extends IdentitySource {
       const stamps = (await Promise.all(this.#paths.map(fileStamp))).join('|');
       if (stamps === this.#stamps) return;
       const [cert, key, ca] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8'), readFile(caPath, 'utf8')]);
-      const material = checkMaterial(cert, key, [ca], `fileIdentity(${certPath})`);
+      const material = checkMaterial(cert, key, [ca], `fileIdentity(${certPath})`, wallClockNow(this.#clock));
       if (this.#closed) return;
       this.#stamps = stamps;
       const current = this.state.current();

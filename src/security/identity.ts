@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import type { ServiceSpiffeId } from './spiffe.js';
 
 /** One version of a service's identity: what it presents and what it trusts. */
@@ -48,6 +49,11 @@ export interface IdentityStatus {
 export interface Identity {
   /** `consul-connect`, `file`, or your own source's name. */
   readonly kind: string;
+  /**
+   * The clock the source runs on: whether the leaf has expired is decided
+   * by its wall time (`wallNow`, see `wallClockNow`). Default the system clock.
+   */
+  readonly clock?: Clock;
   /** The material in use; undefined until the first load (see {@link Identity.ready}). */
   current(): IdentityMaterial | undefined;
   /** Resolves with the first material, or rejects when the source gives up (closed, or the first load failed for good). */
@@ -152,10 +158,12 @@ export class IdentityState {
  */
 export abstract class IdentitySource implements Identity {
   readonly kind: string;
+  readonly clock: Clock;
   protected readonly state: IdentityState;
 
-  protected constructor(kind: string) {
+  protected constructor(kind: string, clock: Clock = systemClock) {
     this.kind = kind;
+    this.clock = clock;
     this.state = new IdentityState(kind);
   }
 

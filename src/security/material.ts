@@ -12,10 +12,11 @@ export function splitPem(bundle: string): string[] {
  * half-written file or a wrong answer never replaces good material: the leaf
  * must parse and carry one Consul-style SPIFFE service ID, the key must be
  * the leaf's, the leaf must not be past its not-after (wall-clock time),
- * and there must be at least one root. Throws an Error saying
+ * and there must be at least one root. `wallNow` is the identity source's
+ * wall-clock time in epoch ms (`wallClockNow(clock)`). Throws an Error saying
  * what is wrong (the caller keeps the last good material).
  */
-export function checkMaterial(cert: string, key: string, ca: readonly string[], source: string): Omit<IdentityMaterial, 'version'> {
+export function checkMaterial(cert: string, key: string, ca: readonly string[], source: string, wallNow: number): Omit<IdentityMaterial, 'version'> {
   let facts;
   try {
     facts = leafFacts(cert);
@@ -23,7 +24,7 @@ export function checkMaterial(cert: string, key: string, ca: readonly string[], 
     throw new Error(`${source}: the leaf certificate is not valid PEM`, { cause: error });
   }
   // An expired leaf would be refused by every peer (and must never be presented): keep the last good one instead.
-  if (facts.validTo.getTime() <= Date.now()) {
+  if (facts.validTo.getTime() <= wallNow) {
     throw new Error(`${source}: the leaf certificate expired at ${facts.validTo.toISOString()}; it is never put in use`);
   }
   if (facts.spiffeId === undefined) {
