@@ -1,4 +1,3 @@
-import { systemClock } from '../core/clock.js';
 import { InboundStats } from '../server/inbound-stats.js';
 import { inboundContextOf, resolveInboundOptions, runInbound, type InboundOptions } from '../server/inbound-scope.js';
 import { writeDeadlineExceeded } from '../server/responses.js';
@@ -28,7 +27,7 @@ export function inbound(options?: InboundOptions): InboundMiddleware {
   const stats = new InboundStats();
   const tracing = loadTraceApi();
   const middleware: Middleware = (req, res, next) => {
-    const context = inboundContextOf(req.headers, settings, systemClock.now(), stats);
+    const context = inboundContextOf(req.headers, settings, settings.clock.now(), stats);
     if (context === undefined) {
       writeDeadlineExceeded(res);
       return;

@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { systemClock } from '../core/clock.js';
 import type { Registration } from '../registration/registrar.js';
 import { healthAnswer, resolveHealthRoutes } from '../server/health-routes.js';
 import { InboundStats } from '../server/inbound-stats.js';
@@ -13,7 +12,7 @@ import { loadTraceApi } from '../server/trace-context.js';
 import type { MeshkitFastify, MeshkitFastifyOptions } from './options.js';
 import { setUpMutualTls } from './mtls.js';
 
-const KNOWN = ['service', 'deadline', 'shedding', 'health', 'lifecycle', 'register', 'identity', 'authorize'];
+const KNOWN = ['service', 'deadline', 'clock', 'shedding', 'health', 'lifecycle', 'register', 'identity', 'authorize'];
 
 async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOptions): Promise<void> {
   // Checks every key (the adapter's own too) and reads service and deadline.
@@ -38,7 +37,7 @@ async function meshkitPlugin(fastify: FastifyInstance, options: MeshkitFastifyOp
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.routeOptions.url !== undefined && exempt.has(request.routeOptions.url)) return done();
-    const context = inboundContextOf(request.headers, settings, systemClock.now(), stats);
+    const context = inboundContextOf(request.headers, settings, settings.clock.now(), stats);
     if (context === undefined) {
       void reply.code(504).send(DEADLINE_EXCEEDED_BODY);
       return;

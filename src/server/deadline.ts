@@ -96,8 +96,8 @@ export function requestedDeadlineMs(headers: IncomingHttpHeaders, settings: Inbo
 }
 
 /**
- * The absolute deadline (`systemClock.now()` time, the clock the client's
- * inherited deadline is read against) of a request that arrived at `now`;
+ * The absolute deadline (on the clock `now` was read from, which the
+ * inbound context carries for the calls that inherit it) of a request that arrived at `now`;
  * `Infinity` when unbounded. The relative header means hops need no
  * synchronised clocks; time spent on the wire is not counted, as in gRPC.
  */

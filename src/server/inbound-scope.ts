@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Clock } from '../core/clock.js';
 import { runWithInbound, type InboundContext } from '../core/inbound-context.js';
+import { readClock } from '../discovery/read-clock.js';
 import { checkOptions, readString } from '../core/options.js';
 import { inboundDeadline, resolveDeadlineOptions, type InboundDeadlineOptions, type InboundDeadlineSettings } from './deadline.js';
 import type { InboundStats } from './inbound-stats.js';
@@ -11,15 +13,18 @@ export interface InboundOptions {
   readonly service?: string;
   /** How the deadline header is read. Default: `x-meshkit-deadline` and `grpc-timeout`, no default deadline, at most 5 minutes. */
   readonly deadline?: InboundDeadlineOptions;
+  /** The clock deadlines are measured on (the calls made while serving read what is left on it). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Validated {@link InboundOptions}. */
 export interface InboundSettings {
   readonly service: string | undefined;
   readonly deadline: InboundDeadlineSettings;
+  readonly clock: Clock;
 }
 
-const KNOWN = ['service', 'deadline'];
+const KNOWN = ['service', 'deadline', 'clock'];
 
 /**
  * Validates inbound options; errors are `ERR_INVALID_CONFIG` naming
@@ -31,18 +36,19 @@ export function resolveInboundOptions(options: InboundOptions | undefined, optio
   return {
     service: readString(o['service'], `${option}.service`),
     deadline: resolveDeadlineOptions(o['deadline'] as InboundDeadlineOptions | undefined, `${option}.deadline`),
+    clock: readClock(o['clock'], `${option}.clock`),
   };
 }
 
 /**
  * The inbound context of a request that arrived at `now` (a
- * `systemClock.now()` time), or `undefined` when its deadline has already
+ * `settings.clock.now()` time), or `undefined` when its deadline has already
  * passed: such a request is answered 504 and its handler never runs.
  * `stats`, when given, counts malformed, cut and spent deadlines.
  */
 export function inboundContextOf(headers: IncomingHttpHeaders, settings: InboundSettings, now: number, stats?: InboundStats): InboundContext | undefined {
   const deadline = inboundDeadline(headers, settings.deadline, now, stats);
-  if (deadline > now) return { service: settings.service, deadline };
+  if (deadline > now) return { service: settings.service, deadline, clock: settings.clock };
   stats?.countExpired();
   return undefined;
 }

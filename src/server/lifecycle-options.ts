@@ -1,6 +1,8 @@
+import type { Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, readFunction } from '../core/options.js';
+import { readClock } from '../discovery/read-clock.js';
 
 /** Anything with an async `close()`: meshkit clients, database pools, ... */
 export interface Closeable {
@@ -34,6 +36,8 @@ export interface ServerLifecycleOptions {
    * meshkit (as `register()` does).
    */
   readonly onShutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
+  /** Time for the drain, propagation and deregistration bounds. Default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Validated {@link ServerLifecycleOptions}, durations in ms. */
@@ -44,9 +48,10 @@ export interface ServerLifecycleSettings {
   readonly clients: readonly Closeable[];
   readonly signals: readonly NodeJS.Signals[];
   readonly onShutdown: ((signal: NodeJS.Signals) => Promise<void> | void) | undefined;
+  readonly clock: Clock;
 }
 
-const KNOWN = ['drainTimeout', 'propagationDelay', 'deregisterTimeout', 'clients', 'signals', 'onShutdown'];
+const KNOWN = ['drainTimeout', 'propagationDelay', 'deregisterTimeout', 'clients', 'signals', 'onShutdown', 'clock'];
 
 /**
  * Validates lifecycle options; errors are `ERR_INVALID_CONFIG` naming
@@ -74,5 +79,6 @@ export function resolveLifecycleOptions(options: ServerLifecycleOptions | undefi
     clients: [...clients],
     signals: [...signals],
     onShutdown,
+    clock: readClock(o.clock, `${option}.clock`),
   };
 }

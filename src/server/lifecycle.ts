@@ -155,11 +155,11 @@ export class ServerLifecycle {
     const registrations = this.#registrations.splice(0);
     if (registrations.length === 0) return;
     const ms = this.settings.deregisterTimeoutMs;
-    const result = await within(Promise.all(registrations.map((r) => r.deregister())), ms);
+    const result = await within(Promise.all(registrations.map((r) => r.deregister())), ms, this.settings.clock);
     if (!result.done) this.#emit({ type: 'deregistered', error: new Error(`deregistration took longer than ${ms} ms`) });
     else if ('error' in result) this.#emit({ type: 'deregistered', error: result.error });
     else this.#emit({ type: 'deregistered' });
-    if (propagate && this.settings.propagationDelayMs > 0) await delay(this.settings.propagationDelayMs).promise;
+    if (propagate && this.settings.propagationDelayMs > 0) await delay(this.settings.propagationDelayMs, this.settings.clock).promise;
   }
 
   /**
@@ -178,7 +178,7 @@ export class ServerLifecycle {
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const server of servers) server.closeIdleConnections();
     this.#emit({ type: 'stopped-accepting' });
-    const bound = delay(this.settings.drainTimeoutMs);
+    const bound = delay(this.settings.drainTimeoutMs, this.settings.clock);
     const timedOut = bound.promise.then(() => true);
     try {
       const late = await Promise.race([this.#tracker.whenIdle().then(() => false), timedOut]);

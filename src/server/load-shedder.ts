@@ -175,8 +175,9 @@ export class LoadShedder {
    * Admits the request behind `res` or refuses it. Admitted: returns true and
    * releases its slot when the response finishes or its connection closes.
    * Refused: writes 503 with `Retry-After` and returns false; do not run the
-   * handler. `deadline` is the request's absolute `systemClock` deadline
-   * (`Infinity` for none): a request that finishes at or after it is no sample.
+   * handler. `deadline` is the request's absolute deadline on this shedder's
+   * `clock` (`Infinity` for none; give the inbound options the same clock): a
+   * request that finishes at or after it is no sample.
    */
   admit(res: ServerResponse, deadline: number): boolean {
     if (this.tryAdmit(res, deadline)) return true;
@@ -229,7 +230,7 @@ export class LoadShedder {
 
   /** What a finished request says about this server's capacity. */
   #signalOf(status: number, deadline: number): LimiterSignal {
-    if (deadline !== Infinity && systemClock.now() >= deadline) {
+    if (deadline !== Infinity && this.limiter.clock.now() >= deadline) {
       this.#pastDeadline++;
       return 'ignore';
     }

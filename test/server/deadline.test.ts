@@ -58,7 +58,7 @@ describe('inbound deadline header', () => {
     // Spent on arrival: no context, counted.
     const settings = resolveInboundOptions(undefined);
     assert.equal(inboundContextOf({ [DEADLINE_HEADER]: '0' }, settings, 1000, stats), undefined);
-    assert.deepEqual(inboundContextOf({ [DEADLINE_HEADER]: '999999999999' }, settings, 1000, stats), { service: undefined, deadline: 301_000 });
+    assert.deepEqual(inboundContextOf({ [DEADLINE_HEADER]: '999999999999' }, settings, 1000, stats), { service: undefined, deadline: 301_000, clock: settings.clock });
     assert.deepEqual(stats.snapshot(), { kind: 'inbound', malformedDeadlines: 3, clampedDeadlines: 3, expiredDeadlines: 1 });
   });
 

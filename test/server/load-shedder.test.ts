@@ -23,7 +23,8 @@ async function heldServer(shedder: LoadShedder): Promise<{
   const held: express.Response[] = [];
   let pending: Promise<unknown>[] = [];
   const app = express();
-  app.use(inbound());
+  // Deadlines on the shedder's clock: it compares them with its own time.
+  app.use(inbound({ clock: shedder.limiter.clock }));
   app.use(shedding(shedder));
   app.get('/hold', (_req, res) => {
     held.push(res);
