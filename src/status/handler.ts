@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { snapshotAll } from '../client/registry.js';
 import type { ClientSnapshot } from '../client/snapshot.js';
+import { wallClockNow, type TimerHandle } from '../core/clock.js';
 import { boundedSnapshots, clientKeys, statusDocument, type StatusDocument } from './document.js';
 import { safeJson } from './escape.js';
 import { statusErrorReporter } from './errors.js';
@@ -64,7 +65,8 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
   const history = new LatencyHistory(settings.historySize);
   const sampleGapMs = (settings.sampleIntervalMs ?? settings.refreshMs) / 2;
   let lastSampleAt = Number.NEGATIVE_INFINITY;
-  let timer: NodeJS.Timeout | undefined;
+  const clock = settings.clock;
+  let timer: TimerHandle | undefined;
   let closed = false;
   const report = statusErrorReporter();
 
@@ -81,11 +83,13 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
   };
 
   const stopTimer = (): void => {
-    if (timer !== undefined) clearInterval(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
   };
 
   const tick = (): void => {
+    // Re-armed first, as an interval would be: a throwing `clients` function below must not stop the sampler.
+    timer = clock.setTimeout(tick, settings.sampleIntervalMs!);
     let all: ClientSnapshot[];
     try {
       all = read();
@@ -99,21 +103,20 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
       return;
     }
     const shown = boundedSnapshots(all, settings);
-    sample(shown, clientKeys(shown), Date.now());
+    sample(shown, clientKeys(shown), wallClockNow(clock));
   };
 
   const startTimer = (): void => {
     if (closed || timer !== undefined || settings.sampleIntervalMs === undefined) return;
-    timer = setInterval(tick, settings.sampleIntervalMs);
-    // Never what keeps a process alive.
-    timer.unref();
+    // Never what keeps a process alive (the clock's timers are unref'd); re-armed by each tick.
+    timer = clock.setTimeout(tick, settings.sampleIntervalMs);
   };
 
   const document = (): StatusDocument => {
     const all = read();
     const shown = boundedSnapshots(all, settings);
     const keys = clientKeys(shown);
-    const now = Date.now();
+    const now = wallClockNow(clock);
     sample(shown, keys, now);
     return statusDocument(all, shown, keys, history, settings, now);
   };

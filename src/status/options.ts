@@ -1,7 +1,9 @@
 import type { ClientSnapshot } from '../client/snapshot.js';
+import type { Clock } from '../core/clock.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, readNumber } from '../core/options.js';
+import { readClock } from '../discovery/read-clock.js';
 
 /** Anything with a `snapshot()`: a meshkit `Client`, or your own wrapper of one. */
 export interface SnapshotSource {
@@ -42,6 +44,8 @@ export interface StatusHandlerOptions {
   readonly maxEndpoints?: number;
   /** Clients shown, an integer >= 1; later ones are left out and counted. Default 100. */
   readonly maxClients?: number;
+  /** Time for the sampler's timer and the wall-clock stamps of samples and documents (its `wallNow`). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Resolved {@link StatusHandlerOptions}. */
@@ -54,6 +58,7 @@ export interface StatusHandlerSettings {
   readonly historySize: number;
   readonly maxEndpoints: number;
   readonly maxClients: number;
+  readonly clock: Clock;
 }
 
 /** Defaults of {@link StatusHandlerOptions}. */
@@ -79,7 +84,7 @@ function interval(value: unknown, option: string, fallback: number): number {
 }
 
 const STATUS_HANDLER_KEYS: readonly (keyof StatusHandlerOptions)[] = [
-  'clients', 'basePath', 'title', 'refreshInterval', 'sampleInterval', 'historySize', 'maxEndpoints', 'maxClients',
+  'clients', 'basePath', 'title', 'refreshInterval', 'sampleInterval', 'historySize', 'maxEndpoints', 'maxClients', 'clock',
 ];
 
 /** Validates {@link StatusHandlerOptions}; errors name `status.<option>` (unknown keys included). */
@@ -105,5 +110,6 @@ export function resolveStatusHandler(options: StatusHandlerOptions): StatusHandl
     historySize: integer(o['historySize'], 'historySize', 2, 1000, d.historySize),
     maxEndpoints: integer(o['maxEndpoints'], 'maxEndpoints', 1, 100_000, d.maxEndpoints),
     maxClients: integer(o['maxClients'], 'maxClients', 1, 10_000, d.maxClients),
+    clock: readClock(o['clock'], 'status.clock'),
   });
 }
