@@ -7,7 +7,7 @@ import { isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { GrpcChannels } from './channels.js';
 import { isStatusError } from './classify.js';
-import { attemptDeadline, attemptMetadata } from './metadata.js';
+import { attemptDeadline, attemptMetadata, grpcWallNow } from './metadata.js';
 
 /** Options of one governed gRPC call. */
 export interface GrpcCallOptions extends CallOptions {
@@ -41,7 +41,7 @@ export interface GovernedCallSettings {
  * @internal Shared with the request-streaming calls.
  */
 export function localDeadline(error: ServiceError, deadline: Date | undefined, attempt: AttemptContext): Error {
-  if (error.code !== status.DEADLINE_EXCEEDED || deadline === undefined || Date.now() < deadline.getTime() - 1) return error;
+  if (error.code !== status.DEADLINE_EXCEEDED || deadline === undefined || grpcWallNow() < deadline.getTime() - 1) return error;
   const { call } = attempt;
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during attempt ${attempt.number}`, {
     service: call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,

@@ -20,5 +20,15 @@ export function attemptMetadata(base: Metadata | undefined, attempt: AttemptCont
 /** The gRPC deadline of an attempt: the call's remaining time from now, as a Date; undefined when unbounded. */
 export function attemptDeadline(attempt: AttemptContext): Date | undefined {
   const remaining = attempt.deadline - attempt.startedAt;
-  return remaining === Infinity ? undefined : new Date(Date.now() + Math.max(0, remaining));
+  return remaining === Infinity ? undefined : new Date(grpcWallNow() + Math.max(0, remaining));
+}
+
+/**
+ * Epoch milliseconds as grpc-js reads them. grpc-js takes a deadline as a
+ * wall-clock Date and checks it against its own `Date.now()`, so no injected
+ * clock can stand in here: the one place meshkit/grpc reads the wall clock.
+ * @internal
+ */
+export function grpcWallNow(): number {
+  return Date.now();
 }

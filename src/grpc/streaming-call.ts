@@ -7,7 +7,7 @@ import { channelReady } from './channel-ready.js';
 import { isStatusError } from './classify.js';
 import type { GrpcChannels } from './channels.js';
 import { callOptions, localDeadline, nativeGrpcError, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
-import { attemptDeadline, attemptMetadata } from './metadata.js';
+import { attemptDeadline, attemptMetadata, grpcWallNow } from './metadata.js';
 
 /** The request messages of a client-streaming call: an array, a generator, a Node `Readable` in object mode, ... */
 export type RequestStream<Req> = Iterable<Req> | AsyncIterable<Req>;
@@ -53,7 +53,7 @@ function streamingOptions(settings: GovernedCallSettings, options: GrpcCallOptio
 
 /** Milliseconds left until `deadline` (a Date), Infinity when there is none. */
 function remainingUntil(deadline: Date | undefined): number {
-  return deadline === undefined ? Infinity : deadline.getTime() - Date.now();
+  return deadline === undefined ? Infinity : deadline.getTime() - grpcWallNow();
 }
 
 /** Writes `requests` to `call` with backpressure and half-closes it; stops early once `isDone()`. */
