@@ -1,4 +1,3 @@
-import pRetry from 'p-retry';
 import type { CallObserver } from '../core/call-observer.js';
 import { isSafeToRetryAnyMethod, type Outcome } from '../core/outcome.js';
 import type { Attempt, Call } from './attempt.js';
@@ -13,20 +12,6 @@ import type { RetryBudget } from './retry-budget.js';
 /** Why the retry loop ends without another attempt. */
 type StopReason = 'deadline' | 'budget' | 'stopped' | 'retry-after';
 
-/** Thrown inside p-retry to ask for another attempt; carries the attempt that failed. */
-class RetryableFailure extends Error {
-  constructor(readonly attempt: Attempt) {
-    super('retryable failure');
-  }
-}
-
-/** Thrown inside p-retry when no further attempt may start (deadline, budget, abort, close). */
-class StopRetrying extends Error {
-  constructor(readonly reason: StopReason) {
-    super(reason);
-  }
-}
-
 /** @internal What {@link RetryLoop} is built from: the client's retry settings and the executor's parts. */
 export interface RetryLoopParts {
   readonly settings: RetrySettings;
@@ -40,11 +25,12 @@ export interface RetryLoopParts {
 }
 
 /**
- * @internal The retry loop, on p-retry, entered only after a first
- * retryable failure. p-retry counts the attempts and stops on a
- * non-retryable result; the backoff is meshkit's own (full jitter on the
- * injected clock, a Retry-After honoured, bounded by the deadline, cut
- * short by abort or close, paid for from the retry budget).
+ * @internal The retry loop, entered only after a first retryable failure.
+ * It counts the attempts and stops on a non-retryable result; the backoff is
+ * meshkit's own (full jitter on the injected clock, a Retry-After honoured,
+ * bounded by the deadline, cut short by abort or close, paid for from the
+ * retry budget). No retry library: p-retry, used before, read the global
+ * `performance.now()` on every retry, past the injected clock.
  */
 export class RetryLoop {
   readonly #settings: RetrySettings;
@@ -76,36 +62,22 @@ export class RetryLoop {
 
   /** Retries `call` after its attempt `first` failed retryably; resolves with the final attempt. */
   async run(call: Call, first: Attempt): Promise<Attempt> {
-    const runner = this.#runner;
     let last = first;
-    try {
-      return await pRetry(
-        async () => {
-          const stop = await this.#backOff(call);
-          if (stop !== undefined) throw new StopRetrying(stop);
-          // Committed to a new attempt: release the failed response and move on from its endpoint.
-          if (last.response !== undefined) call.transport.discard(last.response);
-          (call.tried ??= []).push(last.endpoint);
-          const attempt = await runner.attempt(call);
-          last = attempt;
-          if ((attempt.outcome as Outcome).retryable && this.mayRetry(call, attempt)) throw new RetryableFailure(attempt);
-          return attempt;
-        },
-        {
-          retries: this.#settings.attempts - 2,
-          minTimeout: 0,
-          factor: 1,
-          randomize: false,
-          shouldRetry: ({ error }) => error instanceof RetryableFailure,
-        },
-      );
-    } catch (error) {
-      // The deadline left no room for another attempt after a failure without a response: that is the caller's answer.
-      if (error instanceof StopRetrying && error.reason === 'deadline' && last.error !== undefined && call.stopped === undefined) {
-        throw deadlineError(runner.service, call, last.error, last.outcome);
+    // One retry per pass; mayRetry (attempts left, not stopped or closing, ...) bounds the passes.
+    for (;;) {
+      const stop = await this.#backOff(call);
+      if (stop !== undefined) {
+        // The deadline left no room for another attempt after a failure without a response: that is the caller's answer.
+        if (stop === 'deadline' && last.error !== undefined && call.stopped === undefined) {
+          throw deadlineError(this.#runner.service, call, last.error, last.outcome);
+        }
+        return last;
       }
-      if (error instanceof RetryableFailure || error instanceof StopRetrying) return last;
-      throw error;
+      // Committed to a new attempt: release the failed response and move on from its endpoint.
+      if (last.response !== undefined) call.transport.discard(last.response);
+      (call.tried ??= []).push(last.endpoint);
+      last = await this.#runner.attempt(call);
+      if (!(last.outcome as Outcome).retryable || !this.mayRetry(call, last)) return last;
     }
   }
 
