@@ -14,7 +14,7 @@ export type { ClientHooks } from './client/client-hooks.js';
 
 export type { AttemptContext } from './core/attempt.js';
 export type { CallContext, Classifier, LatestAttempt } from './core/call-context.js';
-export { systemClock, type Clock, type TimerHandle } from './core/clock.js';
+export { systemClock, wallClockNow, type Clock, type TimerHandle } from './core/clock.js';
 export {
   channels, subscribe,
   type AttemptEndMessage, type AttemptStartMessage, type CallEndMessage, type ChannelMessages,

@@ -155,6 +155,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
     fullJitterBackoff: none('computes one backoff delay'),
     inboundRemainingMs: none('reads what is left of the inbound deadline'),
     isMeshkitError: none('a predicate'),
+    wallClockNow: none('reads one clock\'s wall time'),
     blameOf: none('a predicate over an error: whose doing it was'),
     leastRequest: options({ run: () => leastRequest({ choice: 3 } as never), option: 'choice', hint: 'choices' },
       { run: () => leastRequest({ choices: '3' } as never), option: 'choices' }),
