@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, roundRobin } from '../../src/index.js';
 import { parseRetryAfter } from '../../src/attempts/retry-after.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 
 describe('parseRetryAfter', () => {
@@ -79,6 +80,27 @@ describe('Retry-After', () => {
     assert.equal(res.statusCode, 200);
     // HTTP-dates have whole-second precision: the wait is between 1 and 2 s.
     assert.ok(performance.now() - started >= 900, `waited ${(performance.now() - started).toFixed(0)} ms`);
+  });
+
+  it('an HTTP-date Retry-After is measured against the client clock\'s wall time, and waited on that clock', async (t) => {
+    // The virtual clock's wall time is 2026-01-01T00:00:00Z: a date 3 s later would be long past on the real clock.
+    const clock = new VirtualClock(0, 1, Date.parse('2026-01-01T00:00:00Z'));
+    const ups = await pausingPair(429, new Date(clock.wallNow() + 3000).toUTCString());
+    t.after(() => Promise.all(ups.map((u) => u.close())));
+    await using c = client('retry-429-virtual').endpoints(ups.map((u) => u.address)).clock(clock)
+      .retry({ statuses: [429] }).build();
+    const pending = c.request({ path: '/' });
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let i = 0; i < 100 && total(ups) === 0; i++) await sleep(10);
+    await sleep(100);
+    await clock.advance(2900);
+    await sleep(100);
+    assert.equal(total(ups), 1, 'no retry before the date, on the client\'s clock');
+    await clock.advance(200);
+    const res = await pending;
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(total(ups), 2);
   });
 
   it('a Retry-After longer than maxRetryAfter is not retried: the caller gets that answer at once', async (t) => {

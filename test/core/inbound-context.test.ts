@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, currentInbound, DEADLINE_HEADER, inboundRemainingMs, runWithInbound, systemClock } from '../../src/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { startUpstreams } from '../helpers/upstream.js';
 
 describe('inbound context', () => {
@@ -39,5 +40,16 @@ describe('inbound context', () => {
     });
     assert.ok(performance.now() - started < 100);
     assert.equal(up?.requests.length, 0, 'nothing was sent');
+  });
+});
+
+describe('inbound context on an injected clock', () => {
+  it('reads what is left of the deadline on the clock of the code that set it', async () => {
+    const clock = new VirtualClock(1000);
+    await runWithInbound({ deadline: 1500, clock }, async () => {
+      assert.equal(inboundRemainingMs(), 500);
+      await clock.advance(200);
+      assert.equal(inboundRemainingMs(), 300);
+    });
   });
 });

@@ -4,6 +4,7 @@ import express from 'express';
 import { client, currentInbound, DEADLINE_HEADER, inboundRemainingMs, isMeshkitError, type Client } from '../../src/index.js';
 import { inbound, listen, type InboundMiddleware, type MeshkitServer } from '../../src/express/index.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { call, sleep } from '../server/http-call.js';
 
 describe('meshkit/express inbound(): deadline and context over real HTTP', () => {
@@ -160,5 +161,30 @@ describe('meshkit/express inbound(): deadline and context over real HTTP', () =>
       (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound.deadlines' && /did you mean `deadline`/.test(e.message));
     assert.throws(() => inbound({ deadline: { max: '1000h' } }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound.deadline.max');
     assert.throws(() => inbound(null as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'inbound');
+  });
+});
+
+describe('meshkit/express inbound({ clock }): the deadline is on the clock the server runs on', () => {
+  it('sets deadlines on the given clock, and calls made while serving read what is left on it', async () => {
+    const clock = new VirtualClock(10_000);
+    const app = express();
+    app.use(inbound({ clock }));
+    const seen: { remaining: number; sameClock: boolean; afterAdvance: number }[] = [];
+    app.get('/', (_req, res) => {
+      const remaining = inboundRemainingMs();
+      void clock.advance(100).then(() => {
+        seen.push({ remaining, sameClock: currentInbound()?.clock === clock, afterAdvance: inboundRemainingMs() });
+        res.end('ok');
+      });
+    });
+    const served = await listen(app, { lifecycle: { signals: [] } });
+    try {
+      assert.equal((await call(`http://${served.address}/`, { headers: { [DEADLINE_HEADER]: '300' } })).status, 200);
+      // Virtual time moved only when the handler advanced it: exactly 300 ms, then 200.
+      assert.deepEqual(seen, [{ remaining: 300, sameClock: true, afterAdvance: 200 }]);
+    } finally {
+      await served.close();
+    }
+    assert.throws(() => inbound({ clock: { now: () => 0 } as never }), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /inbound\.clock/.test(e.message));
   });
 });

@@ -4,6 +4,7 @@ import express from 'express';
 import { isMeshkitError, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
 import { health, inbound, listen } from '../../src/express/index.js';
 import { ServerLifecycle } from '../../src/server/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { call, sleep } from './http-call.js';
 
 /** A registrar that records calls; the real Consul path is in sigterm-consul.test.ts. */
@@ -93,6 +94,27 @@ describe('ServerLifecycle with listen() (Express, real HTTP)', () => {
       assert.ok(deregistered.error instanceof Error, 'the registry failure is reported, not thrown');
       assert.deepEqual(events.find((e) => (e as { type: string }).type === 'drained'), { type: 'drained', abandoned: 1 });
     }
+  });
+
+  it('runs its drain bound on the clock it was given', async () => {
+    const clock = new VirtualClock();
+    const events: string[] = [];
+    const lifecycle = new ServerLifecycle({ signals: [], propagationDelay: 0, drainTimeout: '10s', clock });
+    lifecycle.subscribe((event) => events.push(event.type));
+    const gate = { started: false, finish: () => {} };
+    const served = await listen(app(lifecycle, gate), { lifecycle });
+    const slow = call(`http://${served.address}/slow`).then(() => 'answered', (error: unknown) => String(error));
+    while (!gate.started) await sleep(5);
+    const closing = served.close();
+    await sleep(100);
+    await clock.advance(9_000);
+    await sleep(50);
+    assert.ok(!events.includes('drained'), `still draining after 9 virtual seconds: ${events.join(', ')}`);
+    await clock.advance(1_000);
+    await closing;
+    assert.match(await slow, /socket hang up|ECONNRESET/);
+    assert.ok(events.includes('drained'));
+    assert.throws(() => new ServerLifecycle({ clock: {} as never }), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /lifecycle\.clock/.test(e.message));
   });
 
   it('on a signal: runs the sequence, then onShutdown; close() removes the handlers', async () => {

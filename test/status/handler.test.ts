@@ -9,6 +9,7 @@ import { settleTimerHooks, trackMeshkitTimers } from '../helpers/timers.js';
 import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { spiffeIdOf, testFileIdentity } from '../helpers/identity.js';
 import { createCertificateAuthority } from '../helpers/tls.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { get, serve } from './support.js';
 
 const EVIL = '</script><img src=x onerror="globalThis.pwned=1">&amp;';
@@ -173,6 +174,22 @@ describe('status handler over HTTP', () => {
     }
   });
 
+  it('samples on the clock it is given, stamping samples and documents with that clock\'s wall time', async () => {
+    const epoch = Date.parse('2030-01-01T00:00:00Z');
+    const clock = new VirtualClock(0, 1, epoch);
+    const watching = statusHandler({ clients: [c], sampleInterval: '1s', historySize: 100, clock });
+    try {
+      await clock.advance(3_000);
+      const doc = watching.document();
+      assert.equal(doc.takenAt, '2030-01-01T00:00:03.000Z');
+      const samples = doc.clients[0]?.history[(ups[0] as Upstream).address] ?? [];
+      assert.deepEqual(samples.map(([at]) => at - epoch), [1000, 2000, 3000], 'one sample per virtual second, none from the real clock');
+    } finally {
+      watching.close();
+    }
+    assert.equal(clock.pendingTimers, 0, 'close() cleared the sampler\'s timer');
+  });
+
   it('samples on its own unref\'d timer while clients are open, stops when none are, and leaves no timer after close()', async () => {
     const timers = trackMeshkitTimers();
     try {
@@ -253,6 +270,7 @@ describe('status handler over HTTP', () => {
       [{ basePath: '/status/' }, 'status.basePath'],
       [{ refreshInterval: '1ms' }, 'status.refreshInterval'],
       [{ sampleInterval: -1 }, 'status.sampleInterval'],
+      [{ clock: {} }, 'status.clock'],
       [{ historySize: 1 }, 'status.historySize'],
       [{ maxEndpoints: 0 }, 'status.maxEndpoints'],
       [{ maxClients: 1.5 }, 'status.maxClients'],
