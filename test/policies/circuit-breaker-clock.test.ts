@@ -39,6 +39,9 @@ describe('breakers follow the injected clock', () => {
       assert.equal(breaker.state, 'closed');
       const since = Date.parse(breaker.snapshot().since);
       assert.equal(Date.parse(breaker.snapshot().since), since, 'repeated reads agree');
+      // Wall-clock time on the breaker's clock: closed at virtual 1 h, 2026-01-01T01:00:00Z on the VirtualClock's wall clock.
+      assert.equal(breaker.snapshot().since, '2026-01-01T01:00:00.000Z');
+      assert.equal(since, clock.wallNow());
     } finally {
       await c.close();
     }
@@ -83,5 +86,14 @@ describe('breakers follow the injected clock', () => {
     } finally {
       d.close();
     }
+  });
+});
+
+describe('client snapshots follow the injected clock', () => {
+  it('takenAt is the client clock\'s wall time', async () => {
+    const clock = new VirtualClock(0, 1, Date.parse('2030-06-01T00:00:00Z'));
+    await using c = client('clocked-snapshot').endpoints(['127.0.0.1:9']).clock(clock).build();
+    await clock.advance(1_500);
+    assert.equal(c.snapshot().takenAt, '2030-06-01T00:00:01.500Z');
   });
 });

@@ -14,6 +14,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { client, fileIdentity, isMeshkitError, type Identity } from '../../src/index.js';
+import { usableMaterial } from '../../src/security/client-connector.js';
+import { VirtualClock } from '../../src/testing/index.js';
 import { createCertificateAuthority, type CertificateAuthority, type TlsMaterial } from '../helpers/tls.js';
 
 const TRUST_DOMAIN = '11111111-2222-3333-4444-555555555555.consul';
@@ -121,5 +123,31 @@ describe('a leaf past expiry is never presented', () => {
     assert.equal(server.presented.length, 1, 'the expired leaf was never presented');
     // Not the endpoint's fault: it stays in rotation.
     assert.equal(after.snapshot().endpoints[0]?.ejected, false);
+  });
+});
+
+describe('expiry is judged by the wall time of the identity source\'s clock', () => {
+  const ca = createCertificateAuthority('clock CA');
+
+  it('a leaf still valid on the real clock is refused when the source\'s clock is past its not-after', async (t) => {
+    const notAfter = Date.now() + 86_400_000;
+    const clock = new VirtualClock(0, 1, notAfter + 60_000);
+    const identity = fileIdentity({ ...writeIdentity(leaf(ca, 'web', new Date(notAfter)), ca.cert), interval: '50ms', clock });
+    t.after(() => identity.close());
+    assert.equal(identity.clock, clock);
+    await until(5000, 'the first load failed', () => identity.status().stale);
+    assert.equal(identity.current(), undefined);
+    assert.match(identity.status().lastError ?? '', /expired at/);
+  });
+
+  it('a loaded leaf is no longer presented once the source\'s clock passes its not-after', async (t) => {
+    const notAfter = Date.now() + 86_400_000;
+    const clock = new VirtualClock(0, 1, notAfter - 60_000);
+    const identity = fileIdentity({ ...writeIdentity(leaf(ca, 'web', new Date(notAfter)), ca.cert), interval: '1h', clock });
+    t.after(() => identity.close());
+    const material = await identity.ready();
+    assert.equal(usableMaterial(identity), material);
+    await clock.advance(60_000);
+    assert.equal(usableMaterial(identity), undefined, 'expired by the identity\'s clock');
   });
 });
