@@ -140,13 +140,14 @@ describe('clock purity: a whole client stack under the simulator, with the globa
     const loop = new SimLoop({ seed: 12 });
     const clock = loop.clock;
     const jitter = loop.random('backend-latency');
-    const healthy: Backend = () => ({ latencyMs: jitter() < 0.03 ? 400 : 5 + 15 * jitter() });
+    // 3 % of answers take 400 ms (hedged at 50 ms); /slow always does (past the 250 ms per-try timeout).
+    const healthy: Backend = (_now, path) => ({ latencyMs: path === '/slow' || jitter() < 0.03 ? 400 : 5 + 15 * jitter() });
     const backends = new Map<string, Backend>([
       ['127.0.0.1:8001', healthy],
       ['127.0.0.1:8002', healthy],
       ['127.0.0.1:8003', healthy],
       // Fails from 20 s to 50 s (503s, then refused connections): outlier detection must eject it, then let it back.
-      ['127.0.0.1:8004', (now) => (now < 20 * SECOND || now >= 50 * SECOND ? healthy(now, '')
+      ['127.0.0.1:8004', (now, path) => (now < 20 * SECOND || now >= 50 * SECOND ? healthy(now, path)
         : now < 40 * SECOND ? { latencyMs: 2, status: 503 } : { latencyMs: 1, error: 'ECONNREFUSED' })],
       ['127.0.0.1:8005', healthy],
       // Endpoint breakers: 9002 answers 500 from 10 s to 40 s.
@@ -187,9 +188,9 @@ describe('clock purity: a whole client stack under the simulator, with the globa
       .retry({ attempts: 3, backoff: { base: '10ms', cap: '100ms' }, budget: { ratio: 0.2, minPerSecond: 5 } })
       .hedge({ after: '50ms', max: 1, budget: 0.1 })
       .outlierDetection({ consecutiveGatewayFailures: 5, interval: '1s', baseEjectionTime: '5s', maxEjectionPercent: 50 })
-      .policy(adaptiveConcurrency({ clock }))
-      .policy(bulkhead({ maxConcurrent: 64, maxQueue: 16, clock }))
       .policy(rateLimit({ rate: 200, per: '1s', clock }))
+      .policy(bulkhead({ maxConcurrent: 64, maxQueue: 16, clock }))
+      .policy(adaptiveConcurrency({ clock }))
       .telemetry(hedgeCounter)
       .build();
     // Round robin: peak EWMA would starve the failing instance before its breaker saw enough attempts.
@@ -236,6 +237,17 @@ describe('clock purity: a whole client stack under the simulator, with the globa
       loop.after(ms, tick);
     };
     every(20, () => send(orders, '/orders'));
+    // Timeouts: /slow outlives every per-try timeout (and the retries), and a call's own 120 ms deadline.
+    const slow: { code: string; ms: number; own: boolean }[] = [];
+    const sendSlow = (timeout: string | undefined): void => {
+      const startedAt = loop.now();
+      settled.push(orders.request({ path: '/slow', ...(timeout === undefined ? {} : { timeout }) }).then(
+        (response) => slow.push({ code: String(response.statusCode), ms: loop.now() - startedAt, own: timeout !== undefined }),
+        (error: unknown) => slow.push({ code: isMeshkitError(error) ? error.code : String(error), ms: loop.now() - startedAt, own: timeout !== undefined }),
+      ));
+    };
+    every(SECOND, () => sendSlow(undefined));
+    every(SECOND, () => sendSlow('120ms'));
     every(50, () => send(inventory, '/stock'));
     every(50, () => send(payments, '/pay'));
     // The endpoint breakers' states, as the snapshot shows them, once a second.
@@ -243,6 +255,20 @@ describe('clock purity: a whole client stack under the simulator, with the globa
     every(SECOND, () => {
       const state = inventory.snapshot().endpoints.find((e) => e.id === '127.0.0.2:9002')?.circuit;
       if (circuit.at(-1)?.state !== state) circuit.push({ at: loop.now(), state });
+    });
+
+    // A burst of 300 calls at once at 170.5 s (between two /slow calls): the limiters must refuse the excess.
+    const burst = new Map<string, number>();
+    loop.at(170.5 * SECOND, () => {
+      for (let i = 0; i < 300; i++) {
+        settled.push(orders.request({ path: '/orders' }).then(
+          (response) => burst.set(String(response.statusCode), (burst.get(String(response.statusCode)) ?? 0) + 1),
+          (error: unknown) => {
+            const code = isMeshkitError(error) ? `${error.code} ${String(error.details['reason'])}` : String(error);
+            burst.set(code, (burst.get(code) ?? 0) + 1);
+          },
+        ));
+      }
     });
 
     // Retry-After (delta-seconds, then an HTTP date) and the inbound deadline, at 150 s.
@@ -289,6 +315,20 @@ describe('clock purity: a whole client stack under the simulator, with the globa
     const ordersCalls = [...ordersResults.values()].reduce((a, b) => a + b, 0);
     assert.ok(ordersCalls >= 8900, `orders calls: ${ordersCalls}`);
     assert.ok((ordersResults.get('200') ?? 0) / ordersCalls > 0.99, `orders: ${JSON.stringify([...ordersResults])}`);
+    // Per-try timeouts ended every /slow call within the total bound; a call's own deadline ended it at 120 ms.
+    const slowPerTry = slow.filter((s) => !s.own);
+    assert.equal(slowPerTry.length, 179);
+    assert.deepEqual(slowPerTry.filter((s) => s.code !== 'ERR_TIMEOUT' || s.ms < 250 || s.ms > 2000), []);
+    const slowOwn = slow.filter((s) => s.own);
+    // (The shared timer queue may ring a fraction of a millisecond late, when it wakes for a neighbouring entry.)
+    assert.deepEqual(slowOwn.filter((s) => s.code !== 'ERR_DEADLINE_EXCEEDED' || s.ms < 120 || s.ms > 125), []);
+    assert.equal(slowOwn.length, 179);
+    // The burst: each limiter, outermost first, refused its share at once, and the rest were served.
+    const byReason = (key: string): number => burst.get(key) ?? 0;
+    const refusedBy = ['rate-limit', 'bulkhead', 'adaptive-concurrency'].map((reason) => byReason(`ERR_LIMIT_EXCEEDED ${reason}`));
+    assert.ok(refusedBy[0]! >= 50 && refusedBy[1]! >= 50 && refusedBy[2]! >= 1 && byReason('200') >= 10, JSON.stringify([...burst]));
+    assert.equal(refusedBy[0]! + refusedBy[1]! + refusedBy[2]! + byReason('200'), 300, JSON.stringify([...burst]));
+    assert.deepEqual(orders.snapshot().policies.map((p) => p.name), ['rate-limit', 'bulkhead', 'adaptive-concurrency']);
     // Retries and hedges happened, within their budgets.
     assert.ok(retries > 10, `retries: ${retries}`);
     assert.ok(hedges > 10, `hedges: ${hedges}`);
