@@ -1,12 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { systemClock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** What an inbound request hands to the outbound calls made while serving it. */
 export interface InboundContext {
   /** The service handling the request (for telemetry and errors); undefined when unknown. */
   readonly service?: string | undefined;
-  /** Absolute `systemClock.now()` time by which the inbound request must be answered; `Infinity` when unbounded. */
+  /** Absolute `clock.now()` time by which the inbound request must be answered; `Infinity` when unbounded. */
   readonly deadline: number;
+  /**
+   * The clock `deadline` is on: the one of the code that set it (the server
+   * adapter's `clock` option, a simulation's clock). Default `systemClock`.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 const storage = new AsyncLocalStorage<InboundContext>();
@@ -29,5 +34,5 @@ export function currentInbound(): InboundContext | undefined {
 export function inboundRemainingMs(): number {
   const inbound = storage.getStore();
   if (inbound === undefined || inbound.deadline === Infinity) return Infinity;
-  return inbound.deadline - systemClock.now();
+  return inbound.deadline - (inbound.clock ?? systemClock).now();
 }
