@@ -179,7 +179,10 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
     else {
       this.#count(false);
       queueMicrotask(() => exchange.respond(503, NO_HEADERS, undefined));
+      return;
     }
+    const bucket = this.#buckets.at(this.#loop.now(), this.inFlight);
+    if (this.inFlight > bucket.maxInFlight) bucket.maxInFlight = this.inFlight;
   }
 
   #drawFate(b: ResolvedBehaviour): Fate {
@@ -298,10 +301,7 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
 
   #arrive(): void {
     this.#arrivals++;
-    const bucket = this.#buckets.at(this.#loop.now(), this.inFlight);
-    bucket.arrivals++;
-    const inFlight = this.inFlight + 1;
-    if (inFlight > bucket.maxInFlight) bucket.maxInFlight = inFlight;
+    this.#buckets.at(this.#loop.now(), this.inFlight).arrivals++;
   }
 
   #count(ok: boolean): void {
