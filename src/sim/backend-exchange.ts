@@ -72,6 +72,8 @@ export class SimExchange implements QueueLinks<SimExchange>, SimBodyOwner {
   readonly attempt: AttemptSink<HttpResponse>;
   readonly request: HttpRequest;
   readonly timeouts: SimTimeouts;
+  /** Virtual time the request reached the backend. */
+  readonly arrivedAt: number;
   fate: Fate = Fate.Ok;
   stage: Stage = Stage.Queued as Stage;
   /** Parts still to finish before the answer goes out: the service time, and the handler when there is one. */
@@ -86,8 +88,9 @@ export class SimExchange implements QueueLinks<SimExchange>, SimBodyOwner {
   #listener: (() => void) | undefined = undefined;
   #body: SimBody | undefined = undefined;
 
-  constructor(host: ExchangeHost, attempt: AttemptSink<HttpResponse>, request: HttpRequest, timeouts: SimTimeouts) {
+  constructor(host: ExchangeHost, attempt: AttemptSink<HttpResponse>, request: HttpRequest, timeouts: SimTimeouts, arrivedAt: number) {
     this.host = host;
+    this.arrivedAt = arrivedAt;
     this.attempt = attempt;
     this.request = request;
     this.timeouts = timeouts;

@@ -32,9 +32,10 @@ function incomingHeaders(headers: HttpHeaders | null): Record<string, string> {
 }
 
 /**
- * Runs `handler` for a request entering service at `now`, the way meshkit's
- * inbound middleware runs a route: the deadline read from the headers the
- * attempt sent (`x-meshkit-deadline`, `grpc-timeout`), a request whose
+ * Runs `handler` for a request entering service, the way meshkit's inbound
+ * middleware runs a route: the deadline read from the headers the attempt
+ * sent (`x-meshkit-deadline`, `grpc-timeout`) and counted from the request's
+ * arrival (a wait in the backend's queue spends it), a request whose
  * deadline is already spent answered 504 without running the handler, and
  * the handler run inside the inbound context (on the simulation's clock), so
  * the meshkit calls it makes inherit what is left. Settles the exchange's
@@ -44,7 +45,7 @@ export function runHandler(exchange: SimExchange, handler: SimHandler, backend: 
   const { attempt, request } = exchange;
   const headers = incomingHeaders(withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt));
   const now = clock.now();
-  const deadline = inboundDeadline(headers as IncomingHttpHeaders, DEADLINE_SETTINGS, now);
+  const deadline = inboundDeadline(headers as IncomingHttpHeaders, DEADLINE_SETTINGS, exchange.arrivedAt);
   const done = (result: SimHandlerResult): void => {
     exchange.result = result;
     exchange.partDone();

@@ -107,6 +107,7 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
   /** The process is gone: requests it held reset, new connections are refused. */
   down(): void {
     if (!this.#up) return;
+    this.#touch();
     this.#up = false;
     for (const list of [this.#queue, this.#serving, this.#stalled]) {
       while (list.head !== undefined) {
@@ -162,7 +163,7 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
       queueMicrotask(() => attempt.fail(error));
       return;
     }
-    const exchange = new SimExchange(this, attempt, request, timeouts);
+    const exchange = new SimExchange(this, attempt, request, timeouts, this.#loop.now());
     exchange.fate = this.#drawFate(b);
     this.#arrive();
     if (exchange.fate === Fate.Blackhole) {
@@ -227,6 +228,7 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
 
   /** @internal {@link ExchangeHost}: the request's service (and handler) is done. */
   served(exchange: SimExchange): void {
+    this.#touch();
     this.#free(exchange);
     switch (exchange.fate) {
       case Fate.Error:
@@ -270,6 +272,7 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
   /** @internal {@link ExchangeHost}: the caller gave up on a request the backend cancels on abort (or undici gave up on its headers). */
   abandoned(exchange: SimExchange): void {
     if (!this.#behaviour.cancelOnAbort || exchange.abandoned) return;
+    this.#touch();
     exchange.abandoned = true;
     if (exchange.stage === Stage.Queued) this.#queue.remove(exchange);
     else if (exchange.stage === Stage.Serving) {
@@ -297,6 +300,11 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
   /** @internal {@link ExchangeHost} */
   now(): number {
     return this.#loop.now();
+  }
+
+  /** Opens the bucket of now before a change, so that it starts with what was in flight until then. */
+  #touch(): void {
+    this.#buckets.at(this.#loop.now(), this.inFlight);
   }
 
   #arrive(): void {

@@ -11,8 +11,10 @@ export interface SimCallResult {
   readonly endedAt: number;
   readonly status: number | undefined;
   readonly body: string | undefined;
-  /** The error the call (or its body) failed with. */
+  /** The error the call (or its body) failed with, when it is meshkit's. */
   readonly error: MeshkitError | undefined;
+  /** Any other error its body failed with (undici's own, as a real body gives). */
+  readonly foreign: (Error & { code?: string }) | undefined;
 }
 
 /**
@@ -26,8 +28,9 @@ export function fireAt(sim: Simulation, caller: Client, times: readonly number[]
     sim.at(time, () => {
       const startedAt = sim.now();
       const end = (status: number | undefined, body: string | undefined, error: unknown): void => {
-        if (error !== undefined && !isMeshkitError(error)) throw new Error(`a call failed with a foreign error: ${String(error)}`);
-        results.push({ startedAt, endedAt: sim.now(), status, body, error: error as MeshkitError | undefined });
+        const meshkit = isMeshkitError(error) ? error : undefined;
+        if (error !== undefined && meshkit === undefined && !(error instanceof Error)) throw new Error(`a call failed with a non-error: ${String(error)}`);
+        results.push({ startedAt, endedAt: sim.now(), status, body, error: meshkit, foreign: meshkit === undefined ? error as Error | undefined : undefined });
       };
       caller.request({ path: '/', ...request }).then(
         (response) => response.body.text().then((text) => end(response.statusCode, text, undefined), (error: unknown) => end(response.statusCode, undefined, error)),
