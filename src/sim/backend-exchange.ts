@@ -149,13 +149,17 @@ export class SimExchange implements QueueLinks<SimExchange>, SimBodyOwner {
     else attempt.deliver(simResponse(status, headers, new SimBody(bytes, false)));
   }
 
-  /** Sends the headers of a 200 whose body never comes: it ends when the caller aborts or the body timeout fires. */
-  respondStalled(): void {
+  /**
+   * Sends the headers of a 200 whose body never comes: it ends when the
+   * caller aborts or the body timeout fires. False when the caller was gone
+   * already (nothing is sent).
+   */
+  respondStalled(): boolean {
     this.#finish();
     if (this.callerGone) {
       this.#unlisten();
       this.attempt.fail(this.#abortReason());
-      return;
+      return false;
     }
     this.stage = Stage.Stalled;
     this.listen(); // the attempt stays undici's signal while the body is open: meshkit keeps its deadline on it
@@ -169,6 +173,7 @@ export class SimExchange implements QueueLinks<SimExchange>, SimBodyOwner {
       });
     }
     this.attempt.deliver(simResponse(200, EMPTY_RECORD, body));
+    return true;
   }
 
   /** Fails the request before its headers (a reset), or its stalled body after them: an upstream failure. */

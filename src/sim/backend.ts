@@ -169,7 +169,6 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
     if (exchange.fate === Fate.Blackhole) {
       // Lost on the way in: no server ever sees it; only the caller's timeout (or undici's) ends it.
       this.#count(false);
-      exchange.stage = Stage.Done;
       exchange.armHeadersTimeout(perTryMs);
       return;
     }
@@ -241,8 +240,8 @@ export class SimBackend implements BackendStatsSource, ExchangeHost {
         return;
       case Fate.Stall:
         this.#count(false);
-        this.#stalled.push(exchange);
-        exchange.respondStalled();
+        // Held until its body is done, so that going down can reset it.
+        if (exchange.respondStalled()) this.#stalled.push(exchange);
         return;
       default:
         this.#answer(exchange, exchange.result);

@@ -119,6 +119,18 @@ describe('simulated transport', () => {
     await closeInSim(sim, caller);
   });
 
+  it('ends a blackholed request with undici\'s headers timeout when nothing else bounds it', async () => {
+    const sim = new Simulation({ seed: 6 });
+    const hole = sim.service('hole', { instances: 1, behaviour: { blackholeRate: 1 } });
+    const caller = simClient(sim, hole).retry(false).build();
+    const results = fireAt(sim, caller, [0]);
+    await sim.run(400_000);
+    assert.equal(results[0]?.error?.code, 'ERR_UPSTREAM');
+    assert.equal((results[0]?.error?.details as { reason?: unknown }).reason, 'timeout');
+    assert.equal(results[0]?.endedAt, 300_000, "undici's default headers timeout");
+    await closeInSim(sim, caller);
+  });
+
   it('fails a stalled body at the body timeout as the upstream\'s (ejecting the backend), or at the client\'s deadline', async () => {
     const sim = new Simulation({ seed: 7 });
     const stalling = sim.service('stalling', { instances: [{ behaviour: { stallRate: 1 } }, {}, {}, {}], behaviour: { latency: 5 } });
