@@ -118,7 +118,7 @@ export class Simulation {
    * used twice, a bad behaviour, a timeline entry naming no instance).
    */
   service(name: string, options: SimServiceOptions): SimService {
-    readString(name, 'service name');
+    if (typeof name !== 'string' || name === '') throw invalidConfig('service name', 'a non-empty string', name);
     if (this.#services.has(name)) throw invalidConfig('service name', 'a name not used by another simulated service', name);
     const o = checkOptions(options, `service(${name})`, SERVICE_KEYS);
     const at = `service(${name})`;

@@ -43,8 +43,13 @@ class PromisedAttempt implements AttemptSink<HttpResponse> {
 /**
  * One client's simulated transport: each attempt goes to the backend behind
  * its endpoint id, in virtual time, with undici's headers and body timeouts
- * as the client configured them. An endpoint with no backend refuses the
- * connection, as an address nobody listens on.
+ * as the client configured them (the values meshkit's undici transport
+ * gives undici). An endpoint with no backend refuses the connection, as an
+ * address nobody listens on. The headers the undici transport would send
+ * (`x-meshkit-deadline`, trace headers) are made only for a backend with a
+ * handler, the one reader of them. Responses are undici-shaped
+ * (`statusCode`, `headers`, `body`); their `headers` object is frozen and
+ * may be shared between responses.
  */
 export class SimTransport implements Transport<HttpRequest, HttpResponse> {
   readonly name = 'sim';

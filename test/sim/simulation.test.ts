@@ -98,6 +98,7 @@ describe('Simulation', () => {
     assert.equal(sim.backends().length, 0, 'a refused service adds nothing');
     sim.service('x', { instances: 1 });
     names(() => sim.service('x', { instances: 1 }), 'service name');
+    names(() => sim.service(undefined as never, { instances: 1 }), 'service name');
     const backend = sim.backends()[0]!;
     names(() => backend.set({ blackholeRate: 2 }), 'behaviour.blackholeRate');
     names(() => backend.set({ handler: 'nope' as never }), 'behaviour.handler');
