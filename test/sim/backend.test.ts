@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { client, roundRobin } from '../../src/index.js';
 import { Simulation, type SimService } from '../../src/sim/simulation.js';
-import { closeInSim, fireAt } from '../helpers/sim.js';
+import { closeInSim, every, fireAt } from '../helpers/sim.js';
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 
 function caller(sim: Simulation, service: SimService) {
   return client(service.name).discovery(service.resolver).transport(sim.transport).clock(sim.clock).balancer(roundRobin()).retry(false).build();
@@ -66,5 +67,40 @@ describe('SimBackend', () => {
     assert.equal(results[0]?.foreign?.code, 'UND_ERR_SOCKET');
     assert.equal(svc.backend(0).isUp, false);
     await closeInSim(sim, c);
+  });
+
+  it('removes a queued request whose caller left when it cancels on abort', async () => {
+    const sim = new Simulation();
+    const svc = sim.service('svc', { instances: 1, behaviour: { latency: 100, servers: 1, cancelOnAbort: true } });
+    const c = caller(sim, svc);
+    fireAt(sim, c, [0]);
+    const left = fireAt(sim, c, [0], { timeout: 30 });
+    const queued: number[] = [];
+    for (const t of [10, 40]) sim.at(t, () => queued.push(svc.backend(0).queued));
+    await sim.run(1_000);
+    assert.equal(left[0]?.error?.code, 'ERR_DEADLINE_EXCEEDED');
+    assert.deepEqual(queued, [1, 0]);
+    assert.deepEqual(svc.backend(0).totals(), { arrivals: 2, succeeded: 1, failed: 0 });
+    await closeInSim(sim, c);
+  });
+
+  it('settles every call and holds nothing once done, under every failure mode at once', async () => {
+    const unhandled = trackUnhandledRejections();
+    const sim = new Simulation({ seed: 11 });
+    const svc = sim.service('svc', {
+      instances: [{ behaviour: { cancelOnAbort: true } }, {}, {}, {}],
+      behaviour: { latency: { lognormal: { median: 5, p99: 120 } }, servers: 2, queue: 5, errorRate: 0.05, resetRate: 0.03, stallRate: 0.03, blackholeRate: 0.03 },
+      timeline: [{ at: 700, backends: [1], down: true }, { at: 1200, backends: [1], up: true }],
+    });
+    const c = client('svc').discovery(svc.resolver).transport(sim.transport).clock(sim.clock)
+      .timeout({ perTry: '50ms', total: '400ms' }).retry({ attempts: 3 }).hedge({ after: 20 }).outlierDetection({}).build();
+    const results = fireAt(sim, c, every(2, 1000));
+    await sim.run(5_000);
+    assert.equal(results.length, 1000);
+    for (const result of results) assert.ok(result.status !== undefined || result.error !== undefined || result.foreign !== undefined);
+    for (const backend of svc.backends) assert.equal(backend.inFlight, 0, `${backend.id} holds nothing`);
+    await closeInSim(sim, c);
+    unhandled.stop();
+    assert.deepEqual(unhandled.reasons, []);
   });
 });
