@@ -162,6 +162,19 @@ export class Simulation {
     });
   }
 
+  /**
+   * A clock on this simulation's loop whose `random()` (meshkit's jitter and
+   * balancer picks) draws from its own stream, `client:<name>`: give each
+   * client its own (`.clock(sim.clientClock('web-1'))`) and adding a client
+   * does not change what the others draw. `sim.clock` is one stream shared
+   * by every client built on it.
+   */
+  clientClock(name: string): SimClock {
+    if (typeof name !== 'string' || name === '') throw invalidConfig('clientClock name', 'a non-empty string', name);
+    const shared = this.clock;
+    return Object.freeze({ ...shared, random: this.loop.random(`client:${name}`) });
+  }
+
   /** Every backend of every service, in the order they were made. */
   backends(): readonly SimBackend[] {
     return this.#backends;

@@ -38,6 +38,25 @@ describe('Simulation', () => {
     assert.equal(await run(42, true, false), await run(42, false, false));
   });
 
+  it('gives each client clock its own random stream on the same virtual time', async () => {
+    const sim = new Simulation({ seed: 5 });
+    const a = sim.clientClock('a');
+    const again = new Simulation({ seed: 5 }).clientClock('a');
+    const b = sim.clientClock('b');
+    const draws = (clock: { random(): number }): number[] => Array.from({ length: 4 }, () => clock.random());
+    const fromA = draws(a);
+    assert.deepEqual(fromA, draws(again));
+    assert.notDeepEqual(fromA, draws(b));
+    let fired = -1;
+    b.setTimeout(() => {
+      fired = sim.now();
+    }, 25);
+    await sim.run(100);
+    assert.equal(fired, 25);
+    assert.equal(a.now(), 100);
+    assert.throws(() => sim.clientClock(''), { code: 'ERR_INVALID_CONFIG' });
+  });
+
   it('gives every backend its own loopback address, in creation order', () => {
     const sim = new Simulation();
     const a = sim.service('a', { instances: 2 });
