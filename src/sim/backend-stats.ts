@@ -2,7 +2,7 @@
 export interface BackendBucket {
   /** Virtual time the bucket starts at, in ms. */
   readonly start: number;
-  /** Requests that reached the backend (accepted into service or queue). */
+  /** Requests that reached the backend (served, queued, turned away with a 503 by a full queue, or blackholed); a refused connection is no arrival. */
   arrivals: number;
   /** Requests it answered with a success (any status below 500). */
   succeeded: number;
