@@ -49,6 +49,8 @@ export class ClientTrack implements UserRequestSink {
   retries = 0;
   /** Sampled values per series name, one per bucket end (see {@link SimRecorderOptions.sample}). */
   readonly samples = new Map<string, number[]>();
+  /** @internal Set by the recorder: user requests count only while it records, as calls do. */
+  recording = false;
 
   /** @internal Use `recorder.track(name, clients)`. */
   constructor(name: string, clients: readonly Client[]) {
@@ -56,7 +58,9 @@ export class ClientTrack implements UserRequestSink {
     this.clients = clients;
   }
 
+  /** Records one user request (ignored while the recorder is stopped, so that it agrees with the call counts). */
   userRequest(start: number, end: number, error: unknown): void {
+    if (!this.recording) return;
     this.latencies.push(end - start);
     if (error === undefined) {
       this.succeeded++;
@@ -77,6 +81,11 @@ let subscribed: SimRecorder | undefined;
  * (`meshkit:health:ejection`) and breaker transitions
  * (`meshkit:breaker:state`) with their virtual times, each tracked client's
  * state sampled every bucket, and the backends' per-bucket load.
+ *
+ * Only what ends while it records counts: start it before the load, and
+ * after the load's duration run the loop on until the user requests in
+ * flight have finished (load generators issue none after their duration)
+ * before stopping it, or the slowest requests are left out.
  *
  * Channel messages are attributed by the client name (`client(name)`): two
  * tracks may not hold clients of the same name. The channels are
@@ -139,6 +148,7 @@ export class SimRecorder {
       }
     }
     const track = new ClientTrack(name, list);
+    track.recording = this.recording;
     this.#tracks.push(track);
     for (const c of list) this.#byName.set(c.name, track);
     return track;
@@ -167,6 +177,7 @@ export class SimRecorder {
       subscribe('ejection', (message) => this.#ejection(message)),
       subscribe('breakerState', (message) => this.#breakerState(message)),
     ];
+    for (const track of this.#tracks) track.recording = true;
     if (this.#sample) this.#scheduleSample();
   }
 
@@ -177,6 +188,7 @@ export class SimRecorder {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     this.#inFlight.clear();
+    for (const track of this.#tracks) track.recording = false;
     if (subscribed === this) subscribed = undefined;
   }
 

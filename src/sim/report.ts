@@ -147,16 +147,19 @@ function topErrors(errors: Readonly<Record<string, number>>): string {
   return entries.length > 3 ? `${shown.join(' ')} …` : shown.join(' ');
 }
 
-/** Lays out rows as columns, the first left-aligned and the rest right-aligned, with a rule under the header. */
-export function layout(rows: readonly (readonly string[])[], leftColumns = 1): string {
+/** Lays out rows as columns, those in `leftAligned` (default the first) left-aligned and the rest right-aligned, with a rule under the header. */
+export function layout(rows: readonly (readonly string[])[], leftAligned: readonly number[] = [0]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
   const line = (row: readonly string[]): string =>
-    row.map((cell, index) => (index < leftColumns ? cell.padEnd(widths[index] as number) : cell.padStart(widths[index] as number))).join('  ').trimEnd();
+    row.map((cell, index) => (leftAligned.includes(index) ? cell.padEnd(widths[index] as number) : cell.padStart(widths[index] as number))).join('  ').trimEnd();
   const [header, ...body] = rows;
   if (header === undefined) return '';
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+/** Index of the error codes in {@link summaryRows} (left-aligned, like the names). */
+export const SUMMARY_ERRORS_COLUMN = 11;
 
 /** The summary rows of a report: a header, then one row per client. */
 export function summaryRows(report: SimReport): string[][] {
@@ -184,7 +187,7 @@ export function figure(value: string | number): string {
  */
 export function formatTable(report: SimReport, comparisons: readonly Comparison[] = []): string {
   const title = `${report.scenario} · seed ${report.seed} · ${fixed(report.durationMs / 1000, 1)} s simulated`;
-  const parts = [title, '', layout(summaryRows(report))];
+  const parts = [title, '', layout(summaryRows(report), [0, SUMMARY_ERRORS_COLUMN])];
   if (comparisons.length > 0) {
     const rows = [['', 'published', 'meshkit'], ...comparisons.map((c) => [c.label, figure(c.published), figure(c.meshkit)])];
     parts.push('', layout(rows));

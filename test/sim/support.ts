@@ -1,6 +1,10 @@
+import { client } from '../../src/index.js';
 import type { Endpoint } from '../../src/core/endpoint.js';
 import type { BackendBucket, BackendStatsSource } from '../../src/sim/backend-stats.js';
-import type { SimLoop } from '../../src/sim/event-loop.js';
+import { SimLoop } from '../../src/sim/event-loop.js';
+import { closedLoop, openLoop } from '../../src/sim/load.js';
+import { SimRecorder } from '../../src/sim/recorder.js';
+import type { SimReport } from '../../src/sim/report.js';
 
 /** What a fake backend does with one call. */
 export interface FakeBehaviour {
@@ -75,4 +79,44 @@ export class FakeBackend implements BackendStatsSource {
       });
     });
   }
+}
+
+/**
+ * A small whole run for report tests: six fake backends in three zones
+ * (one slow from 1 s to 2 s, one resetting connections), an open-loop
+ * client with peak EWMA, retries, hedging and outlier detection, and a
+ * closed-loop client with fan-out and a circuit breaker; 4 s of virtual time.
+ */
+export async function smallRun(seed: number, scenario = 'small'): Promise<SimReport> {
+  const loop = new SimLoop({ seed });
+  const latency = loop.random('fake-latency');
+  const ids = [1, 2, 3, 4, 5, 6].map((i) => `127.0.0.${i}:8080`);
+  const fakes = new FakeBackends(loop, ids.map((id, index) => ({
+    id,
+    zone: `zone-${'abc'[index % 3]}`,
+    behaviour: (now: number): FakeBehaviour => {
+      if (index === 5) return { latencyMs: 1, failWith: 'ECONNRESET' };
+      const base = 2 + latency() * 6;
+      return { latencyMs: index === 0 && now >= 1000 && now < 2000 ? 300 : base };
+    },
+  })));
+  const web = client('web').endpoints(ids).clock(loop.clock)
+    .retry({ attempts: 3 }).hedge({ after: '20ms' }).outlierDetection({ consecutiveGatewayFailures: 3 }).timeout({ perTry: '100ms' }).build();
+  const batch = client('batch').endpoints(ids).clock(loop.clock).circuitBreaker({ volumeThreshold: 10, resetTimeout: '300ms' }).build();
+  const recorder = new SimRecorder(loop, { duration: 4000, backends: fakes.sources, bucketMs: 250 });
+  const webTrack = recorder.track('web', web);
+  const batchTrack = recorder.track('batch', batch);
+  recorder.start();
+  try {
+    openLoop(loop, () => web.call(fakes.call, { idempotent: true }), { record: webTrack, rate: 300, duration: 4000 });
+    closedLoop(loop, () => batch.call(fakes.call), { record: batchTrack, callers: 4, fanout: 3, thinkMs: 10, duration: 4000 });
+    // The load ends at 4 s; what is in flight then finishes before the recorder stops.
+    await loop.run(5000);
+  } finally {
+    recorder.stop();
+  }
+  const closing = Promise.all([web.close(), batch.close()]);
+  await loop.run(6000);
+  await closing;
+  return recorder.report(scenario);
 }
