@@ -16,7 +16,11 @@ import { sampleSnapshot } from './snapshot-sample.js';
 export interface SimRecorderOptions {
   /** Virtual length of the run, ms: the report covers [0, duration). Required. */
   readonly duration: number;
-  /** Width of a time bucket, ms: backend load and sampled client state are per bucket. Default 1000 (the Simulation's). */
+  /**
+   * Width of a time bucket, ms: backend load and sampled client state are per
+   * bucket. It must be the backends' own bucket width (the Simulation's
+   * `bucketMs`). Default 1000 (the Simulation's default).
+   */
   readonly bucketMs?: number;
   /** The simulated backends whose load the report shows, in the order shown. Default none. */
   readonly backends?: readonly BackendStatsSource[];

@@ -15,7 +15,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .meta{color:#555}
 table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #999}
+th:first-child,td:first-child,table.summary td:last-child,table.summary th:last-child{text-align:left}thead th{border-bottom:2px solid #999}
 .chart{display:block;margin:8px 0;max-width:100%;height:auto}
 .chart .plot{fill:none;stroke:#bbb}.chart .grid{stroke:#eee}.chart .tick,.chart .legend{font-size:11px;fill:#444}
 .chart .axis{font-size:12px;fill:#333}.chart .title{font-size:13px;font-weight:600;fill:#222}
@@ -87,17 +87,20 @@ function zoneChart(report: SimReport): string {
     if (list === undefined) groups.set(key, [backend]);
     else list.push(backend);
   }
-  const perSecond = 1000 / report.bucketMs;
+  const buckets = report.backends[0]?.requests.length ?? 0;
+  // Neighbouring buckets share a point beyond MAX_COLUMNS, as in the heatmap.
+  const perPoint = Math.max(1, Math.ceil(buckets / MAX_COLUMNS));
+  const pointMs = perPoint * report.bucketMs;
   let max = 0;
   const series: LineSeries[] = [...groups].map(([name, members]) => {
-    const buckets = members[0]?.requests.length ?? 0;
     const points: [number, number][] = [];
-    for (let i = 0; i < buckets; i++) {
+    for (let first = 0; first < buckets; first += perPoint) {
+      const last = Math.min(buckets, first + perPoint);
       let sum = 0;
-      for (const member of members) sum += member.requests[i] ?? 0;
-      const value = (sum / members.length) * perSecond;
+      for (const member of members) for (let i = first; i < last; i++) sum += member.requests[i] ?? 0;
+      const value = (sum / members.length) * (1000 / ((last - first) * report.bucketMs));
       if (value > max) max = value;
-      points.push([(i * report.bucketMs) / 1000, value], [((i + 1) * report.bucketMs) / 1000, value]);
+      points.push([(first * report.bucketMs) / 1000, value], [Math.min(first * report.bucketMs + pointMs, report.durationMs) / 1000, value]);
     }
     return { name: `${name} (${members.length})`, points };
   });

@@ -145,8 +145,9 @@ export function heatmap(id: string, title: string, rows: readonly HeatRow[], col
   const rowH = rows.length > 40 ? 8 : 14;
   const labelW = 200;
   const columns = rows[0]?.values.length ?? 0;
-  const cellW = columns === 0 ? 0 : Math.max(2, Math.min(12, Math.floor(600 / columns)));
-  const width = labelW + cellW * columns + 16;
+  const cellW = columns === 0 ? 0 : Math.max(2, Math.min(40, Math.floor(600 / columns)));
+  // Wide enough for the title, however few the columns.
+  const width = Math.max(labelW + cellW * columns + 16, 720);
   const height = 28 + rowH * rows.length + 34;
   let max = 0;
   for (const row of rows) for (const value of row.values) if (value > max) max = value;
@@ -166,11 +167,12 @@ export function heatmap(id: string, title: string, rows: readonly HeatRow[], col
   paths.forEach((d, level) => {
     if (d !== '') parts.push(`<path class="level" fill="${colourOf}" fill-opacity="${((level + 1) / LEVELS).toFixed(1)}" d="${d}"/>`);
   });
-  if (rowH >= 14 || rows.length <= 80) {
-    rows.forEach((row, r) => {
-      parts.push(`<g class="row"><text class="tick" x="${labelW - 6}" y="${28 + r * rowH + rowH - 2}" text-anchor="end" font-size="${rowH >= 14 ? 11 : 7}">${escapeHtml(row.label)}</text></g>`);
-    });
-  }
+  // Dense maps label every fifth row, so labels never overlap.
+  const labelEvery = rowH >= 14 ? 1 : 5;
+  rows.forEach((row, r) => {
+    const label = r % labelEvery === 0 ? `<text class="tick" x="${labelW - 6}" y="${28 + r * rowH + rowH - 1}" text-anchor="end">${escapeHtml(row.label)}</text>` : '';
+    parts.push(`<g class="row" data-label="${escapeHtml(row.label)}">${label}</g>`);
+  });
   const seconds = (columns * columnMs) / 1000;
   parts.push(`<text class="axis" x="${labelW}" y="${height - 8}">0 s</text><text class="axis" x="${labelW + cellW * columns}" y="${height - 8}" text-anchor="end">${escapeHtml(formatCount(seconds))} s</text>`);
   parts.push('</svg>');

@@ -83,7 +83,8 @@ export class FakeBackend implements BackendStatsSource {
 
 /**
  * A small whole run for report tests: six fake backends in three zones
- * (one slow from 1 s to 2 s, one resetting connections), an open-loop
+ * (one slow from 1 s to 2 s, one resetting connections, all of them for
+ * 300 ms at 2.5 s), an open-loop
  * client with peak EWMA, retries, hedging and outlier detection, and a
  * closed-loop client with fan-out and a circuit breaker; 4 s of virtual time.
  */
@@ -95,14 +96,15 @@ export async function smallRun(seed: number, scenario = 'small'): Promise<SimRep
     id,
     zone: `zone-${'abc'[index % 3]}`,
     behaviour: (now: number): FakeBehaviour => {
-      if (index === 5) return { latencyMs: 1, failWith: 'ECONNRESET' };
+      // Backend 6 resets every connection; all of them do from 2.5 s to 2.8 s (an outage the breaker sees).
+      if (index === 5 || (now >= 2500 && now < 2800)) return { latencyMs: 1, failWith: 'ECONNRESET' };
       const base = 2 + latency() * 6;
       return { latencyMs: index === 0 && now >= 1000 && now < 2000 ? 300 : base };
     },
-  })));
+  })), 250);
   const web = client('web').endpoints(ids).clock(loop.clock)
     .retry({ attempts: 3 }).hedge({ after: '20ms' }).outlierDetection({ consecutiveGatewayFailures: 3 }).timeout({ perTry: '100ms' }).build();
-  const batch = client('batch').endpoints(ids).clock(loop.clock).circuitBreaker({ volumeThreshold: 10, resetTimeout: '300ms' }).build();
+  const batch = client('batch').endpoints(ids).clock(loop.clock).circuitBreaker({ volumeThreshold: 10, errorThreshold: 0.3, window: '500ms', resetTimeout: '300ms' }).build();
   const recorder = new SimRecorder(loop, { duration: 4000, backends: fakes.sources, bucketMs: 250 });
   const webTrack = recorder.track('web', web);
   const batchTrack = recorder.track('batch', batch);
