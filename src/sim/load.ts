@@ -1,5 +1,6 @@
-import { checkOptions, readNumber } from '../core/options.js';
+import { MAX_DURATION_MS, parseDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import type { SimLoop } from './event-loop.js';
 import type { RandomSource } from './random.js';
 
@@ -26,10 +27,10 @@ export interface UserRequestSink {
 export interface LoadOptions {
   /** Where every user request is reported. Required. */
   readonly record: UserRequestSink;
-  /** Virtual time the load starts at, ms. Default 0. */
-  readonly start?: number;
-  /** How long user requests keep being issued, ms (those in flight at the end finish on their own). Required. */
-  readonly duration: number;
+  /** Virtual time the load starts at (ms, or a string such as `'5s'`). Default 0. */
+  readonly start?: Duration;
+  /** How long user requests keep being issued (ms, or `'60s'`); those in flight at the end finish on their own. Required. */
+  readonly duration: Duration;
   /** Parallel calls per user request: it is done when all are, and succeeds when all succeed. Default 1. */
   readonly fanout?: number;
 }
@@ -86,9 +87,9 @@ function readLoad(checked: Readonly<Record<string, unknown>>, option: string): R
   if (typeof record !== 'object' || record === null || typeof record.userRequest !== 'function' || typeof record.name !== 'string') {
     throw invalidConfig(`${option}.record`, 'a sink { name, userRequest(start, end, error) } (recorder.track(...))', record);
   }
-  const start = readNumber(checked['start'], `${option}.start`, 0, { min: 0 });
-  const duration = readNumber(checked['duration'], `${option}.duration`, undefined, { min: 0 });
-  if (duration === undefined) throw invalidConfig(`${option}.duration`, 'a number of ms >= 0', undefined);
+  const start = checked['start'] === undefined ? 0 : parseDuration(checked['start'], `${option}.start`);
+  if (checked['duration'] === undefined) throw invalidConfig(`${option}.duration`, 'a duration (ms, or a string such as \'60s\')', undefined);
+  const duration = parseDuration(checked['duration'], `${option}.duration`);
   const fanout = readNumber(checked['fanout'], `${option}.fanout`, 1, { integer: true, min: 1, max: MAX_FANOUT });
   return { record, start, end: start + duration, fanout };
 }
@@ -201,7 +202,7 @@ export function closedLoop(loop: SimLoop, target: CallTarget, options: ClosedLoo
   const checked = checkOptions(options, 'closedLoop options', [...LOAD_KEYS, 'callers', 'thinkMs']);
   const callers = readNumber(checked['callers'], 'closedLoop options.callers', undefined, { integer: true, min: 1, max: MAX_RATE });
   if (callers === undefined) throw invalidConfig('closedLoop options.callers', 'an integer >= 1', undefined);
-  const thinkMs = readNumber(checked['thinkMs'], 'closedLoop options.thinkMs', 0, { min: 0 });
+  const thinkMs = readNumber(checked['thinkMs'], 'closedLoop options.thinkMs', 0, { min: 0, max: MAX_DURATION_MS });
   const { record, start, end, fanout } = readLoad(checked, 'closedLoop options');
   const counters = new Counters();
   const issue = (): void => {

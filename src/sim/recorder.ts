@@ -2,6 +2,7 @@ import type { Client } from '../client/client.js';
 import type { AttemptStartMessage, CallEndMessage, EjectionMessage } from '../core/diagnostics.js';
 import { subscribe } from '../core/diagnostics.js';
 import type { BreakerStateMessage } from '../core/breaker-state.js';
+import { parseDuration, MAX_DURATION_MS, type Duration } from '../core/duration.js';
 import { invalidArgument, invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions, readBoolean, readNumber } from '../core/options.js';
 import type { BackendStatsSource } from './backend-stats.js';
@@ -14,8 +15,8 @@ import { sampleSnapshot } from './snapshot-sample.js';
 
 /** Options of {@link SimRecorder}. */
 export interface SimRecorderOptions {
-  /** Virtual length of the run, ms: the report covers [0, duration). Required. */
-  readonly duration: number;
+  /** Virtual length of the run (ms, or a string such as `'60s'`): the report covers [0, duration). Required. */
+  readonly duration: Duration;
   /**
    * Width of a time bucket, ms: backend load and sampled client state are per
    * bucket. It must be the backends' own bucket width (the Simulation's
@@ -115,10 +116,9 @@ export class SimRecorder {
   constructor(loop: SimLoop, options: SimRecorderOptions) {
     const checked = checkOptions(options, 'SimRecorder options', ['duration', 'bucketMs', 'backends', 'sample']);
     this.#loop = loop;
-    const duration = readNumber(checked['duration'], 'SimRecorder options.duration', undefined, { min: 0 });
-    if (duration === undefined) throw invalidConfig('SimRecorder options.duration', 'the virtual length of the run in ms', undefined);
-    this.#duration = duration;
-    this.#bucketMs = readNumber(checked['bucketMs'], 'SimRecorder options.bucketMs', 1000, { min: 1 });
+    if (checked['duration'] === undefined) throw invalidConfig('SimRecorder options.duration', 'the virtual length of the run (ms, or \'60s\')', undefined);
+    this.#duration = parseDuration(checked['duration'], 'SimRecorder options.duration');
+    this.#bucketMs = readNumber(checked['bucketMs'], 'SimRecorder options.bucketMs', 1000, { min: 1, max: MAX_DURATION_MS });
     const backends = checked['backends'] ?? [];
     if (!Array.isArray(backends) || !backends.every((b) => typeof (b as BackendStatsSource)?.buckets === 'function')) {
       throw invalidConfig('SimRecorder options.backends', 'a list of BackendStatsSource', backends);

@@ -25,7 +25,7 @@ describe('openLoop', () => {
   it('issues Poisson arrivals at the rate: count within 5 %, exponential gaps (mean and spread), only inside its window', async () => {
     const loop = new SimLoop({ seed: 3 });
     const record = sink();
-    const run = openLoop(loop, () => after(loop, 2), { record, rate: 1000, start: 500, duration: 10_000 });
+    const run = openLoop(loop, () => after(loop, 2), { record, rate: 1000, start: '500ms', duration: '10s' });
     await loop.run();
     const n = record.seen.length;
     assert.equal(run.issued, n);
@@ -91,6 +91,8 @@ describe('openLoop', () => {
     assert.throws(() => openLoop(loop, target, { record, rate: 0, duration: 1 }), { code: 'ERR_INVALID_CONFIG', message: /rate/ });
     assert.throws(() => openLoop(loop, target, { record, rate: 1 } as never), { code: 'ERR_INVALID_CONFIG', message: /duration/ });
     assert.throws(() => openLoop(loop, target, { record, rate: 1, duration: 1, fanout: 1.5 }), { code: 'ERR_INVALID_CONFIG', message: /fanout/ });
+    assert.throws(() => openLoop(loop, target, { record, rate: 1, duration: 'forever' }), { code: 'ERR_INVALID_CONFIG', message: /duration/ });
+    assert.throws(() => openLoop(loop, target, { record, rate: 1, duration: 1, start: -5 }), { code: 'ERR_INVALID_CONFIG', message: /start/ });
     assert.throws(() => openLoop(loop, target, { record: {} as never, rate: 1, duration: 1 }), { code: 'ERR_INVALID_CONFIG', message: /record/ });
     assert.throws(() => openLoop(loop, 'x' as never, { record, rate: 1, duration: 1 }), { code: 'ERR_INVALID_CONFIG' });
     assert.throws(() => closedLoop(loop, target, { record, callers: 0, duration: 1 }), { code: 'ERR_INVALID_CONFIG', message: /callers/ });

@@ -38,7 +38,7 @@ describe('SimRecorder', () => {
         return answer(kind === 'hedge' ? 100 : 5);
       }, { idempotent: true });
     };
-    const recorder = new SimRecorder(loop, { duration: 3000 });
+    const recorder = new SimRecorder(loop, { duration: '3s' });
     const track = recorder.track('orders', orders);
     const tracker = trackUnhandledRejections();
     recorder.start();
@@ -160,6 +160,8 @@ describe('SimRecorder', () => {
     assert.equal(loop.pending, 0, 'the sampler is cancelled');
     assert.throws(() => new SimRecorder(loop, { duration: 10, bucket: 5 } as never), { code: 'ERR_INVALID_CONFIG', message: /did you mean `bucketMs`/ });
     assert.throws(() => new SimRecorder(loop, {} as never), { code: 'ERR_INVALID_CONFIG', message: /duration/ });
+    assert.throws(() => new SimRecorder(loop, { duration: '1 minute' }), { code: 'ERR_INVALID_CONFIG', message: /duration/ });
+    assert.throws(() => new SimRecorder(loop, { duration: 10, bucketMs: 0 }), { code: 'ERR_INVALID_CONFIG', message: /bucketMs/ });
     assert.throws(() => new SimRecorder(loop, { duration: 10, backends: [{}] } as never), { code: 'ERR_INVALID_CONFIG', message: /backends/ });
     assert.throws(() => new SimRecorder(loop, { duration: 10, sample: 'yes' } as never), { code: 'ERR_INVALID_CONFIG', message: /sample/ });
     await a.close();
