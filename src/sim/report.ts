@@ -76,7 +76,11 @@ export interface BreakerEvent {
   readonly state: 'closed' | 'open' | 'half-open';
 }
 
-/** A sampled series of one client's state, one value per bucket (taken at the bucket's end), rounded to 0.001. */
+/**
+ * A sampled series of one client's state (the mean over the clients of its
+ * track that were sampled), one value per bucket that ends within the run,
+ * taken at the bucket's end, rounded to 0.001.
+ */
 export interface LimiterSeries {
   readonly client: string;
   /** `activeCalls`, `availableEndpoints`, `ejectedEndpoints`, `retryBudget`, `hedgeBudget`, `<policy>.limit`, ... */

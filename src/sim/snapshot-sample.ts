@@ -20,7 +20,8 @@ function add(samples: Map<string, number[]>, name: string, index: number, value:
 }
 
 /**
- * Samples the state of `clients` (a fleet tracked under one name, summed) at
+ * Samples the state of `clients` (some of a fleet tracked under one name:
+ * each value is their mean) at
  * sample `index` into `samples`: calls in flight (`activeCalls`),
  * endpoints in rotation (`availableEndpoints`) and out of it
  * (`ejectedEndpoints`), budgets left (`retryBudget`, `hedgeBudget`) when the
@@ -52,6 +53,9 @@ export function sampleSnapshot(clients: readonly Client[], samples: Map<string, 
       }
     }
   }
-  // Series that did not appear in this sample still get a value for it.
-  for (const series of samples.values()) while (series.length <= index) series.push(0);
+  // Series that did not appear in this sample still get a value for it; sums become means.
+  for (const series of samples.values()) {
+    while (series.length <= index) series.push(0);
+    series[index] = (series[index] as number) / clients.length;
+  }
 }

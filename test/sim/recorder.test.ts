@@ -136,6 +136,30 @@ describe('SimRecorder', () => {
     assert.ok(report.backends[2]!.totalRequests <= 5, 'the ejected endpoint got almost nothing');
   });
 
+  it('samples the first clients of a fleet track, each series their mean', async () => {
+    const means: number[] = [];
+    for (const sampleClients of [undefined, 2]) {
+      const loop = new SimLoop();
+      const busy = client('fleet-1').endpoints(ENDPOINTS).clock(loop.clock).build();
+      const idle = client('fleet-2').endpoints(ENDPOINTS).clock(loop.clock).build();
+      const recorder = new SimRecorder(loop, { duration: 1000, ...(sampleClients === undefined ? {} : { sampleClients }) });
+      recorder.track('fleet', [busy, idle]);
+      recorder.start();
+      // Two calls held in flight across the sample at 1 s.
+      const held = [0, 1].map(() => busy.call(() => new Promise((resolve) => loop.after(1500, () => resolve('ok')))));
+      await loop.run(2000);
+      recorder.stop();
+      await Promise.all(held);
+      const closing = Promise.all([busy.close(), idle.close()]);
+      await loop.run(3000);
+      await closing;
+      const active = recorder.report('fleet').timelines.limiters.find((s) => s.series === 'activeCalls');
+      assert.equal(active?.values.length, 1);
+      means.push(active!.values[0]!);
+    }
+    assert.deepEqual(means, [2, 1], 'the first client alone by default; the mean of both with sampleClients: 2');
+  });
+
   it('refuses a second recorder while one records, and a client name two tracks would share', async () => {
     const loop = new SimLoop();
     const a = client('a').endpoints(ENDPOINTS).clock(loop.clock).build();
@@ -164,6 +188,7 @@ describe('SimRecorder', () => {
     assert.throws(() => new SimRecorder(loop, { duration: 10, bucketMs: 0 }), { code: 'ERR_INVALID_CONFIG', message: /bucketMs/ });
     assert.throws(() => new SimRecorder(loop, { duration: 10, backends: [{}] } as never), { code: 'ERR_INVALID_CONFIG', message: /backends/ });
     assert.throws(() => new SimRecorder(loop, { duration: 10, sample: 'yes' } as never), { code: 'ERR_INVALID_CONFIG', message: /sample/ });
+    assert.throws(() => new SimRecorder(loop, { duration: 10, sampleClients: 0 }), { code: 'ERR_INVALID_CONFIG', message: /sampleClients/ });
     await a.close();
   });
 });
