@@ -137,7 +137,14 @@ class UserRequest {
       this.#error = error ?? new Error('a call failed without an error');
     }
     if (--this.#pending > 0) return;
-    this.#sink.userRequest(this.started, this.#loop.now(), this.#error);
+    try {
+      this.#sink.userRequest(this.started, this.#loop.now(), this.#error);
+    } catch (error) {
+      // A sink that throws fails the run (SimLoop.run rejects with it), not a promise nobody handles.
+      this.#loop.after(0, () => {
+        throw error;
+      });
+    }
     this.#finished(this);
   }
 }

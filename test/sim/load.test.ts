@@ -101,6 +101,22 @@ describe('openLoop', () => {
     assert.equal(loop.pending, 0, 'nothing scheduled by a refused generator');
   });
 
+  it('fails the run, not a promise, when the sink throws', async () => {
+    const loop = new SimLoop();
+    const tracker = trackUnhandledRejections();
+    const broken: UserRequestSink = {
+      name: 'broken',
+      userRequest() {
+        throw new Error('sink bug');
+      },
+    };
+    openLoop(loop, () => after(loop, 1), { record: broken, rate: 100, duration: 1000 });
+    await assert.rejects(loop.run(), /sink bug/);
+    await new Promise((resolve) => setImmediate(resolve));
+    tracker.stop();
+    assert.deepEqual(tracker.reasons, []);
+  });
+
   it('names the error code of a failure', () => {
     assert.equal(errorCodeOf(Object.assign(new Error('x'), { code: 'ERR_TIMEOUT' })), 'ERR_TIMEOUT');
     assert.equal(errorCodeOf(new Error('x')), 'ERROR');
