@@ -96,6 +96,9 @@ export function lineChart(spec: LineChartSpec): string {
     parts.push(`<path class="series" data-series="${escapeHtml(series.name)}" d="${d}" stroke="${colour(index)}"/>`);
   });
   const legendY = MARGIN.top + 12;
+  const legendRows = Math.min(spec.series.length, 12);
+  // A backing so the legend stays legible over the lines.
+  if (legendRows > 0) parts.push(`<rect class="legend-box" x="${MARGIN.left + plotW - 156}" y="${legendY - 12}" width="152" height="${legendRows * 14 + 4}" fill="#fff" fill-opacity="0.85"/>`);
   spec.series.slice(0, 12).forEach((series, index) => {
     const y = legendY + index * 14;
     parts.push(`<rect x="${MARGIN.left + plotW - 150}" y="${y - 8}" width="10" height="10" fill="${colour(index)}"/><text class="legend" x="${MARGIN.left + plotW - 136}" y="${y}">${escapeHtml(series.name.length > 22 ? `${series.name.slice(0, 21)}…` : series.name)}</text>`);

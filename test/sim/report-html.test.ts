@@ -36,7 +36,7 @@ function fleetReport(): SimReport {
   return {
     scenario: 'fleet-scale', seed: 1, durationMs: 600_000, bucketMs: 1000,
     clients: [{
-      name: 'web', instances: 100, userRequests: 1_200_000, succeeded: 1_199_000, failed: 1000, successRate: 0.999167, calls: 1_200_000,
+      name: `web ${EVIL}`, instances: 100, userRequests: 1_200_000, succeeded: 1_199_000, failed: 1000, successRate: 0.999167, calls: 1_200_000,
       attempts: 1_230_000, hedges: 0, retries: 30_000, attemptsPerCall: 1.025, hedgesPerCall: 0, retriesPerCall: 0.025,
       latencyMs: { p50: 3, p90: 8, p99: 40, p999: 400, max: 1000, mean: 5 }, errors: { ERR_TIMEOUT: 1000 },
       cdf: [[1, 0.1], [3, 0.5], [8, 0.9], [40, 0.99], [400, 0.999], [900, 0.9999], [1000, 1]],
@@ -44,11 +44,11 @@ function fleetReport(): SimReport {
     backends,
     timelines: {
       ejections: backends.slice(0, 200).flatMap((b, i) => [
-        { t: i * 600, client: 'web', endpoint: b.id, ejected: true, reason: 'consecutive-gateway-failures' },
-        { t: i * 600 + 30_000, client: 'web', endpoint: b.id, ejected: false, reason: 'consecutive-gateway-failures' },
+        { t: i * 600, client: `web ${EVIL}`, endpoint: b.id, ejected: true, reason: 'consecutive-gateway-failures' },
+        { t: i * 600 + 30_000, client: `web ${EVIL}`, endpoint: b.id, ejected: false, reason: 'consecutive-gateway-failures' },
       ]).sort((a, b) => a.t - b.t),
       breakers: [],
-      limiters: [{ client: 'web', series: 'activeCalls', values: Array.from({ length: buckets }, (_, b) => 20 + (b % 7)) }],
+      limiters: [{ client: `web ${EVIL}`, series: 'activeCalls', values: Array.from({ length: buckets }, (_, b) => 20 + (b % 7)) }],
     },
   };
 }
@@ -150,7 +150,10 @@ describe('the HTML report in headless Chromium', () => {
       assert.deepEqual(await page.$$eval('svg[data-chart="zone-load"] path.series', (paths) => paths.map((p) => p.getAttribute('data-series'))),
         ['zone-0 (334)', 'zone-1 (333)', 'zone-2 (333)']);
       assert.equal(await page.locator('svg[data-chart="backend-failures"]').count(), 1);
-      assert.equal(await page.locator('svg[data-chart="ejections"] path.series').count(), 1);
+      assert.deepEqual(await page.$$eval('svg[data-chart="ejections"] path.series', (paths) => paths.map((p) => p.getAttribute('data-series'))), [`web ${EVIL}`]);
+      assert.equal(await page.locator('img').count(), 0, 'a client name is text');
+      assert.equal(await page.locator('b').count(), 0);
+      assert.equal(await page.textContent('table.summary tbody td'), `web ${EVIL}`);
       assert.match(await page.textContent('svg[data-chart="breakers"], p.none:has-text("circuit breaker")') ?? '', /No circuit breaker changed state/);
       await page.screenshot({ path: join(OUT, 'sim-report-fleet.png'), fullPage: true });
       assert.deepEqual(problems, []);
