@@ -61,7 +61,8 @@ export interface PlannedLoad {
 export interface PlannedClient {
   readonly name: string;
   readonly service: string;
-  readonly zone: string | undefined;
+  /** Zone of each replica, in replica order (undefined entries when the client has no zone). */
+  readonly zones: readonly (string | undefined)[];
   readonly stack: ScenarioStack;
   /** Undefined for a tier's client (its service's handler calls it). */
   readonly load: PlannedLoad | undefined;
@@ -191,14 +192,16 @@ function planLoad(load: ScenarioLoad, scale: number, durationMs: number): Planne
 }
 
 function planClient(client: ScenarioClient, stack: ScenarioStack, scenario: Scenario, scale: number, durationMs: number): PlannedClient {
-  const replicas = client.replicas ?? 1;
+  const given = client.replicas ?? 1;
+  const replicas = scenario.scaling?.replicas === true ? Math.max(1, client.zones?.length ?? 1, Math.round(given * scale)) : given;
+  const zones = Array.from({ length: replicas }, (_, index) => client.zones === undefined ? client.zone : client.zones[index % client.zones.length]);
   return {
     name: client.name,
     service: client.service,
-    zone: client.zone,
+    zones,
     stack,
     load: client.load === undefined ? undefined : planLoad(client.load, scale, durationMs),
-    replicas: scenario.scaling?.replicas === true ? Math.max(1, Math.round(replicas * scale)) : replicas,
+    replicas,
   };
 }
 

@@ -198,6 +198,8 @@ export interface ScenarioClient {
   readonly service: string;
   /** Its zone (zone-aware balancing). Default none. */
   readonly zone?: string;
+  /** Zones of its replicas, assigned round robin (instead of `zone`). Default none. */
+  readonly zones?: readonly string[];
   /** Its meshkit configuration. Default: the builder's defaults. */
   readonly stack?: ScenarioStack;
   /** Traffic it sends; a client without load must be some tier's `handler.call`. */

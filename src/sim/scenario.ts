@@ -12,7 +12,7 @@ const SCENARIO_KEYS: readonly (keyof Scenario)[] = [
   'name', 'description', 'seed', 'duration', 'bucketMs', 'services', 'clients', 'variants', 'published', 'measures', 'scaling',
 ];
 const SERVICE_KEYS: readonly (keyof ScenarioService)[] = ['name', 'instances', 'zones', 'behaviour', 'timeline', 'rollingRestart', 'handler'];
-const CLIENT_KEYS = ['name', 'service', 'zone', 'stack', 'load', 'replicas'] as const;
+const CLIENT_KEYS = ['name', 'service', 'zone', 'zones', 'stack', 'load', 'replicas'] as const;
 const VARIANT_KEYS = ['name', 'description', 'stack', 'clients'] as const;
 const MEASURE_KEYS = ['metric', 'client', 'service'] as const;
 const PUBLISHED_KEYS = ['label', 'value', 'source', 'variant', ...MEASURE_KEYS] as const;
@@ -91,8 +91,14 @@ function checkClients(value: unknown, services: readonly string[], calls: Readon
     const service = readString(o['service'], `${path}.service`);
     if (service === undefined || !services.includes(service)) throw invalidConfig(`${path}.service`, `one of the services (${services.join(', ')})`, o['service']);
     const zone = o['zone'] === undefined ? undefined : name(o['zone'], `${path}.zone`, SERVICE_NAME, 'a zone name');
-    zones.set(clientName, zone);
-    if (o['stack'] !== undefined) checkStack(o['stack'], `${path}.stack`, clock, zone);
+    if (o['zones'] !== undefined) {
+      if (zone !== undefined) throw invalidConfig(`${path}.zones`, 'not set together with zone', o['zones']);
+      list(o['zones'], `${path}.zones`, 1).forEach((entry, i) => name(entry, `${path}.zones[${i}]`, SERVICE_NAME, 'a zone name'));
+    }
+    // A zone-aware stack is checked with the first zone a replica gets.
+    const firstZone = zone ?? (o['zones'] as readonly string[] | undefined)?.[0];
+    zones.set(clientName, firstZone);
+    if (o['stack'] !== undefined) checkStack(o['stack'], `${path}.stack`, clock, firstZone);
     readNumber(o['replicas'], `${path}.replicas`, 1, { integer: true, min: 1, max: MAX_INSTANCES });
     const caller = calls.get(clientName);
     if (o['load'] !== undefined) {
