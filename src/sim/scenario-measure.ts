@@ -75,10 +75,11 @@ function clientOf(plan: ScenarioPlan, measure: ScenarioMeasure): string {
 
 /**
  * How long restarted instances take, on average, to get their share of
- * traffic back: for each whole bucket after an instance rejoined, the mean
- * of rejoined instances' requests over the mean of every instance of the
- * service in that bucket; the first offset where that ratio reaches
- * {@link RECOVERED_SHARE}, in ms (offset + 1 buckets). Averaging over every
+ * traffic back: for each bucket from the first that starts at or after an
+ * instance rejoined, the mean over restarted instances of their requests
+ * over the mean of every instance of the service in that bucket; the first
+ * offset where that reaches {@link RECOVERED_SHARE}, in ms (offset + 1
+ * buckets: a resolution of one bucket). Averaging over every
  * restart is what makes it measurable: one instance of a large fleet sees a
  * few requests per bucket. Undefined without restarts, or when never reached.
  */
@@ -94,7 +95,7 @@ export function recoveryMs(run: MeasuredRun, plan: ScenarioPlan, service: string
     let share = 0;
     let counted = 0;
     for (const [index, at] of planned.rejoins) {
-      const k = Math.floor(at / run.bucketMs) + 1 + offset;
+      const k = Math.ceil(at / run.bucketMs) + offset;
       const fleet = mean[k];
       const backend = backends[index];
       if (fleet === undefined || fleet === 0 || backend === undefined || k >= buckets) continue;
