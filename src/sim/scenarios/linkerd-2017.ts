@@ -10,8 +10,12 @@ const HEALTHY: ScenarioLatency = { lognormal: { median: '5ms', p99: '25ms' } };
  * 5 consecutive failures ~97 %, success-rate accrual ~99 %. The failing
  * backend answers 500 (a plain server error; our assumption: the figures do
  * not say which status). The load, 1,000 req/s for 60 s, is ours too.
- * Variants: meshkit without outlier detection, with only its consecutive
- * rule at 5, with only its success-rate rule, and with its defaults.
+ * The published rows run meshkit's round robin, so that only the ejection
+ * rule differs from row to row (meshkit's default balancer, peak EWMA,
+ * penalises failures by itself: it has its own rows). Variants: round robin
+ * without outlier detection, with only the consecutive rule at 5, with only
+ * the success-rate rule; then peak EWMA alone, and peak EWMA with
+ * `outlierDetection({})` (both rules, Envoy's defaults).
  */
 export const linkerd2017: Scenario = {
   name: 'linkerd-2017',
@@ -28,22 +32,27 @@ export const linkerd2017: Scenario = {
   clients: [{
     name: 'edge',
     service: 'backend',
-    stack: { timeout: { total: '1s' }, retry: false },
+    stack: { balancer: 'roundRobin', timeout: { total: '1s' }, retry: false },
     load: { type: 'open', rate: 1000 },
   }],
   variants: [
-    { name: 'none', description: 'no outlier detection (peak EWMA only)', stack: { outlierDetection: false } },
+    { name: 'none', description: 'round robin, no outlier detection', stack: { outlierDetection: false } },
     {
       name: 'consecutive-5',
-      description: 'outlierDetection({ consecutiveGatewayFailures: 5, successRate: false })',
+      description: 'round robin, outlierDetection({ consecutiveGatewayFailures: 5, successRate: false })',
       stack: { outlierDetection: { consecutiveGatewayFailures: 5, successRate: false } },
     },
     {
       name: 'success-rate',
-      description: 'outlierDetection({ consecutiveGatewayFailures: 0, successRate: {} })',
+      description: 'round robin, outlierDetection({ consecutiveGatewayFailures: 0, successRate: {} })',
       stack: { outlierDetection: { consecutiveGatewayFailures: 0, successRate: {} } },
     },
-    { name: 'defaults', description: 'outlierDetection({}): both rules, Envoy\'s defaults', stack: { outlierDetection: {} } },
+    { name: 'peak-ewma', description: 'peakEwma() (the default balancer), no outlier detection', stack: { balancer: 'peakEwma', outlierDetection: false } },
+    {
+      name: 'peak-ewma-defaults',
+      description: "peakEwma() and outlierDetection({}): both rules, Envoy's defaults",
+      stack: { balancer: 'peakEwma', outlierDetection: {} },
+    },
   ],
   published: [
     { label: 'no failure accrual: success rate', value: 0.95, source: LINKERD_2017, variant: 'none', metric: 'successRate' },
