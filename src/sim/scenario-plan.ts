@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
-import { readNumber } from '../core/options.js';
+import { checkOptions, readNumber } from '../core/options.js';
 import { validateScenario } from './scenario.js';
 import { overlayStack } from './scenario-stack.js';
 import type {
@@ -211,14 +211,15 @@ function planClient(client: ScenarioClient, stack: ScenarioStack, scenario: Scen
  * its per-client stack, laid over it key by key), the scale applied, times
  * in ms, rolling restarts and zone selectors expanded into per-backend
  * events. Throws `ERR_INVALID_CONFIG` naming the path of a bad value, or
- * `seed` / `scale` for bad options.
+ * `options.seed` / `options.scale` for bad options (an unknown one with the nearest known).
  */
 export function planScenario(value: unknown, options: PlanOptions = {}): ScenarioPlan {
+  const o = checkOptions(options, 'options', ['seed', 'scale']);
   const scenario = validateScenario(value);
-  const scale = readNumber(options.scale, 'scale', 1, { min: 0, minExclusive: true, max: 1 });
-  const seed = readNumber(options.seed, 'seed', scenario.seed ?? 1, { integer: true, min: 0, max: 0xffffffff });
+  const scale = readNumber(o['scale'], 'options.scale', 1, { min: 0, minExclusive: true, max: 1 });
+  const seed = readNumber(o['seed'], 'options.seed', scenario.seed ?? 1, { integer: true, min: 0, max: 0xffffffff });
   const durationMs = parseDuration(scenario.duration, 'duration') * scale;
-  if (durationMs < 1) throw invalidConfig('scale', `a scale that leaves at least 1 ms of the ${scenario.duration} run`, scale);
+  if (durationMs < 1) throw invalidConfig('options.scale', `a scale that leaves at least 1 ms of the ${scenario.duration} run`, scale);
   const variants = scenario.variants ?? [{ name: 'default' }];
   const firstLoaded = scenario.clients.find((client) => client.load !== undefined) as ScenarioClient;
   return {

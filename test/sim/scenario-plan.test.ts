@@ -100,9 +100,11 @@ describe('planScenario', () => {
     assert.equal(planScenario({ ...fleet, seed: 9 }).seed, 9);
     assert.equal(planScenario({ ...fleet, seed: 9 }, { seed: 4 }).seed, 4);
     for (const scale of [0, -0.5, 1.5, Number.NaN]) {
-      assert.throws(() => planScenario(fleet, { scale }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'scale');
+      assert.throws(() => planScenario(fleet, { scale }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'options.scale');
     }
-    assert.throws(() => planScenario(fleet, { seed: -1 }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'seed');
-    assert.throws(() => planScenario(fleet, { scale: 1e-6 }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'scale');
+    assert.throws(() => planScenario(fleet, { seed: -1 }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'options.seed');
+    assert.throws(() => planScenario(fleet, { scale: 1e-6 }), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === 'options.scale');
+    assert.throws(() => planScenario(fleet, { sclae: 0.5 } as never), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG')
+      && error.details['option'] === 'options.sclae' && /did you mean `scale`/.test(error.message));
   });
 });
