@@ -15,7 +15,7 @@ const RESTART_KEYS: readonly (keyof ScenarioRollingRestart)[] = ['start', 'inter
 const HANDLER_KEYS: readonly (keyof ScenarioHandler)[] = ['call', 'path', 'failureStatus'];
 const OPEN_LOAD_KEYS = ['type', 'rate', 'fanout', 'path', 'start', 'duration'] as const;
 const CLOSED_LOAD_KEYS = ['type', 'callers', 'think', 'fanout', 'path', 'start', 'duration'] as const;
-const LATENCY_FORMS = ['fixed', 'uniform', 'lognormal', 'empirical', 'mixture'] as const;
+const LATENCY_FORMS = ['fixed', 'uniform', 'exponential', 'lognormal', 'empirical', 'mixture'] as const;
 
 /** Most parts a mixture may have, and most samples an empirical distribution may list. */
 const MAX_MIXTURE_PARTS = 64;
@@ -48,6 +48,9 @@ export function checkLatency(value: unknown, path: string): void {
     const min = parseDuration(o['min'], `${at}.min`);
     const max = parseDuration(o['max'], `${at}.max`);
     if (max < min) throw invalidConfig(`${at}.max`, `a duration >= min (${min} ms)`, o['max']);
+  } else if (form === 'exponential') {
+    const o = checkOptions(inner, at, ['mean']);
+    parseDuration(o['mean'], `${at}.mean`);
   } else if (form === 'lognormal') {
     const o = checkOptions(inner, at, ['median', 'p99']);
     const median = parseDuration(o['median'], `${at}.median`);

@@ -12,6 +12,7 @@ import type {
 export type PlannedLatency =
   | number
   | { readonly uniform: { readonly min: number; readonly max: number } }
+  | { readonly exponential: { readonly mean: number } }
   | { readonly lognormal: { readonly median: number; readonly p99: number } }
   | { readonly empirical: readonly number[] }
   | { readonly mixture: readonly { readonly weight: number; readonly latency: PlannedLatency }[] };
@@ -107,6 +108,7 @@ function plannedLatency(latency: ScenarioLatency): PlannedLatency {
   if (typeof latency === 'number' || typeof latency === 'string') return parseDuration(latency, 'latency');
   if ('fixed' in latency) return parseDuration(latency.fixed, 'latency');
   if ('uniform' in latency) return { uniform: { min: parseDuration(latency.uniform.min, 'min'), max: parseDuration(latency.uniform.max, 'max') } };
+  if ('exponential' in latency) return { exponential: { mean: parseDuration(latency.exponential.mean, 'mean') } };
   if ('lognormal' in latency) {
     return { lognormal: { median: parseDuration(latency.lognormal.median, 'median'), p99: parseDuration(latency.lognormal.p99, 'p99') } };
   }

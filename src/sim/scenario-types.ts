@@ -24,13 +24,14 @@ import type { SampleWindowOptions } from '../policies/limits/limiter.js';
 
 /**
  * A service time distribution, in ms: a number or `{ fixed }`, `{ uniform: { min, max } }`,
- * `{ lognormal: { median, p99 } }`, `{ empirical: [samples] }`, or a weighted
+ * `{ exponential: { mean } }`, `{ lognormal: { median, p99 } }`, `{ empirical: [samples] }`, or a weighted
  * `{ mixture: [{ weight, latency }] }` of those.
  */
 export type ScenarioLatency =
   | Duration
   | { readonly fixed: Duration }
   | { readonly uniform: { readonly min: Duration; readonly max: Duration } }
+  | { readonly exponential: { readonly mean: Duration } }
   | { readonly lognormal: { readonly median: Duration; readonly p99: Duration } }
   | { readonly empirical: readonly number[] }
   | { readonly mixture: readonly { readonly weight: number; readonly latency: ScenarioLatency }[] };

@@ -93,6 +93,8 @@ describe('validateScenario', () => {
     refuses(withValue('services[0].behaviour.latency', { lognormal: { median: 10, p99: 5 } }), 'services[0].behaviour.latency.lognormal.p99');
     refuses(withValue('services[0].behaviour.latency', { mixture: [{ weight: 0, latency: 1 }] }), 'services[0].behaviour.latency.mixture[0].weight');
     refuses(withValue('services[0].behaviour.latency', { uniform: { min: 5, max: 1 } }), 'services[0].behaviour.latency.uniform.max');
+    refuses(withValue('services[0].behaviour.latency', { exponential: { mena: 5 } }), 'services[0].behaviour.latency.exponential.mena', 'mean');
+    assert.doesNotThrow(() => validateScenario(withValue('services[0].behaviour.latency', { exponential: { mean: '20ms' } })));
     refuses(withValue('services[0].timeline', [{ at: '20s', set: { errorRate: 1 } }]), 'services[0].timeline[0].at');
     refuses(withValue('services[0].timeline', [{ at: '1s', backends: [2], down: true }]), 'services[0].timeline[0].backends[0]');
     refuses(withValue('services[0].timeline', [{ at: '1s', backends: { zone: 'c' }, down: true }]), 'services[0].timeline[0].backends.zone');
