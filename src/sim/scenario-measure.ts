@@ -175,3 +175,30 @@ export function compareRuns(plan: ScenarioPlan, runs: ReadonlyMap<string, Measur
   }
   return rows;
 }
+
+/** Two published figures of one metric and client whose order meshkit's numbers should keep. */
+export interface PublishedOrder {
+  /** The figure published lower. */
+  readonly lower: ScenarioComparison;
+  /** The figure published higher. */
+  readonly higher: ScenarioComparison;
+}
+
+/**
+ * The direction of every published result: each pair of published rows that
+ * measure the same metric of the same client with different published
+ * values (round robin's 95 % below peak EWMA's 99.9 %). A run reproduces a
+ * publication's direction when, for each pair, meshkit's `lower` is below
+ * its `higher`.
+ */
+export function publishedOrders(comparisons: readonly ScenarioComparison[]): PublishedOrder[] {
+  const published = comparisons.filter((row) => row.publishedValue !== undefined);
+  const orders: PublishedOrder[] = [];
+  published.forEach((a, i) => {
+    for (const b of published.slice(i + 1)) {
+      if (a.metric !== b.metric || a.client !== b.client || a.publishedValue === b.publishedValue) continue;
+      orders.push((a.publishedValue as number) < (b.publishedValue as number) ? { lower: a, higher: b } : { lower: b, higher: a });
+    }
+  });
+  return orders;
+}

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareRuns, formatMetric, measureRun, recoveryMs, type MeasuredClient, type MeasuredRun } from '../../src/sim/scenario-measure.js';
+import {
+  compareRuns, formatMetric, measureRun, publishedOrders, recoveryMs, type MeasuredClient, type MeasuredRun,
+} from '../../src/sim/scenario-measure.js';
+import { scenarios } from '../../src/sim/scenarios/index.js';
 import { planScenario } from '../../src/sim/scenario-plan.js';
 import type { Scenario } from '../../src/sim/scenario.js';
 
@@ -99,5 +102,20 @@ describe('scenario measures', () => {
     assert.equal(formatMetric('p999', 1809.7), '1,810 ms');
     assert.equal(formatMetric('p50', 2.04), '2.0 ms');
     assert.equal(formatMetric('recoveryMs', undefined), 'n/a');
+  });
+
+  it('derives the direction of every published result from figures of one metric and client', () => {
+    const l16 = planScenario(scenarios['linkerd-2016']);
+    const orders = publishedOrders(compareRuns(l16, new Map()));
+    assert.deepEqual(orders.map((o) => [o.lower.variant, o.higher.variant]), [
+      ['round-robin', 'least-request'], ['round-robin', 'peak-ewma'], ['least-request', 'peak-ewma'],
+    ]);
+    const tail = planScenario(scenarios['tail-at-scale']);
+    // p99.9 1,800 ms (no hedge) above 74 ms (hedged); the hedge rate has no partner.
+    assert.deepEqual(publishedOrders(compareRuns(tail, new Map())).map((o) => [o.lower.variant, o.higher.variant, o.lower.metric]), [
+      ['hedge-10ms', 'no-hedge', 'p999'],
+    ]);
+    // Attempts per call at three different clients: no pair.
+    assert.deepEqual(publishedOrders(compareRuns(planScenario(scenarios['retry-storm']), new Map())), []);
   });
 });
