@@ -68,6 +68,23 @@ function build(sim: Simulation, planned: PlannedClient, service: SimService, nam
   return applyStack(builder, planned.stack, path, sim.clock, zone).build();
 }
 
+/**
+ * Most client x endpoint pairs for which client state is sampled every
+ * bucket: a snapshot lists every endpoint, so a fleet (100 clients x 1,000
+ * backends) would spend most of its run on them.
+ */
+const MAX_SAMPLED_PAIRS = 20_000;
+
+function sampled(plan: ScenarioPlan, variant: PlannedVariant): boolean {
+  let pairs = 0;
+  for (const planned of variant.clients) {
+    const target = plan.services.find((s) => s.name === planned.service);
+    const caller = plan.services.find((s) => s.handler?.call === planned.name);
+    pairs += (caller === undefined ? planned.replicas : caller.instances) * (target?.instances ?? 0);
+  }
+  return pairs <= MAX_SAMPLED_PAIRS;
+}
+
 /** Runs one variant in a fresh simulation (same seed: every variant sees the same backend draws). */
 async function runVariant(plan: ScenarioPlan, variant: PlannedVariant): Promise<VariantRun> {
   const sim = new Simulation({ seed: plan.seed, bucketMs: plan.bucketMs });
@@ -75,13 +92,15 @@ async function runVariant(plan: ScenarioPlan, variant: PlannedVariant): Promise<
   const services = new Map<string, SimService>();
   for (const service of plan.services) services.set(service.name, addService(sim, service, tierClients));
   const clients: Client[] = [];
-  const recorder = new SimRecorder(sim.loop, { duration: plan.durationMs, bucketMs: plan.bucketMs, backends: sim.backends(), sample: true });
+  const recorder = new SimRecorder(sim.loop, { duration: plan.durationMs, bucketMs: plan.bucketMs, backends: sim.backends(), sample: sampled(plan, variant) });
   variant.clients.forEach((planned, index) => {
     const path = `clients[${index}].stack`;
     const target = services.get(planned.service) as SimService;
     const caller = plan.services.find((s) => s.handler?.call === planned.name);
     if (caller !== undefined) {
-      const own = Array.from({ length: caller.instances }, (_, i) => build(sim, planned, target, `${planned.name}.${i}`, planned.zones[0], path));
+      // Instance i of the calling service sits in its zone: a zone-aware balancer prefers that one.
+      const zoneOf = (i: number): string | undefined => (caller.zones.length === 0 ? planned.zones[0] : caller.zones[i % caller.zones.length]);
+      const own = Array.from({ length: caller.instances }, (_, i) => build(sim, planned, target, `${planned.name}.${i}`, zoneOf(i), path));
       tierClients.set(planned.name, own);
       clients.push(...own);
       recorder.track(planned.name, own);
