@@ -1,0 +1,50 @@
+/**
+ * Every shipped scenario at a reduced size: it runs, every published figure
+ * gets meshkit's number beside it, and the direction of every published
+ * result holds (round robin below peak EWMA, hedged below unhedged); the same
+ * seed gives byte-identical JSON.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { publishedOrders } from '../../../src/sim/scenario-measure.js';
+import { runScenario, scenarioRunJson } from '../../../src/sim/run-scenario.js';
+import { scenarios } from '../../../src/sim/scenarios/index.js';
+
+/** Sizes that leave each scenario enough requests and time for what it compares (the success-rate rule needs its 10 s interval). */
+const SCALES: Readonly<Record<string, number>> = {
+  'linkerd-2016': 0.1,
+  'linkerd-2017': 0.25,
+  'tail-at-scale': 0.05,
+  'retry-storm': 0.2,
+  'fleet-scale': 0.05,
+};
+
+describe('shipped scenarios at reduced size', () => {
+  for (const [name, scale] of Object.entries(SCALES)) {
+    it(`${name} runs, measures every published figure and keeps its direction`, async () => {
+      const run = await runScenario(scenarios[name], { scale });
+      assert.deepEqual(run.variants.map((v) => v.name), run.plan.variants.map((v) => v.name));
+      for (const row of run.comparisons.filter((r) => r.publishedValue !== undefined)) {
+        assert.ok(row.meshkitValue !== undefined, `${name}: no meshkit value for ${row.label}`);
+      }
+      for (const { lower, higher } of publishedOrders(run.comparisons)) {
+        assert.ok((lower.meshkitValue as number) < (higher.meshkitValue as number),
+          `${name}: published ${lower.label} (${lower.published}) < ${higher.label} (${higher.published}), meshkit ${lower.meshkit} vs ${higher.meshkit}`);
+      }
+    });
+  }
+
+  it('retry-storm: the budget cuts the requests reaching the failing tier', async () => {
+    const run = await runScenario(scenarios['retry-storm'], { scale: SCALES['retry-storm'] as number });
+    const atDb = (variant: string): number => run.comparisons.find((r) => r.variant === variant && r.metric === 'amplification')?.meshkitValue as number;
+    assert.ok(atDb('budgeted') * 4 < atDb('naive'), `budgeted ${atDb('budgeted')} vs naive ${atDb('naive')}`);
+  });
+
+  it('gives byte-identical JSON for the same seed, and a different run for another seed', async () => {
+    const first = scenarioRunJson(await runScenario(scenarios['linkerd-2016'], { scale: 0.05 }));
+    const second = scenarioRunJson(await runScenario(scenarios['linkerd-2016'], { scale: 0.05 }));
+    assert.equal(first, second);
+    const other = scenarioRunJson(await runScenario(scenarios['linkerd-2016'], { scale: 0.05, seed: 2 }));
+    assert.notEqual(other, first);
+  });
+});
