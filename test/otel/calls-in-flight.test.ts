@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { client, roundRobin } from '../../src/index.js';
 import { openTelemetry } from '../../src/otel/index.js';
 import { CallsInFlight } from '../../src/otel/calls-in-flight.js';
@@ -47,6 +47,49 @@ describe('CallsInFlight', () => {
     assert.equal(calls.size, 0);
     assert.deepEqual(calls.values(), []);
     assert.equal(calls.get(a.call), undefined);
+  });
+
+  it('keeps a record in the call\'s observer slot when it is free, else beside the call, and empties the slot it filled', () => {
+    const call = { service: 'slotted', observerRecord: undefined } as unknown as CallContext & { observerRecord: unknown };
+    const first = new CallsInFlight();
+    const second = new CallsInFlight();
+    const mine = new CallState(call, ROOT_CONTEXT, undefined, '', 'first', undefined);
+    const theirs = new CallState(call, ROOT_CONTEXT, undefined, '', 'second', undefined);
+    first.add(mine);
+    second.add(theirs);
+    assert.equal(call.observerRecord, mine, 'the first list took the free slot');
+    assert.equal(first.get(call), mine);
+    assert.equal(second.get(call), theirs, 'the second list finds its own record, not the one in the slot');
+    assert.equal(second.take(call), theirs);
+    assert.equal(call.observerRecord, mine, 'taking from the second list leaves the slot alone');
+    assert.equal(first.take(call), mine);
+    assert.equal(call.observerRecord, undefined, 'the slot is free again');
+    assert.equal(first.get(call), undefined);
+  });
+
+  it('serves two openTelemetry() observers of one client, each with every call\'s span', async () => {
+    const exporters = [new InMemorySpanExporter(), new InMemorySpanExporter()] as const;
+    const providers = [
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporters[0])] }),
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporters[1])] }),
+    ] as const;
+    const c = client('two-observers').endpoints(['127.0.0.1:1']).balancer(roundRobin())
+      .telemetry(openTelemetry({ tracerProvider: providers[0], metrics: false }))
+      .telemetry(openTelemetry({ tracerProvider: providers[1], metrics: false }))
+      .build();
+    try {
+      // Overlapping calls, each ending at its own time.
+      const results = await Promise.all([3, 1, 2].map((n) => c.call(() => new Promise<number>((resolve) => setTimeout(() => resolve(n), n)))));
+      assert.deepEqual(results, [3, 1, 2]);
+      for (const exporter of exporters) {
+        const spans = exporter.getFinishedSpans();
+        assert.equal(spans.length, 3, 'one call span per call, in each observer');
+        for (const span of spans) assert.equal(span.attributes['meshkit.attempts'], 1);
+      }
+    } finally {
+      await c.close();
+      await Promise.all(providers.map((provider) => provider.shutdown()));
+    }
   });
 
   it('does not make the old generation keep the calls it saw (no per-call Map: its regrown tables would)', async () => {
