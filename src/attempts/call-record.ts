@@ -1,5 +1,6 @@
 import type { CallContext, Classifier, LatestAttempt } from '../core/call-context.js';
 import type { CallTransport } from '../core/call-transport.js';
+import type { ObserverSlot } from '../core/call-observer.js';
 import type { Endpoint } from '../core/endpoint.js';
 import type { Outcome } from '../core/outcome.js';
 
@@ -10,7 +11,7 @@ import type { Outcome } from '../core/outcome.js';
  * Generic over its attempt type so this file needs no import of the attempt
  * class (the executor uses `Call`, from attempt.ts).
  */
-export class CallRecord<A extends LatestAttempt = LatestAttempt> implements CallContext {
+export class CallRecord<A extends LatestAttempt = LatestAttempt> implements CallContext, ObserverSlot {
   readonly service: string;
   readonly request: unknown;
   /** How attempts are sent. */
@@ -36,6 +37,8 @@ export class CallRecord<A extends LatestAttempt = LatestAttempt> implements Call
   hedges: A[] | undefined = undefined;
   /** True when the client's observers watch this call (set at call start). */
   observed = false;
+  /** One observer's own record of the call (see {@link ObserverSlot}). */
+  observerRecord: unknown = undefined;
   stopped: Error | undefined = undefined;
   /** Links in the executor's list of calls in flight (for close()). */
   activePrev: CallRecord<A> | undefined = undefined;

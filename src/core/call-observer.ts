@@ -85,3 +85,16 @@ export interface CallObserverFactory {
   readonly name: string;
   create(environment: ObserverEnvironment): CallObserver;
 }
+
+/**
+ * @internal A slot on the client's record of each call where one observer
+ * may keep its own record of the call, so that it needs no map from calls to
+ * records (a long-lived map with an entry per call costs the garbage
+ * collector dearly; see otel/calls-in-flight.ts). Undefined when the call
+ * starts; the first observer to fill it owns it for the call and empties it
+ * when the call ends. A `CallContext` that is not the client's record has
+ * no slot: observers then keep a `WeakMap`.
+ */
+export interface ObserverSlot {
+  observerRecord: unknown;
+}

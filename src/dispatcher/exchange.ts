@@ -82,6 +82,12 @@ export class GovernedExchange implements ExchangeControls {
   #settled = false;
   #paused = false;
   #reason: Error | null = null;
+  /** @internal True while its router lists it as in flight (see router.ts). */
+  listed = false;
+  /** @internal Links in its router's list of exchanges in flight. */
+  previousInFlight: GovernedExchange | undefined = undefined;
+  /** @internal See {@link GovernedExchange.previousInFlight}. */
+  nextInFlight: GovernedExchange | undefined = undefined;
 
   constructor(responder: Responder, onSettled: (exchange: GovernedExchange) => void) {
     this.#responder = responder;

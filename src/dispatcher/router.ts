@@ -11,10 +11,25 @@ import type { RouteTable } from './routes.js';
  */
 export class GovernedRouter {
   readonly #routes: RouteTable;
-  readonly #inFlight = new Set<GovernedExchange>();
+  /**
+   * Exchanges in flight, linked through themselves, newest first. Not a
+   * `Set`: a long-lived set with an entry added and removed per request gets
+   * its regrown tables in the old generation, and a replaced table keeps
+   * every exchange it held (with its response and buffers) reachable until
+   * the next full collection, so young collections copy and promote them all
+   * (measured: about 5.5 KB promoted per request).
+   */
+  #first: GovernedExchange | undefined = undefined;
+  #count = 0;
   readonly #forget = (exchange: GovernedExchange): void => {
-    this.#inFlight.delete(exchange);
-    if (this.#inFlight.size === 0) for (const idle of this.#idle.splice(0)) idle();
+    if (!exchange.listed) return;
+    exchange.listed = false;
+    const { previousInFlight: previous, nextInFlight: next } = exchange;
+    if (previous === undefined) this.#first = next;
+    else previous.nextInFlight = next;
+    if (next !== undefined) next.previousInFlight = previous;
+    exchange.previousInFlight = exchange.nextInFlight = undefined;
+    if (--this.#count === 0) for (const idle of this.#idle.splice(0)) idle();
   };
   readonly #idle: (() => void)[] = [];
   #closed: MeshkitError | undefined = undefined;
@@ -25,7 +40,7 @@ export class GovernedRouter {
 
   /** Governed requests in flight (response bodies still streaming included). */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#count;
   }
 
   /**
@@ -46,7 +61,7 @@ export class GovernedRouter {
       exchange.refuse(this.#closed);
       return true;
     }
-    this.#inFlight.add(exchange);
+    this.#track(exchange);
     exchange.run(client, options);
     return true;
   }
@@ -66,13 +81,24 @@ export class GovernedRouter {
   /** Refuses new governed requests with `reason`; resolves when those in flight have settled. */
   close(reason: MeshkitError): Promise<void> {
     this.#closed ??= reason;
-    if (this.#inFlight.size === 0) return Promise.resolve();
+    if (this.#count === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Refuses new governed requests and aborts those in flight with `reason`. */
   destroy(reason: Error, closed: MeshkitError): void {
     this.#closed ??= closed;
-    for (const exchange of [...this.#inFlight]) exchange.abort(reason);
+    const all: GovernedExchange[] = [];
+    for (let exchange = this.#first; exchange !== undefined; exchange = exchange.nextInFlight) all.push(exchange);
+    for (const exchange of all) exchange.abort(reason);
+  }
+
+  #track(exchange: GovernedExchange): void {
+    exchange.listed = true;
+    const first = this.#first;
+    exchange.nextInFlight = first;
+    if (first !== undefined) first.previousInFlight = exchange;
+    this.#first = exchange;
+    this.#count++;
   }
 }

@@ -57,6 +57,12 @@ export class CallState {
   /** Attempts in flight: most calls have one at a time, so no collection is made until a hedge races it. */
   #one: AttemptState | undefined = undefined;
   #more: AttemptState[] | undefined = undefined;
+  /** @internal The list of calls in flight that holds this record, while it does (see calls-in-flight.ts). */
+  inFlightOf: object | undefined = undefined;
+  /** @internal Links in the observer's list of calls in flight. */
+  previousInFlight: CallState | undefined = undefined;
+  /** @internal See {@link CallState.previousInFlight}. */
+  nextInFlight: CallState | undefined = undefined;
 
   constructor(call: CallContext, parent: Context, method: string | undefined, path: string, name: string, template: string | undefined) {
     this.call = call;

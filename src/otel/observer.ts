@@ -5,6 +5,7 @@ import type { CallObserver, ObservedAttempt, ObserverEnvironment, SettledAttempt
 import type { Clock } from '../core/clock.js';
 import { CallMetrics } from './call-metrics.js';
 import { AttemptState, CallState, httpMethodOf, type AttemptKind } from './call-state.js';
+import { CallsInFlight } from './calls-in-flight.js';
 import { guardHook } from './hook-guard.js';
 import { meterProviderOf, tracerProviderOf, type ResolvedOpenTelemetryOptions } from './options.js';
 import { httpSpanName } from './semconv.js';
@@ -28,7 +29,8 @@ export class OpenTelemetryObserver implements CallObserver {
   readonly #tracing: Tracing | undefined;
   /** Undefined when metrics are off or the meter is the API's no-op. */
   readonly #metrics: CallMetrics | undefined;
-  readonly #calls = new Map<CallContext, CallState>();
+  /** Not a Map: see calls-in-flight.ts. */
+  readonly #calls = new CallsInFlight();
   readonly #unsubscribe: (() => void) | undefined;
   readonly #urlTemplate: ((request: { method: string; path: string }) => string | undefined) | undefined;
   /** The span name of `client.call` calls (the service is fixed per client). */
@@ -72,13 +74,12 @@ export class OpenTelemetryObserver implements CallObserver {
       name = httpSpanName(method, template);
     }
     const state = new CallState(call, parent, method, path, name, template);
-    this.#calls.set(call, state);
+    this.#calls.add(state);
     if (traced) (this.#tracing as Tracing).startCall(state);
     return true;
   }
 
   attemptStart(attempt: ObservedAttempt): void {
-    if (this.#calls.size === 0) return;
     const state = this.#calls.get(attempt.call);
     if (state === undefined) return;
     const record = new AttemptState(attempt, this.#kindOf(state, attempt));
@@ -100,7 +101,6 @@ export class OpenTelemetryObserver implements CallObserver {
   }
 
   attemptEnd(attempt: SettledAttempt): void {
-    if (this.#calls.size === 0) return;
     const state = this.#calls.get(attempt.call);
     const record = state?.takeAttempt(attempt);
     if (state === undefined || record === undefined) return;
@@ -109,10 +109,8 @@ export class OpenTelemetryObserver implements CallObserver {
   }
 
   callEnd(call: CallContext, error: unknown, result: unknown): void {
-    if (this.#calls.size === 0) return;
-    const state = this.#calls.get(call);
+    const state = this.#calls.take(call);
     if (state === undefined) return;
-    this.#calls.delete(call);
     // Should not happen (the executor settles every attempt before the call), but never leak a span.
     if (state.hasOpenAttempts) for (const record of state.takeAll()) this.#tracing?.abandonAttempt(record);
     const now = this.#clock.now();
@@ -123,11 +121,10 @@ export class OpenTelemetryObserver implements CallObserver {
   close(): void {
     this.#unsubscribe?.();
     this.#metrics?.close();
-    for (const state of this.#calls.values()) {
+    for (const state of this.#calls.takeAll()) {
       for (const record of state.takeAll()) this.#tracing?.abandonAttempt(record);
       this.#tracing?.abandonCall(state);
     }
-    this.#calls.clear();
   }
 
   /** A hedge when the executor counted a new hedge before starting it; a retry when it follows another attempt; else the first. */

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ObserverEnvironment } from '../core/call-observer.js';
 import { subscribe, type ChannelMessages } from '../core/diagnostics.js';
-import type { CallState } from './call-state.js';
+import type { CallsInFlight } from './calls-in-flight.js';
 import { ATTR } from './semconv.js';
 
 /**
@@ -14,7 +14,7 @@ import { ATTR } from './semconv.js';
  * when no call is in flight (the metrics carry the state). Returns the
  * function that unsubscribes.
  */
-export function forwardClientEvents(environment: ObserverEnvironment, calls: ReadonlyMap<unknown, CallState>): () => void {
+export function forwardClientEvents(environment: ObserverEnvironment, calls: Pick<CallsInFlight, 'size' | 'values'>): () => void {
   const addToCalls = (name: string, attributes: Attributes): void => {
     for (const state of calls.values()) {
       const span = state.span;
