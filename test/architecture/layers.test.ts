@@ -23,7 +23,7 @@ const CORE_FOLDERS = ['core', 'client', 'attempts', 'balancing', 'breaker', 'dis
 const INTEGRATION_FOLDERS = ['express', 'fastify', 'got', 'grpc', 'otel', 'status', 'consul', 'etcd', 'dns', 'dispatcher'] as const;
 
 /** Folders that are neither: they may import anything, and nothing in the core folders depends on them. */
-const OTHER_FOLDERS = ['registration', 'testing'] as const;
+const OTHER_FOLDERS = ['registration', 'testing', 'sim'] as const;
 
 /**
  * Imports of an optional peer package from a core folder that are allowed,

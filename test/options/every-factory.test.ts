@@ -35,6 +35,7 @@ import { identityServerOptions, LoadShedder, loadShedder, ServerLifecycle, serve
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { MeshkitDispatcher, meshkitDispatcher, meshkitInterceptor } from '../../src/dispatcher/index.js';
+import { closedLoop, latencySampler, openLoop, planScenario, runScenario, scenarios, SimLoop, SimRecorder, Simulation, validateScenario } from '../../src/sim/index.js';
 
 /** One call that must be refused, and what the error must name. */
 interface Case {
@@ -86,6 +87,9 @@ const closeServer = async (value: unknown): Promise<void> => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 };
+/** A load target and sink for the simulator's rows: only their options are checked. */
+const noCall = async (): Promise<void> => {};
+const noSink = { name: 'table', userRequest: (): void => {} };
 const resetDiscoveryCache = (): void => configureDiscoveryCache({});
 const deregister = async (value: unknown): Promise<void> => (value as { deregister(): Promise<void> }).deregister();
 /** Registers the plugin on a fresh Fastify app and waits for it to load (where a plugin's options error surfaces). */
@@ -292,6 +296,33 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
       { run: () => meshkitDispatcher({ routes: { 'http://orders': 'orders' } } as never), option: 'http://orders' }),
     meshkitInterceptor: options({ run: () => meshkitInterceptor({ routs: { 'http://orders': governed } } as never), option: 'routs', hint: 'routes' },
       { run: () => meshkitInterceptor({ routes: [{ origin: 8080, client: governed }] } as never), option: 'origin' }),
+  },
+  './sim': {
+    SimLoop: options({ run: () => new SimLoop({ sed: 1 } as never), option: 'sed', hint: 'seed' },
+      { run: () => new SimLoop({ seed: '1' } as never), option: 'seed' }),
+    Simulation: options({ run: () => new Simulation({ sede: 1 } as never), option: 'sede', hint: 'seed' },
+      { run: () => new Simulation({ bucketMs: true } as never), option: 'bucketMs' }),
+    latencySampler: options({ run: () => latencySampler({ lognormal: { median: 1, p999: 3 } } as never), option: 'p999', hint: 'p99' },
+      { run: () => latencySampler('fast' as never), option: 'latency' }),
+    simAddress: none('maps an instance index to its loopback address'),
+    openLoop: options({ run: () => openLoop(new SimLoop(), noCall, { rat: 1, duration: '1s', record: noSink } as never), option: 'rat', hint: 'rate' },
+      { run: () => openLoop(new SimLoop(), noCall, { rate: 'fast', duration: '1s', record: noSink } as never), option: 'rate' }),
+    closedLoop: options({ run: () => closedLoop(new SimLoop(), noCall, { caller: 1, duration: '1s', record: noSink } as never), option: 'caller', hint: 'callers' },
+      { run: () => closedLoop(new SimLoop(), noCall, { callers: '2', duration: '1s', record: noSink } as never), option: 'callers' }),
+    errorCodeOf: none('reads the code of a failed call'),
+    SimRecorder: options({ run: () => new SimRecorder(new SimLoop(), { duraton: '1s' } as never), option: 'duraton', hint: 'duration' },
+      { run: () => new SimRecorder(new SimLoop(), { duration: true } as never), option: 'duration' }),
+    formatTable: none('renders a report as text'),
+    reportJson: none('renders a report as JSON'),
+    renderReportHtml: none('renders a report as an HTML page'),
+    validateScenario: options({ run: () => validateScenario({ ...scenarios['linkerd-2016'], nmae: 'x' }), option: 'nmae', hint: 'name' },
+      { run: () => validateScenario(42), option: 'scenario' }),
+    planScenario: options({ run: () => planScenario(scenarios['linkerd-2016'], { sed: 1 } as never), option: 'sed', hint: 'seed' },
+      { run: () => planScenario(scenarios['linkerd-2016'], { scale: 'half' } as never), option: 'scale' }),
+    runScenario: options({ run: () => runScenario(scenarios['linkerd-2016'], { sed: 1 } as never), option: 'sed', hint: 'seed' },
+      { run: () => runScenario(scenarios['linkerd-2016'], { seed: 'x' } as never), option: 'seed' }),
+    scenarioRunJson: none('renders a scenario run as JSON'),
+    scenarioNames: none('lists the shipped scenarios'),
   },
 };
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -148,10 +148,22 @@ describe('installs from the packed tarball', { timeout: 300_000 }, () => {
   });
 
   test('subpaths without optional peers load with none of the peers installed', async () => {
-    // meshkit/server, meshkit/status and meshkit/testing need nothing beyond meshkit's own dependencies; the others name their peer.
-    const script = "await import('meshkit/server'); await import('meshkit/status'); await import('meshkit/testing'); console.log('ok');";
+    // meshkit/server, meshkit/status, meshkit/testing and meshkit/sim need nothing beyond meshkit's own dependencies; the others name their peer.
+    const script = "await import('meshkit/server'); await import('meshkit/status'); await import('meshkit/testing'); await import('meshkit/sim'); console.log('ok');";
     const out = await run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
     assert.equal(out.stdout.trim(), 'ok');
+  });
+
+  test('meshkit-sim runs from the installed package: lists the scenarios, runs one and writes its report', async () => {
+    const bin = join(app, 'node_modules/.bin/meshkit-sim');
+    const list = await run(bin, ['--list'], app, 30_000);
+    const names = list.stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]);
+    assert.deepEqual(names, ['linkerd-2016', 'linkerd-2017', 'tail-at-scale', 'retry-storm', 'fleet-scale']);
+    const out = await run(bin, ['linkerd-2016', '--scale', '0.1', '--out', 'sim-out'], app, 120_000);
+    assert.match(out.stdout, /linkerd-2016: published figures beside meshkit's/);
+    const report = JSON.parse(readFileSync(join(app, 'sim-out/linkerd-2016.json'), 'utf8')) as { variants: { name: string }[] };
+    assert.ok(report.variants.length >= 2, `variants: ${report.variants.map((v) => v.name).join(', ')}`);
+    for (const variant of report.variants) assert.ok(existsSync(join(app, `sim-out/linkerd-2016.${variant.name}.html`)), `${variant.name}.html missing`);
   });
 
   test('ESM import works against a real server', async () => {

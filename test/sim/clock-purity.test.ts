@@ -17,6 +17,10 @@ import {
   type CallObserverFactory, type Client, type HttpResponse, type HttpTransportFactory, type Resolver, type ResolverListener,
 } from '../../src/index.js';
 import { toEndpoint, type Endpoint } from '../../src/core/endpoint.js';
+import { renderReportHtml } from '../../src/sim/report-html.js';
+import { formatTable, reportJson } from '../../src/sim/report.js';
+import { runScenario } from '../../src/sim/run-scenario.js';
+import { scenarios } from '../../src/sim/scenarios/index.js';
 
 /** What a simulated backend answers to one attempt. */
 interface Reply {
@@ -376,4 +380,20 @@ describe('clock purity: a whole client stack under the simulator, with the globa
 
     assert.deepEqual(hits, [], 'a global clock or timer was reached');
   });
+
+  // The simulator's own parts run under the same stubs: its backends (capacity, failures, stalls, mid-tier
+  // handlers), their transport and discovery, the load generators, the recorder and the report.
+  for (const [name, scale] of [['retry-storm', 0.1], ['linkerd-2017', 0.1], ['tail-at-scale', 0.02]] as const) {
+    it(`the simulator's backends, transport, discovery, load and report reach no global clock either: ${name}`, async () => {
+      hits.length = 0;
+      const run = await runScenario(scenarios[name], { scale });
+      for (const variant of run.variants) {
+        assert.ok(variant.report.clients.some((c) => c.userRequests > 0), `${name}/${variant.name}: no requests`);
+        assert.ok(formatTable(variant.report).length > 0);
+        assert.ok(reportJson(variant.report).length > 0);
+        assert.ok(renderReportHtml(variant.report).includes('<svg'));
+      }
+      assert.deepEqual(hits, [], 'a global clock or timer was reached');
+    });
+  }
 });
