@@ -121,4 +121,4 @@ export function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSett
  * rules are off (no ejection from traffic unless asked for); the panic
  * threshold (50 %) stays, and there is no slow start.
  */
-export const HEALTH_CHECK_ONLY_DETECTION = Object.freeze({ consecutiveGatewayFailures: 0, successRate: false } as const);
+export const HEALTH_CHECK_ONLY_DETECTION = Object.freeze({ consecutiveGatewayFailures: 0, consecutive5xx: 0, successRate: false } as const);

@@ -17,7 +17,10 @@ export interface EndpointHealth {
   readonly ejectedForMs: number | undefined;
   /** Ejections so far, decayed by one per healthy interval; multiplies the next ejection time. */
   readonly ejections: number;
+  /** Gateway failures in a row (the run `consecutiveGatewayFailures` counts). */
   readonly consecutiveGatewayFailures: number;
+  /** 5xx responses and gateway failures in a row (the run `consecutive5xx` counts; kept while that rule is off too). */
+  readonly consecutive5xx: number;
   /** The slow-start weight factor (0-1) while ramping up; undefined otherwise. */
   readonly slowStartFactor: number | undefined;
   /** The endpoint's circuit breaker state (`'closed'` before its first attempt); undefined when endpoint breakers are off. */
@@ -27,7 +30,10 @@ export interface EndpointHealth {
 /** Per-endpoint counters; one record per endpoint, no timer per endpoint. */
 interface HostRecord {
   endpoint: Endpoint;
-  consecutive: number;
+  /** Gateway failures in a row. */
+  gatewayRun: number;
+  /** 5xx responses and gateway failures in a row. */
+  serverErrorRun: number;
   requests: number;
   successes: number;
   ejections: number;
@@ -47,6 +53,11 @@ function isGatewayFailure(outcome: Outcome): boolean {
   return r === 'connect' || r === 'reset' || r === 'timeout' || (r === 'status' && outcome.status >= 502 && outcome.status <= 504);
 }
 
+/** Any 5xx response, or a gateway failure (what Envoy's `consecutive_5xx` counts: the router would answer 5xx for it). */
+function isServerError(outcome: Outcome): boolean {
+  return (outcome.reason === 'status' && outcome.status >= 500 && outcome.status <= 599) || isGatewayFailure(outcome);
+}
+
 /**
  * The endpoint health filter: the one place that decides which of
  * discovery's endpoints are in rotation. It joins three sources of evidence
@@ -55,7 +66,8 @@ function isGatewayFailure(outcome: Outcome): boolean {
  * the balancer the result.
  *
  * Outlier detection (Envoy's outlier detection, gRPC A50): consecutive
- * gateway failures and success-rate outliers eject an endpoint for
+ * gateway failures, consecutive 5xx (off by default) and success-rate
+ * outliers eject an endpoint for
  * base time x ejections (capped); at most `maxEjectionPercent` are ejected
  * at once (always at least one may be); below the panic threshold every
  * endpoint is used; returning and new endpoints ramp up with slow start.
@@ -137,7 +149,7 @@ export class EndpointHealthFilter {
         next.set(endpoint.id, known);
       } else {
         next.set(endpoint.id, {
-          endpoint, consecutive: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true, circuitOpen: false,
+          endpoint, gatewayRun: 0, serverErrorRun: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true, circuitOpen: false,
           // The first set is the fleet as it is; only endpoints that join later ramp up.
           rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? now : undefined,
         });
@@ -162,13 +174,20 @@ export class EndpointHealthFilter {
     if (record.ejectedUntil !== undefined) return;
     record.requests++;
     if (outcome.ok) record.successes++;
-    if (!isGatewayFailure(outcome)) {
-      record.consecutive = 0;
+    if (!isServerError(outcome)) {
+      record.gatewayRun = 0;
+      record.serverErrorRun = 0;
       return;
     }
-    record.consecutive++;
-    const threshold = this.#settings.consecutiveGatewayFailures;
-    if (threshold > 0 && record.consecutive >= threshold && this.#eject(record, 'consecutive-gateway-failures', this.#clock.now())) {
+    record.serverErrorRun++;
+    record.gatewayRun = isGatewayFailure(outcome) ? record.gatewayRun + 1 : 0;
+    // The gateway rule first (as Envoy): a 503 completing both runs is reported as a gateway failure.
+    const settings = this.#settings;
+    const reason: EjectionReason | undefined =
+      settings.consecutiveGatewayFailures > 0 && record.gatewayRun >= settings.consecutiveGatewayFailures ? 'consecutive-gateway-failures'
+        : settings.consecutive5xx > 0 && record.serverErrorRun >= settings.consecutive5xx ? 'consecutive-5xx'
+          : undefined;
+    if (reason !== undefined && this.#eject(record, reason, this.#clock.now())) {
       if (this.#recompute(this.#clock.now())) this.#onChange();
     }
   }
@@ -218,7 +237,8 @@ export class EndpointHealthFilter {
         ? Math.max(0, r.ejectedUntil - now)
         : r.activeHealthy && r.circuitOpen ? breakers?.retryAfterMs(r.endpoint.id) : undefined,
       ejections: r.ejections,
-      consecutiveGatewayFailures: r.consecutive,
+      consecutiveGatewayFailures: r.gatewayRun,
+      consecutive5xx: r.serverErrorRun,
       slowStartFactor: this.#rampFactor(r, now),
       circuit: breakers?.state(r.endpoint.id),
     }));
@@ -247,7 +267,8 @@ export class EndpointHealthFilter {
     record.ejections++;
     record.ejectedUntil = now + Math.min(this.#settings.maxEjectionMs, this.#settings.baseEjectionMs * record.ejections);
     record.reason = reason;
-    record.consecutive = 0;
+    record.gatewayRun = 0;
+    record.serverErrorRun = 0;
     record.rampFrom = undefined;
     this.#publish(record, true, reason, now);
     return true;

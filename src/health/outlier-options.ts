@@ -4,8 +4,22 @@ import { checkOptions, readNumber } from '../core/options.js';
 
 /** Options of `.outlierDetection()`. Defaults are Envoy's and gRPC A50's. */
 export interface OutlierDetectionOptions {
-  /** Gateway failures in a row (connect errors, resets, timeouts, 502/503/504) that eject an endpoint. Default 5; 0 disables the rule. */
+  /** Gateway failures in a row (connect errors, resets, timeouts, 502/503/504) that eject an endpoint; any other outcome, a 500 included, breaks the run. Default 5; 0 disables the rule. */
   readonly consecutiveGatewayFailures?: number;
+  /**
+   * Failures in a row that eject an endpoint, counting every 5xx response
+   * (500 included) as well as every gateway failure (connect errors, resets,
+   * timeouts): Envoy's `consecutive_5xx`. A success or a 4xx breaks the run.
+   * It keeps its own run, apart from `consecutiveGatewayFailures`'s.
+   *
+   * Default 0 (off). Envoy enables it at 5, but a 500 is often one request's
+   * problem (a bug hit by one input) rather than a sick host, and ejecting on
+   * it moves that request's problem onto the fleet; the success-rate rule
+   * already catches a host whose 500s stand out from the others'. Enable it
+   * (5 is Envoy's value) when a failing host answers 500 rather than 503 or
+   * not at all.
+   */
+  readonly consecutive5xx?: number;
   /** How often ejections are reviewed and success rates evaluated. Default `'10s'`. */
   readonly interval?: Duration;
   /** Ejection time, multiplied by how often the endpoint was ejected. Default `'30s'`. */
@@ -33,6 +47,7 @@ export interface OutlierDetectionOptions {
 /** Resolved outlier detection settings (milliseconds, fractions). */
 export interface OutlierSettings {
   readonly consecutiveGatewayFailures: number;
+  readonly consecutive5xx: number;
   readonly intervalMs: number;
   readonly baseEjectionMs: number;
   readonly maxEjectionMs: number;
@@ -51,7 +66,7 @@ function positive(value: unknown, option: string, fallback: number): number {
 }
 
 const OUTLIER_KEYS: readonly (keyof OutlierDetectionOptions)[] = [
-  'consecutiveGatewayFailures', 'interval', 'baseEjectionTime', 'maxEjectionTime', 'maxEjectionPercent',
+  'consecutiveGatewayFailures', 'consecutive5xx', 'interval', 'baseEjectionTime', 'maxEjectionTime', 'maxEjectionPercent',
   'successRate', 'panicThreshold', 'slowStart',
 ];
 const SUCCESS_RATE_KEYS: readonly string[] = ['minimumHosts', 'requestVolume', 'stdevFactor'];
@@ -72,6 +87,7 @@ export function resolveOutlierDetection(options: OutlierDetectionOptions): Outli
   const slow = slowOption === false ? false : checkOptions(slowOption, `${o}.slowStart`, SLOW_START_KEYS);
   return Object.freeze({
     consecutiveGatewayFailures: count(given['consecutiveGatewayFailures'], `${o}.consecutiveGatewayFailures`, 5, 0),
+    consecutive5xx: count(given['consecutive5xx'], `${o}.consecutive5xx`, 0, 0),
     intervalMs: parsePositiveDuration(given['interval'] ?? 10_000, `${o}.interval`),
     baseEjectionMs,
     maxEjectionMs,
