@@ -15,7 +15,12 @@ const HEALTHY: ScenarioLatency = { lognormal: { median: '5ms', p99: '25ms' } };
  * penalises failures by itself: it has its own rows). Variants: round robin
  * without outlier detection, with only the consecutive rule at 5, with only
  * the success-rate rule; then peak EWMA alone, and peak EWMA with
- * `outlierDetection({})` (both rules, Envoy's defaults).
+ * `outlierDetection({})` (Envoy's defaults: the gateway and success-rate
+ * rules). The consecutive row uses `consecutive5xx`, not the default
+ * `consecutiveGatewayFailures`: Linkerd's consecutive failure accrual counts
+ * every failed response, 500s included, as Envoy's `consecutive_5xx` does,
+ * while the gateway rule counts only 502/503/504 and failures with no
+ * response, so it would never see this backend's 500s.
  */
 export const linkerd2017: Scenario = {
   name: 'linkerd-2017',
@@ -39,8 +44,9 @@ export const linkerd2017: Scenario = {
     { name: 'none', description: 'round robin, no outlier detection', stack: { outlierDetection: false } },
     {
       name: 'consecutive-5',
-      description: 'round robin, outlierDetection({ consecutiveGatewayFailures: 5, successRate: false })',
-      stack: { outlierDetection: { consecutiveGatewayFailures: 5, successRate: false } },
+      description: 'round robin, outlierDetection({ consecutive5xx: 5, consecutiveGatewayFailures: 0, successRate: false }): '
+        + "every failed response counts, 500s included, as in Linkerd's consecutive failure accrual",
+      stack: { outlierDetection: { consecutive5xx: 5, consecutiveGatewayFailures: 0, successRate: false } },
     },
     {
       name: 'success-rate',
