@@ -56,7 +56,7 @@ export const linkerd2017: Scenario = {
     { name: 'peak-ewma', description: 'peakEwma() (the default balancer), no outlier detection', stack: { balancer: 'peakEwma', outlierDetection: false } },
     {
       name: 'peak-ewma-defaults',
-      description: "peakEwma() and outlierDetection({}): both rules, Envoy's defaults",
+      description: 'peakEwma() and outlierDetection({}): the defaults (the gateway and success-rate rules; consecutive5xx off)',
       stack: { balancer: 'peakEwma', outlierDetection: {} },
     },
   ],
