@@ -180,8 +180,10 @@ export class ClientBuilder {
 
   /**
    * Outlier detection: eject endpoints that keep failing (consecutive gateway
-   * failures, success-rate outliers), with a panic threshold and optional slow
-   * start. Default off; `.outlierDetection({})` turns it on with Envoy's defaults.
+   * failures, consecutive 5xx when `consecutive5xx` is set, success-rate
+   * outliers), with a panic threshold and optional slow start. Default off;
+   * `.outlierDetection({})` turns it on with Envoy's defaults (but
+   * `consecutive5xx` off).
    */
   outlierDetection(options: OutlierDetectionOptions | false): ClientBuilder {
     return this.#with({ outlierDetection: options === false ? undefined : resolveOutlierDetection(options) });
