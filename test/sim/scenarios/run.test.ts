@@ -19,6 +19,19 @@ const SCALES: Readonly<Record<string, number>> = {
   'fleet-scale': 0.05,
 };
 
+/**
+ * Published orders meshkit does not keep, each with its reason (docs/simulator.md, "Where meshkit differs and
+ * why"): the test asserts the reversed order, so the doc's claim stays true, and a change that restores the
+ * published order fails here until the doc and this list are updated.
+ */
+const REVERSED: readonly { readonly scenario: string; readonly lower: string; readonly higher: string; readonly reason: string }[] = [{
+  scenario: 'linkerd-2017',
+  lower: '5 consecutive failures: success rate',
+  higher: 'success-rate accrual: success rate',
+  reason: "meshkit's success-rate rule is Envoy's, relative to the other hosts (mean - 1.9 stdev, reviewed every 10 s): a host at 60 % "
+    + 'among four at 100 % sits barely under the 61.6 % cut-off; Linkerd 1 compared each host with a fixed required success rate',
+}];
+
 describe('shipped scenarios at reduced size', () => {
   for (const [name, scale] of Object.entries(SCALES)) {
     it(`${name} runs, measures every published figure and keeps its direction`, async () => {
@@ -28,8 +41,10 @@ describe('shipped scenarios at reduced size', () => {
         assert.ok(row.meshkitValue !== undefined, `${name}: no meshkit value for ${row.label}`);
       }
       for (const { lower, higher } of publishedOrders(run.comparisons)) {
-        assert.ok((lower.meshkitValue as number) < (higher.meshkitValue as number),
-          `${name}: published ${lower.label} (${lower.published}) < ${higher.label} (${higher.published}), meshkit ${lower.meshkit} vs ${higher.meshkit}`);
+        const reversed = REVERSED.some((r) => r.scenario === name && r.lower === lower.label && r.higher === higher.label);
+        const [below, above] = reversed ? [higher, lower] : [lower, higher];
+        assert.ok((below.meshkitValue as number) < (above.meshkitValue as number),
+          `${name}: ${reversed ? 'documented as reversed in meshkit' : 'published'} ${below.label} < ${above.label}, meshkit ${below.meshkit} vs ${above.meshkit}`);
       }
     });
   }
