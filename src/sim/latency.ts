@@ -16,7 +16,9 @@ import type { RandomSource } from './random.js';
  *   distributions, picked with probability proportional to its weight (a
  *   rare slow tail: `[{ weight: 0.99, latency: 10 }, { weight: 0.01, latency: '1s' }]`).
  *
- * Every sample is clamped to [0, {@link MAX_DURATION_MS}].
+ * Every sample is clamped to [0, {@link MAX_DURATION_MS}]. A mixture has at
+ * most 64 parts and nests at most 8 deep; an empirical list holds at most
+ * 1,000,000 samples.
  */
 export type LatencySpec =
   | Duration
@@ -37,6 +39,10 @@ const Z99 = 2.3263478740408408;
 
 /** Mixtures nest at most this deep (a spec is data, possibly read from a file). */
 const MAX_DEPTH = 8;
+
+/** Most parts a mixture may have, and most samples an empirical distribution may list. */
+const MAX_MIXTURE_PARTS = 64;
+const MAX_EMPIRICAL_SAMPLES = 1_000_000;
 
 /**
  * Validates `spec` and returns a sampler for it. Throws `ERR_INVALID_CONFIG`
@@ -83,7 +89,9 @@ function build(spec: unknown, option: string, depth: number): LatencySampler {
       return (random) => clamp(Math.exp(mu + sigma * normalQuantile(random())));
     }
     case 'empirical': {
-      if (!Array.isArray(value) || value.length === 0) throw invalidConfig(at, 'a non-empty array of durations', value);
+      if (!Array.isArray(value) || value.length === 0 || value.length > MAX_EMPIRICAL_SAMPLES) {
+        throw invalidConfig(at, `a list of 1 to ${MAX_EMPIRICAL_SAMPLES} durations`, value);
+      }
       const samples = Float64Array.from(value as unknown[], (sample, index) => parseDuration(sample, `${at}[${index}]`));
       const n = samples.length;
       return (random) => samples[Math.floor(random() * n)] as number;
@@ -94,7 +102,9 @@ function build(spec: unknown, option: string, depth: number): LatencySampler {
 }
 
 function mixture(value: unknown, at: string, depth: number): LatencySampler {
-  if (!Array.isArray(value) || value.length === 0) throw invalidConfig(at, 'a non-empty array of { weight, latency }', value);
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_MIXTURE_PARTS) {
+    throw invalidConfig(at, `a list of 1 to ${MAX_MIXTURE_PARTS} { weight, latency } parts`, value);
+  }
   if (depth >= MAX_DEPTH) throw invalidConfig(at, `mixtures nested at most ${MAX_DEPTH} deep`, '<nested mixture>');
   const parts = (value as unknown[]).map((part, index) => {
     const where = `${at}[${index}]`;

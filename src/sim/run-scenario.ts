@@ -39,10 +39,14 @@ class StatusError extends Error {
   }
 }
 
-/** Reads the body (a stalled one then fails the call) and fails on a server error: one function per client, not per call. */
+/**
+ * Reads the body and fails on a server error: one function per client, not
+ * per call. `bytes()`, not `dump()`: like undici's, a dump resolves even when
+ * the body fails, and a body that never arrives fails its user request.
+ */
 function httpTarget(client: Client, path: string): CallTarget {
-  const settle = async (response: { statusCode: number; body: { dump(): Promise<unknown> } }): Promise<void> => {
-    await response.body.dump();
+  const settle = async (response: { statusCode: number; body: { bytes(): Promise<unknown> } }): Promise<void> => {
+    await response.body.bytes();
     if (response.statusCode >= 500) throw new StatusError(response.statusCode);
   };
   const options = { path };
@@ -55,7 +59,7 @@ function tierHandler(downstream: () => Client, path: string, failureStatus: numb
   return async () => {
     try {
       const response = await downstream().request(options);
-      await response.body.dump();
+      await response.body.bytes(); // a failed body fails this tier's answer too
       return { status: response.statusCode >= 500 ? failureStatus : 200 };
     } catch {
       return { status: failureStatus };

@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readBoolean, readChoice, readNumber, readString } from '../core/options.js';
+import { latencySampler, type LatencySpec } from './latency.js';
 import type {
   ScenarioBackendSelector, ScenarioBehaviour, ScenarioHandler, ScenarioRollingRestart, ScenarioTimelineEvent,
 } from './scenario-types.js';
@@ -15,11 +16,6 @@ const RESTART_KEYS: readonly (keyof ScenarioRollingRestart)[] = ['start', 'inter
 const HANDLER_KEYS: readonly (keyof ScenarioHandler)[] = ['call', 'path', 'failureStatus'];
 const OPEN_LOAD_KEYS = ['type', 'rate', 'fanout', 'path', 'start', 'duration'] as const;
 const CLOSED_LOAD_KEYS = ['type', 'callers', 'think', 'fanout', 'path', 'start', 'duration'] as const;
-const LATENCY_FORMS = ['fixed', 'uniform', 'exponential', 'lognormal', 'empirical', 'mixture'] as const;
-
-/** Most parts a mixture may have, and most samples an empirical distribution may list. */
-const MAX_MIXTURE_PARTS = 64;
-const MAX_EMPIRICAL_SAMPLES = 1_000_000;
 
 function fraction(value: unknown, option: string): void {
   readNumber(value, option, 0, { min: 0, max: 1 });
@@ -29,56 +25,11 @@ function status(value: unknown, option: string): void {
   readNumber(value, option, 503, { integer: true, min: 100, max: 599 });
 }
 
-/** Checks a latency distribution (ms). */
-export function checkLatency(value: unknown, path: string): void {
-  if (typeof value === 'number' || typeof value === 'string') {
-    parseDuration(value, path);
-    return;
-  }
-  const object = checkOptions(value, path, LATENCY_FORMS);
-  const keys = Object.keys(object);
-  if (keys.length !== 1) throw invalidConfig(path, `exactly one of ${LATENCY_FORMS.join(', ')}`, value);
-  const form = keys[0] as (typeof LATENCY_FORMS)[number];
-  const inner = object[form];
-  const at = `${path}.${form}`;
-  if (form === 'fixed') {
-    parseDuration(inner, at);
-  } else if (form === 'uniform') {
-    const o = checkOptions(inner, at, ['min', 'max']);
-    const min = parseDuration(o['min'], `${at}.min`);
-    const max = parseDuration(o['max'], `${at}.max`);
-    if (max < min) throw invalidConfig(`${at}.max`, `a duration >= min (${min} ms)`, o['max']);
-  } else if (form === 'exponential') {
-    const o = checkOptions(inner, at, ['mean']);
-    parseDuration(o['mean'], `${at}.mean`);
-  } else if (form === 'lognormal') {
-    const o = checkOptions(inner, at, ['median', 'p99']);
-    const median = parseDuration(o['median'], `${at}.median`);
-    const p99 = parseDuration(o['p99'], `${at}.p99`);
-    if (median <= 0) throw invalidConfig(`${at}.median`, 'a duration > 0', o['median']);
-    if (p99 < median) throw invalidConfig(`${at}.p99`, `a duration >= median (${median} ms)`, o['p99']);
-  } else if (form === 'empirical') {
-    if (!Array.isArray(inner) || inner.length === 0 || inner.length > MAX_EMPIRICAL_SAMPLES) {
-      throw invalidConfig(at, `a list of 1 to ${MAX_EMPIRICAL_SAMPLES} samples (ms)`, inner);
-    }
-    inner.forEach((sample: unknown, index) => parseDuration(typeof sample === 'number' ? sample : Number.NaN, `${at}[${index}]`));
-  } else {
-    if (!Array.isArray(inner) || inner.length === 0 || inner.length > MAX_MIXTURE_PARTS) {
-      throw invalidConfig(at, `a list of 1 to ${MAX_MIXTURE_PARTS} { weight, latency } parts`, inner);
-    }
-    inner.forEach((part: unknown, index) => {
-      const o = checkOptions(part, `${at}[${index}]`, ['weight', 'latency']);
-      readNumber(o['weight'], `${at}[${index}].weight`, 0, { min: 0, minExclusive: true });
-      if (o['weight'] === undefined) throw invalidConfig(`${at}[${index}].weight`, 'a number > 0', undefined);
-      checkLatency(o['latency'], `${at}[${index}].latency`);
-    });
-  }
-}
-
 /** Checks a behaviour (or a timeline's partial one). */
 export function checkBehaviour(value: unknown, path: string): void {
   const o = checkOptions(value, path, BEHAVIOUR_KEYS);
-  if (o['latency'] !== undefined) checkLatency(o['latency'], `${path}.latency`);
+  // The engine's own validator: one check per option, errors naming the full path.
+  if (o['latency'] !== undefined) latencySampler(o['latency'] as LatencySpec, `${path}.latency`);
   readNumber(o['servers'], `${path}.servers`, 1, { integer: true, min: 1 });
   readNumber(o['queue'], `${path}.queue`, 0, { integer: true, min: 0 });
   for (const key of ['errorRate', 'resetRate', 'stallRate', 'blackholeRate'] as const) fraction(o[key], `${path}.${key}`);

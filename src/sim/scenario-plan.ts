@@ -112,7 +112,7 @@ function plannedLatency(latency: ScenarioLatency): PlannedLatency {
   if ('lognormal' in latency) {
     return { lognormal: { median: parseDuration(latency.lognormal.median, 'median'), p99: parseDuration(latency.lognormal.p99, 'p99') } };
   }
-  if ('empirical' in latency) return { empirical: [...latency.empirical] };
+  if ('empirical' in latency) return { empirical: latency.empirical.map((sample, i) => parseDuration(sample, `empirical[${i}]`)) };
   return { mixture: latency.mixture.map((part) => ({ weight: part.weight, latency: plannedLatency(part.latency) })) };
 }
 

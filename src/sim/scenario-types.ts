@@ -33,7 +33,7 @@ export type ScenarioLatency =
   | { readonly uniform: { readonly min: Duration; readonly max: Duration } }
   | { readonly exponential: { readonly mean: Duration } }
   | { readonly lognormal: { readonly median: Duration; readonly p99: Duration } }
-  | { readonly empirical: readonly number[] }
+  | { readonly empirical: readonly Duration[] }
   | { readonly mixture: readonly { readonly weight: number; readonly latency: ScenarioLatency }[] };
 
 /** How a simulated backend answers; every field may change on a timeline. Defaults are the engine's. */

@@ -91,7 +91,13 @@ describe('validateScenario', () => {
     refuses(withValue('services[0].instances', 0), 'services[0].instances');
     refuses(withValue('services[0].behaviour.errorRate', 1.5), 'services[0].behaviour.errorRate');
     refuses(withValue('services[0].behaviour.latency', { lognormal: { median: 10, p99: 5 } }), 'services[0].behaviour.latency.lognormal.p99');
-    refuses(withValue('services[0].behaviour.latency', { mixture: [{ weight: 0, latency: 1 }] }), 'services[0].behaviour.latency.mixture[0].weight');
+    // The engine's validator (latencySampler) checks a scenario's latencies: what it refuses at run time is refused here, under the path.
+    refuses(withValue('services[0].behaviour.latency', { lognormal: { median: 10, p99: 10 } }), 'services[0].behaviour.latency.lognormal.p99');
+    refuses(withValue('services[0].behaviour.latency', { mixture: [{ weight: -1, latency: 1 }] }), 'services[0].behaviour.latency.mixture[0].weight');
+    refuses(withValue('services[0].behaviour.latency', { mixture: [{ weight: 0, latency: 1 }] }), 'services[0].behaviour.latency.mixture');
+    refuses(withValue('services[0].behaviour.latency', { mixture: Array.from({ length: 65 }, () => ({ weight: 1, latency: 1 })) }), 'services[0].behaviour.latency.mixture');
+    refuses(withValue('services[0].timeline', [{ at: '1s', set: { latency: { empirical: [1, 'soon'] } } }]), 'services[0].timeline[0].set.latency.empirical[1]');
+    assert.doesNotThrow(() => validateScenario(withValue('services[0].behaviour.latency', { empirical: [1, '20ms'] })));
     refuses(withValue('services[0].behaviour.latency', { uniform: { min: 5, max: 1 } }), 'services[0].behaviour.latency.uniform.max');
     refuses(withValue('services[0].behaviour.latency', { exponential: { mena: 5 } }), 'services[0].behaviour.latency.exponential.mena', 'mean');
     assert.doesNotThrow(() => validateScenario(withValue('services[0].behaviour.latency', { exponential: { mean: '20ms' } })));

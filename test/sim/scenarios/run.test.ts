@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { publishedOrders } from '../../../src/sim/scenario-measure.js';
-import { runScenario, scenarioRunJson } from '../../../src/sim/run-scenario.js';
+import { runScenario, scenarioRunJson, type ScenarioRun } from '../../../src/sim/run-scenario.js';
 import { scenarios } from '../../../src/sim/scenarios/index.js';
 
 /** Sizes that leave each scenario enough requests and time for what it compares (the success-rate rule needs its 10 s interval). */
@@ -32,10 +32,22 @@ const REVERSED: readonly { readonly scenario: string; readonly lower: string; re
     + 'among four at 100 % sits barely under the 61.6 % cut-off; Linkerd 1 compared each host with a fixed required success rate',
 }];
 
+/** One run per scenario at its test scale, shared by the tests that read it (each run takes seconds). */
+const runs = new Map<string, Promise<ScenarioRun>>();
+function runAtTestScale(name: string): Promise<ScenarioRun> {
+  let run = runs.get(name);
+  if (run === undefined) {
+    run = runScenario(scenarios[name], { scale: SCALES[name] as number });
+    runs.set(name, run);
+  }
+  return run;
+}
+
 describe('shipped scenarios at reduced size', () => {
   for (const [name, scale] of Object.entries(SCALES)) {
     it(`${name} runs, measures every published figure and keeps its direction`, async () => {
-      const run = await runScenario(scenarios[name], { scale });
+      const run = await runAtTestScale(name);
+      assert.equal(run.plan.scale, scale);
       assert.deepEqual(run.variants.map((v) => v.name), run.plan.variants.map((v) => v.name));
       for (const row of run.comparisons.filter((r) => r.publishedValue !== undefined)) {
         assert.ok(row.meshkitValue !== undefined, `${name}: no meshkit value for ${row.label}`);
@@ -50,7 +62,7 @@ describe('shipped scenarios at reduced size', () => {
   }
 
   it('retry-storm: the budget cuts the requests reaching the failing tier', async () => {
-    const run = await runScenario(scenarios['retry-storm'], { scale: SCALES['retry-storm'] as number });
+    const run = await runAtTestScale('retry-storm');
     const atDb = (variant: string): number => run.comparisons.find((r) => r.variant === variant && r.metric === 'amplification')?.meshkitValue as number;
     assert.ok(atDb('budgeted') * 4 < atDb('naive'), `budgeted ${atDb('budgeted')} vs naive ${atDb('naive')}`);
   });
