@@ -48,8 +48,10 @@ export interface SimEngineResult extends SimEngineOptions {
   readonly peakHeapTotalMb: number;
   /** Highest resident set size of the process among the samples. */
   readonly peakRssMb: number;
-  /** Heap samples taken: one per simulated second, and one at the start and the end. */
+  /** Heap samples taken: one per simulated second, and one at the start. */
   readonly heapSamples: number;
+  /** Heap used after a full GC once the last call ended, the simulation and its clients still alive: what the run keeps, not its garbage. NaN without `collectGarbage`. */
+  readonly liveHeapEndMb: number;
 }
 
 const MB = 1024 * 1024;
@@ -72,8 +74,12 @@ class MemoryPeaks {
   }
 }
 
-/** Runs the engine once at `options`' size and returns what it measured. */
-export async function runSimEngine(options: SimEngineOptions): Promise<SimEngineResult> {
+/**
+ * Runs the engine once at `options`' size and returns what it measured.
+ * `collectGarbage` (a full GC, e.g. `gc` under `--expose-gc`) is called once
+ * after the last call, outside the timed part, for `liveHeapEndMb`.
+ */
+export async function runSimEngine(options: SimEngineOptions, collectGarbage?: () => void): Promise<SimEngineResult> {
   const { calls, backends, rate, clients: clientCount } = options;
   const sim = new Simulation({ seed: 1 });
   const service = sim.service('orders', {
@@ -114,6 +120,8 @@ export async function runSimEngine(options: SimEngineOptions): Promise<SimEngine
   const wallMs = performance.now() - started;
   const simulatedMs = sim.now();
   const events = sim.loop.eventsRun;
+  collectGarbage?.();
+  const liveHeapEnd = collectGarbage === undefined ? Number.NaN : getHeapStatistics().used_heap_size;
   const closing = Promise.all(callers.map((caller) => caller.close()));
   await sim.run(sim.now() + 60_000);
   await closing;
@@ -127,6 +135,7 @@ export async function runSimEngine(options: SimEngineOptions): Promise<SimEngine
     peakHeapTotalMb: mb(memory.heapTotal),
     peakRssMb: mb(memory.rss),
     heapSamples: memory.samples,
+    liveHeapEndMb: mb(liveHeapEnd),
   };
   return result;
 }

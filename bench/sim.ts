@@ -119,7 +119,7 @@ export function evaluateSimTargets(cases: readonly SimCaseResult[]): SimTarget[]
 
 const CASE_HEADER = [
   'case', 'calls', 'backends', 'clients', 'rate/s', 'wall s', 'simulated s', 'sim/wall', 'calls/wall s', 'events', 'events/wall s',
-  'succeeded', 'heap before MB', 'peak heap MB', 'peak reserved MB', 'peak RSS MB',
+  'succeeded', 'heap before MB', 'peak heap MB', 'peak reserved MB', 'peak RSS MB', 'live at end MB',
 ];
 
 const count = (value: number): string => value.toLocaleString('en-US');
@@ -129,7 +129,7 @@ function caseRows(cases: readonly SimCaseResult[]): string[][] {
     c.name, count(c.calls), count(c.backends), count(c.clients), count(c.rate),
     (c.wallMs / 1000).toFixed(1), (c.simulatedMs / 1000).toFixed(0), `${c.simulatedPerWall.toFixed(1)}x`, count(c.callsPerWallSecond),
     count(c.events), count(c.eventsPerWallSecond), count(c.succeeded),
-    c.heapBeforeMb.toFixed(1), c.peakHeapUsedMb.toFixed(1), c.peakHeapTotalMb.toFixed(1), c.peakRssMb.toFixed(1),
+    c.heapBeforeMb.toFixed(1), c.peakHeapUsedMb.toFixed(1), c.peakHeapTotalMb.toFixed(1), c.peakRssMb.toFixed(1), c.liveHeapEndMb.toFixed(1),
   ]);
 }
 
@@ -141,7 +141,7 @@ function machineLine(r: SimBenchReport): string {
 }
 
 const CAPTION = 'Default stack (peak EWMA, per-try 100 ms / total 1 s, 3 budgeted attempts, outlier detection) on every client;'
-  + ' backends lognormal (median 5 ms, p99 50 ms), 1 % errors, 8 servers each; heap sampled once per simulated second.';
+  + ' backends lognormal (median 5 ms, p99 50 ms), 1 % errors, 8 servers each; heap sampled once per simulated second; live at end = heap used after a full GC with the simulation still alive.';
 
 export function formatSimText(r: SimBenchReport): string {
   return [
@@ -195,7 +195,7 @@ export async function runSim(): Promise<void> {
     gc();
     const heapBeforeMb = Math.round((getHeapStatistics().used_heap_size / 1024 / 1024) * 10) / 10;
     progress(`${name}: ${count(size.calls)} calls from ${size.clients} clients over ${count(size.backends)} backends at ${size.rate}/s`);
-    const result = await runSimEngine(size);
+    const result = await runSimEngine(size, gc);
     progress(`${name}: ${(result.wallMs / 1000).toFixed(1)} s wall, ${count(result.callsPerWallSecond)} calls/s, peak heap ${result.peakHeapUsedMb} MB`);
     cases.push({ name, ...result, heapBeforeMb });
   }

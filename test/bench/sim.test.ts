@@ -50,6 +50,7 @@ interface CaseJson {
   peakHeapTotalMb: number;
   peakRssMb: number;
   heapSamples: number;
+  liveHeapEndMb: number;
 }
 
 const SIZE = { BENCH_SIM_SHORT_CALLS: '1500', BENCH_SIM_FULL_CALLS: '3000', BENCH_SIM_BACKENDS: '30', BENCH_SIM_CLIENTS: '3', BENCH_SIM_RATE: '1000' };
@@ -62,7 +63,7 @@ test('sim runs both cases at a tiny size: a row each, the targets not judged bel
     const lines = result.stdout.split('\n');
     for (const [name, calls] of [['short', '1,500'], ['full', '3,000']] as const) {
       // case, calls, backends, clients, rate, wall s, simulated s, sim/wall, calls/wall s, events, events/wall s, succeeded, 4 memory columns
-      const row = new RegExp(`^${name}\\s+${calls}\\s+30\\s+3\\s+1,000\\s+[\\d.]+\\s+\\d+\\s+[\\d.]+x\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+(\\s+[\\d.]+){4}$`);
+      const row = new RegExp(`^${name}\\s+${calls}\\s+30\\s+3\\s+1,000\\s+[\\d.]+\\s+\\d+\\s+[\\d.]+x\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+(\\s+[\\d.]+){5}$`);
       assert.ok(lines.some((line) => row.test(line)), `no row for ${name}:\n${result.stdout}`);
     }
     const verdicts = lines.filter((line) => /\s(PASS|MISS|NOT RUN)$/.test(line));
@@ -89,6 +90,7 @@ test('sim runs both cases at a tiny size: a row each, the targets not judged bel
       assert.ok(c.wallMs > 0 && c.callsPerWallSecond > 0 && c.simulatedPerWall > 0 && c.eventsPerWallSecond > 0, JSON.stringify(c));
       assert.ok(c.heapSamples >= c.simulatedMs / 1000, `${c.name}: ${c.heapSamples} heap samples`);
       assert.ok(c.heapBeforeMb > 0 && c.peakHeapUsedMb >= c.heapBeforeMb && c.peakHeapTotalMb >= c.peakHeapUsedMb && c.peakRssMb > 0, JSON.stringify(c));
+      assert.ok(c.liveHeapEndMb > 0, JSON.stringify(c));
     }
     assert.deepEqual(report.targets.map((t) => [t.id, t.result]), [['sim-full-wall', 'NOT RUN'], ['sim-full-heap', 'NOT RUN']]);
   } finally {
@@ -106,7 +108,7 @@ function fullCase(overrides: Partial<SimCaseResult>): SimCaseResult {
   return {
     name: 'full', calls: 1_200_000, backends: 1000, clients: 100, rate: 2000, succeeded: 1_199_990, simulatedMs: 600_000, wallMs: 30_000,
     callsPerWallSecond: 40_000, simulatedPerWall: 20, events: 3_000_000, eventsPerWallSecond: 100_000,
-    peakHeapUsedMb: 300, peakHeapTotalMb: 350, peakRssMb: 450, heapSamples: 601, heapBeforeMb: 10, ...overrides,
+    peakHeapUsedMb: 300, peakHeapTotalMb: 350, peakRssMb: 450, heapSamples: 601, liveHeapEndMb: 200, heapBeforeMb: 10, ...overrides,
   };
 }
 
