@@ -3,7 +3,8 @@
  * the engine (`sim-engine.ts`: the default stack over simulated backends) for
  * a short case and the full case, the issue's target: 1,200,000 simulated
  * calls from 100 clients over 1,000 backends (10 simulated minutes at 2,000
- * calls/s) in under 60 s of wall time and under 1 GB of heap. Prints a table
+ * calls/s) in under 60 s of wall time and under 1 GB of heap; opt-in, the
+ * shipped fleet-scale scenario itself (`sim-scenario.ts`). Prints a table
  * and the target verdicts, writes `sim-<timestamp>.json` and `sim-latest.md`.
  * A report: a miss never fails the run.
  */
@@ -15,11 +16,15 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { runSimEngine, type SimEngineOptions, type SimEngineResult } from './sim-engine.js';
+import { runFleetScenario, type SimScenarioResult } from './sim-scenario.js';
 import { markdownTable, textTable } from './table.js';
 
-/** The cases a run can hold, in the order they run. */
+/** The engine's cases, in the order they run. */
 export const SIM_CASES = ['short', 'full'] as const;
 export type SimCaseName = (typeof SIM_CASES)[number];
+/** The opt-in case: the shipped fleet-scale scenario, one variant, through runScenario (minutes at full size). */
+export const SCENARIO_CASE = 'fleet-scale';
+const CASE_NAMES: readonly string[] = [...SIM_CASES, SCENARIO_CASE];
 
 /** The issue's target size and bounds. */
 export const TARGET_CALLS = 1_200_000;
@@ -31,6 +36,9 @@ export const TARGET_HEAP_MB = 1024;
 /** Knobs of the sim scenario, read once from the environment (see bench/README.md). */
 export interface SimBenchOptions {
   readonly cases: readonly SimCaseName[];
+  /** Whether the fleet-scale scenario runs too, and at which `--scale`. */
+  readonly scenario: boolean;
+  readonly scenarioScale: number;
   readonly shortCalls: number;
   readonly fullCalls: number;
   readonly backends: number;
@@ -62,6 +70,8 @@ export interface SimBenchReport {
   readonly loadAverageEnd1m: number;
   readonly options: SimBenchOptions;
   readonly cases: readonly SimCaseResult[];
+  /** The fleet-scale scenario's run, when asked for. */
+  readonly scenarioCase: SimScenarioResult | undefined;
   readonly targets: readonly SimTarget[];
 }
 
@@ -73,18 +83,29 @@ function envInt(name: string, fallback: number): number {
   return value;
 }
 
-function envCases(name: string): readonly SimCaseName[] {
+function envCases(name: string): readonly string[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return SIM_CASES;
   const wanted = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  const unknown = wanted.filter((part) => !(SIM_CASES as readonly string[]).includes(part));
-  if (wanted.length === 0 || unknown.length > 0) throw new Error(`${name} must be a comma-separated list of ${SIM_CASES.join(', ')}, got ${JSON.stringify(raw)}`);
-  return SIM_CASES.filter((simCase) => wanted.includes(simCase));
+  const unknown = wanted.filter((part) => !CASE_NAMES.includes(part));
+  if (wanted.length === 0 || unknown.length > 0) throw new Error(`${name} must be a comma-separated list of ${CASE_NAMES.join(', ')}, got ${JSON.stringify(raw)}`);
+  return wanted;
+}
+
+function envScale(name: string): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return 1;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) throw new Error(`${name} must be a number > 0 and <= 1, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 export function readSimBenchOptions(): SimBenchOptions {
+  const cases = envCases('BENCH_SIM_CASES');
   return {
-    cases: envCases('BENCH_SIM_CASES'),
+    cases: SIM_CASES.filter((simCase) => cases.includes(simCase)),
+    scenario: cases.includes(SCENARIO_CASE),
+    scenarioScale: envScale('BENCH_SIM_SCENARIO_SCALE'),
     shortCalls: envInt('BENCH_SIM_SHORT_CALLS', 120_000),
     fullCalls: envInt('BENCH_SIM_FULL_CALLS', TARGET_CALLS),
     backends: envInt('BENCH_SIM_BACKENDS', TARGET_BACKENDS),
@@ -94,8 +115,11 @@ export function readSimBenchOptions(): SimBenchOptions {
   };
 }
 
-/** The full case's verdicts; judged only when it ran at (at least) the issue's size. */
-export function evaluateSimTargets(cases: readonly SimCaseResult[]): SimTarget[] {
+/**
+ * The verdicts: the full case's, judged only when it ran at (at least) the
+ * issue's size; the fleet-scale scenario's, judged only when it ran at scale 1.
+ */
+export function evaluateSimTargets(cases: readonly SimCaseResult[], scenario?: SimScenarioResult): SimTarget[] {
   const full = cases.find((c) => c.name === 'full');
   const atSize = full !== undefined && full.calls >= TARGET_CALLS && full.backends >= TARGET_BACKENDS && full.clients >= TARGET_CLIENTS;
   const size = `${TARGET_CALLS.toLocaleString('en-US')} simulated calls from ${TARGET_CLIENTS} clients over ${TARGET_BACKENDS.toLocaleString('en-US')} backends`;
@@ -114,7 +138,29 @@ export function evaluateSimTargets(cases: readonly SimCaseResult[]): SimTarget[]
       measured: atSize ? `${full.peakHeapUsedMb} MB peak used` : notRun,
       result: !atSize ? 'NOT RUN' : full.peakHeapUsedMb < TARGET_HEAP_MB ? 'PASS' : 'MISS',
     },
+    scenarioTarget(scenario),
   ];
+}
+
+function scenarioTarget(scenario: SimScenarioResult | undefined): SimTarget {
+  const atSize = scenario !== undefined && scenario.scale === 1;
+  return {
+    id: 'sim-fleet-scale-wall',
+    description: `the shipped fleet-scale scenario (rolling restart, recorder), one variant, in under ${TARGET_WALL_SECONDS} s of wall time`,
+    measured: atSize ? `${(scenario.wallMs / 1000).toFixed(1)} s` : scenario === undefined ? 'not run (opt-in)' : 'run below scale 1',
+    result: !atSize ? 'NOT RUN' : scenario.wallMs / 1000 < TARGET_WALL_SECONDS ? 'PASS' : 'MISS',
+  };
+}
+
+const SCENARIO_HEADER = ['scenario', 'variant', 'scale', 'backends', 'clients', 'calls', 'success', 'wall s', 'simulated s', 'sim/wall', 'calls/wall s', 'peak heap MB', 'peak RSS MB'];
+
+function scenarioRows(s: SimScenarioResult | undefined): string[][] {
+  if (s === undefined) return [];
+  return [[
+    s.scenario, s.variant, String(s.scale), count(s.backends), count(s.clients), count(s.calls), `${(s.successRate * 100).toFixed(2)} %`,
+    (s.wallMs / 1000).toFixed(1), (s.simulatedMs / 1000).toFixed(0), `${s.simulatedPerWall.toFixed(1)}x`, count(s.callsPerWallSecond),
+    s.peakHeapUsedMb.toFixed(1), s.peakRssMb.toFixed(1),
+  ]];
 }
 
 const CASE_HEADER = [
@@ -150,6 +196,7 @@ export function formatSimText(r: SimBenchReport): string {
     CAPTION,
     '',
     textTable(CASE_HEADER, caseRows(r.cases)),
+    ...(r.scenarioCase === undefined ? [] : ['', textTable(SCENARIO_HEADER, scenarioRows(r.scenarioCase))]),
     '',
     'targets',
     textTable(['target', 'measured', 'result'], targetRows(r.targets)),
@@ -166,6 +213,7 @@ export function formatSimMarkdown(r: SimBenchReport): string {
     CAPTION,
     '',
     markdownTable(CASE_HEADER, caseRows(r.cases)),
+    ...(r.scenarioCase === undefined ? [] : ['', markdownTable(SCENARIO_HEADER, scenarioRows(r.scenarioCase))]),
     '',
     '## targets',
     '',
@@ -199,8 +247,17 @@ export async function runSim(): Promise<void> {
     progress(`${name}: ${(result.wallMs / 1000).toFixed(1)} s wall, ${count(result.callsPerWallSecond)} calls/s, peak heap ${result.peakHeapUsedMb} MB`);
     cases.push({ name, ...result, heapBeforeMb });
   }
+  let scenarioCase: SimScenarioResult | undefined;
+  if (options.scenario) {
+    gc();
+    gc();
+    progress(`${SCENARIO_CASE}: the shipped scenario's first variant at scale ${options.scenarioScale} (minutes at scale 1)`);
+    scenarioCase = await runFleetScenario(options.scenarioScale);
+    progress(`${SCENARIO_CASE}: ${(scenarioCase.wallMs / 1000).toFixed(1)} s wall, ${count(scenarioCase.callsPerWallSecond)} calls/s, peak heap ${scenarioCase.peakHeapUsedMb} MB`);
+  }
   const report: SimBenchReport = {
-    scenario: 'sim', startedAt, machine, loadAverageEnd1m: loadavg()[0] ?? Number.NaN, options, cases, targets: evaluateSimTargets(cases),
+    scenario: 'sim', startedAt, machine, loadAverageEnd1m: loadavg()[0] ?? Number.NaN, options, cases, scenarioCase,
+    targets: evaluateSimTargets(cases, scenarioCase),
   };
   console.log(formatSimText(report));
   await mkdir(options.resultsDir, { recursive: true });
