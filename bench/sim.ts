@@ -189,14 +189,21 @@ function machineLine(r: SimBenchReport): string {
 const CAPTION = 'Default stack (peak EWMA, per-try 100 ms / total 1 s, 3 budgeted attempts, outlier detection) on every client;'
   + ' backends lognormal (median 5 ms, p99 50 ms), 1 % errors, 8 servers each; heap sampled once per simulated second; live at end = heap used after a full GC with the simulation still alive.';
 
+/** The engine cases' table and the scenario's, for those that ran. */
+function tables(r: SimBenchReport, table: (header: readonly string[], rows: readonly (readonly string[])[]) => string): string {
+  return [
+    ...(r.cases.length === 0 ? [] : [table(CASE_HEADER, caseRows(r.cases))]),
+    ...(r.scenarioCase === undefined ? [] : [table(SCENARIO_HEADER, scenarioRows(r.scenarioCase))]),
+  ].join('\n\n');
+}
+
 export function formatSimText(r: SimBenchReport): string {
   return [
     `meshkit simulator bench, ${r.startedAt}`,
     machineLine(r),
     CAPTION,
     '',
-    textTable(CASE_HEADER, caseRows(r.cases)),
-    ...(r.scenarioCase === undefined ? [] : ['', textTable(SCENARIO_HEADER, scenarioRows(r.scenarioCase))]),
+    tables(r, textTable),
     '',
     'targets',
     textTable(['target', 'measured', 'result'], targetRows(r.targets)),
@@ -212,8 +219,7 @@ export function formatSimMarkdown(r: SimBenchReport): string {
     '',
     CAPTION,
     '',
-    markdownTable(CASE_HEADER, caseRows(r.cases)),
-    ...(r.scenarioCase === undefined ? [] : ['', markdownTable(SCENARIO_HEADER, scenarioRows(r.scenarioCase))]),
+    tables(r, markdownTable),
     '',
     '## targets',
     '',
