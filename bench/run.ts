@@ -12,6 +12,10 @@ const SCENARIOS: Readonly<Record<string, { readonly about: string; readonly run:
     about: 'pick cost (ns) of every balancer at 10, 1,000 and 10,000 endpoints, bytes allocated per pick, heap and timers per endpoint',
     run: async () => (await import('./balancers.js')).runBalancers(),
   },
+  sim: {
+    about: 'the simulator: 1,000 backends, 100 clients, default stack; a short case and the 1,200,000-call target: calls and events per wall second, simulated/wall, peak heap',
+    run: async () => (await import('./sim.js')).runSim(),
+  },
 };
 
 // After a scenario returns, the process should exit by itself; if something still
@@ -27,7 +31,9 @@ function usage(): string {
     ...names,
     '',
     'environment: BENCH_SECONDS (per cell, default 3), BENCH_ROUNDS (6), BENCH_WARMUP_SECONDS,',
-    '  BENCH_CONCURRENCY (1,64), BENCH_PIPELINE_CALLS (100000), BENCH_PIPELINE_ROUNDS (7), BENCH_RESULTS_DIR',
+    '  BENCH_CONCURRENCY (1,64), BENCH_PIPELINE_CALLS (100000), BENCH_PIPELINE_ROUNDS (7), BENCH_RESULTS_DIR;',
+    '  sim: BENCH_SIM_CASES (short,full; also fleet-scale), BENCH_SIM_SHORT_CALLS (120000), BENCH_SIM_FULL_CALLS (1200000),',
+    '  BENCH_SIM_BACKENDS (1000), BENCH_SIM_CLIENTS (100), BENCH_SIM_RATE (2000), BENCH_SIM_SCENARIO_SCALE (1)',
   ].join('\n');
 }
 
