@@ -38,6 +38,10 @@ class BareClock implements Clock {
   random(): number {
     return 0.5;
   }
+  /** The wall time its virtual time stands for: a clock without it makes snapshots fall back to Date.now(). */
+  wallNow(): number {
+    return 1_700_000_000_000 + this.#now;
+  }
   setTimeout(callback: () => void, ms: number): TimerHandle {
     this.#timers.set(++this.#id, { at: this.#now + ms, callback });
     return this.#id;
