@@ -26,8 +26,7 @@ export class EndpointStates<S> {
   readonly #create: (endpoint: Endpoint) => S;
   readonly #drop: ((state: S) => void) | undefined;
   readonly #renew: ((state: S, endpoint: Endpoint) => void) | undefined;
-  /** The last set and its entries (index i is endpoint i's); the next sync walks them. */
-  #endpoints: readonly Endpoint[] = [];
+  /** The entries of the last set (index i is endpoint i's); the next sync walks them. */
   #entries: readonly Entry<S>[] = [];
   #sync = 0;
 
@@ -44,8 +43,7 @@ export class EndpointStates<S> {
   /** Returns the states aligned with `endpoints` (index i is endpoint i's), keeping known ones. */
   sync(endpoints: readonly Endpoint[]): S[] {
     const sync = ++this.#sync;
-    const previous = this.#endpoints;
-    const previousEntries = this.#entries;
+    const previous = this.#entries;
     const entries = new Array<Entry<S>>(endpoints.length);
     const states = new Array<S>(endpoints.length);
     let distinct = 0;
@@ -53,8 +51,10 @@ export class EndpointStates<S> {
     for (let i = 0; i < endpoints.length; i++) {
       const endpoint = endpoints[i] as Endpoint;
       let entry: Entry<S> | undefined;
-      if (cursor < previous.length && previous[cursor] === endpoint) {
-        entry = previousEntries[cursor] as Entry<S>;
+      // The entry's object, not the old set's: sets are often frozen, and reading a frozen array costs more.
+      // (An id the old set named twice holds its last object, so its first place falls to the lookup below.)
+      if (cursor < previous.length && (previous[cursor] as Entry<S>).endpoint === endpoint) {
+        entry = previous[cursor] as Entry<S>;
         cursor++;
       } else {
         entry = this.#byId.get(endpoint.id);
@@ -77,20 +77,19 @@ export class EndpointStates<S> {
       entries[i] = entry;
       states[i] = entry.state;
     }
-    if (this.#byId.size > distinct) this.#dropUnseen(previous, previousEntries, sync);
-    this.#endpoints = endpoints;
+    if (this.#byId.size > distinct) this.#dropUnseen(previous, sync);
     this.#entries = entries;
     return states;
   }
 
   /** Drops the entries of the previous set that this sync did not see (each id once). */
-  #dropUnseen(previous: readonly Endpoint[], previousEntries: readonly Entry<S>[], sync: number): void {
+  #dropUnseen(previous: readonly Entry<S>[], sync: number): void {
     const drop = this.#drop;
-    for (let i = 0; i < previousEntries.length; i++) {
-      const entry = previousEntries[i] as Entry<S>;
+    for (let i = 0; i < previous.length; i++) {
+      const entry = previous[i] as Entry<S>;
       if (entry.seen === sync) continue;
       entry.seen = sync; // a duplicate later in the old set is not dropped twice
-      this.#byId.delete((previous[i] as Endpoint).id);
+      this.#byId.delete(entry.endpoint.id);
       drop?.(entry.state);
     }
   }
