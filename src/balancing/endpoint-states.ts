@@ -22,6 +22,9 @@ interface Entry<S> {
  * the ids where they differ. No map is rebuilt.
  */
 export class EndpointStates<S> {
+  /** The states by id, for the per-attempt lookups (kept apart from the entries so that they stay one map read). */
+  readonly #states = new Map<string, S>();
+  /** The entries by id, for syncs. */
   readonly #byId = new Map<string, Entry<S>>();
   readonly #create: (endpoint: Endpoint) => S;
   readonly #drop: ((state: S) => void) | undefined;
@@ -57,10 +60,12 @@ export class EndpointStates<S> {
         entry = previous[cursor] as Entry<S>;
         cursor++;
       } else {
-        entry = this.#byId.get(endpoint.id);
+        const id = endpoint.id;
+        entry = this.#byId.get(id);
         if (entry === undefined) {
           entry = { state: this.#create(endpoint), endpoint, seen: 0, index: -1 };
-          this.#byId.set(endpoint.id, entry);
+          this.#byId.set(id, entry);
+          this.#states.set(id, entry.state);
         } else if (entry.seen !== sync) {
           cursor = entry.index + 1; // resume after it: the rest of the old set usually follows in order
         }
@@ -89,23 +94,25 @@ export class EndpointStates<S> {
       const entry = previous[i] as Entry<S>;
       if (entry.seen === sync) continue;
       entry.seen = sync; // a duplicate later in the old set is not dropped twice
-      this.#byId.delete(entry.endpoint.id);
+      const id = entry.endpoint.id;
+      this.#byId.delete(id);
+      this.#states.delete(id);
       drop?.(entry.state);
     }
   }
 
   /** The state of a current endpoint; undefined for one that is not (or no longer) in the set. */
   get(id: string): S | undefined {
-    return this.#byId.get(id)?.state;
+    return this.#states.get(id);
   }
 
   /** Whether `id` is in the current set. */
   has(id: string): boolean {
-    return this.#byId.has(id);
+    return this.#states.has(id);
   }
 
   /** Number of endpoints with state. */
   get size(): number {
-    return this.#byId.size;
+    return this.#states.size;
   }
 }
