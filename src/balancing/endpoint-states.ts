@@ -106,6 +106,11 @@ export class EndpointStates<S> {
     return this.#states.get(id);
   }
 
+  /** The states of the current set by id: a live, read-only view (for owners that look states up per attempt). */
+  get byId(): ReadonlyMap<string, S> {
+    return this.#states;
+  }
+
   /** Whether `id` is in the current set. */
   has(id: string): boolean {
     return this.#states.has(id);

@@ -104,7 +104,7 @@ export class EndpointBreakers {
   }
 
   /** Drops the breakers of endpoints that left the set. */
-  retain(ids: { has(id: string): boolean }): void {
+  retain(ids: ReadonlyMap<string, unknown>): void {
     for (const [id, breaker] of this.#breakers) {
       if (ids.has(id)) continue;
       breaker.engine.shutdown();

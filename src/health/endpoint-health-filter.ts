@@ -99,6 +99,8 @@ export class EndpointHealthFilter {
   }, (record, endpoint) => {
     record.endpoint = endpoint; // the newest object of its id (the last one, when a set names an id twice)
   });
+  /** The records by id (the live view of {@link #records}): one map read per attempt. */
+  readonly #byId = this.#records.byId;
   /** Every record once, in the order of the set (first occurrence of each id). */
   #order: readonly HostRecord[] = [];
   /** Set by the records' drop hook while a set is applied. */
@@ -166,7 +168,7 @@ export class EndpointHealthFilter {
     const aligned = this.#records.sync(endpoints);
     this.#order = this.#records.size === aligned.length ? aligned : [...new Set(aligned)]; // an id named twice: its first place
     this.#seenFirstSet = true;
-    if (this.#dropped) this.#breakers?.retain(this.#records);
+    if (this.#dropped) this.#breakers?.retain(this.#byId);
     this.#recompute(now);
     this.#arm();
   }
@@ -183,7 +185,7 @@ export class EndpointHealthFilter {
   observe(endpoint: Endpoint, outcome: Outcome): void {
     // An attempt the caller (or close()) aborted says nothing about the endpoint.
     if (outcome.blame !== 'upstream') return; // the caller's or meshkit's doing says nothing about the endpoint
-    const record = this.#records.get(endpoint.id);
+    const record = this.#byId.get(endpoint.id);
     if (record === undefined) return;
     // Before the ejection check: an attempt reaching an ejected endpoint (panic mode) is still evidence for its breaker.
     this.#breakers?.observe(endpoint, outcome);
@@ -215,7 +217,7 @@ export class EndpointHealthFilter {
    * threshold still applies.
    */
   setActiveHealth(endpoint: Endpoint, healthy: boolean): void {
-    const record = this.#records.get(endpoint.id);
+    const record = this.#byId.get(endpoint.id);
     if (record === undefined || record.activeHealthy === healthy) return;
     record.activeHealthy = healthy;
     this.#publish(record, !healthy, 'active-health-check', this.#clock.now());
@@ -229,7 +231,7 @@ export class EndpointHealthFilter {
    * half-open puts it back for the trial (ramping up if slow start is on).
    */
   #onCircuit(id: string, state: CircuitState): void {
-    const record = this.#records.get(id);
+    const record = this.#byId.get(id);
     if (record === undefined || this.#closed) return;
     const open = state === 'open';
     if (record.circuitOpen === open) return;

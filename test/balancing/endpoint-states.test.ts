@@ -87,10 +87,12 @@ describe('EndpointStates: any sequence of sets', () => {
         assert.deepEqual(dropped, gone, 'each id that left dropped once, in the order of the last set');
         for (const [id, state] of expected) {
           assert.equal(states.get(id), state);
+          assert.equal(states.byId.get(id), state);
           const last = next.findLast((e) => e.id === id);
           assert.equal(state.endpoint, last, `${id} follows its last object`);
         }
         assert.equal(states.size, expected.size);
+        assert.equal(states.byId.size, expected.size);
         for (const e of pool) assert.equal(states.has(e.id), expected.has(e.id));
         model = expected;
         previous = next;
