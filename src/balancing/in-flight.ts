@@ -22,17 +22,19 @@ export class InFlight {
 export class InFlightTracker {
   /** In-flight counts by slot (see {@link InFlight.slot}). */
   readonly slab = new StateSlab();
-  readonly #states = new EndpointStates<InFlight>(() => new InFlight(this.slab.take()), (state) => this.slab.release(state.slot));
-  /** Attempts in flight on endpoints of the current set. */
+  readonly #states = new EndpointStates<InFlight>(() => new InFlight(this.slab.take()), (state) => this.#drop(state));
+  /** Attempts in flight on endpoints of the current set (kept as the sum of their counters). */
   total = 0;
 
   /** Aligns counters with a new set; counters of endpoints that left are dropped. */
   sync(endpoints: readonly Endpoint[]): InFlight[] {
-    const states = this.#states.sync(endpoints);
-    let total = 0;
-    for (const state of this.#states.values()) total += state.active;
-    this.total = total;
-    return states;
+    return this.#states.sync(endpoints);
+  }
+
+  /** An endpoint left the set: its attempts no longer count, and its slot is free. */
+  #drop(state: InFlight): void {
+    this.total -= state.active;
+    this.slab.release(state.slot);
   }
 
   get(id: string): InFlight | undefined {

@@ -24,8 +24,11 @@ class LeastRequestPicker extends P2cPicker {
     const weighted = weightsDiffer(endpoints);
     super(endpoints, random, choices, weighted ? new AliasTable(endpoints.map((e) => e.weight)) : undefined);
     this.#slab = slab;
-    this.#slots = Int32Array.from(states, (state) => state.slot);
-    this.#inverseWeight = weighted ? Float64Array.from(endpoints, (e) => 1 / e.weight) : undefined;
+    // Plain loops: `TypedArray.from` with a mapping function runs the iterator protocol and a call per endpoint.
+    const slots = new Int32Array(states.length);
+    for (let i = 0; i < states.length; i++) slots[i] = (states[i] as InFlight).slot;
+    this.#slots = slots;
+    this.#inverseWeight = weighted ? inverseWeights(endpoints) : undefined;
   }
 
   /** Fewer attempts in flight (per unit of weight when weights differ). */
@@ -36,6 +39,13 @@ class LeastRequestPicker extends P2cPicker {
     const inverse = this.#inverseWeight;
     return inverse === undefined ? activeA < activeB : activeA * (inverse[a] as number) < activeB * (inverse[b] as number);
   }
+}
+
+/** 1 / weight of each endpoint. */
+function inverseWeights(endpoints: readonly Endpoint[]): Float64Array {
+  const inverse = new Float64Array(endpoints.length);
+  for (let i = 0; i < endpoints.length; i++) inverse[i] = 1 / (endpoints[i] as Endpoint).weight;
+  return inverse;
 }
 
 /**

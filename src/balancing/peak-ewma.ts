@@ -35,8 +35,11 @@ class PeakEwmaPicker extends P2cPicker {
   constructor(endpoints: readonly Endpoint[], costs: readonly PeakEwmaCost[], slab: StateSlab, random: PickRandom) {
     super(endpoints, random, 2);
     this.#slab = slab;
-    this.#slots = Int32Array.from(costs, (cost) => cost.slot);
-    this.#logWeight = weightsDiffer(endpoints) ? Float64Array.from(endpoints, (e) => Math.log(e.weight)) : undefined;
+    // Plain loops: `TypedArray.from` with a mapping function runs the iterator protocol and a call per endpoint.
+    const slots = new Int32Array(costs.length);
+    for (let i = 0; i < costs.length; i++) slots[i] = (costs[i] as PeakEwmaCost).slot;
+    this.#slots = slots;
+    this.#logWeight = weightsDiffer(endpoints) ? logWeights(endpoints) : undefined;
   }
 
   /**
@@ -52,6 +55,13 @@ class PeakEwmaPicker extends P2cPicker {
     const logWeight = this.#logWeight;
     return logWeight === undefined ? rankA < rankB : rankA - (logWeight[a] as number) < rankB - (logWeight[b] as number);
   }
+}
+
+/** ln(weight) of each endpoint. */
+function logWeights(endpoints: readonly Endpoint[]): Float64Array {
+  const logs = new Float64Array(endpoints.length);
+  for (let i = 0; i < endpoints.length; i++) logs[i] = Math.log((endpoints[i] as Endpoint).weight);
+  return logs;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { CircuitState } from '../core/breaker-state.js';
+import { EndpointStates } from '../balancing/endpoint-states.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { channels, type EjectionMessage } from '../core/diagnostics.js';
 import type { EjectionReason } from '../core/ejection.js';
@@ -47,6 +48,11 @@ interface HostRecord {
   circuitOpen: boolean;
 }
 
+/** Not ejected, not marked down by active health checks, and its breaker not open. */
+function inRotation(r: HostRecord): boolean {
+  return r.ejectedUntil === undefined && r.activeHealthy && !r.circuitOpen;
+}
+
 /** 502/503/504, and failures with no response at all: the endpoint (or the path to it) is broken. */
 function isGatewayFailure(outcome: Outcome): boolean {
   const r = outcome.reason;
@@ -87,8 +93,23 @@ export class EndpointHealthFilter {
   readonly #settings: OutlierSettings;
   readonly #clock: Clock;
   readonly #onChange: () => void;
-  readonly #records = new Map<string, HostRecord>();
+  /** Records by id, kept across sets for endpoints that stay. */
+  readonly #records = new EndpointStates<HostRecord>((endpoint) => this.#newRecord(endpoint), () => {
+    this.#dropped = true;
+  }, (record, endpoint) => {
+    record.endpoint = endpoint; // the newest object of its id (the last one, when a set names an id twice)
+  });
+  /** The records by id (the live view of {@link #records}): one map read per attempt. */
+  readonly #byId = this.#records.byId;
+  /** Every record once, in the order of the set (first occurrence of each id). */
+  #order: readonly HostRecord[] = [];
+  /** Set by the records' drop hook while a set is applied. */
+  #dropped = false;
+  /** The time of the set being applied, for the records it creates. */
+  #setAt = 0;
   #available: readonly Endpoint[] = [];
+  /** Reused by {@link #recompute}: a new array is made only when the set for the balancer changed. */
+  readonly #candidates: Endpoint[] = [];
   #seenFirstSet = false;
   #nextReviewAt = Infinity;
   #timer: TimerHandle | undefined = undefined;
@@ -141,33 +162,30 @@ export class EndpointHealthFilter {
   setEndpoints(endpoints: readonly Endpoint[]): void {
     const now = this.#clock.now();
     if (!this.#seenFirstSet) this.#nextReviewAt = now + this.#settings.intervalMs;
-    const next = new Map<string, HostRecord>();
-    for (const endpoint of endpoints) {
-      const known = this.#records.get(endpoint.id);
-      if (known !== undefined) {
-        known.endpoint = endpoint;
-        next.set(endpoint.id, known);
-      } else {
-        next.set(endpoint.id, {
-          endpoint, gatewayRun: 0, serverErrorRun: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true, circuitOpen: false,
-          // The first set is the fleet as it is; only endpoints that join later ramp up.
-          rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? now : undefined,
-        });
-      }
-    }
+    this.#setAt = now;
+    this.#dropped = false;
+    // Cheap when the set is the last one with a few endpoints in or out (see EndpointStates).
+    const aligned = this.#records.sync(endpoints);
+    this.#order = this.#records.size === aligned.length ? aligned : [...new Set(aligned)]; // an id named twice: its first place
     this.#seenFirstSet = true;
-    this.#breakers?.retain(next);
-    this.#records.clear();
-    for (const [id, record] of next) this.#records.set(id, record);
+    if (this.#dropped) this.#breakers?.retain(this.#byId);
     this.#recompute(now);
     this.#arm();
+  }
+
+  #newRecord(endpoint: Endpoint): HostRecord {
+    return {
+      endpoint, gatewayRun: 0, serverErrorRun: 0, requests: 0, successes: 0, ejections: 0, ejectedUntil: undefined, reason: undefined, activeHealthy: true, circuitOpen: false,
+      // The first set is the fleet as it is; only endpoints that join later ramp up.
+      rampFrom: this.#seenFirstSet && this.#settings.slowStart !== undefined ? this.#setAt : undefined,
+    };
   }
 
   /** Feeds one attempt's classification. Called once per attempt. */
   observe(endpoint: Endpoint, outcome: Outcome): void {
     // An attempt the caller (or close()) aborted says nothing about the endpoint.
     if (outcome.blame !== 'upstream') return; // the caller's or meshkit's doing says nothing about the endpoint
-    const record = this.#records.get(endpoint.id);
+    const record = this.#byId.get(endpoint.id);
     if (record === undefined) return;
     // Before the ejection check: an attempt reaching an ejected endpoint (panic mode) is still evidence for its breaker.
     this.#breakers?.observe(endpoint, outcome);
@@ -199,7 +217,7 @@ export class EndpointHealthFilter {
    * threshold still applies.
    */
   setActiveHealth(endpoint: Endpoint, healthy: boolean): void {
-    const record = this.#records.get(endpoint.id);
+    const record = this.#byId.get(endpoint.id);
     if (record === undefined || record.activeHealthy === healthy) return;
     record.activeHealthy = healthy;
     this.#publish(record, !healthy, 'active-health-check', this.#clock.now());
@@ -213,7 +231,7 @@ export class EndpointHealthFilter {
    * half-open puts it back for the trial (ramping up if slow start is on).
    */
   #onCircuit(id: string, state: CircuitState): void {
-    const record = this.#records.get(id);
+    const record = this.#byId.get(id);
     if (record === undefined || this.#closed) return;
     const open = state === 'open';
     if (record.circuitOpen === open) return;
@@ -229,7 +247,7 @@ export class EndpointHealthFilter {
   snapshot(): EndpointHealth[] {
     const now = this.#clock.now();
     const breakers = this.#breakers;
-    return [...this.#records.values()].map((r) => Object.freeze({
+    return this.#order.map((r) => Object.freeze({
       id: r.endpoint.id,
       ejected: r.ejectedUntil !== undefined || !r.activeHealthy || r.circuitOpen,
       reason: r.ejectedUntil !== undefined ? r.reason : !r.activeHealthy ? 'active-health-check' : r.circuitOpen ? 'circuit-open' : undefined,
@@ -254,7 +272,7 @@ export class EndpointHealthFilter {
 
   #ejectedCount(): number {
     let ejected = 0;
-    for (const r of this.#records.values()) if (r.ejectedUntil !== undefined) ejected++;
+    for (const r of this.#order) if (r.ejectedUntil !== undefined) ejected++;
     return ejected;
   }
 
@@ -262,7 +280,7 @@ export class EndpointHealthFilter {
   #eject(record: HostRecord, reason: EjectionReason, now: number): boolean {
     const percent = this.#settings.maxEjectionPercent;
     if (percent === 0) return false;
-    const allowed = Math.max(1, Math.floor((this.#records.size * percent) / 100));
+    const allowed = Math.max(1, Math.floor((this.#order.length * percent) / 100));
     if (this.#ejectedCount() >= allowed) return false;
     record.ejections++;
     record.ejectedUntil = now + Math.min(this.#settings.maxEjectionMs, this.#settings.baseEjectionMs * record.ejections);
@@ -289,7 +307,7 @@ export class EndpointHealthFilter {
 
   /** The interval review: return endpoints whose time is up, run the success-rate rule, reset counters. */
   #review(now: number): void {
-    for (const r of this.#records.values()) {
+    for (const r of this.#order) {
       if (r.ejectedUntil !== undefined && r.ejectedUntil <= now) {
         r.ejectedUntil = undefined;
         const reason = r.reason;
@@ -301,7 +319,7 @@ export class EndpointHealthFilter {
       }
     }
     this.#successRateRule(now);
-    for (const r of this.#records.values()) {
+    for (const r of this.#order) {
       r.requests = 0;
       r.successes = 0;
     }
@@ -311,7 +329,7 @@ export class EndpointHealthFilter {
   #successRateRule(now: number): void {
     const rule = this.#settings.successRate;
     if (rule === undefined) return;
-    const candidates = [...this.#records.values()].filter((r) => r.ejectedUntil === undefined && r.requests >= rule.requestVolume);
+    const candidates = this.#order.filter((r) => r.ejectedUntil === undefined && r.requests >= rule.requestVolume);
     if (candidates.length < rule.minimumHosts) return;
     const rates = candidates.map((r) => r.successes / r.requests);
     const mean = rates.reduce((sum, x) => sum + x, 0) / rates.length;
@@ -332,37 +350,41 @@ export class EndpointHealthFilter {
 
   /** Recomputes the set for the balancer; returns whether it changed. */
   #recompute(now: number): boolean {
-    const records = [...this.#records.values()];
-    const healthy = records.filter((r) => r.ejectedUntil === undefined && r.activeHealthy && !r.circuitOpen);
-    const threshold = this.#settings.panicThreshold;
+    const records = this.#order;
+    let healthy = 0;
+    for (const r of records) if (inRotation(r)) healthy++;
     // Panic: with too few healthy endpoints, concentrating all traffic on them would overload them.
-    const panic = records.length > 0 && (healthy.length * 100) / records.length < threshold;
-    const chosen = panic ? records : healthy;
-    const next = chosen.map((r) => {
+    const panic = records.length > 0 && (healthy * 100) / records.length < this.#settings.panicThreshold;
+    const next = this.#candidates;
+    next.length = 0;
+    for (const r of records) {
+      if (!panic && !inRotation(r)) continue;
       const factor = this.#rampFactor(r, now);
       if (factor === undefined) {
         r.rampFrom = undefined;
-        return r.endpoint;
+        next.push(r.endpoint);
+      } else {
+        next.push(Object.freeze({ ...r.endpoint, weight: r.endpoint.weight * factor }));
       }
-      return Object.freeze({ ...r.endpoint, weight: r.endpoint.weight * factor });
-    });
-    const changed = next.length !== this.#available.length
-      || next.some((e, i) => e !== this.#available[i] && (e.id !== this.#available[i]?.id || e.weight !== this.#available[i]?.weight));
-    if (changed) this.#available = Object.freeze(next);
+    }
+    const available = this.#available;
+    let changed = next.length !== available.length;
+    for (let i = 0; !changed && i < next.length; i++) {
+      const e = next[i] as Endpoint;
+      const a = available[i] as Endpoint;
+      changed = e !== a && (e.id !== a.id || e.weight !== a.weight);
+    }
+    if (changed) this.#available = Object.freeze(next.slice());
     return changed;
   }
 
   /** Arms the one timer for the next review, or sooner while an endpoint ramps up (re-arming if it is set too late). */
   #arm(): void {
-    if (this.#closed || this.#records.size === 0) return;
+    if (this.#closed || this.#order.length === 0) return;
     const now = this.#clock.now();
     let at = this.#nextReviewAt;
     const slow = this.#settings.slowStart;
-    if (slow !== undefined) {
-      for (const r of this.#records.values()) {
-        if (r.rampFrom !== undefined) at = Math.min(at, now + Math.max(10, slow.windowMs / 10));
-      }
-    }
+    if (slow !== undefined && this.#order.some((r) => r.rampFrom !== undefined)) at = Math.min(at, now + Math.max(10, slow.windowMs / 10));
     if (this.#timer !== undefined) {
       if (this.#timerAt <= at) return;
       this.#clock.clearTimeout(this.#timer);

@@ -131,3 +131,38 @@ describe('endpoint state: answers whose every entry was rejected', () => {
     await assert.rejects(c.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_NO_ENDPOINTS') || isMeshkitError(e, 'ERR_DEADLINE_EXCEEDED'));
   });
 });
+
+describe('endpoint state: the cost of an update', () => {
+  it('a client with peak EWMA and outlier detection reads a handful of ids per one-endpoint change of 1,000 endpoints, and keeps every stayer', async () => {
+    const counter = { reads: 0 };
+    const fleet = Array.from({ length: 1000 }, (_, i) => {
+      const base = toEndpoint(`127.0.0.1:${3000 + i}`, 'e');
+      const copy = { ...base };
+      Object.defineProperty(copy, 'id', {
+        enumerable: true,
+        get: () => {
+          counter.reads++;
+          return base.id;
+        },
+      });
+      return Object.freeze(copy);
+    });
+    const resolver = drivenResolver('driven:fleet');
+    await using c = client(`fleet-${process.pid}`).discovery(resolver).clock(new VirtualClock()).outlierDetection({}).build();
+    const listener = resolver.listener as ResolverListener;
+    listener.onUpdate({ endpoints: fleet, source: 'driven:fleet' });
+    let set = fleet;
+    counter.reads = 0;
+    for (let i = 0; i < 10; i++) {
+      const leaving = fleet[i * 50] as (typeof fleet)[number];
+      set = set.filter((e) => e !== leaving);
+      listener.onUpdate({ endpoints: set, source: 'driven:fleet' });
+      set = [...set, leaving]; // back at the end, as a rolling restart has it
+      listener.onUpdate({ endpoints: set, source: 'driven:fleet' });
+    }
+    assert.ok(counter.reads <= 20 * 8, `${counter.reads} id reads for 20 updates`);
+    const snapshot = c.endpoints();
+    assert.equal(snapshot.available.length, 1000);
+    assert.equal(snapshot.load.length, 1000, 'the balancer has state for every endpoint');
+  });
+});

@@ -9,7 +9,7 @@ import { Outcomes, type Outcome } from '../../src/core/outcome.js';
 import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../../src/health/outlier-options.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
-import { CountingClock, endpoints, load, newCall, observe, permutation, pickCost, simulate } from './support.js';
+import { CountingClock, endpoints, load, newCall, observe, permutation, pickCost, simulate, tally } from './support.js';
 
 const TAU = 10_000;
 const failed503: Outcome = Object.freeze({ reason: 'status', blame: 'upstream', ok: false, retryable: true, status: 503 });
@@ -227,6 +227,30 @@ describe('peakEwma', () => {
     observe(balancer, a, 40);
     for (let i = 0; i < 20; i++) assert.equal(back.pick(newCall()), b);
     assert.equal(balancer.update([]).pick(newCall()), undefined);
+  });
+
+  it('an update that adds, removes and reorders endpoints keeps the stayers\' costs and in-flight counts, drops the leavers, and picks read the right ones', () => {
+    const clock = new VirtualClock();
+    const [a, b, c, d] = endpoints(4) as [Endpoint, Endpoint, Endpoint, Endpoint];
+    const balancer = peakEwma({ defaultRttMs: 50 }).create({ service: 's', clock });
+    balancer.update([a, b, c]);
+    observe(balancer, a, 10);
+    observe(balancer, b, 200);
+    observe(balancer, c, 100);
+    load(balancer, c, 2);
+    const picker = balancer.update([d, c, a]); // b leaves, d joins, a and c change places
+    const described = (e: Endpoint) => balancer.describe?.(e);
+    assert.deepEqual(described(a), { inFlight: 0, latencyMs: 10, load: 10 });
+    assert.deepEqual(described(c), { inFlight: 2, latencyMs: 100, load: 300 });
+    assert.deepEqual(described(d), { inFlight: 0, latencyMs: 50, load: 50 });
+    assert.equal(described(b), undefined);
+    // Loads a 10 < d 50 < c 300: of any two, c never wins, and a wins every pair it is in.
+    const counts = tally(Array.from({ length: 3000 }, () => picker.pick(newCall())));
+    assert.equal(counts.get(c.id), undefined);
+    assert.ok((counts.get(a.id) ?? 0) > (counts.get(d.id) ?? 0) * 1.5, JSON.stringify([...counts]));
+    balancer.update([d, c, a, b]); // b is back, fresh
+    assert.deepEqual(described(b), { inFlight: 0, latencyMs: 50, load: 50 });
+    assert.deepEqual(described(c), { inFlight: 2, latencyMs: 100, load: 300 });
   });
 
   it('retries avoid tried endpoints even when they are the cheapest', () => {

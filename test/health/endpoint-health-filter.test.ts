@@ -184,3 +184,71 @@ describe('EndpointHealthFilter', () => {
     }
   });
 });
+
+/** An endpoint whose `id` reads are counted (`toEndpoint`'s fields otherwise). */
+function countedEndpoint(base: Endpoint, counter: { reads: number }): Endpoint {
+  const copy = { ...base };
+  Object.defineProperty(copy, 'id', {
+    enumerable: true,
+    get: () => {
+      counter.reads++;
+      return base.id;
+    },
+  });
+  return Object.freeze(copy);
+}
+
+describe('EndpointHealthFilter: set updates', () => {
+  it('an update that adds, removes and reorders keeps the stayers\' ejections and counters, drops the leavers, and follows the new order', async () => {
+    const { d, clock } = detector({ maxEjectionPercent: 50, panicThreshold: 0 });
+    const [a, b, c, e, f] = fleet(5) as [Endpoint, Endpoint, Endpoint, Endpoint, Endpoint];
+    d.setEndpoints([a, b, c, e]);
+    for (let i = 0; i < 5; i++) d.observe(b, unavailable); // b ejected
+    for (let i = 0; i < 3; i++) d.observe(c, unavailable);
+    for (let i = 0; i < 5; i++) d.observe(a, unavailable); // a ejected too
+    d.setEndpoints([e, c, b, f]); // a leaves, f joins, the order changes
+    assert.deepEqual(ids(d.available), [e.id, c.id, f.id]);
+    const health = d.snapshot();
+    assert.deepEqual(ids(health as never), [e.id, c.id, b.id, f.id]);
+    const of = (id: string) => health.find((h) => h.id === id);
+    assert.deepEqual([of(b.id)?.ejected, of(b.id)?.reason, of(b.id)?.ejections], [true, 'consecutive-gateway-failures', 1]);
+    assert.equal(of(c.id)?.consecutiveGatewayFailures, 3);
+    assert.equal(of(f.id)?.ejections, 0);
+    // a's ejection left with it: back, it is fresh; and the cap (50 % of 5) now counts b only, so c can go.
+    d.setEndpoints([a, e, c, b, f]);
+    assert.deepEqual(ids(d.available), [a.id, e.id, c.id, f.id]);
+    assert.deepEqual([d.snapshot()[0]?.ejected, d.snapshot()[0]?.ejections, d.snapshot()[0]?.consecutiveGatewayFailures], [false, 0, 0]);
+    for (let i = 0; i < 2; i++) d.observe(c, unavailable);
+    assert.deepEqual(ids(d.available), [a.id, e.id, f.id], 'c ejected at its fifth failure in a row, counted across the updates');
+    await clock.advance(60_000); // b's 30 s is over: it returns in its place in the set
+    assert.deepEqual(ids(d.available), [a.id, e.id, c.id, b.id, f.id]);
+    d.close();
+  });
+
+  it('an id named twice counts once, at its first place, as its last object', () => {
+    const { d } = detector();
+    const [a, b] = fleet(2) as [Endpoint, Endpoint];
+    const a2 = toEndpoint(a.id, 'e');
+    d.setEndpoints([a, b, a2]);
+    assert.deepEqual(ids(d.snapshot() as never), [a.id, b.id]);
+    assert.equal(d.available[0], a2);
+    assert.equal(d.available.length, 2);
+    d.setEndpoints([b, a]);
+    assert.equal(d.available[1], a);
+    d.close();
+  });
+
+  it('a one-endpoint change of a 1,000-endpoint set reads a handful of ids, not the whole set', () => {
+    const counter = { reads: 0 };
+    const endpoints = fleet(1000).map((e) => countedEndpoint(e, counter));
+    const { d } = detector();
+    d.setEndpoints(endpoints);
+    const leaving = endpoints[500] as Endpoint;
+    counter.reads = 0;
+    d.setEndpoints(endpoints.filter((e) => e !== leaving));
+    d.setEndpoints([...endpoints.filter((e) => e !== leaving), leaving]);
+    assert.ok(counter.reads <= 6, `${counter.reads} id reads`);
+    assert.equal(d.available.length, 1000);
+    d.close();
+  });
+});
