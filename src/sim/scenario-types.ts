@@ -1,4 +1,6 @@
 import type { Duration } from '../core/duration.js';
+import type { SimBehaviour } from './backend-behaviour.js';
+import type { LatencySpec } from './latency.js';
 import type { HedgeOptions } from '../attempts/hedge.js';
 import type { RetryOptions } from '../attempts/retry.js';
 import type { TimeoutOptions } from '../attempts/timeout.js';
@@ -23,42 +25,18 @@ import type { SampleWindowOptions } from '../policies/limits/limiter.js';
  */
 
 /**
- * A service time distribution, in ms: a number or `{ fixed }`, `{ uniform: { min, max } }`,
- * `{ exponential: { mean } }`, `{ lognormal: { median, p99 } }`, `{ empirical: [samples] }`, or a weighted
- * `{ mixture: [{ weight, latency }] }` of those.
+ * A service time distribution, in ms: the engine's {@link LatencySpec} (a number or `{ fixed }`,
+ * `{ uniform: { min, max } }`, `{ exponential: { mean } }`, `{ lognormal: { median, p99 } }`,
+ * `{ empirical: [samples] }`, or a weighted `{ mixture: [{ weight, latency }] }` of those).
  */
-export type ScenarioLatency =
-  | Duration
-  | { readonly fixed: Duration }
-  | { readonly uniform: { readonly min: Duration; readonly max: Duration } }
-  | { readonly exponential: { readonly mean: Duration } }
-  | { readonly lognormal: { readonly median: Duration; readonly p99: Duration } }
-  | { readonly empirical: readonly Duration[] }
-  | { readonly mixture: readonly { readonly weight: number; readonly latency: ScenarioLatency }[] };
+export type ScenarioLatency = LatencySpec;
 
-/** How a simulated backend answers; every field may change on a timeline. Defaults are the engine's. */
-export interface ScenarioBehaviour {
-  /** Service time. Default 0 (answers at once). */
-  readonly latency?: ScenarioLatency;
-  /** Requests served at once; more wait in a FIFO queue. Default unlimited (no queueing). */
-  readonly servers?: number;
-  /** Longest queue; a request finding it full is answered 503 at once. Default unlimited. */
-  readonly queue?: number;
-  /** Fraction of requests answered with `errorStatus` after their service time. Default 0. */
-  readonly errorRate?: number;
-  /** Status of those answers. Default 503. */
-  readonly errorStatus?: number;
-  /** Connections refused (the process is not listening). Default false. */
-  readonly refused?: boolean;
-  /** Fraction of requests whose connection resets after their service time. Default 0. */
-  readonly resetRate?: number;
-  /** Fraction of requests whose headers arrive but whose body never finishes. Default 0. */
-  readonly stallRate?: number;
-  /** Fraction of requests never answered (only the caller's timeout ends them). Default 0. */
-  readonly blackholeRate?: number;
-  /** Whether a request the caller gave up on frees its server at once. Default false (the server does not know). */
-  readonly cancelOnAbort?: boolean;
-}
+/**
+ * How a simulated backend answers; every field may change on a timeline. The engine's
+ * {@link SimBehaviour} without `handler`: a scenario is data, and names its mid-tier calls in `handler`
+ * of the service instead. Defaults are the engine's.
+ */
+export type ScenarioBehaviour = Omit<SimBehaviour, 'handler'>;
 
 /** Which backends of a service a timeline event touches: indices, every one, or one zone's. */
 export type ScenarioBackendSelector = readonly number[] | 'all' | { readonly zone: string };
