@@ -6,6 +6,7 @@ import { buildBenchClient, buildFullStackClient } from './meshkit-client.js';
 import { roundOrder } from './http-matrix.js';
 import { median } from './stats.js';
 import { telemetryPipelineLoops } from './telemetry.js';
+import { sdkAloneLoop } from './telemetry-sdk-alone.js';
 
 /** One wrapper of the same call, measured against the direct call in the same rounds. */
 export interface PipelineSubject {
@@ -68,9 +69,11 @@ export async function measurePipeline(callsPerRound: number, rounds: number): Pr
   const foundation = buildBenchClient('bench-pipeline', ENDPOINTS);
   const fullStack = buildFullStackClient('bench-pipeline-full', ENDPOINTS);
   const telemetry = telemetryPipelineLoops(ENDPOINTS, work, CALL_OPTIONS);
+  let sdkAlone: ReturnType<typeof sdkAloneLoop> | undefined;
   try {
     // Every side gets a real endpoint object, the one meshkit hands to `work`.
     const endpoint = await foundation.call((picked) => Promise.resolve(picked), CALL_OPTIONS);
+    sdkAlone = sdkAloneLoop(endpoint, work);
     const thunk = (): Promise<number> => work(endpoint);
     // Following cockatiel's README: retry outermost, then the breaker, then a cooperative timeout.
     const cockatiel = wrap(
@@ -101,6 +104,7 @@ export async function measurePipeline(callsPerRound: number, rounds: number): Pr
         loop: async (calls) => { for (let i = 0; i < calls; i++) await pRetry(thunk, P_RETRY_OPTIONS); },
       },
       ...telemetry.loops,
+      sdkAlone,
     ];
 
     // Warm-up: let every loop reach optimised code before anything is recorded.
@@ -122,6 +126,6 @@ export async function measurePipeline(callsPerRound: number, rounds: number): Pr
     });
     return { callsPerRound, rounds, directNs, directMedianNs: median(directNs), subjects };
   } finally {
-    await Promise.allSettled([foundation.close(), fullStack.close(), telemetry.close()]);
+    await Promise.allSettled([foundation.close(), fullStack.close(), telemetry.close(), sdkAlone?.close()]);
   }
 }

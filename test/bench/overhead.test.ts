@@ -23,6 +23,7 @@ const PIPELINE_ROWS = [
   'p-retry pRetry(fn, { retries: 2 })',
   'meshkit foundation + openTelemetry() no-op',
   'meshkit foundation + openTelemetry() SDK batch',
+  'OpenTelemetry SDK alone, what meshkit records',
 ];
 const TARGETS = [
   /^foundation pipeline adds <= 1 us per call/,
@@ -114,7 +115,7 @@ test('overhead runs end to end and prints every pipeline row, a ratio row per cl
     };
     assert.equal(report.http.length, CLIENTS.length * CONCURRENCIES.length);
     assert.deepEqual(report.pipeline.subjects.map((s) => s.id), [
-      'meshkit-foundation', 'meshkit-full-stack', 'cockatiel', 'p-retry', 'meshkit-otel-noop', 'meshkit-otel-sdk',
+      'meshkit-foundation', 'meshkit-full-stack', 'cockatiel', 'p-retry', 'meshkit-otel-noop', 'meshkit-otel-sdk', 'otel-sdk-alone',
     ]);
     assert.equal(report.targets.length, TARGETS.length);
   } finally {
