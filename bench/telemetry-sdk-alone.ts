@@ -16,6 +16,7 @@ import { DURATION_BUCKETS, METRIC } from '../src/otel/call-metrics.js';
 import { ATTR } from '../src/otel/semconv.js';
 import { startSdk } from './telemetry.js';
 
+/** The row's id in the pipeline results (`pipeline.subjects[].id`). */
 export const TELEMETRY_SDK_ALONE_ID = 'otel-sdk-alone';
 
 type Loop = (calls: number) => Promise<void>;
