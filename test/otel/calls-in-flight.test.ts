@@ -110,15 +110,22 @@ describe('CallsInFlight', () => {
         while (left-- > 0) await c.call(work);
       }));
     };
-    try {
-      await run(10_000); // long enough for the observer's own structures to reach the old generation
+    // Old-space growth per call over one run, before and after a full GC.
+    const measure = async (calls: number): Promise<{ grown: number; kept: number }> => {
       heapAfterGc();
       const before = oldSpaceUsed();
-      const calls = 5_000;
       await run(calls);
-      const grownPerCall = (oldSpaceUsed() - before) / calls;
+      const grown = (oldSpaceUsed() - before) / calls;
       heapAfterGc();
-      const keptPerCall = (oldSpaceUsed() - before) / calls;
+      return { grown, kept: (oldSpaceUsed() - before) / calls };
+    };
+    try {
+      await run(10_000); // long enough for the observer's own structures to reach the old generation
+      // Two runs, and the smaller figure of each: what calls keep or promote shows in every run, while growth
+      // that happens once (V8's metadata for code it optimises late, on a busy machine) lands in one run only.
+      const runs = [await measure(5_000), await measure(5_000)];
+      const grownPerCall = Math.min(...runs.map((r) => r.grown));
+      const keptPerCall = Math.min(...runs.map((r) => r.kept));
       // Nothing a call saw is kept once it ended, on any V8.
       assert.ok(keptPerCall < 50, `the old generation kept ${Math.round(keptPerCall)} B per call after a full GC`);
       if (V8_MAJOR < 12) {
