@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { BALANCER_SUBJECTS, HEALTH_SUBJECTS, SIZES } from './balancer-subjects.js';
 import type { BalancerCell, BalancerResult, HealthResult, ProcessResult } from './balancers-process.js';
 import { describeMachine, type MachineInfo } from './machine.js';
-import { markdownTable, textTable } from './table.js';
+import { markdownTable, passMissRows, targetsMarkdown, targetsText, textTable } from './table.js';
 import type { TargetResult } from './targets.js';
 
 /** Issue 4: a P2C pick costs under 200 ns at every size. */
@@ -215,10 +215,6 @@ const CAPTION = (o: BalancersOptions): string =>
   `median of ${o.rounds} rounds x ${o.picks.toLocaleString('en-US')} picks per size, after warm-up; each balancer in its own process; ` +
   'state: every endpoint answered once (2-50 ms), every fourth has an attempt in flight';
 
-function targetRows(targets: readonly TargetResult[]): string[][] {
-  return targets.map((t) => [t.description, t.measured, t.pass ? 'PASS' : 'MISS']);
-}
-
 export function formatBalancersText(r: BalancersReport): string {
   return [
     `meshkit balancers bench, ${r.startedAt}`,
@@ -230,8 +226,7 @@ export function formatBalancersText(r: BalancersReport): string {
     'per-endpoint health state',
     textTable(HEALTH_HEADER, healthRows(r)),
     '',
-    'targets',
-    textTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsText(passMissRows(r.targets)),
   ].join('\n');
 }
 
@@ -250,9 +245,7 @@ export function formatBalancersMarkdown(r: BalancersReport): string {
     '',
     markdownTable(HEALTH_HEADER, healthRows(r)),
     '',
-    '## targets',
-    '',
-    markdownTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsMarkdown(passMissRows(r.targets)),
     '',
   ].join('\n');
 }

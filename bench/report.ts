@@ -6,7 +6,7 @@ import type { MachineInfo } from './machine.js';
 import type { OverheadOptions } from './options.js';
 import type { PipelineResult } from './pipeline.js';
 import { median } from './stats.js';
-import { markdownTable, textTable } from './table.js';
+import { markdownTable, passMissRows, targetsMarkdown, targetsText, textTable } from './table.js';
 import type { TargetResult } from './targets.js';
 import type { MtlsResult } from './mtls.js';
 
@@ -71,10 +71,6 @@ function pipelineRows(p: PipelineResult): string[][] {
   ];
 }
 
-function targetRows(targets: readonly TargetResult[]): string[][] {
-  return targets.map((t) => [t.description, t.measured, t.pass ? 'PASS' : 'MISS']);
-}
-
 function machineLine(m: MachineInfo): string {
   return `node ${m.node}, ${m.platform}, ${m.cpus} CPUs (${m.cpuModel}), load ${fixed(m.loadAverage1m, 2)}`;
 }
@@ -100,8 +96,7 @@ export function formatText(r: OverheadReport): string {
     ...(errors.length > 0 ? ['', 'errors:', ...errors] : []),
     ...mtlsLines(r.mtls),
     '',
-    'targets',
-    textTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsText(passMissRows(r.targets)),
   ].join('\n');
 }
 
@@ -126,9 +121,7 @@ export function formatMarkdown(r: OverheadReport): string {
     markdownTable(HTTP_HEADER, httpRows(r.http)),
     ...mtlsLines(r.mtls),
     '',
-    '## targets',
-    '',
-    markdownTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsMarkdown(passMissRows(r.targets)),
     '',
   ].join('\n');
 }

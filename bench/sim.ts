@@ -17,7 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { runSimEngine, type SimEngineOptions, type SimEngineResult } from './sim-engine.js';
 import { runFleetScenario, type SimScenarioResult } from './sim-scenario.js';
-import { markdownTable, textTable } from './table.js';
+import { markdownTable, targetsMarkdown, targetsText, textTable } from './table.js';
 
 /** The engine's cases, in the order they run. */
 export const SIM_CASES = ['short', 'full'] as const;
@@ -205,8 +205,7 @@ export function formatSimText(r: SimBenchReport): string {
     '',
     tables(r, textTable),
     '',
-    'targets',
-    textTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsText(targetRows(r.targets)),
   ].join('\n');
 }
 
@@ -221,9 +220,7 @@ export function formatSimMarkdown(r: SimBenchReport): string {
     '',
     tables(r, markdownTable),
     '',
-    '## targets',
-    '',
-    markdownTable(['target', 'measured', 'result'], targetRows(r.targets)),
+    targetsMarkdown(targetRows(r.targets)),
     '',
   ].join('\n');
 }

@@ -15,3 +15,27 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const rule = `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
+
+/** A target as a bench evaluates it: what was asked, what was measured, whether it held. */
+interface JudgedTarget {
+  readonly description: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+/** Table rows of judged targets: description, measured, PASS or MISS. */
+export function passMissRows(targets: readonly JudgedTarget[]): string[][] {
+  return targets.map((t) => [t.description, t.measured, t.pass ? 'PASS' : 'MISS']);
+}
+
+const TARGET_HEADER: readonly string[] = ['target', 'measured', 'result'];
+
+/** The closing `targets` section of a bench's text output. */
+export function targetsText(rows: readonly (readonly string[])[]): string {
+  return ['targets', textTable(TARGET_HEADER, rows)].join('\n');
+}
+
+/** The closing `## targets` section of a bench's markdown output. */
+export function targetsMarkdown(rows: readonly (readonly string[])[]): string {
+  return ['## targets', '', markdownTable(TARGET_HEADER, rows)].join('\n');
+}

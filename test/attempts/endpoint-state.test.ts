@@ -6,6 +6,7 @@ import {
 } from '../../src/index.js';
 import { toEndpoint } from '../../src/core/endpoint.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
+import { countedEndpoint } from '../helpers/counted-endpoint.js';
 
 /** A custom resolver (the documented seam) whose updates and failures the test drives. */
 function drivenResolver(source: string): Resolver & { listener: ResolverListener | undefined } {
@@ -135,18 +136,7 @@ describe('endpoint state: answers whose every entry was rejected', () => {
 describe('endpoint state: the cost of an update', () => {
   it('a client with peak EWMA and outlier detection reads a handful of ids per one-endpoint change of 1,000 endpoints, and keeps every stayer', async () => {
     const counter = { reads: 0 };
-    const fleet = Array.from({ length: 1000 }, (_, i) => {
-      const base = toEndpoint(`127.0.0.1:${3000 + i}`, 'e');
-      const copy = { ...base };
-      Object.defineProperty(copy, 'id', {
-        enumerable: true,
-        get: () => {
-          counter.reads++;
-          return base.id;
-        },
-      });
-      return Object.freeze(copy);
-    });
+    const fleet = Array.from({ length: 1000 }, (_, i) => countedEndpoint(toEndpoint(`127.0.0.1:${3000 + i}`, 'e'), counter));
     const resolver = drivenResolver('driven:fleet');
     await using c = client(`fleet-${process.pid}`).discovery(resolver).clock(new VirtualClock()).outlierDetection({}).build();
     const listener = resolver.listener as ResolverListener;

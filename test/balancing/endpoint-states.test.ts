@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { EndpointStates } from '../../src/balancing/endpoint-states.js';
 import { toEndpoint, type Endpoint } from '../../src/core/endpoint.js';
 import { endpoints } from './support.js';
+import { countedEndpoint } from '../helpers/counted-endpoint.js';
 
 describe('EndpointStates', () => {
   it('keeps state by id across new objects, drops it (once, through the drop hook) when the endpoint leaves', () => {
@@ -30,19 +31,6 @@ describe('EndpointStates', () => {
     assert.equal(aligned[0], aligned[1]);
   });
 });
-
-/** An endpoint whose `id` reads are counted (`toEndpoint`'s fields otherwise). */
-function countedEndpoint(base: Endpoint, counter: { reads: number }): Endpoint {
-  const copy = { ...base };
-  Object.defineProperty(copy, 'id', {
-    enumerable: true,
-    get: () => {
-      counter.reads++;
-      return base.id;
-    },
-  });
-  return Object.freeze(copy);
-}
 
 describe('EndpointStates: a sync of a set that barely changed', () => {
   it('reads the ids of the endpoints that changed only, not of the whole set', () => {

@@ -3,14 +3,12 @@
  * its tables. Asserts structure only, never timing: this machine is shared.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runBench } from '../helpers/run-bench.js';
 
-const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const CLIENTS = [
   'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'global-fetch-meshkit-dispatcher', 'got',
   'meshkit-otel-noop-request', 'meshkit-otel-sdk-request', 'undici-pool-otel-instrumentation',
@@ -37,27 +35,6 @@ const TARGETS = [
   /^c\.request over mTLS keeps >= 90% of raw undici over the same TLS at 64 concurrent/,
 ];
 const CONCURRENCIES = [1, 64];
-
-interface Exit {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runBench(args: readonly string[], env: Readonly<Record<string, string>>): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('an unknown scenario prints usage and exits 2', async () => {
   const result = await runBench(['no-such-scenario'], {});

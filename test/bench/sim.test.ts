@@ -5,34 +5,13 @@
  * machine is shared.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { evaluateSimTargets, type SimCaseResult } from '../../bench/sim.js';
 import type { SimScenarioResult } from '../../bench/sim-scenario.js';
-
-const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-
-interface Exit {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runBench(env: Readonly<Record<string, string>>): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN_JS, 'sim'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runBench } from '../helpers/run-bench.js';
 
 interface CaseJson {
   name: string;
@@ -59,7 +38,7 @@ const SIZE = { BENCH_SIM_SHORT_CALLS: '1500', BENCH_SIM_FULL_CALLS: '3000', BENC
 test('sim runs every case at a tiny size: a row each, the targets not judged below their size, JSON and markdown written', { timeout: 120_000 }, async () => {
   const resultsDir = await mkdtemp(join(tmpdir(), 'meshkit-bench-sim-'));
   try {
-    const result = await runBench({ ...SIZE, BENCH_SIM_CASES: 'fleet-scale,short,full', BENCH_SIM_SCENARIO_SCALE: '0.05', BENCH_RESULTS_DIR: resultsDir });
+    const result = await runBench(['sim'], { ...SIZE, BENCH_SIM_CASES: 'fleet-scale,short,full', BENCH_SIM_SCENARIO_SCALE: '0.05', BENCH_RESULTS_DIR: resultsDir });
     assert.equal(result.code, 0, `bench failed:\n${result.stdout}\n${result.stderr}`);
     const lines = result.stdout.split('\n');
     for (const [name, calls] of [['short', '1,500'], ['full', '3,000']] as const) {
@@ -109,7 +88,7 @@ test('sim runs every case at a tiny size: a row each, the targets not judged bel
 });
 
 test('sim with an unknown case name crashes with a message naming BENCH_SIM_CASES and exits 1', { timeout: 60_000 }, async () => {
-  const result = await runBench({ BENCH_SIM_CASES: 'short,huge' });
+  const result = await runBench(['sim'], { BENCH_SIM_CASES: 'short,huge' });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /BENCH_SIM_CASES must be a comma-separated list of short, full, fleet-scale, got "short,huge"/);
 });

@@ -6,6 +6,7 @@ import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js
 import { resolveOutlierDetection, type OutlierDetectionOptions } from '../../src/health/outlier-options.js';
 import { HttpStatusClassifier } from '../../src/transports/http-classifier.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
+import { countedEndpoint } from '../helpers/counted-endpoint.js';
 
 const statuses = new HttpStatusClassifier();
 const ok: Outcome = Outcomes.success;
@@ -184,19 +185,6 @@ describe('EndpointHealthFilter', () => {
     }
   });
 });
-
-/** An endpoint whose `id` reads are counted (`toEndpoint`'s fields otherwise). */
-function countedEndpoint(base: Endpoint, counter: { reads: number }): Endpoint {
-  const copy = { ...base };
-  Object.defineProperty(copy, 'id', {
-    enumerable: true,
-    get: () => {
-      counter.reads++;
-      return base.id;
-    },
-  });
-  return Object.freeze(copy);
-}
 
 describe('EndpointHealthFilter: set updates', () => {
   it('an update that adds, removes and reorders keeps the stayers\' ejections and counters, drops the leavers, and follows the new order', async () => {
