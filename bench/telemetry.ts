@@ -16,6 +16,8 @@ import { buildBenchClient } from './meshkit-client.js';
 
 export const TELEMETRY_NOOP_ID = 'meshkit-otel-noop';
 export const TELEMETRY_SDK_ID = 'meshkit-otel-sdk';
+/** HTTP row: the SDK row with `callDuration: false`, recording what issue 14's targets name (call span, attempt spans, `http.client.request.duration`). */
+export const TELEMETRY_SDK_NO_CALL_DURATION_ID = 'meshkit-otel-sdk-no-call-duration-request';
 
 /** Counts and drops spans, so the bench measures meshkit and the SDK, not an exporter's I/O. */
 class DroppingExporter implements SpanExporter {
@@ -110,16 +112,29 @@ function requestClient(id: string, description: string, c: Client, close: () => 
   };
 }
 
-/** HTTP rows: `c.request` through the foundation client with no-op telemetry and with the SDK. */
+/**
+ * HTTP rows: `c.request` through the foundation client with no-op telemetry,
+ * with the SDK, and with the SDK and `callDuration: false` (its own SDK, so
+ * rows never share a span queue).
+ */
 export function telemetryHttpClients(hostPort: string, connections: number): HttpClientUnderTest[] {
   const clients = telemetryClients('bench-request', [hostPort], connections);
+  const leanSdk = startSdk();
+  const lean = buildBenchClient('bench-request-otel-sdk-no-call-duration', [hostPort], connections,
+    openTelemetry({ tracerProvider: leanSdk.tracerProvider, meterProvider: leanSdk.meterProvider, callDuration: false }));
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= clients.close());
+  const close = (): Promise<void> => (closing ??= (async () => {
+    await Promise.allSettled([clients.close(), lean.close()]);
+    await leanSdk.shutdown();
+  })());
   return [
     requestClient(`${TELEMETRY_NOOP_ID}-request`, 'meshkit c.request, foundation + openTelemetry() on the no-op API', clients.noop, close),
     requestClient(`${TELEMETRY_SDK_ID}-request`,
       'meshkit c.request, foundation + openTelemetry() on the SDK (BatchSpanProcessor, dropping exporter; metrics aggregated)',
       clients.sdk, close),
+    requestClient(TELEMETRY_SDK_NO_CALL_DURATION_ID,
+      'meshkit c.request, foundation + openTelemetry({ callDuration: false }) on the SDK: one span and one http.client.request.duration record per call sent once',
+      lean, close),
   ];
 }
 

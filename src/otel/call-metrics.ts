@@ -48,7 +48,8 @@ export class CallMetrics {
   readonly #service: string;
   readonly #serviceAttributes: Attributes;
   readonly #requestDuration: Histogram;
-  readonly #callDuration: Histogram;
+  /** Undefined when the `callDuration` option is off. */
+  readonly #callDuration: Histogram | undefined;
   readonly #attempts: Counter;
   readonly #retries: Counter;
   readonly #hedges: Counter;
@@ -64,7 +65,8 @@ export class CallMetrics {
   readonly noop: boolean;
   #closed = false;
 
-  constructor(meter: Meter, service: string, snapshot: () => ClientSnapshot) {
+  /** `recordCallDuration`: whether to make and record `meshkit.client.call.duration` (default true). */
+  constructor(meter: Meter, service: string, snapshot: () => ClientSnapshot, recordCallDuration = true) {
     this.#meter = meter;
     this.#service = service;
     this.#serviceAttributes = Object.freeze({ [ATTR.service]: service });
@@ -72,7 +74,7 @@ export class CallMetrics {
     this.#requestDuration = meter.createHistogram(METRIC.requestDuration, {
       description: 'Duration of HTTP client requests (one per attempt).', unit: 's', advice,
     });
-    this.#callDuration = meter.createHistogram(METRIC.callDuration, {
+    this.#callDuration = !recordCallDuration ? undefined : meter.createHistogram(METRIC.callDuration, {
       description: 'Duration of logical calls through a meshkit client, retries and hedges included.', unit: 's', advice,
     });
     this.#attempts = meter.createCounter(METRIC.attempts, { description: 'Attempts sent, by kind and outcome.', unit: '{attempt}', valueType: ValueType.INT });
@@ -148,9 +150,12 @@ export class CallMetrics {
     this.#requestDuration.record(Math.max(0, attempt.endedAt - attempt.startedAt) / 1000, attributes);
   }
 
-  /** Records a call's duration and whether the retry budget refused it a retry. */
+  /** Records whether the retry budget refused the call a retry, and its duration (unless `callDuration` is off). */
   callEnded(state: CallState, error: unknown, result: unknown, now: number): void {
     const call = state.call;
+    if (state.retryBudgetExhausted && call.current?.outcome?.retryable === true) this.#budgetRejections.add(1, this.#serviceAttributes);
+    const histogram = this.#callDuration;
+    if (histogram === undefined) return;
     const attributes: Attributes = { [ATTR.service]: this.#service };
     let status = 0;
     if (state.method !== undefined) {
@@ -160,8 +165,7 @@ export class CallMetrics {
     }
     if (error !== undefined) attributes[ATTR.errorType] = errorType(error);
     else if (status >= 400) attributes[ATTR.errorType] = String(status);
-    this.#callDuration.record(Math.max(0, now - call.startedAt) / 1000, attributes);
-    if (state.retryBudgetExhausted && call.current?.outcome?.retryable === true) this.#budgetRejections.add(1, this.#serviceAttributes);
+    histogram.record(Math.max(0, now - call.startedAt) / 1000, attributes);
   }
 
   /** Stops the observable callback (the client closed), after adding the attempts it still holds. */

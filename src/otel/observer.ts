@@ -49,6 +49,7 @@ export class OpenTelemetryObserver implements CallObserver {
         meterProviderOf(options).getMeter(INSTRUMENTATION_SCOPE, INSTRUMENTATION_VERSION),
         environment.service,
         () => environment.snapshot(),
+        options.callDuration,
       );
       if (!metrics.noop) this.#metrics = metrics;
     }

@@ -65,6 +65,14 @@ export interface OpenTelemetryOptions {
   readonly callSpanKind?: 'client' | 'internal';
   /** Record metrics. Default true. */
   readonly metrics?: boolean;
+  /**
+   * Record `meshkit.client.call.duration`, one histogram record per logical
+   * call. Default true. Set false when `http.client.request.duration` (one
+   * record per attempt) is enough: it saves one SDK record per call, which
+   * a View with the drop aggregation does not (the SDK still hashes every
+   * record's attributes). No effect when `metrics` is false.
+   */
+  readonly callDuration?: boolean;
   /** Record spans and inject trace context. Default true. */
   readonly tracing?: boolean;
 }
@@ -83,6 +91,7 @@ export interface ResolvedOpenTelemetryOptions {
   readonly urlTemplate: OpenTelemetryOptions['urlTemplate'];
   readonly callSpanKind: SpanKind;
   readonly metrics: boolean;
+  readonly callDuration: boolean;
   readonly tracing: boolean;
 }
 
@@ -95,7 +104,7 @@ function requireMethods(value: unknown, option: string, methods: readonly string
 
 const OPEN_TELEMETRY_KEYS: readonly (keyof OpenTelemetryOptions)[] = [
   'tracerProvider', 'meterProvider', 'propagator', 'requestHook', 'responseHook', 'redactQueryParams',
-  'urlScheme', 'urlTemplate', 'callSpanKind', 'metrics', 'tracing',
+  'urlScheme', 'urlTemplate', 'callSpanKind', 'metrics', 'callDuration', 'tracing',
 ];
 
 /** Validates options (throwing `ERR_INVALID_CONFIG` naming `openTelemetry.<option>`, unknown keys included) and fills in defaults. */
@@ -123,6 +132,7 @@ export function resolveOpenTelemetryOptions(options: OpenTelemetryOptions | unde
     urlTemplate,
     callSpanKind: kind === 'client' ? SpanKind.CLIENT : SpanKind.INTERNAL,
     metrics: readBoolean(o.metrics, 'openTelemetry.metrics', true),
+    callDuration: readBoolean(o.callDuration, 'openTelemetry.callDuration', true),
     tracing: readBoolean(o.tracing, 'openTelemetry.tracing', true),
   };
 }

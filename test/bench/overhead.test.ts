@@ -11,7 +11,7 @@ import { runBench } from '../helpers/run-bench.js';
 
 const CLIENTS = [
   'undici-pool', 'meshkit-request', 'meshkit-request-full-stack', 'meshkit-fetch', 'global-fetch', 'global-fetch-meshkit-dispatcher', 'got',
-  'meshkit-otel-noop-request', 'meshkit-otel-sdk-request', 'undici-pool-otel-instrumentation',
+  'meshkit-otel-noop-request', 'meshkit-otel-sdk-request', 'meshkit-otel-sdk-no-call-duration-request', 'undici-pool-otel-instrumentation',
 ];
 // Part (a): every wrapper, measured against the direct call in the same rounds.
 const PIPELINE_ROWS = [
@@ -30,8 +30,10 @@ const TARGETS = [
   /^c\.request \(full stack\) keeps >= 90% of raw undici req\/s at 64 concurrent/,
   /^openTelemetry\(\) without an SDK adds no more than noise to the foundation pipeline/,
   /^openTelemetry\(\) on the SDK adds <= 4 us per call to the foundation pipeline/,
-  /^openTelemetry\(\) on the SDK adds no more client CPU per request than @opentelemetry\/instrumentation-undici at 64 concurrent/,
-  /^c\.request with openTelemetry\(\) on the SDK keeps >= 70% of raw undici req\/s at 64 concurrent/,
+  /^openTelemetry\(\{ callDuration: false \}\) on the SDK adds no more client CPU per request than @opentelemetry\/instrumentation-undici at 64 concurrent/,
+  /^c\.request with openTelemetry\(\{ callDuration: false \}\) on the SDK keeps >= 70% of raw undici req\/s at 64 concurrent/,
+  /^openTelemetry\(\) \(default: also meshkit\.client\.call\.duration\) on the SDK adds no more client CPU per request than @opentelemetry\/instrumentation-undici at 64 concurrent/,
+  /^c\.request with openTelemetry\(\) \(default: also meshkit\.client\.call\.duration\) on the SDK keeps >= 70% of raw undici req\/s at 64 concurrent/,
   /^c\.request over mTLS keeps >= 90% of raw undici over the same TLS at 64 concurrent/,
 ];
 const CONCURRENCIES = [1, 64];

@@ -29,13 +29,17 @@ describe('openTelemetry() metrics with the real SDK', () => {
   });
 
   const telemetry = () => openTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
-
-  it('a retried call records http.client.request.duration per attempt, call duration, attempts and retries', async () => {
-    sdk = startSdk();
+  /** The upstream answers its first request 503 and every later one 200. */
+  const answerFirstWith503 = (): void => {
     let seen = 0;
     upstream.handler = (_req, res) => {
       res.writeHead(seen++ === 0 ? 503 : 200).end('x');
     };
+  };
+
+  it('a retried call records http.client.request.duration per attempt, call duration, attempts and retries', async () => {
+    sdk = startSdk();
+    answerFirstWith503();
     await using orders = client('orders').endpoints([upstream.address])
       .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' } }).telemetry(telemetry()).build();
     const res = await orders.request({ path: '/v1/orders/42' });
@@ -192,6 +196,28 @@ describe('openTelemetry() metrics with the real SDK', () => {
     const metrics = await sdk.reader.metrics();
     assert.equal(points(metric(metrics, METRIC.budgetRejections), { 'meshkit.service': 'orders' })[0]?.value, 2);
     assert.equal(metric(metrics, METRIC.budgetRejections).descriptor.unit, '{retry}');
+  });
+
+  it('callDuration: false drops meshkit.client.call.duration and keeps every other metric', async () => {
+    sdk = startSdk();
+    answerFirstWith503();
+    await using orders = client('orders').endpoints([upstream.address])
+      .retry({ attempts: 3, backoff: { base: '1ms', cap: '2ms' }, budget: { ratio: 0, minPerSecond: 0 } })
+      .telemetry(openTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider, callDuration: false })).build();
+    await using fn = client('fn').endpoints([upstream.address])
+      .telemetry(openTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider, callDuration: false })).build();
+    const res = await orders.request({ path: '/' });
+    await res.body.dump();
+    assert.equal(res.statusCode, 503, 'the budget refused the retry');
+    await fn.call(async () => 'done');
+    const metrics = await sdk.reader.metrics();
+
+    assert.equal(metrics.find((m) => m.descriptor.name === METRIC.callDuration), undefined, 'no instrument, so no empty series either');
+    const base = { 'meshkit.service': 'orders', 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': upstream.port };
+    const failed = points(metric(metrics, METRIC.requestDuration), { ...base, 'http.response.status_code': 503 });
+    assert.equal((failed[0]?.value as Histogram).count, 1);
+    assert.equal(points(metric(metrics, METRIC.budgetRejections), { 'meshkit.service': 'orders' })[0]?.value, 1);
+    assert.equal(points(metric(metrics, METRIC.attempts), { 'meshkit.service': 'fn', 'meshkit.outcome': 'ok' })[0]?.value, 1);
   });
 
   it('metrics: false records none; client.call() records call duration and attempts but no HTTP duration', async () => {

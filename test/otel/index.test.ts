@@ -78,6 +78,7 @@ describe('openTelemetry() options', () => {
       ['urlScheme', 'ftp'],
       ['callSpanKind', 'server'],
       ['metrics', 'yes'],
+      ['callDuration', 'no'],
       ['tracing', 1],
     ];
     for (const [option, value] of bad) {
