@@ -13,7 +13,24 @@ interface RequestHandler {
   readonly opaque: unknown;
   /** The response body, from the headers until the request ends; null before and after. */
   readonly res: Readable | null;
+  /** Why the request was aborted; undici's `onConnect` aborts a request that has one before it is sent. */
+  reason: unknown;
+  /** undici's abort for the request, once connected; null before. */
+  readonly abort: ((reason: unknown) => void) | null;
+  onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusMessage: string): boolean | undefined;
   onError(error: Error): void;
+}
+
+/**
+ * An attempt's abort side, in the EventEmitter form undici accepts as a
+ * `signal` (meshkit's attempts implement it): one `abort` listener, removed
+ * when the response body is done.
+ */
+export interface AbortSource {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  once(event: 'abort', listener: () => void): unknown;
+  removeListener(event: 'abort', listener: () => void): unknown;
 }
 
 type RequestHandlerClass = new (options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback) => RequestHandler;
@@ -48,6 +65,28 @@ function bodyStalled(attempt: AttemptSink, timeoutMs: number, cause: unknown): M
   );
 }
 
+/** The handler of a response body, kept on the body stream until the stream is destroyed. */
+const HANDLER = Symbol('meshkit.bodyHandler');
+
+type WatchedBody = Readable & {
+  [HANDLER]?: { release(): void } | undefined;
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void;
+};
+
+/**
+ * The body stream's `_destroy`, one function for every body: tells the
+ * handler the body is done (when undici's own `signal` wiring would have,
+ * on `close`), then runs the stream's own.
+ */
+function destroyReleasing(this: WatchedBody, error: Error | null, callback: (error?: Error | null) => void): void {
+  const handler = this[HANDLER];
+  this[HANDLER] = undefined;
+  handler?.release();
+  (Object.getPrototypeOf(this) as WatchedBody)._destroy.call(this, error, callback);
+}
+
+function ignore(): void {}
+
 /**
  * undici's request handler, watching the response body: when the request
  * fails after the headers and the body was not destroyed by its reader or by
@@ -55,14 +94,53 @@ function bodyStalled(attempt: AttemptSink, timeoutMs: number, cause: unknown): M
  * attempt hears of it (its endpoint is charged), and a stall past the body
  * timeout (undici's `UND_ERR_BODY_TIMEOUT`) becomes `ERR_TIMEOUT`, so the
  * reader sees meshkit's error with undici's as its `cause`.
+ *
+ * It also wires the attempt's abort as undici wires a `signal` (a request
+ * aborted before it is sent never goes; undici's abort while the headers
+ * are awaited; the body destroyed after), except for one thing: it adds no
+ * `close` listener to the body. Given a `signal`, undici does, and with the
+ * listener `body.text()` adds, the body keeps its `close` listeners in an
+ * array. V8 may allocate those arrays in the old generation
+ * (allocation-site pretenuring: it decides so when a burst of requests is
+ * all in flight at a young collection), and a dead array there kept the
+ * listener of `body.text()`, and through it each finished request's body,
+ * handler and call, alive through young collections until the next full
+ * one. The `overhead` bench measured `c.request` at about 70 % of raw
+ * undici, with a p99 near 15 ms, in such processes. The body's end is
+ * learned from its `_destroy` instead, which runs just before `close`.
  */
-const WatchingHandler: (new (options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback, bodyTimeoutMs: number) => RequestHandler) | undefined =
+const WatchingHandler: (new (options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback, bodyTimeoutMs: number, source: AbortSource) => RequestHandler) | undefined =
   BaseHandler === undefined ? undefined : class extends BaseHandler {
     readonly bodyTimeoutMs: number;
+    readonly #source: AbortSource;
+    readonly #onAbort = (): void => this.#abortWith(this.#source.reason);
+    /** True once the attempt's abort no longer reaches this request. */
+    #released = false;
 
-    constructor(options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback, bodyTimeoutMs: number) {
+    constructor(options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback, bodyTimeoutMs: number, source: AbortSource) {
       super(options, callback);
       this.bodyTimeoutMs = bodyTimeoutMs;
+      this.#source = source;
+      if (source.aborted) {
+        this.reason = source.reason;
+        this.#released = true;
+      } else {
+        source.once('abort', this.#onAbort);
+      }
+    }
+
+    override onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusMessage: string): boolean | undefined {
+      const result = super.onHeaders(statusCode, rawHeaders, resume, statusMessage);
+      if (statusCode >= 200) {
+        const res = this.res as WatchedBody | null;
+        if (res === null || res.destroyed) {
+          this.release(); // the response callback threw, and undici destroyed the body
+        } else {
+          res[HANDLER] = this;
+          res._destroy = destroyReleasing;
+        }
+      }
+      return result;
     }
 
     override onError(error: Error): void {
@@ -73,26 +151,50 @@ const WatchingHandler: (new (options: Dispatcher.RequestOptions<unknown>, callba
         attempt.bodyFailed(error);
       }
       super.onError(error);
+      // A body is released when undici destroys it; without one, nothing else will.
+      if (res === null) this.release();
+    }
+
+    /** The request is done: the attempt forgets its abort listener, which tells it that its body is done. */
+    release(): void {
+      if (this.#released) return;
+      this.#released = true;
+      this.#source.removeListener('abort', this.#onAbort);
+    }
+
+    /** What undici does when a request's `signal` aborts. */
+    #abortWith(reason: unknown): void {
+      this.#released = true; // the attempt dropped its listener as it called it
+      this.reason = reason;
+      const res = this.res;
+      if (res !== null) {
+        if (!res.destroyed) res.on('error', ignore).destroy(reason as Error);
+      } else {
+        this.abort?.(reason);
+      }
     }
   };
 
 /**
  * Sends one request on `pool` with undici's callback API, the body watched
- * as {@link WatchingHandler} says; `options.opaque` must be the attempt.
- * Reports errors through `callback` like `pool.request` (never throws).
+ * and the attempt's abort wired as {@link WatchingHandler} says;
+ * `options.opaque` must be the attempt, `source` its abort side, and
+ * `options` must carry no `signal`. Reports errors through `callback` like
+ * `pool.request` (never throws).
  */
 export function requestWatchingBody(
   pool: Dispatcher,
   options: Dispatcher.RequestOptions<unknown>,
   callback: RequestCallback,
   bodyTimeoutMs: number,
+  source: AbortSource,
 ): void {
   if (WatchingHandler === undefined) {
-    pool.request(options, callback);
+    pool.request({ ...options, signal: source as unknown as AbortSignal }, callback);
     return;
   }
   try {
-    pool.dispatch(options, new WatchingHandler(options, callback, bodyTimeoutMs) as unknown as Dispatcher.DispatchHandler);
+    pool.dispatch(options, new WatchingHandler(options, callback, bodyTimeoutMs, source) as unknown as Dispatcher.DispatchHandler);
   } catch (error) {
     // As pool.request does: a bad option is reported through the callback, later.
     queueMicrotask(() => callback(error as Error, { opaque: options.opaque } as Dispatcher.ResponseData<unknown>));

@@ -10,7 +10,7 @@ import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connect
 import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
 import { UNDICI_BODY_TIMEOUT_MS } from '../attempts/timeout.js';
-import { requestWatchingBody } from './body-watch.js';
+import { requestWatchingBody, type AbortSource } from './body-watch.js';
 import { undiciTimeouts, type UndiciTimeouts } from './undici-timeouts.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
@@ -98,8 +98,8 @@ function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
   };
 }
 
-/** The EventEmitter-signal protocol undici accepts; meshkit's attempts implement it. */
-type EmitterSignal = AttemptContext & { once(event: 'abort', listener: () => void): unknown };
+/** The EventEmitter-signal protocol undici accepts; meshkit's attempts implement it (no AbortController per request). */
+type EmitterSignal = AttemptContext & AbortSource;
 
 /**
  * undici's callback for {@link UndiciTransport.start}: `opaque` is the
@@ -156,7 +156,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
   }
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
-    return this.#pool(endpoint).request(this.#requestOptions(request, attempt, null));
+    // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
+    return this.#pool(endpoint).request({ ...this.#requestOptions(request, attempt, null), signal: attempt as EmitterSignal as unknown as AbortSignal });
   }
 
   /**
@@ -166,7 +167,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
    */
   start(endpoint: Endpoint, request: HttpRequest, attempt: AttemptSink<HttpResponse>): void {
     // A body that fails upstream after the headers is reported to the attempt (see body-watch.ts).
-    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeoutMs);
+    requestWatchingBody(this.#pool(endpoint), this.#requestOptions(request, attempt, attempt), onResponse, this.#bodyTimeoutMs, attempt as unknown as EmitterSignal);
   }
 
   #pool(endpoint: Endpoint): Pool {
@@ -183,8 +184,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
         ? onlyDeadlineHeader(attempt.deadline - attempt.startedAt)
         : withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
       body: (request.body ?? null) as string | null,
-      // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
-      signal: attempt as EmitterSignal as unknown as AbortSignal,
+      // No `signal` here: start() wires the attempt's abort in its handler (see body-watch.ts), send() adds it.
       // A body stalled longer than this fails: undici's own timer, refreshed as bytes arrive (see undici-timeouts.ts).
       bodyTimeout: this.#timeouts.bodyTimeout,
       headersTimeout: this.#timeouts.headersTimeout,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { client, isMeshkitError, roundRobin, type Client } from '../../src/index.js';
 import { endpointRecord, readError, stallBody, watchServerSockets, type ServerSockets } from '../helpers/body-upstream.js';
@@ -81,6 +82,19 @@ describe('undici transport: a body that fails upstream after the headers', () =>
     const error = await readError(res.body.text());
     assert.equal((error as { code?: string }).code, 'UND_ERR_SOCKET');
     assert.equal(endpointRecord(c).failures, 1);
+  });
+
+  it('adds no close listener to the body, and still lets go of the call when the body is done', async () => {
+    // A second close listener makes Node keep the listeners in an array; V8 may allocate such arrays in the
+    // old generation, where a dead one kept finished requests alive through young collections (body-watch.ts).
+    await using c = client('orders').endpoints([upstream.address]).build();
+    const controller = new AbortController();
+    const res = await c.request({ path: '/', signal: controller.signal });
+    assert.equal(res.body.listenerCount('close'), 0, 'meshkit added no close listener');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1, 'the caller\'s signal governs the open body');
+    assert.equal(await res.body.text(), 'ok');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the body is done: the call let go of the signal');
   });
 
   it('a reader that destroys the body itself charges nobody', async () => {
