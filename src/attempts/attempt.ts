@@ -26,9 +26,10 @@ export interface AttemptOwner {
 
 /**
  * One try of a call against one endpoint. It is also the timeout entry and the
- * abort source handed to undici (which accepts any object with the
- * EventEmitter `once`/`removeListener` protocol), so an attempt costs one
- * object instead of an AbortController, a timer and a wrapper.
+ * abort source of its request (in the EventEmitter `once`/`removeListener`
+ * protocol undici accepts for a `signal`; the undici transport's handler
+ * listens to it directly), so an attempt costs one object instead of an
+ * AbortController, a timer and a wrapper.
  * @internal Only {@link AttemptContext} is public.
  */
 export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext {
@@ -87,7 +88,7 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
     if (this.bodyOpen) this.#owner?.bodyFailed(this, error);
   }
 
-  /** @internal True while undici holds this attempt as its abort signal (until the response body is done). */
+  /** @internal True while the transport listens to this attempt's abort (until the response body is done). */
   get listening(): boolean {
     return this.#listener !== undefined;
   }
@@ -127,8 +128,8 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
 
   /**
    * EventEmitter protocol (undici): forgets the listener when the request
-   * completes, which is when the response body closes; an open body ends
-   * here, for free.
+   * completes, which is when the response body is destroyed (read to its
+   * end, dumped or destroyed); an open body ends here, for free.
    */
   removeListener(_event: 'abort', listener: () => void): this {
     if (this.#listener === listener) {

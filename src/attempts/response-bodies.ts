@@ -19,8 +19,8 @@ export interface ResponseBodiesSettings {
 
 /**
  * Keeps a response body inside its call's bounds after the caller got the
- * headers. undici holds the attempt as its abort signal until the body is
- * done (read, dumped or destroyed) and then calls `removeListener`, which
+ * headers. The transport holds the attempt's abort listener until the body
+ * is done (read, dumped or destroyed) and then calls `removeListener`, which
  * ends the body here at no cost; until then:
  *
  * - the call's deadline: the attempt's own timer entry, re-armed for the
