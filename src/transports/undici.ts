@@ -157,7 +157,7 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
 
   send(endpoint: Endpoint, request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse> {
     // Attempts speak the EventEmitter abort protocol, so no AbortController is made per request.
-    return this.#pool(endpoint).request({ ...this.#requestOptions(request, attempt, null), signal: attempt as EmitterSignal as unknown as AbortSignal });
+    return this.#pool(endpoint).request(this.#requestOptions(request, attempt, null, attempt as EmitterSignal as unknown as AbortSignal));
   }
 
   /**
@@ -174,9 +174,11 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
     return this.#pools.get(endpoint.id) ?? this.#open(endpoint);
   }
 
-  #requestOptions<T>(request: HttpRequest, attempt: AttemptContext, opaque: T): Dispatcher.RequestOptions<T> {
+  /** `signal` only for undici's own abort wiring (send()); start()'s handler wires the attempt's abort itself. */
+  #requestOptions<T>(request: HttpRequest, attempt: AttemptContext, opaque: T, signal?: AbortSignal): Dispatcher.RequestOptions<T> {
     return {
       opaque,
+      signal,
       path: request.path,
       method: (request.method ?? 'GET') as 'GET',
       // The next hop learns what is left of the deadline and the trace; calls without either pay nothing.
@@ -184,7 +186,6 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
         ? onlyDeadlineHeader(attempt.deadline - attempt.startedAt)
         : withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
       body: (request.body ?? null) as string | null,
-      // No `signal` here: start() wires the attempt's abort in its handler (see body-watch.ts), send() adds it.
       // A body stalled longer than this fails: undici's own timer, refreshed as bytes arrive (see undici-timeouts.ts).
       bodyTimeout: this.#timeouts.bodyTimeout,
       headersTimeout: this.#timeouts.headersTimeout,

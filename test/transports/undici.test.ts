@@ -27,6 +27,21 @@ describe('undici transport', () => {
     assert.equal(sockets.size, 2);
   });
 
+  it('an attempt aborted while its request waits for a connection is never sent', async (t) => {
+    const [up] = (await startUpstreams([{ delayMs: 200 }])) as [Upstream];
+    t.after(() => up.close());
+    await using c = client('queued').endpoints([up.address]).transport(undiciTransport({ connections: 1 })).build();
+    const first = c.request({ path: '/first' });
+    const controller = new AbortController();
+    const second = c.request({ path: '/second', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('changed my mind')), 20);
+    await assert.rejects(second, (error: unknown) => isMeshkitError(error, 'ERR_ABORTED'));
+    await (await first).body.dump();
+    // The connection is free again: the aborted request would have gone out now if it was still queued.
+    await (await c.request({ path: '/third' })).body.dump();
+    assert.deepEqual(up.requests.map((r) => r.url), ['/first', '/third']);
+  });
+
   it('closes the pool of an endpoint that leaves the set, after its requests finish', async (t) => {
     const ups = await startUpstreams([{}, { delayMs: 80 }]);
     t.after(() => Promise.all(ups.map((u) => u.close())));
