@@ -15,6 +15,9 @@ export interface ServerLifecycleOptions {
    * How long requests in flight may take to finish once the server stops
    * accepting; after it, their connections are destroyed. Default `'10s'`
    * (keep it under your orchestrator's kill grace period, 30 s in Kubernetes).
+   * A request whose caller hung up still counts until its handler ends the
+   * response (the clients it uses are closed only after the drain), at most
+   * this long after the hang-up.
    */
   readonly drainTimeout?: Duration;
   /**

@@ -43,7 +43,8 @@ export interface LeaveOptions {
  *    `propagationDelay` so callers' discovery sees the change;
  * 3. listening stops (new connections are refused), idle keep-alive
  *    connections close;
- * 4. requests in flight finish within `drainTimeout`; the rest are cut off;
+ * 4. requests in flight finish within `drainTimeout` (a handler still
+ *    running after its caller hung up is waited for too); the rest are cut off;
  * 5. the given clients (meshkit clients used by the handlers) close.
  *
  * This is the order Kubernetes and Envoy recommend: out of discovery first,
@@ -51,7 +52,7 @@ export interface LeaveOptions {
  */
 export class ServerLifecycle {
   readonly settings: ServerLifecycleSettings;
-  readonly #tracker = new RequestTracker();
+  readonly #tracker: RequestTracker;
   readonly #registrations: Registration[] = [];
   readonly #clients: Closeable[];
   readonly #listeners = new Set<(event: LifecycleEvent) => void>();
@@ -64,6 +65,8 @@ export class ServerLifecycle {
   /** Throws `ERR_INVALID_CONFIG` naming `lifecycle.<option>`. */
   constructor(options?: ServerLifecycleOptions) {
     this.settings = resolveLifecycleOptions(options);
+    // A handler still running after its caller hung up is waited for, at most as long as a drain waits.
+    this.#tracker = new RequestTracker(this.settings.clock, this.settings.drainTimeoutMs);
     this.#clients = [...this.settings.clients];
   }
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { checkOptions } from '../core/options.js';
 import type { Limit, LimitAlgorithm } from '../policies/limits/limit.js';
@@ -25,11 +25,20 @@ export interface LoadShedderOptions {
    * delay-seconds), or `false` to send none. Default `'1s'`.
    */
   readonly retryAfter?: Duration | false;
-  /** Time for RTT samples (tests pass a `VirtualClock`). Default the system clock. */
+  /**
+   * How long a request whose caller hung up keeps its slot while its handler
+   * has not ended the response: the handler is still using this server, so
+   * its slot is held until it ends the response, the request's deadline
+   * passes, or this long after the hang-up, whichever comes first (a handler
+   * that stops without ending the response would otherwise hold it for
+   * ever). Default `'10s'`.
+   */
+  readonly abandonedHold?: Duration;
+  /** Time for RTT samples and the abandoned hold (tests pass a `VirtualClock`). Default the system clock. */
   readonly clock?: Clock;
 }
 
-const KNOWN = ['algorithm', 'window', 'retryAfter', 'clock'];
+const KNOWN = ['algorithm', 'window', 'retryAfter', 'abandonedHold', 'clock'];
 
 /** Sample windows in a row that must show queueing before the limit binds again (a drop needs one). */
 const QUEUEING_WINDOWS = 2;
@@ -92,13 +101,22 @@ export type LoadShedderSnapshot = {
  * more, as before. An algorithm of your own without `queueing()` gets the
  * warm-up only.
  *
- * What a handled request tells the limit: a 2xx-4xx is a sample; a 429, 503
- * or 504 is a drop (overload); other 5xx and requests whose client went away
- * say nothing. A request that finishes at or after its caller's deadline (a
- * 504 for a spent deadline among them) says nothing either: the caller chose
- * that deadline, so a caller sending 1 ms deadlines cannot drive the limit down.
+ * What a handled request tells the limit: a 2xx-4xx other than 429 is a
+ * sample; a 503 or 504 is a drop (overload); a 429, other 5xx and requests
+ * whose client went away say nothing. A 429 is the application's answer to
+ * one caller (its quota), not this server's overload: counted as a drop, one
+ * greedy caller would drive the limit down for every other. A request that
+ * finishes at or after its caller's deadline (a 504 for a spent deadline
+ * among them) says nothing either: the caller chose that deadline, so a
+ * caller sending 1 ms deadlines cannot drive the limit down.
  *
- * Build one per server (or per route group) and share it; it owns no timer.
+ * A request keeps its slot until its handler ends the response, even if its
+ * caller hangs up first (bounded by `abandonedHold`): otherwise callers that
+ * send requests and disconnect at once would have handlers running past
+ * `maxLimit`.
+ *
+ * Build one per server (or per route group) and share it; its only timers
+ * are those of requests whose caller hung up before the handler ended.
  * Throws `ERR_INVALID_CONFIG` naming `shedding.<option>`.
  */
 export class LoadShedder {
@@ -106,6 +124,7 @@ export class LoadShedder {
   /** The `Retry-After` value sent on refusals, in seconds; undefined when none is sent. */
   readonly retryAfterSeconds: number | undefined;
   readonly #maxLimit: number;
+  readonly #abandonedHoldMs: number;
   #admitted = 0;
   #refused = 0;
   #pastDeadline = 0;
@@ -128,6 +147,7 @@ export class LoadShedder {
     this.#maxLimit = this.limiter.algorithm.maxLimit;
     const retryAfter = options.retryAfter ?? '1s';
     this.retryAfterSeconds = retryAfter === false ? undefined : Math.ceil(parseDuration(retryAfter, `${option}.retryAfter`) / 1000);
+    this.#abandonedHoldMs = parseDuration(options.abandonedHold ?? '10s', `${option}.abandonedHold`);
   }
 
   /** The current limit on requests in flight. */
@@ -173,7 +193,9 @@ export class LoadShedder {
 
   /**
    * Admits the request behind `res` or refuses it. Admitted: returns true and
-   * releases its slot when the response finishes or its connection closes.
+   * releases its slot when the handler has ended the response and it
+   * finished or its connection closed (a caller that hung up first: see
+   * `abandonedHold`).
    * Refused: writes 503 with `Retry-After` and returns false; do not run the
    * handler. `deadline` is the request's absolute deadline on this shedder's
    * `clock` (`Infinity` for none; give the inbound options the same clock): a
@@ -216,10 +238,36 @@ export class LoadShedder {
     };
     const onFinish = (): void => release(this.#signalOf(res.statusCode, deadline));
     // 'close' without 'finish': the client went away (or the socket died) mid-answer.
-    const onClose = (): void => release(res.writableFinished ? this.#signalOf(res.statusCode, deadline) : 'ignore');
+    const onClose = (): void => {
+      if (res.writableEnded) release(res.writableFinished ? this.#signalOf(res.statusCode, deadline) : 'ignore');
+      else this.#holdAbandoned(res, deadline, release);
+    };
     res.once('finish', onFinish);
     res.once('close', onClose);
     return true;
+  }
+
+  /**
+   * The caller hung up before the handler ended the response: the handler
+   * still runs, so the slot stays held until it ends the response (Node
+   * emits `prefinish` from `end()` on a closed response too), the request's
+   * deadline passes, or `abandonedHold` runs out. Says nothing to the limit.
+   */
+  #holdAbandoned(res: ServerResponse, deadline: number, release: (signal: LimiterSignal) => void): void {
+    const clock = this.limiter.clock;
+    const hold = Math.min(this.#abandonedHoldMs, deadline - clock.now());
+    if (!(hold > 0)) {
+      release('ignore');
+      return;
+    }
+    let timer: TimerHandle;
+    const done = (): void => {
+      clock.clearTimeout(timer);
+      res.removeListener('prefinish', done);
+      release('ignore');
+    };
+    res.once('prefinish', done);
+    timer = clock.setTimeout(done, hold);
   }
 
   /** Whether a request over the learnt limit, making `count` in flight, is admitted all the same. */
@@ -234,7 +282,9 @@ export class LoadShedder {
       this.#pastDeadline++;
       return 'ignore';
     }
-    if (status === 429 || status === 503 || status === 504) return 'dropped';
+    // Not 429: that is the application's answer to one caller (a quota), not this server's overload.
+    if (status === 503 || status === 504) return 'dropped';
+    if (status === 429) return 'ignore';
     return status < 500 ? 'success' : 'ignore';
   }
 
@@ -249,7 +299,7 @@ export class LoadShedder {
     const onWindow = (limit: Limit, rtt: number, dropped: boolean): void => {
       this.#warm = true;
       if (dropped) {
-        // The server said it is overloaded (429, 503, 504 in time): that is evidence at once.
+        // The server said it is overloaded (503, 504 in time): that is evidence at once.
         this.#queueingWindows = QUEUEING_WINDOWS;
         this.#headroom = 0;
       } else if (limit.queueing?.(rtt) ?? true) {

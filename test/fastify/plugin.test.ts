@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
@@ -251,5 +252,44 @@ describe('meshkit/fastify plugin: health and lifecycle', () => {
     await assert.rejects(call(`${address}/health/live`), /ECONNREFUSED/);
     assert.deepEqual(log.filter((l) => !l.startsWith('register')), ['draining', 'deregister', 'deregistered', 'stopped-accepting', 'drained', 'client closed', 'closed']);
     assert.equal(app.meshkit.lifecycle.state, 'closed');
+  });
+
+  it('a caller that hangs up: its handler keeps its shedder slot, and the drain waits for it before closing the clients', async (t) => {
+    const log: string[] = [];
+    const app = Fastify();
+    await app.register(meshkit, {
+      shedding: { algorithm: vegas({ initialLimit: 1, maxLimit: 1 }) },
+      lifecycle: { signals: [], propagationDelay: 0, clients: [{ close: async () => { log.push('client closed'); } }] },
+    });
+    let finishSlow: () => void = () => {};
+    let answer: http.ServerResponse | undefined;
+    app.get('/slow', async (_request, reply) => {
+      answer = reply.raw;
+      await new Promise<void>((resolve) => {
+        finishSlow = resolve;
+      });
+      log.push('handler done');
+      return 'slow done';
+    });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    t.after(() => app.close());
+    const shedder = app.meshkit.shedder as LoadShedder;
+    const req = http.request(`${address}/slow`, { agent: false });
+    req.on('error', () => {}); // it hangs up on purpose
+    req.end();
+    while (answer === undefined) await sleep(1);
+    req.destroy();
+    while (!answer.destroyed) await sleep(1);
+    assert.equal(shedder.inFlight, 1, 'the handler still runs');
+    assert.equal(app.meshkit.lifecycle.inFlight, 1);
+    assert.equal((await call(`${address}/slow`)).status, 503, 'maxLimit 1 holds');
+    app.meshkit.lifecycle.subscribe((event) => log.push(event.type));
+    const closing = app.close();
+    await sleep(50);
+    assert.deepEqual(log, ['draining', 'stopped-accepting'], 'the drain waits for the handler');
+    finishSlow();
+    await closing;
+    assert.deepEqual(log, ['draining', 'stopped-accepting', 'handler done', 'drained', 'client closed', 'closed']);
+    assert.equal(shedder.inFlight, 0);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { isMeshkitError, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
@@ -74,6 +75,41 @@ describe('ServerLifecycle with listen() (Express, real HTTP)', () => {
       'stopped-accepting', 'drained', 'client closed', 'closed',
     ]);
     assert.equal(lifecycle.live, false);
+  });
+
+  it('a request whose caller hung up counts until its handler ends it, or drainTimeout after the hang-up when it never does', async () => {
+    const clock = new VirtualClock();
+    const lifecycle = new ServerLifecycle({ signals: [], drainTimeout: '5s', clock });
+    const held: express.Response[] = [];
+    const a = express();
+    a.get('/hold', (_req, res) => void held.push(res));
+    const served = await listen(a, { lifecycle });
+    try {
+      const hangUp = async (): Promise<express.Response> => {
+        const before = held.length;
+        const req = http.request(`http://${served.address}/hold`, { agent: false });
+        req.on('error', () => {}); // it hangs up on purpose
+        req.end();
+        while (held.length === before) await sleep(1);
+        const res = held[held.length - 1] as express.Response;
+        req.destroy();
+        while (!res.destroyed) await sleep(1);
+        return res;
+      };
+      const ended = await hangUp();
+      await hangUp(); // its handler never ends the response
+      assert.equal(lifecycle.inFlight, 2, 'both handlers still run');
+      ended.send('done, nobody listening');
+      assert.equal(lifecycle.inFlight, 1, 'counted until its handler ended the response');
+      await clock.advance(4999);
+      assert.equal(lifecycle.inFlight, 1);
+      await clock.advance(1);
+      assert.equal(lifecycle.inFlight, 0, 'not counted for ever');
+    } finally {
+      const closing = served.close();
+      await clock.advance(10_000);
+      await closing;
+    }
   });
 
   it('cuts off requests still running at drainTimeout, and survives a registry that fails or hangs', async () => {

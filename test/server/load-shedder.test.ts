@@ -19,6 +19,10 @@ async function heldServer(shedder: LoadShedder): Promise<{
   send(count: number, headers?: http.OutgoingHttpHeaders): Promise<Answer[]>;
   /** Answers every held request with `status`; resolves once their callers have the answers. */
   answerAll(status: number): Promise<void>;
+  /** Sends one request that is admitted and held, then hangs up; resolves once the server saw the connection close. */
+  sendAndHangUp(headers?: http.OutgoingHttpHeaders): Promise<void>;
+  /** Ends every held response whose caller hung up, as a handler that finishes its work does. */
+  endAbandoned(): void;
 }> {
   const held: express.Response[] = [];
   let pending: Promise<unknown>[] = [];
@@ -48,6 +52,22 @@ async function heldServer(shedder: LoadShedder): Promise<{
       }
       for (const r of refused) assert.equal(r.status, 503);
       return refused;
+    },
+    async sendAndHangUp(headers = {}) {
+      const before = held.length;
+      const req = http.request(`http://${served.address}/hold`, { headers, agent: false });
+      req.on('error', () => {}); // it hangs up on purpose
+      req.end();
+      while (held.length === before) await sleep(1);
+      const res = held[held.length - 1] as express.Response;
+      req.destroy();
+      while (!res.destroyed) await sleep(1);
+    },
+    endAbandoned() {
+      for (const res of held.filter((r) => r.destroyed)) {
+        held.splice(held.indexOf(res), 1);
+        res.status(200).send('done, nobody listening');
+      }
     },
     async answerAll(status) {
       for (const res of held.splice(0)) res.status(status).send('done');
@@ -192,8 +212,24 @@ describe('LoadShedder: when the limit binds (real HTTP, RTTs on a virtual clock)
     assert.equal(shedder.limiter.algorithm.name, 'fixed');
   });
 
+  it('a 429 is no sample and no drop: one caller\'s quota answers leave the limit alone', async () => {
+    const clock = new VirtualClock();
+    const shedder = new LoadShedder({ algorithm: vegas({ probeMultiplier: 1000 }), window: { minSamples: 20, minTime: 1, maxTime: 1 }, clock });
+    const server = await heldServer(shedder);
+    // An application's rate limiter answering one greedy caller 429 at once, window after window.
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await server.send(20), []);
+      await clock.advance(100);
+      await server.answerAll(429);
+    }
+    assert.equal(shedder.warmingUp, true, 'not one sample');
+    assert.equal(shedder.limit, 20);
+    assert.equal(shedder.snapshot().headroom, 0);
+  });
+
   it('rejects bad options with ERR_INVALID_CONFIG naming them, unknown keys with a hint', () => {
     for (const [options, option] of [
+      [{ abandonedHold: '1000h' }, 'shedding.abandonedHold'], [{ abandonedHold: -1 }, 'shedding.abandonedHold'],
       [{ retryAfter: '1000h' }, 'shedding.retryAfter'], [{ retryAfter: 'soon' }, 'shedding.retryAfter'],
       [{ algorithim: vegas() }, 'shedding.algorithim'], [{ window: { minTime: '1000h' } }, 'shedding.window.minTime'],
       [{ algorithm: 5 }, 'shedding.algorithm'], [null, 'shedding'],
@@ -201,5 +237,44 @@ describe('LoadShedder: when the limit binds (real HTTP, RTTs on a virtual clock)
       assert.throws(() => new LoadShedder(options as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option, option);
     }
     assert.throws(() => new LoadShedder({ algorithim: vegas() } as never), (e) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && /did you mean `algorithm`/.test(e.message));
+  });
+});
+
+describe('LoadShedder: callers that hang up (real HTTP, a virtual clock)', () => {
+  it('a request whose caller hung up keeps its slot until its handler ends the response: maxLimit stays a ceiling', async () => {
+    const shedder = new LoadShedder({ algorithm: vegas({ initialLimit: 2, maxLimit: 2 }), clock: new VirtualClock() });
+    const server = await heldServer(shedder);
+    await server.sendAndHangUp();
+    await server.sendAndHangUp();
+    // Both handlers still run: a third request would make three at once.
+    assert.equal(shedder.inFlight, 2);
+    assert.equal((await server.send(1)).length, 1);
+    server.endAbandoned();
+    while (shedder.inFlight > 0) await sleep(1);
+    assert.deepEqual(await server.send(2), [], 'the slots are free once the handlers ended');
+    await server.answerAll(200);
+    assert.equal(shedder.warmingUp, true, 'a request whose caller went away is no sample');
+  });
+
+  it('a handler that never ends its response holds the slot until the request\'s deadline, or abandonedHold after the hang-up', async () => {
+    const clock = new VirtualClock();
+    const shedder = new LoadShedder({ algorithm: vegas({ initialLimit: 2, maxLimit: 2 }), abandonedHold: '5s', clock });
+    const server = await heldServer(shedder);
+    await server.sendAndHangUp();
+    await server.sendAndHangUp({ [DEADLINE_HEADER]: '2000' });
+    assert.equal(shedder.inFlight, 2);
+    await clock.advance(1999);
+    assert.equal(shedder.inFlight, 2);
+    await clock.advance(1);
+    assert.equal(shedder.inFlight, 1, 'released at its deadline');
+    await clock.advance(2999);
+    assert.equal(shedder.inFlight, 1);
+    await clock.advance(1);
+    assert.equal(shedder.inFlight, 0, 'released abandonedHold after the hang-up');
+    // The handlers ending late changes nothing more.
+    server.endAbandoned();
+    await sleep(10);
+    assert.equal(shedder.inFlight, 0);
+    assert.equal(shedder.limiter.inFlight, 0);
   });
 });
