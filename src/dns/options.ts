@@ -29,7 +29,12 @@ export interface DnsOptions {
   readonly ttlFloor?: Duration;
   /** Longest wait before re-resolving, whatever the record TTL says. Default `'30s'`. */
   readonly ttlCap?: Duration;
-  /** How long the first try of a DNS query waits for an answer before it is sent again or fails (c-ares timeout; later tries may wait longer). Default `'2s'`. */
+  /**
+   * How long the first try of a DNS query waits for an answer before it is
+   * sent again or fails (c-ares timeout; later tries may wait longer). Rounded
+   * up to whole milliseconds (c-ares counts in ms): `'1.5ms'` waits 2 ms.
+   * Default `'2s'`.
+   */
   readonly timeout?: Duration;
   /** Sends per query before it fails (c-ares tries). Default 2. */
   readonly tries?: number;
@@ -55,6 +60,7 @@ export interface DnsSettings {
   readonly servers: readonly string[] | undefined;
   readonly ttlFloorMs: number;
   readonly ttlCapMs: number;
+  /** Whole milliseconds (rounded up), as the resolver takes them. */
   readonly timeoutMs: number;
   readonly tries: number;
   readonly backoffBaseMs: number;
@@ -104,7 +110,8 @@ export function parseDnsOptions(options: DnsOptions): DnsSettings {
   const ttlFloorMs = parsePositiveDuration(raw['ttlFloor'] ?? '1s', 'dns.ttlFloor');
   const ttlCapMs = parsePositiveDuration(raw['ttlCap'] ?? '30s', 'dns.ttlCap');
   if (ttlCapMs < ttlFloorMs) throw invalidConfig('dns.ttlCap', `a duration >= ttlFloor (${ttlFloorMs} ms)`, raw['ttlCap']);
-  const timeoutMs = parsePositiveDuration(raw['timeout'] ?? '2s', 'dns.timeout');
+  // c-ares takes whole milliseconds (Node throws a RangeError on a fraction): round up, so '1.5ms' waits 2 ms, '500us' 1 ms.
+  const timeoutMs = Math.ceil(parsePositiveDuration(raw['timeout'] ?? '2s', 'dns.timeout'));
   const tries = readNumber(raw['tries'], 'dns.tries', 2, { min: 1, max: 10, integer: true });
   const errorBackoff = checkOptions(raw['errorBackoff'] === undefined ? {} : raw['errorBackoff'], 'dns.errorBackoff', ['base', 'cap']);
   const backoffBaseMs = parsePositiveDuration(errorBackoff['base'] ?? '1s', 'dns.errorBackoff.base');

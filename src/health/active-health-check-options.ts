@@ -38,7 +38,12 @@ export interface HealthCheckOptions {
    * (`HttpTransportFactory.connection`).
    */
   readonly protocol?: 'http' | 'https';
-  /** TLS options for probes only, with `protocol: 'https'` (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`). Default: the transport's. */
+  /**
+   * TLS options for probes only (`ca`, `cert`, `key`, `servername`,
+   * `rejectUnauthorized`); only with `protocol: 'https'`, else
+   * `ERR_INVALID_CONFIG` (they would be dropped, the probes sent in clear
+   * text). Default: the transport's.
+   */
   readonly tls?: Readonly<Record<string, unknown>>;
 }
 
@@ -99,6 +104,10 @@ export function resolveHealthCheck(options: HealthCheckOptions): HealthCheckSett
   }
   const protocol = readChoice(given['protocol'], `${o}.protocol`, ['http', 'https'] as const, 'http');
   const tls = readTlsOptions(given['tls'], `${o}.tls`);
+  // Probes use their own tls only over https: anything else would drop it silently and probe in clear text.
+  if (tls !== undefined && protocol !== 'https') {
+    throw invalidConfig(`${o}.tls`, "no TLS options unless protocol is 'https'", given['tls']);
+  }
   const intervalMs = parsePositiveDuration(given['interval'] ?? 5000, `${o}.interval`);
   return Object.freeze({
     path,

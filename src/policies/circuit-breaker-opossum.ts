@@ -2,21 +2,111 @@ import CircuitBreaker from 'opossum';
 import type { CircuitState } from '../breaker/engine.js';
 import { isIgnoredEnd } from '../breaker/ignored.js';
 import type { CallContext } from '../core/call-context.js';
+import { MAX_DURATION_MS } from '../core/duration.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readFunction, readString } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
+
+/** Node's timer limit, as opossum's durations reach `setTimeout`/`setInterval` unchanged. */
+const TIMER_LIMIT = `<= ${MAX_DURATION_MS} (Node's timer limit)`;
+
+/** Checks one opossum option's value (never undefined); throws `ERR_INVALID_CONFIG` naming it. */
+type OpossumCheck = (value: unknown, option: string) => void;
+
+function number(expected: string, ok: (n: number) => boolean): OpossumCheck {
+  return (value, option) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) throw invalidConfig(option, expected, value);
+  };
+}
+
+function integer(min: number): OpossumCheck {
+  return number(`an integer >= ${min}`, (n) => Number.isSafeInteger(n) && n >= min);
+}
+
+function ofType(type: 'boolean' | 'string' | 'function'): OpossumCheck {
+  const expected = type === 'boolean' ? 'true or false' : type === 'string' ? 'a non-empty string' : 'a function';
+  return (value, option) => {
+    if (typeof value !== type || value === '') throw invalidConfig(option, expected, value);
+  };
+}
+
+function withMethods(expected: string, methods: readonly string[]): OpossumCheck {
+  return (value, option) => {
+    const ok = typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+    if (!ok) throw invalidConfig(option, expected, value);
+  };
+}
+
+/** A timer duration: ms > 0 (0 would fire at once) up to Node's limit (past it Node fires after 1 ms). */
+const timerMs = number(`milliseconds > 0 and ${TIMER_LIMIT}`, (n) => n > 0 && n <= MAX_DURATION_MS);
+/** A time to live added to `Date.now()`: 0 means none (opossum's "infinity"); bounded like every meshkit duration. */
+const ttlMs = number(`milliseconds >= 0 (0: no expiry) and ${TIMER_LIMIT}`, (n) => n >= 0 && n <= MAX_DURATION_MS);
+const RESET_ON: readonly string[] = ['error', 'success', 'timeout'];
+
 /**
- * opossum's documented constructor options (opossum 9), checked for typos.
- * `errorFilter` is the user's filter, which meshkit's runs before.
+ * The type (and, for durations, meshkit's bounds) of every opossum option
+ * (opossum 9's documented constructor options). `errorFilter` is read
+ * separately. Values opossum documents stay valid (`timeout: false`, a TTL
+ * of 0); ones it would misread are refused (a string `'50'`, a negative
+ * timeout, a reset timeout past Node's timer limit).
  */
-const OPOSSUM_OPTION_KEYS: readonly string[] = [
-  'timeout', 'maxFailures', 'resetTimeout', 'rollingCountTimeout', 'rollingCountBuckets', 'name', 'group',
-  'rollingPercentilesEnabled', 'capacity', 'errorThresholdPercentage', 'enabled', 'allowWarmUp', 'volumeThreshold',
-  'errorFilter', 'cache', 'cacheTTL', 'cacheSize', 'cacheGetKey', 'cacheTransport', 'coalesce', 'coalesceTTL',
-  'coalesceSize', 'coalesceResetOn', 'abortController', 'autoRenewAbortController', 'enableSnapshots',
-  'rotateBucketController', 'state',
-];
+const OPOSSUM_CHECKS: Readonly<Record<string, OpossumCheck>> = {
+  // false (or 0) turns opossum's timeout off, meshkit's default here.
+  timeout: (value, option) => {
+    if (value !== false && value !== 0) number(`false (no timeout), or milliseconds > 0 and ${TIMER_LIMIT}`, (n) => n > 0 && n <= MAX_DURATION_MS)(value, option);
+  },
+  maxFailures: integer(0),
+  resetTimeout: timerMs,
+  rollingCountTimeout: timerMs,
+  rollingCountBuckets: integer(1),
+  name: ofType('string'),
+  group: ofType('string'),
+  rollingPercentilesEnabled: ofType('boolean'),
+  capacity: integer(1),
+  errorThresholdPercentage: number('a percentage from 0 to 100', (n) => n >= 0 && n <= 100),
+  enabled: ofType('boolean'),
+  allowWarmUp: ofType('boolean'),
+  volumeThreshold: integer(0),
+  errorFilter: () => {},
+  cache: ofType('boolean'),
+  cacheTTL: ttlMs,
+  cacheSize: integer(1),
+  cacheGetKey: ofType('function'),
+  cacheTransport: withMethods('a cache transport with get, set and flush methods', ['get', 'set', 'flush']),
+  coalesce: ofType('boolean'),
+  coalesceTTL: ttlMs,
+  coalesceSize: integer(1),
+  coalesceResetOn: (value, option) => {
+    if (!Array.isArray(value) || !value.every((v) => RESET_ON.includes(v as string))) {
+      throw invalidConfig(option, "an array of 'error', 'success', 'timeout'", value);
+    }
+  },
+  abortController: withMethods('an AbortController', ['abort']),
+  autoRenewAbortController: ofType('boolean'),
+  enableSnapshots: ofType('boolean'),
+  rotateBucketController: withMethods('an EventEmitter (on, removeListener, listenerCount)', ['on', 'removeListener', 'listenerCount']),
+  state: (value, option) => {
+    if (!isOptionsObject(value)) throw invalidConfig(option, "opossum's saved state object (breaker.toJSON().state)", value);
+  },
+};
+
+/**
+ * Checks every opossum option's type and bounds (see {@link OPOSSUM_CHECKS}),
+ * and that the rolling window's buckets are at least 1 ms long (opossum
+ * rotates them with `setInterval(floor(rollingCountTimeout / rollingCountBuckets))`:
+ * 0 would spin every millisecond).
+ */
+function checkOpossumValues(opossum: Readonly<Record<string, unknown>>, option: string): void {
+  for (const [key, value] of Object.entries(opossum)) {
+    if (value !== undefined) OPOSSUM_CHECKS[key]?.(value, `${option}.${key}`);
+  }
+  const windowMs = (opossum['rollingCountTimeout'] as number | undefined) ?? 10_000;
+  const buckets = (opossum['rollingCountBuckets'] as number | undefined) ?? 10;
+  if (Math.floor(windowMs / buckets) < 1) {
+    throw invalidConfig(`${option}.rollingCountTimeout`, `at least 1 ms per bucket (>= rollingCountBuckets, ${buckets})`, opossum['rollingCountTimeout'] ?? windowMs);
+  }
+}
 
 /** Options of {@link opossumCircuitBreaker}. */
 export interface OpossumCircuitBreakerOptions {
@@ -26,7 +116,12 @@ export interface OpossumCircuitBreakerOptions {
    * to `new CircuitBreaker()` with opossum's defaults, except `timeout`, which
    * defaults to `false` here (meshkit's per-try timeout and deadline do that job).
    * An `errorFilter` is kept and runs after meshkit's (see {@link opossumCircuitBreaker}).
-   * Unknown keys are refused. Default `{}`.
+   * Unknown keys are refused, and so are values of the wrong type (`'50'` for
+   * a number) or out of bounds: durations are milliseconds as numbers, those
+   * that reach a timer (`timeout`, `resetTimeout`, `rollingCountTimeout`) > 0
+   * and at most 2^31 - 1 (Node's timer limit), `cacheTTL` and `coalesceTTL`
+   * >= 0; `errorThresholdPercentage` 0 to 100; counts are integers
+   * (`ERR_INVALID_CONFIG` naming `opossumCircuitBreaker.opossum.<key>`). Default `{}`.
    */
   readonly opossum?: Readonly<Record<string, unknown>>;
   /** The policy's name, in errors; also opossum's `name` unless `opossum.name` is set. Default `'opossum-circuit-breaker'`. */
@@ -191,7 +286,8 @@ export function opossumCircuitBreaker(options: OpossumCircuitBreakerOptions = {}
   const o = checkOptions(options, option, ['opossum', 'name']);
   const given = o['opossum'] ?? {};
   if (!isOptionsObject(given)) throw invalidConfig(`${option}.opossum`, "opossum's options object", given);
-  const opossum = checkOptions(given, `${option}.opossum`, OPOSSUM_OPTION_KEYS);
+  const opossum = checkOptions(given, `${option}.opossum`, Object.keys(OPOSSUM_CHECKS));
+  checkOpossumValues(opossum, `${option}.opossum`);
   const userFilter = readFunction<(error: unknown, ...args: unknown[]) => boolean>(opossum['errorFilter'], `${option}.opossum.errorFilter`);
   const name = readString(o['name'], `${option}.name`, 'opossum-circuit-breaker');
   const { errorFilter: _ignored, ...rest } = opossum;

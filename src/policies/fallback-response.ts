@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { invalidConfig } from '../core/errors.js';
+import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readNumber } from '../core/options.js';
 import type { HttpResponse } from '../transports/http-types.js';
 
@@ -77,6 +77,24 @@ export interface StaticResponseOptions {
 const STATIC_RESPONSE_KEYS: readonly (keyof StaticResponseOptions)[] = ['headers', 'statusText'];
 
 /**
+ * `body` as JSON text; `ERR_INVALID_CONFIG` (naming `staticResponse.body`,
+ * JSON.stringify's error as `cause`) for what it cannot serialise: a BigInt,
+ * a cycle, a throwing getter, or a `toJSON` that gives no value.
+ */
+function toJson(body: object): string {
+  let json: unknown;
+  let cause: unknown;
+  try {
+    json = JSON.stringify(body);
+  } catch (error) {
+    cause = error;
+  }
+  if (typeof json === 'string') return json;
+  const error = invalidConfig('staticResponse.body', 'an object JSON.stringify can serialise (no BigInt, no cycle, a toJSON giving a value)', body);
+  throw new MeshkitError(error.code, error.message, error.details, cause === undefined ? undefined : { cause });
+}
+
+/**
  * Builds a response shaped like the one `client.request()` resolves with
  * (undici's `{ statusCode, headers, body, trailers }`), with a body held in
  * memory. Use it in a {@link fallback} handler of an HTTP client (whose callers
@@ -85,7 +103,9 @@ const STATIC_RESPONSE_KEYS: readonly (keyof StaticResponseOptions)[] = ['headers
  * build a new response per call. Strings are sent as UTF-8; objects that are
  * not bytes are sent as JSON with `content-type: application/json`.
  * Throws `ERR_INVALID_CONFIG` naming `staticResponse.<option>` for a status
- * outside 100-599, a body of another type, or a bad or unknown option.
+ * outside 100-599, a body of another type or one JSON cannot hold (a BigInt,
+ * a cycle, a `toJSON` giving no value; the `cause` says why), or a bad or
+ * unknown option.
  */
 export function staticResponse(status: number, body: string | Uint8Array | object = '', options: StaticResponseOptions = {}): HttpResponse {
   readNumber(status, 'staticResponse.status', 0, { min: 100, max: 599, integer: true });
@@ -108,7 +128,7 @@ export function staticResponse(status: number, body: string | Uint8Array | objec
     bytes = body;
     contentType = 'application/octet-stream';
   } else {
-    bytes = Buffer.from(JSON.stringify(body), 'utf8');
+    bytes = Buffer.from(toJson(body), 'utf8');
     contentType = 'application/json';
   }
   const headers: IncomingHttpHeaders = options.headers !== undefined

@@ -3,7 +3,7 @@ import type { AttemptSink } from '../core/call-transport.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
-import { parseDuration, type Duration } from '../core/duration.js';
+import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { checkOptions, readString } from '../core/options.js';
 import type { Identity } from '../security/identity.js';
 import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connector.js';
@@ -24,9 +24,12 @@ export interface UndiciTransportOptions {
   readonly connections?: number;
   /** Requests pipelined per connection. Default 1 (no pipelining). */
   readonly pipelining?: number;
-  /** How long an idle keep-alive connection stays open. Default `'4s'` (undici's default). */
+  /** How long an idle keep-alive connection stays open; a duration > 0 (undici refuses 0). Default `'4s'` (undici's default). */
   readonly keepAliveTimeout?: Duration;
-  /** Time allowed to establish a connection. Default `'10s'` (per-try timeouts usually fire first). */
+  /**
+   * Time allowed to establish a connection; a duration > 0 (to undici 0 would
+   * mean no connect timeout at all). Default `'10s'` (per-try timeouts usually fire first).
+   */
   readonly connectTimeout?: Duration;
   /**
    * TLS options for `https` (`ca`, `cert`, `key`, `servername`,
@@ -92,8 +95,9 @@ function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
     protocol,
     connections: positiveInteger(options.connections ?? 128, 'transport.connections'),
     pipelining: positiveInteger(options.pipelining ?? 1, 'transport.pipelining'),
-    keepAliveTimeout: parseDuration(options.keepAliveTimeout ?? 4000, 'transport.keepAliveTimeout'),
-    connectTimeout: parseDuration(options.connectTimeout ?? 10_000, 'transport.connectTimeout'),
+    // Both > 0: undici refuses a keepAliveTimeout of 0 only when the first call opens a pool, and reads connectTimeout 0 as none.
+    keepAliveTimeout: parsePositiveDuration(options.keepAliveTimeout ?? 4000, 'transport.keepAliveTimeout'),
+    connectTimeout: parsePositiveDuration(options.connectTimeout ?? 10_000, 'transport.connectTimeout'),
     tls,
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isMeshkitError } from '../../src/index.js';
+import { client, isMeshkitError } from '../../src/index.js';
 import { dns, type DnsOptions } from '../../src/dns/index.js';
 import { parseDnsOptions } from '../../src/dns/options.js';
 
@@ -35,6 +35,17 @@ describe('dns options', () => {
     assert.equal(settings.name, 'orders.example.test');
     assert.deepEqual(settings.servers, ['127.0.0.1:5353', '::1', '[::1]:53', '127.0.0.1']);
     assert.deepEqual([settings.ttlFloorMs, settings.ttlCapMs, settings.timeoutMs, settings.backoffBaseMs, settings.backoffCapMs], [250, 5000, 300, 100, 2000]);
+  });
+
+  it('rounds a fractional timeout up to whole ms, which the resolver takes: a client with one builds', async () => {
+    const timeouts = ['1.5ms', 2500.5, '1.0001s', '500us'] as const;
+    assert.deepEqual(timeouts.map((timeout) => parseDnsOptions({ name: 'x.test', timeout }).timeoutMs), [2, 2501, 1001, 1]);
+    for (const timeout of timeouts) {
+      const discovery = dns({ name: 'orders.example.test', type: 'a', port: 80, servers: ['127.0.0.1:1'], timeout });
+      // Before: Node's RangeError (options.timeout must be an integer) escaped build().
+      const c = client('orders').discovery(discovery).build();
+      await c.close({ timeout: 100 });
+    }
   });
 
   it('names the bad option', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toEndpoint, type Endpoint } from '../../src/index.js';
+import { client, isMeshkitError, toEndpoint, type Endpoint } from '../../src/index.js';
 import { ActiveHealthChecker, type HealthProber } from '../../src/health/active-health-check.js';
 import { resolveHealthCheck, type HealthCheckOptions } from '../../src/health/active-health-check-options.js';
 import { EndpointHealthFilter } from '../../src/health/endpoint-health-filter.js';
@@ -206,12 +206,26 @@ describe('health check options', () => {
       [{ expectedStatuses: [700] }, 'healthCheck.expectedStatuses[0]'],
       [{ protocol: 'ftp' }, 'healthCheck.protocol'],
       [{ tls: 'yes' }, 'healthCheck.tls'],
+      // Without protocol 'https' the probe's TLS options were dropped and probes went out in clear text.
+      [{ tls: { servername: 'svc.internal', minVersion: 'TLSv1.3' } }, 'healthCheck.tls'],
+      [{ protocol: 'http', tls: { rejectUnauthorized: true } }, 'healthCheck.tls'],
     ] as const) {
       assert.throws(() => resolveHealthCheck(options as never), (e: unknown) => {
         const details = (e as { code?: string; details?: { option?: string } });
         return details.code === 'ERR_INVALID_CONFIG' && details.details?.option === option;
       }, `expected an error naming ${option}`);
     }
+  });
+});
+
+describe('healthCheck tls on the builder', () => {
+  it('refuses probe TLS options without protocol https, and keeps them with it', () => {
+    const base = () => client('hc-tls').endpoints(['127.0.0.1:1']);
+    assert.throws(() => base().healthCheck({ tls: { servername: 'svc.internal' } }), (e: unknown) =>
+      isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'healthCheck.tls' && /https/.test(e.message));
+    const settings = resolveHealthCheck({ protocol: 'https', tls: { servername: 'svc.internal' } });
+    assert.deepEqual([settings.protocol, settings.tls?.['servername']], ['https', 'svc.internal']);
+    assert.doesNotThrow(() => base().healthCheck({ protocol: 'https', tls: { servername: 'svc.internal' } }));
   });
 });
 

@@ -112,3 +112,53 @@ describe('opossumCircuitBreaker: a user-configured opossum breaker, through its 
     assert.throws(() => opossumCircuitBreaker({ opossum: 'fast' } as never), (error: unknown) => isMeshkitError(error, 'ERR_INVALID_CONFIG'));
   });
 });
+
+describe('opossumCircuitBreaker: opossum option values', () => {
+  it('refuses values opossum would misread, naming the key', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      // Past Node's timer limit setTimeout fires after 1 ms: the open breaker would go half-open at once.
+      [{ resetTimeout: 3e9 }, 'resetTimeout'], [{ resetTimeout: 2 ** 31 }, 'resetTimeout'], [{ resetTimeout: 0 }, 'resetTimeout'],
+      [{ resetTimeout: '5s' }, 'resetTimeout'], [{ timeout: -1 }, 'timeout'], [{ timeout: true }, 'timeout'],
+      [{ timeout: 3e9 }, 'timeout'], [{ timeout: Infinity }, 'timeout'], [{ errorThresholdPercentage: '50' }, 'errorThresholdPercentage'],
+      [{ errorThresholdPercentage: 101 }, 'errorThresholdPercentage'], [{ errorThresholdPercentage: NaN }, 'errorThresholdPercentage'],
+      [{ rollingCountTimeout: 0 }, 'rollingCountTimeout'], [{ rollingCountTimeout: 2 ** 31 }, 'rollingCountTimeout'],
+      // 10 buckets in 5 ms: opossum would rotate them with setInterval(0), every millisecond.
+      [{ rollingCountTimeout: 5 }, 'rollingCountTimeout'], [{ rollingCountBuckets: 0 }, 'rollingCountBuckets'],
+      [{ rollingCountBuckets: 2.5 }, 'rollingCountBuckets'], [{ volumeThreshold: 1.5 }, 'volumeThreshold'],
+      [{ volumeThreshold: '20' }, 'volumeThreshold'], [{ capacity: 0 }, 'capacity'], [{ cacheTTL: -1 }, 'cacheTTL'],
+      [{ cacheTTL: 3e9 }, 'cacheTTL'], [{ coalesceTTL: '1s' }, 'coalesceTTL'], [{ cacheSize: 0 }, 'cacheSize'],
+      [{ enabled: 'yes' }, 'enabled'], [{ allowWarmUp: 1 }, 'allowWarmUp'], [{ name: '' }, 'name'], [{ cacheGetKey: 'id' }, 'cacheGetKey'],
+      [{ cache: true, cacheTransport: {} }, 'cacheTransport'], [{ abortController: {} }, 'abortController'],
+      [{ coalesceResetOn: 'error' }, 'coalesceResetOn'], [{ coalesceResetOn: ['never'] }, 'coalesceResetOn'],
+      [{ rotateBucketController: {} }, 'rotateBucketController'], [{ state: 'open' }, 'state'],
+    ];
+    for (const [opossum, key] of cases) {
+      assert.throws(() => opossumCircuitBreaker({ opossum }), (error: unknown) =>
+        isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === `opossumCircuitBreaker.opossum.${key}`, `${key}: ${String(opossum[key])}`);
+    }
+  });
+
+  it('keeps every value opossum documents valid', () => {
+    const valid: Record<string, unknown>[] = [
+      {}, { timeout: false }, { timeout: 0 }, { timeout: 2500.5 }, { timeout: 2 ** 31 - 1 }, { resetTimeout: 2 ** 31 - 1 },
+      { resetTimeout: 1 }, { errorThresholdPercentage: 0 }, { errorThresholdPercentage: 100 }, { errorThresholdPercentage: 12.5 },
+      { volumeThreshold: 0 }, { rollingCountTimeout: 10, rollingCountBuckets: 10 }, { rollingCountTimeout: 60_000, rollingCountBuckets: 60 },
+      { cache: true, cacheTTL: 0, cacheSize: 10, cacheGetKey: () => 'k' }, { coalesce: true, coalesceTTL: 0, coalesceSize: 5, coalesceResetOn: ['error', 'timeout'] },
+      { capacity: 3, enabled: true, allowWarmUp: true, rollingPercentilesEnabled: false, enableSnapshots: false, name: 'n', group: 'g' },
+      { abortController: new AbortController(), autoRenewAbortController: true }, { maxFailures: 0 },
+      { cache: true, cacheTransport: { get: () => undefined, set: () => {}, flush: () => {} } },
+      { resetTimeout: undefined, timeout: undefined },
+    ];
+    for (const opossum of valid) opossumCircuitBreaker({ opossum }).close();
+  });
+
+  it('an open breaker with the longest valid resetTimeout stays open (no clamp to 1 ms)', async () => {
+    const policy = opossumCircuitBreaker({ opossum: { resetTimeout: 2 ** 31 - 1, volumeThreshold: 1, errorThresholdPercentage: 1 } });
+    await using c = client('opossum-long-reset').endpoints(['127.0.0.1:9']).retry(false).policy(policy).build();
+    const failed = await settle(c.call(() => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))));
+    assert.ok(isMeshkitError(failed, 'ERR_UPSTREAM'));
+    assert.equal(policy.state, 'open');
+    await sleep(50);
+    assert.equal(policy.state, 'open');
+  });
+});
