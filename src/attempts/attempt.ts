@@ -2,7 +2,7 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { MeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
-import { TimerEntry } from '../core/timer-queue.js';
+import { TimerEntry, type TimerQueue } from '../core/timer-queue.js';
 import type { CallRecord } from './call-record.js';
 
 /** @internal A call as the attempt loop holds it: its record, whose attempts are {@link Attempt}s. */
@@ -71,6 +71,30 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
     this.endpoint = endpoint;
     this.startedAt = startedAt;
     this.#owner = owner;
+  }
+
+  /**
+   * @internal Arms the attempt's one timer entry, from `now`: its per-try
+   * timeout, or the call's deadline when that comes first
+   * ({@link timerIsDeadline}); with a `hedgeDelay` shorter than that, the
+   * entry rings first at the hedge delay ({@link hedgeDue}), then is re-armed
+   * for {@link timeoutAt}. A hedge delay at or past the timeout could never
+   * fire: the attempt would have timed out first.
+   */
+  arm(timers: TimerQueue, perTryMs: number, hedgeDelay: number | undefined, now: number): void {
+    const remaining = this.call.deadline - now;
+    let delay = perTryMs;
+    if (remaining <= delay) {
+      delay = remaining;
+      this.timerIsDeadline = true;
+    }
+    if (hedgeDelay !== undefined && hedgeDelay < delay) {
+      this.hedgeDue = true;
+      this.timeoutAt = now + delay;
+      timers.schedule(this, hedgeDelay, now);
+    } else if (delay !== Infinity) {
+      timers.schedule(this, delay, now);
+    }
   }
 
   /** @internal Transport callback (`CallTransport.start`): the response arrived. */
@@ -164,15 +188,30 @@ export class Attempt<Res = unknown> extends TimerEntry implements AttemptContext
 /**
  * The error a per-try timeout or an exhausted deadline produces. A deadline
  * the caller set (see `CallContext.deadlineIsCallers`) running out before the
- * per-try timeout could is the caller's doing; the client's own total is the
- * upstream's.
+ * per-try timeout could is the caller's doing, unless an earlier attempt of
+ * the call had already failed by the upstream's doing (`call.upstreamFailed`:
+ * a per-try timeout, a 503), as for the deadline running out between
+ * attempts (`deadlineError`); the client's own total is the upstream's.
  */
 export function timeoutError(attempt: Attempt, timeoutMs: number): MeshkitError {
   return attempt.timerIsDeadline
     ? new MeshkitError('ERR_DEADLINE_EXCEEDED', `${attempt.call.service}: deadline exceeded during attempt ${attempt.number}`, {
         service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
-      }, { blame: attempt.call.deadlineIsCallers ? 'caller' : 'upstream' })
+      }, { blame: attempt.call.deadlineIsCallers && !attempt.call.upstreamFailed ? 'caller' : 'upstream' })
     : new MeshkitError('ERR_TIMEOUT', `${attempt.call.service}: attempt ${attempt.number} to ${attempt.endpoint.id} timed out after ${timeoutMs} ms`, {
         service: attempt.call.service, endpoint: attempt.endpoint.id, attempt: attempt.number, timeoutMs,
       });
+}
+
+/**
+ * Releases a response of `call` that nobody will read (a late answer, a
+ * retried or losing one). A transport's `discard` that throws is ignored:
+ * the response is being dropped anyway, and the call must still end.
+ */
+export function discardQuietly(call: Call, response: unknown): void {
+  try {
+    call.transport.discard(response);
+  } catch {
+    // Ignored: see above.
+  }
 }

@@ -1,7 +1,6 @@
-import type { CallContext } from '../core/call-context.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
-import type { Attempt } from './attempt.js';
+import type { Attempt, Call } from './attempt.js';
 
 /** Why a hedged call's losing attempts are cancelled (never seen by the caller). */
 export function hedgeLost(service: string): MeshkitError {
@@ -29,6 +28,26 @@ export function callError(attempt: Attempt): unknown {
   }, { cause: error });
 }
 
+/**
+ * The outcome of an attempt whose result the call's own classifier could not
+ * classify (a `call()` option's `classify` or `classifyError` threw, or
+ * returned no Outcome): the caller's doing, so it moves no shared state, and
+ * not retried, since the same classifier would judge the next attempt.
+ */
+export const MISCLASSIFIED: Outcome = Object.freeze({ reason: 'error', blame: 'caller', ok: false, retryable: false, status: 0 });
+
+/**
+ * The error a call ends with when its classifier failed on an attempt's
+ * result: `ERR_INVALID_ARGUMENT` naming the option (`options.classify` or
+ * `options.classifyError`), blame `'caller'`, what it threw as `cause`.
+ */
+export function classifierError(attempt: Attempt, option: string, thrown: unknown): MeshkitError {
+  const { service } = attempt.call;
+  return new MeshkitError('ERR_INVALID_ARGUMENT', `${service}: ${option} failed on the result of attempt ${attempt.number}: ${describeError(thrown)}`, {
+    argument: option, expected: 'a function that returns an Outcome', service, endpoint: attempt.endpoint.id, attempt: attempt.number,
+  }, { cause: thrown });
+}
+
 /** A short description of a thrown value for a message (its code and message). */
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
@@ -46,8 +65,8 @@ export function abortedError(service: string, reason: unknown): MeshkitError {
  * It is the caller's doing when the caller set the deadline and no attempt
  * had failed by the upstream's doing; otherwise the upstream's.
  */
-export function deadlineError(service: string, call: CallContext, cause: unknown, last: Outcome | undefined, stale?: boolean): MeshkitError {
-  const upstreamFailed = last !== undefined && !last.ok && last.blame === 'upstream';
+export function deadlineError(service: string, call: Call, cause: unknown, last: Outcome | undefined, stale?: boolean): MeshkitError {
+  const upstreamFailed = call.upstreamFailed || (last !== undefined && !last.ok && last.blame === 'upstream');
   const blame = call.deadlineIsCallers && !upstreamFailed ? 'caller' : 'upstream';
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${service}: deadline exceeded after ${call.attempts} attempt(s)`, {
     service, attempts: call.attempts, ...(stale === undefined ? {} : { stale }),

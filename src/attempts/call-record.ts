@@ -21,6 +21,12 @@ export class CallRecord<A extends LatestAttempt = LatestAttempt> implements Call
   readonly startedAt: number;
   deadline: number;
   deadlineIsCallers = false;
+  /**
+   * True once an attempt failed by the upstream's doing (a per-try timeout,
+   * a 503): the caller's deadline running out after that, between attempts
+   * or during one, is the upstream's (see `deadlineError`, `timeoutError`).
+   */
+  upstreamFailed = false;
   readonly idempotent: boolean;
   readonly replayable: boolean;
   readonly signal: AbortSignal | undefined;

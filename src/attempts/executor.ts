@@ -1,18 +1,19 @@
 import type { Balancer } from '../balancing/balancer.js';
-import { admitSafely, releaseSafely, type AdmissionGate } from '../core/admission.js';
+import { admitAll, releaseAdmitted, type AdmissionGate } from '../core/admission.js';
 import type { CallObserver } from '../core/call-observer.js';
 import type { Clock } from '../core/clock.js';
 import { channels } from '../core/diagnostics.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { AbortWatch } from '../core/abort-watch.js';
-import { isMeshkitError, stampCall } from '../core/errors.js';
+import { invalidArgument, isMeshkitError, stampCall } from '../core/errors.js';
 import { Outcomes, type Outcome } from '../core/outcome.js';
 import type { TimerQueue } from '../core/timer-queue.js';
 import type { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
-import { Attempt, timeoutError, type AttemptOwner, type Call } from './attempt.js';
+import { Attempt, discardQuietly, timeoutError, type AttemptOwner, type Call } from './attempt.js';
 import type { AttemptRunner } from './attempt-runner.js';
 import { ActiveCalls } from './active-calls.js';
-import { abortedError, callError, deadlineError } from './call-errors.js';
+import { ClassifierFailure, outcomeOfError, outcomeOfResponse } from './classify-safely.js';
+import { abortedError, callError, classifierError, deadlineError, MISCLASSIFIED } from './call-errors.js';
 import type { EndpointState } from './endpoint-state.js';
 import type { ExecutorSettings } from './executor-settings.js';
 import { waitForEndpoint } from './endpoint-wait.js';
@@ -107,13 +108,19 @@ export class Executor {
     // Clock reads cost ~60-90 ns: reuse the call's start time when nothing ran since.
     call.admittedAt = this.#firstAttemptAtStart ? call.startedAt : this.#clock.now();
     this.#active.link(call);
-    const signal = call.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) this.stop(call, abortedError(this.#service, signal.reason));
-      else this.#aborts.watch(signal, call);
-    }
     this.#capturing = call;
     const promise = new Promise<unknown>(this.#capture);
+    const signal = call.signal;
+    if (signal !== undefined) {
+      try {
+        if (signal.aborted) this.stop(call, abortedError(this.#service, signal.reason));
+        else this.#aborts.watch(signal, call);
+      } catch (error) {
+        // A signal that cannot be listened to: the call must not stay linked, or close() never settles.
+        this.#end(call, invalidArgument('options.signal', 'an AbortSignal that can be listened to', signal, { cause: error }), undefined, true);
+        return promise;
+      }
+    }
     if (call.stopped !== undefined) this.#end(call, call.stopped, undefined, true);
     // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
     else if (call.deadline <= call.admittedAt) this.#end(call, deadlineError(this.#service, call, undefined, undefined), undefined, true);
@@ -143,15 +150,9 @@ export class Executor {
    * with it, and the gates that admitted it release it (in {@link #end}).
    */
   #admit(call: Call, gates: readonly AdmissionGate[]): boolean {
-    for (let i = 0; i < gates.length; i++) {
-      const refusal = admitSafely(gates[i] as AdmissionGate, call);
-      if (refusal !== undefined) {
-        this.#end(call, refusal, undefined, true);
-        return false;
-      }
-      call.admitted = i + 1;
-    }
-    return true;
+    const refusal = admitAll(gates, call);
+    if (refusal !== undefined) this.#end(call, refusal, undefined, true);
+    return refusal === undefined;
   }
 
   /** The first attempt's end on the fast path: done, or on to the retry loop. */
@@ -179,7 +180,7 @@ export class Executor {
   #conclude(call: Call, attempt: Attempt): void {
     if (call.stopped !== undefined && !(attempt.outcome as Outcome).ok) {
       // Stopped (aborted, or closed) after a failure: the caller learns why the call stopped, not the failure it cut short.
-      if (attempt.response !== undefined) call.transport.discard(attempt.response);
+      if (attempt.response !== undefined) discardQuietly(call, attempt.response);
       this.#end(call, call.stopped, undefined, true);
     } else if (attempt.error !== undefined) {
       this.#end(call, callError(attempt), undefined, true);
@@ -197,13 +198,8 @@ export class Executor {
     if (call.signal !== undefined && call.current?.bodyOpen !== true) this.#aborts.unwatch(call.signal, call);
     this.#active.unlink(call);
     if (failed && isMeshkitError(error)) stampCall(error, this.#service, call.attempts, call.current?.endpoint.id);
-    // The gates see the result before the caller does, innermost first, as `wrap` stages would.
-    const gates = this.#gates;
-    if (gates !== undefined) {
-      const reported = failed ? error : undefined;
-      for (let i = call.admitted - 1; i >= 0; i--) releaseSafely(gates[i] as AdmissionGate, call, reported);
-      call.admitted = 0;
-    }
+    // The gates see the result before the caller does.
+    if (this.#gates !== undefined) releaseAdmitted(this.#gates, call, failed ? error : undefined);
     if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ call, endedAt: this.#clock.now(), error: failed ? error : undefined });
     const resolve = call.resolveCall as (value: unknown) => void;
     const reject = call.rejectCall as (error: unknown) => void;
@@ -287,20 +283,7 @@ export class Executor {
     const attempt = new Attempt(call, ++call.attempts, endpoint, now, this.#owner);
     call.current = attempt;
     call.hedges?.push(attempt);
-    const remaining = call.deadline - now;
-    let delay = this.#timeouts.perTry;
-    if (remaining <= delay) {
-      delay = remaining;
-      attempt.timerIsDeadline = true;
-    }
-    if (hedgeDelay !== undefined && hedgeDelay < delay) {
-      // A hedge delay at or past the timeout could never fire: the attempt would have timed out first.
-      attempt.hedgeDue = true;
-      attempt.timeoutAt = now + delay;
-      this.#timers.schedule(attempt, hedgeDelay, now);
-    } else if (delay !== Infinity) {
-      this.#timers.schedule(attempt, delay, now);
-    }
+    attempt.arm(this.#timers, this.#timeouts.perTry, hedgeDelay, now);
     this.#balancer.onAttemptStart?.(attempt);
     if (channels.attemptStart.hasSubscribers) channels.attemptStart.publish(attempt);
     if (call.observed) this.#observer?.attemptStart?.(attempt);
@@ -330,16 +313,27 @@ export class Executor {
   /** Where attempts report: the transport's answer or failure, and the attempt's timer. */
   readonly #owner: AttemptOwner = {
     response: (attempt, response) => {
-      if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.response(response), response, undefined);
-      else attempt.call.transport.discard(response); // settled already (timed out, aborted): nobody will read it
+      if (attempt.outcome !== undefined) return discardQuietly(attempt.call, response); // settled already (timed out, aborted): nobody will read it
+      const outcome = outcomeOfResponse(attempt.call, response);
+      if (outcome instanceof ClassifierFailure) return this.#misclassified(attempt, outcome, response);
+      this.#finish(attempt, outcome, response, undefined);
     },
     error: (attempt, error) => {
-      if (attempt.outcome === undefined) this.#finish(attempt, attempt.call.classifier.error(error), undefined, error);
+      if (attempt.outcome !== undefined) return;
+      const outcome = outcomeOfError(attempt.call, error);
+      if (outcome instanceof ClassifierFailure) return this.#misclassified(attempt, outcome, undefined);
+      this.#finish(attempt, outcome, undefined, error);
     },
     timeout: (attempt) => (attempt.bodyOpen ? this.#bodies.expire(attempt) : this.#timeout(attempt)),
     bodyEnd: (attempt) => this.#bodies.end(attempt),
     bodyFailed: (attempt, error) => this.#bodies.failed(attempt, error),
   };
+
+  /** The call's classifier failed on the attempt's result: the attempt fails as the caller's doing, unretried (see ClassifierFailure). */
+  #misclassified(attempt: Attempt, failure: ClassifierFailure, response: unknown): void {
+    if (response !== undefined) discardQuietly(attempt.call, response); // the caller gets the error, not this value
+    this.#finish(attempt, MISCLASSIFIED, undefined, classifierError(attempt, failure.option, failure.thrown));
+  }
 
   /** Settles an attempt exactly once and feeds its classification back. */
   #finish(attempt: Attempt, outcome: Outcome, response: unknown, error: unknown): void {
@@ -363,6 +357,7 @@ export class Executor {
     if (outcome.blame === 'upstream') {
       this.#health?.observe(attempt.endpoint, outcome);
       if (outcome.reason === 'connect') this.#endpoints.onConnectFailure();
+      if (!outcome.ok) attempt.call.upstreamFailed = true;
     }
     const settle = attempt.settle as (attempt: Attempt) => void;
     attempt.settle = undefined;
@@ -379,8 +374,12 @@ export class Executor {
       (this.#hedging as Hedging).due(attempt, now, this.#onFirstSettled, this.#endWith);
       return;
     }
+    const call = attempt.call;
     const error = timeoutError(attempt, this.#timeouts.perTry);
-    this.#finish(attempt, attempt.timerIsDeadline ? (error.blame === 'caller' ? Outcomes.deadline : Outcomes.totalTimeout) : Outcomes.timeout, undefined, error);
+    // The attempt's own outcome: cut short by the caller's deadline, it says nothing of its endpoint,
+    // even when the call's error is the upstream's (an earlier attempt failed by its doing).
+    const outcome = !attempt.timerIsDeadline ? Outcomes.timeout : call.deadlineIsCallers ? Outcomes.deadline : Outcomes.totalTimeout;
+    this.#finish(attempt, outcome, undefined, error);
     attempt.abort(error);
   }
 

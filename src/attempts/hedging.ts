@@ -1,7 +1,7 @@
 import type { CallObserver } from '../core/call-observer.js';
 import type { Outcome } from '../core/outcome.js';
 import { TimerEntry, type TimerQueue } from '../core/timer-queue.js';
-import type { Attempt, Call } from './attempt.js';
+import { discardQuietly, type Attempt, type Call } from './attempt.js';
 import type { AttemptRunner } from './attempt-runner.js';
 import { hedgeLost } from './call-errors.js';
 import type { HedgeSettings } from './hedge.js';
@@ -79,9 +79,12 @@ export class Hedging {
     return this.#budget.remaining(now);
   }
 
-  /** Hedges spend from their own budget and from the retry budget: together they never multiply load. */
+  /**
+   * Hedges spend from their own budget and from the retry budget: together they never multiply load.
+   * The hedge token is taken last, so a hedge the retry budget refuses costs the hedge budget nothing.
+   */
   mayHedge(now: number): boolean {
-    return this.#budget.tryRetry(now) && (this.#retryBudget === undefined || this.#retryBudget.tryRetry(now));
+    return this.#budget.canRetry(now) && (this.#retryBudget === undefined || this.#retryBudget.tryRetry(now)) && this.#budget.tryRetry(now);
   }
 
   /**
@@ -122,7 +125,7 @@ export class Hedging {
         for (const other of others) {
           if (other === winner) continue;
           runner.cancel(other, hedgeLost(runner.service));
-          if (other.response !== undefined) call.transport.discard(other.response);
+          if (other.response !== undefined) discardQuietly(call, other.response); // a throwing discard must not stop resolve(winner)
         }
         resolve(winner);
       };

@@ -121,8 +121,11 @@ export class ResponseBodies {
       code,
       `${this.#service}: ${what} while reading the response body of attempt ${attempt.number} from ${attempt.endpoint.id}`,
       { service: this.#service, endpoint: attempt.endpoint.id, attempt: attempt.number },
-      // A deadline the caller set is the caller's doing; the client's own total is the upstream's (see MeshkitError.blame).
-      { ...(cause === undefined ? {} : { cause }), ...(code === 'ERR_DEADLINE_EXCEEDED' && attempt.call.deadlineIsCallers ? { blame: 'caller' as const } : {}) },
+      // A deadline the caller set is the caller's doing, unless an attempt had failed by the upstream's; the client's own total is the upstream's.
+      {
+        ...(cause === undefined ? {} : { cause }),
+        ...(code === 'ERR_DEADLINE_EXCEEDED' && attempt.call.deadlineIsCallers && !attempt.call.upstreamFailed ? { blame: 'caller' as const } : {}),
+      },
     );
   }
 }

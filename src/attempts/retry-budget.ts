@@ -71,19 +71,32 @@ export class RetryBudget {
 
   /** Takes a retry from the budget if one is left; false when the budget is spent. */
   tryRetry(now: number): boolean {
-    this.#rotate(now);
-    const allowed = this.#settings.minPerSecond * (this.#settings.ttlMs / 1000) + this.#settings.ratio * this.#callSum;
-    if (this.#retrySum + 1 > allowed) return false;
+    if (!this.canRetry(now)) return false;
     this.#retries[this.#index] = (this.#retries[this.#index] as number) + 1;
     this.#retrySum++;
     return true;
   }
 
+  /**
+   * Whether a retry is left now, without taking it: {@link tryRetry} at the
+   * same `now` then succeeds. For a check before a wait (a backoff) or before
+   * spending another budget too (a hedge spends this one and the retry
+   * budget), so a refusal elsewhere spends nothing here.
+   */
+  canRetry(now: number): boolean {
+    this.#rotate(now);
+    return this.#retrySum + 1 <= this.#allowed();
+  }
+
   /** Retries left now (for status pages). */
   remaining(now: number): number {
     this.#rotate(now);
-    const allowed = this.#settings.minPerSecond * (this.#settings.ttlMs / 1000) + this.#settings.ratio * this.#callSum;
-    return Math.max(0, Math.floor(allowed - this.#retrySum));
+    return Math.max(0, Math.floor(this.#allowed() - this.#retrySum));
+  }
+
+  /** Retries the window allows in all: the floor plus the ratio of its calls. */
+  #allowed(): number {
+    return this.#settings.minPerSecond * (this.#settings.ttlMs / 1000) + this.#settings.ratio * this.#callSum;
   }
 
   #rotate(now: number): void {

@@ -93,13 +93,19 @@ export class RetryLoop {
     }
     const now = clock.now();
     if (now + delay >= call.deadline) return asked !== undefined && asked > 0 ? 'retry-after' : 'deadline';
-    // The budget is spent only for a retry that will happen; a spent budget ends the call with its last result.
-    if (this.#budget !== undefined && !this.#budget.tryRetry(now)) {
-      if (call.observed) this.#observer?.retryBudgetExhausted?.(call);
-      return 'budget';
-    }
+    // A spent budget ends the call with its last result at once, not after a backoff for nothing.
+    if (this.#budget !== undefined && !this.#budget.canRetry(now)) return this.#budgetRefused(call);
     if (delay > 0) await new Pause(clock, call).wait(delay);
     if (call.stopped !== undefined || this.#runner.closing() !== undefined) return 'stopped';
-    return clock.now() < call.deadline ? undefined : 'deadline';
+    const after = clock.now();
+    if (after >= call.deadline) return 'deadline';
+    // The token is taken only now, for a retry that will start: an abort or close during the backoff costs none.
+    if (this.#budget !== undefined && !this.#budget.tryRetry(after)) return this.#budgetRefused(call);
+    return undefined;
+  }
+
+  #budgetRefused(call: Call): 'budget' {
+    if (call.observed) this.#observer?.retryBudgetExhausted?.(call);
+    return 'budget';
   }
 }

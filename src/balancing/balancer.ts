@@ -73,5 +73,14 @@ export interface BalancerEnvironment {
 export interface BalancerFactory {
   /** The algorithm's name (`round-robin`, `p2c-peak-ewma`, ...). */
   readonly name: string;
+  /**
+   * True when its pickers read `PickArgs.subset` (`subsets()` does, and a
+   * balancer wrapping one, such as `zoneAware({ inner: subsets(...) })`).
+   * A call naming a `subset` on a client whose balancer does not is refused
+   * with `ERR_INVALID_ARGUMENT`: the name would be ignored and the call sent
+   * anywhere. Set it on a balancer of your own that reads `subset`. Default
+   * false.
+   */
+  readonly readsSubset?: boolean;
   create(environment: BalancerEnvironment): Balancer;
 }

@@ -110,6 +110,7 @@ export function subsets(options: SubsetOptions, inner: BalancerFactory): Balance
 
   return Object.freeze({
     name: `subsets(${inner.name})`,
+    readsSubset: true,
     create(environment: BalancerEnvironment): Balancer {
       const everything = inner.create(environment);
       const routes = new Map<string, Route>();

@@ -146,6 +146,8 @@ export function zoneAware(options: ZoneAwareOptions): BalancerFactory {
   }
   return Object.freeze({
     name: `zone-aware(${inner.name})`,
+    // Both halves run the inner balancer's pickers, which see the call's subset.
+    readsSubset: inner.readsSubset === true,
     create(environment: BalancerEnvironment): Balancer {
       const local = inner.create(environment);
       const others = inner.create(environment);

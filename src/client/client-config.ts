@@ -16,7 +16,7 @@ import type { ResolvedRequestDefaults } from './request-shape.js';
 export interface ClientConfig {
   readonly name: string;
   readonly resolver: Resolver;
-  readonly balancer: { readonly name: string; create(environment: { service: string; clock: Clock }): Balancer };
+  readonly balancer: { readonly name: string; readonly readsSubset?: boolean; create(environment: { service: string; clock: Clock }): Balancer };
   readonly timeouts: TimeoutSettings;
   readonly retry: RetrySettings;
   readonly transport: HttpTransportFactory;

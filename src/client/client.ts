@@ -18,11 +18,11 @@ import { ActiveHealthChecker, UndiciProber } from '../health/active-health-check
 import { HEALTH_CHECK_ONLY_DETECTION } from '../health/active-health-check-options.js';
 import { EndpointHealthFilter } from '../health/endpoint-health-filter.js';
 import { resolveOutlierDetection } from '../health/outlier-options.js';
-import { functionClassifier, functionTransport, type GovernedFunction } from '../transports/function.js';
+import { functionClassifier, functionTransport, functionTransportDiscarding, type GovernedFunction } from '../transports/function.js';
 import { httpClassifier } from '../transports/http-classifier.js';
 import { isReplayableBody, type HttpRequest, type HttpResponse } from '../transports/http-types.js';
 import type { Transport } from '../transports/transport.js';
-import { unknownCallKey, unknownOptionError, unknownRequestKey } from './call-option-keys.js';
+import { invalidCallOption, unknownCallKey, unknownOptionError, unknownRequestKey } from './call-option-keys.js';
 import { callOwners } from './client-events.js';
 import { ClientHooks } from './client-hooks.js';
 import { debugClient } from './debug-log.js';
@@ -57,6 +57,8 @@ export class Client extends ClientHooks implements AsyncDisposable {
   readonly #invoke: Invoke;
   readonly #checker: ActiveHealthChecker | undefined;
   readonly #observer: CallObserver | undefined;
+  /** Whether the balancer reads a call's `subset` (`BalancerFactory.readsSubset`): without it a call's `subset` names none. */
+  readonly #hasSubsets: boolean;
   #closing: Promise<void> | undefined = undefined;
   readonly #onClose = new Set<() => void | Promise<void>>();
 
@@ -68,6 +70,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
     this.#clock = config.clock;
     this.#timers = new TimerQueue(config.clock);
     const balancer = config.balancer.create({ service: config.name, clock: config.clock });
+    this.#hasSubsets = config.balancer.readsSubset === true;
     this.#http = config.transport.create({ bodyTimeout: config.timeouts.bodyTimeout, perTry: config.timeouts.perTry });
     this.#httpClassifier = httpClassifier(config.retry.statuses);
     this.#state = new EndpointState(config.name, config.resolver, balancer, config.clock, (endpoints) => {
@@ -122,7 +125,11 @@ export class Client extends ClientHooks implements AsyncDisposable {
   /**
    * The fast path: one HTTP request on undici, governed. Resolves with
    * undici's `{ statusCode, headers, body }` (read or `dump()` the body);
-   * a final 5xx response is returned, not thrown.
+   * a final 5xx response is returned, not thrown. A bad option (an unknown
+   * key, a `method` that is not a non-empty string, a non-boolean
+   * `idempotent`, a `signal` that is not an AbortSignal, a `key` or `subset`
+   * that is not a string, or a `subset` on a client without `.subsets()`)
+   * rejects with `ERR_INVALID_ARGUMENT` naming it, and nothing is sent.
    */
   request(options: RequestOptions): Promise<HttpResponse> {
     if (options === null || typeof options !== 'object') {
@@ -130,6 +137,10 @@ export class Client extends ClientHooks implements AsyncDisposable {
     }
     const unknown = unknownRequestKey(options);
     if (unknown !== undefined) return Promise.reject(unknownOptionError('request', unknown, (options as Record<string, unknown>)[unknown]));
+    const method = options.method;
+    if (method !== undefined && (typeof method !== 'string' || method.length === 0)) {
+      return Promise.reject(invalidArgument('options.method', 'an HTTP method (a non-empty string)', method));
+    }
     let request: HttpRequest = options as HttpRequest;
     const defaults = this.config.requestDefaults;
     // Sent as given when complete; otherwise a copy with the path checked, base path, query, JSON body and default headers.
@@ -146,7 +157,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
       this.#http,
       this.#httpClassifier,
       options,
-      isIdempotentRequest(options.method ?? 'GET', request.headers, options.idempotent),
+      isIdempotentRequest(method ?? 'GET', request.headers, options.idempotent),
       isReplayableBody(request.body),
     ) as Promise<HttpResponse>;
   }
@@ -155,8 +166,9 @@ export class Client extends ClientHooks implements AsyncDisposable {
    * fetch-compatible: `client.fetch('/v1/orders/42', init)` or
    * `client.fetch('http://orders/v1/orders/42')` (the host names the
    * service and is not contacted: the service's endpoints are). A malformed
-   * or relative URL, a port, or a scheme the transport does not speak rejects
-   * with `ERR_INVALID_ARGUMENT`. Returns a standard `Response` whose `url` is
+   * or relative URL, a port, a scheme the transport does not speak, an
+   * `init.method` that is not a non-empty string or an `init.signal` that is
+   * not an AbortSignal rejects with `ERR_INVALID_ARGUMENT`. Returns a standard `Response` whose `url` is
    * the URL asked for. This is the compatibility path; `request()` is faster.
    */
   fetch(input: FetchInput, init?: RequestInit): Promise<Response> {
@@ -172,21 +184,35 @@ export class Client extends ClientHooks implements AsyncDisposable {
    * error is a connection failure. `options.classify` / `classifyError` /
    * `discard` / `replayable` let an adapter report a returned value as a
    * (retryable) failure, as `request()` does for a 503.
+   *
+   * `classify`, `classifyError` and `discard` must be functions and
+   * `idempotent` and `replayable` booleans, else the call rejects with
+   * `ERR_INVALID_ARGUMENT` naming the option (as for the options of
+   * `request()`) and `fn` never runs. A `classify` or `classifyError` that
+   * throws (or returns no Outcome) ends the call, unretried, with
+   * `ERR_INVALID_ARGUMENT` (blame `'caller'`, the thrown error as `cause`);
+   * it moves no breaker or endpoint health. A `discard` that throws is
+   * ignored: the value is being dropped anyway.
    */
   call<T>(fn: GovernedFunction<T>, options: GovernedCallOptions<T> = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('fn', 'a function (endpoint, attempt) => Promise', fn));
     if (options === null || typeof options !== 'object') return Promise.reject(invalidArgument('options', '{ idempotent?, timeout?, signal?, ... }', options));
     const unknown = unknownCallKey(options);
     if (unknown !== undefined) return Promise.reject(unknownOptionError('call', unknown, (options as Record<string, unknown>)[unknown]));
-    const { classify, classifyError: classifyThrown, discard } = options;
+    const { classify, classifyError: classifyThrown, discard, replayable } = options;
+    // Called later from the attempt's I/O callback, where a non-function would throw past the caller.
+    if (classify !== undefined && typeof classify !== 'function') return Promise.reject(invalidArgument('options.classify', 'a function (result) => Outcome', classify));
+    if (classifyThrown !== undefined && typeof classifyThrown !== 'function') {
+      return Promise.reject(invalidArgument('options.classifyError', 'a function (error) => Outcome', classifyThrown));
+    }
+    if (discard !== undefined && typeof discard !== 'function') return Promise.reject(invalidArgument('options.discard', 'a function (result) => void', discard));
+    if (replayable !== undefined && typeof replayable !== 'boolean') return Promise.reject(invalidArgument('options.replayable', 'true or false', replayable));
     // Adapters (got, gRPC) say which results and errors are failures; plain calls keep the shared constants.
     const classifier: Classifier = classify === undefined && classifyThrown === undefined
       ? functionClassifier
       : { response: (classify ?? functionClassifier.response) as Classifier['response'], error: classifyThrown ?? functionClassifier.error };
-    const transport: CallTransport = discard === undefined
-      ? functionTransport
-      : { send: functionTransport.send, discard: discard as CallTransport['discard'] };
-    return this.#run(fn, transport, classifier, options, options.idempotent === true, options.replayable !== false) as Promise<T>;
+    const transport: CallTransport = discard === undefined ? functionTransport : functionTransportDiscarding(discard as (result: unknown) => void);
+    return this.#run(fn, transport, classifier, options, options.idempotent === true, replayable !== false) as Promise<T>;
   }
 
   /**
@@ -317,6 +343,8 @@ export class Client extends ClientHooks implements AsyncDisposable {
     idempotent: boolean,
     replayable: boolean,
   ): Promise<unknown> {
+    const invalid = invalidCallOption(options, this.#hasSubsets);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const now = this.#clock.now();
     // A call made while serving an inbound request inherits what is left of that request's deadline.
     let total = Math.min(this.config.timeouts.total, inboundRemainingMs());

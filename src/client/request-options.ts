@@ -4,19 +4,28 @@ import type { HttpBody, HttpHeaders } from '../transports/http-types.js';
 
 /** Options every governed call accepts. */
 export interface CallOptions {
-  /** Cancels the call and every attempt in flight. Default none. */
+  /** Cancels the call and every attempt in flight. Default none; anything but an `AbortSignal` is `ERR_INVALID_ARGUMENT`. */
   readonly signal?: AbortSignal | undefined;
   /**
    * Whether the call may be sent more than once. Default: true for GET, HEAD,
    * OPTIONS, PUT, DELETE, TRACE and requests with an `Idempotency-Key` header;
-   * false otherwise, and false for `client.call` unless set.
+   * false otherwise, and false for `client.call` unless set. Anything but a
+   * boolean (`'false'`) is `ERR_INVALID_ARGUMENT`.
    */
   readonly idempotent?: boolean | undefined;
   /** A total timeout for this call; the tighter of it and the client's `timeout.total` wins. Default none. */
   readonly timeout?: Duration | undefined;
-  /** Routing key for hash-based balancers (a user or session id): equal keys go to the same endpoint. Default none. */
+  /**
+   * Routing key for hash-based balancers (a user or session id): equal keys go
+   * to the same endpoint. Default none. A string: anything else (a number) is
+   * `ERR_INVALID_ARGUMENT`.
+   */
   readonly key?: string | undefined;
-  /** A named subset from `.subsets()` to send this call to (`'v2'`). Default: the client's split, or every endpoint. */
+  /**
+   * A named subset from `.subsets()` to send this call to (`'v2'`). Default:
+   * the client's split, or every endpoint. A name the client does not have
+   * (any name, on a client without subsets) is `ERR_INVALID_ARGUMENT`.
+   */
   readonly subset?: string | undefined;
 }
 
@@ -24,7 +33,7 @@ export interface CallOptions {
 export interface RequestOptions extends CallOptions {
   /** Path and query, starting with `/`. Default `/`. */
   readonly path?: string;
-  /** HTTP method, sent as given. Default `GET`. */
+  /** HTTP method, sent as given. Default `GET`. Anything but a non-empty string is `ERR_INVALID_ARGUMENT`. */
   readonly method?: string;
   /** Request headers. Default none. */
   readonly headers?: HttpHeaders;
@@ -78,13 +87,26 @@ export interface GovernedCallOptions<T = unknown> extends CallOptions {
    * Classifies a value the function returned. Default: every value is a
    * success. Return a failed, retryable outcome for a response that asks for
    * a retry (an HTTP 503); if no retry follows, the value still reaches the
-   * caller, as `request()` returns a final 5xx.
+   * caller, as `request()` returns a final 5xx. If it throws (or returns no
+   * Outcome), the call ends, unretried, with `ERR_INVALID_ARGUMENT` (blame
+   * `'caller'`, what it threw as `cause`).
    */
   readonly classify?: ((result: T) => Outcome) | undefined;
-  /** Classifies an error the function threw. Default `classifyError` (by code: connect, reset, timeout; others fatal). */
+  /**
+   * Classifies an error the function threw. Default `classifyError` (by code:
+   * connect, reset, timeout; others fatal). Throwing ends the call as for `classify`.
+   */
   readonly classifyError?: ((error: unknown) => Outcome) | undefined;
-  /** Releases a returned value that will not reach the caller (a retried response, a hedging loser). Default none. */
+  /**
+   * Releases a returned value that will not reach the caller (a retried
+   * response, a hedging loser). Default none. What it throws is ignored.
+   */
   readonly discard?: ((result: T) => void) | undefined;
-  /** False when an attempt consumes what it cannot send again (a streamed body): the call is then never retried. Default true. */
+  /**
+   * False when an attempt consumes what it cannot send again (a streamed
+   * body): the call is then never retried. Default true. Anything but a
+   * boolean is `ERR_INVALID_ARGUMENT`, as is a `classify`, `classifyError`
+   * or `discard` that is not a function.
+   */
   readonly replayable?: boolean | undefined;
 }

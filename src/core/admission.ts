@@ -82,3 +82,23 @@ export function releaseSafely(gate: AdmissionGate, call: CallContext, error: unk
     process.emitWarning(`an admission gate's release threw: ${String(thrown)}`, { code: 'MESHKIT_GATE_ERROR' });
   }
 }
+
+/**
+ * @internal Runs `gates` in order, outermost first, counting in
+ * `call.admitted` those that admitted the call; returns the first refusal,
+ * or undefined when every gate admitted it.
+ */
+export function admitAll(gates: readonly AdmissionGate[], call: CallContext & { admitted: number }): unknown {
+  for (let i = 0; i < gates.length; i++) {
+    const refusal = admitSafely(gates[i] as AdmissionGate, call);
+    if (refusal !== undefined) return refusal;
+    call.admitted = i + 1;
+  }
+  return undefined;
+}
+
+/** @internal Releases the gates that admitted `call` (see {@link admitAll}), innermost first, as `wrap` stages would. */
+export function releaseAdmitted(gates: readonly AdmissionGate[], call: CallContext & { admitted: number }, error: unknown): void {
+  for (let i = call.admitted - 1; i >= 0; i--) releaseSafely(gates[i] as AdmissionGate, call, error);
+  call.admitted = 0;
+}

@@ -20,8 +20,12 @@ function hasIdempotencyKey(headers: unknown): boolean {
 /**
  * Whether an HTTP request may be sent more than once: an idempotent method, an
  * explicit opt-in, or an `Idempotency-Key` header (the server deduplicates).
+ * Only a boolean `optIn` counts (`'false'` is not true), and a `method` that
+ * is not a string is not idempotent: the client rejects both before asking,
+ * so these are the safe answers should a caller not.
  */
 export function isIdempotentRequest(method: string, headers: unknown, optIn: boolean | undefined): boolean {
-  if (optIn !== undefined) return optIn;
+  if (typeof optIn === 'boolean') return optIn;
+  if (typeof method !== 'string') return false;
   return IDEMPOTENT_METHODS.has(method) || IDEMPOTENT_METHODS.has(method.toUpperCase()) || hasIdempotencyKey(headers);
 }

@@ -21,8 +21,10 @@ export interface BulkheadOptions {
   /**
    * How long a queued call waits for a slot before it is rejected
    * (`ERR_LIMIT_EXCEEDED`, `details.limit === 'queueTimeout'`). The call's own
-   * deadline bounds the wait too (then it rejects with `ERR_DEADLINE_EXCEEDED`),
-   * and its signal aborts it (`ERR_ABORTED`). `Infinity` (or `'Infinity'`)
+   * deadline bounds the wait too (then it rejects with `ERR_DEADLINE_EXCEEDED`,
+   * blamed on the caller when the deadline is the caller's, else `'local'`:
+   * never on the upstream, so no breaker counts it), and its signal aborts it
+   * (`ERR_ABORTED`). `Infinity` (or `'Infinity'`)
    * leaves only the deadline and the signal. At most 2^31 - 1 ms (Node's timer
    * limit) otherwise. Default `'1s'`. Ignored when `maxQueue` is 0.
    */
@@ -337,10 +339,16 @@ function abortedError(call: CallContext, reason: unknown): MeshkitError {
   return new MeshkitError('ERR_ABORTED', `${call.service}: the call was aborted`, { service: call.service }, { cause: reason });
 }
 
+/**
+ * The deadline ran out while the call waited for a slot. Nothing was sent, so
+ * it is never the upstream's doing (an outer breaker must not count it): the
+ * caller's when the deadline is the caller's, else local (the queue was full
+ * for the whole of the client's own bound).
+ */
 function deadlineError(call: CallContext): MeshkitError {
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded while queued in the bulkhead`, {
     service: call.service, attempts: call.attempts,
-  });
+  }, { blame: call.deadlineIsCallers ? 'caller' : 'local' });
 }
 
 function closedError(call: CallContext): MeshkitError {

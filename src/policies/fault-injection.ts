@@ -252,9 +252,10 @@ export function faultInjection(options: FaultInjectionOptions = {}): FaultInject
     delays++;
     await new InjectedDelay(clock, call, pending).wait(pastDeadline ? Math.max(0, remaining) : delayMs);
     if (pastDeadline) {
+      // As for a real slow upstream: a deadline the caller chose running out is the caller's doing, the client's own is the upstream's.
       throw new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during an injected delay of ${delayMs} ms`, {
         service: call.service, fault: 'delay', delayMs,
-      });
+      }, { blame: call.deadlineIsCallers ? 'caller' : 'upstream' });
     }
     if (!closed && hit(abortPercent)) return injectAbort(call) as Promise<U>;
     return next(call);

@@ -16,6 +16,25 @@ export const functionTransport: CallTransport<GovernedFunction<unknown>, unknown
   discard(): void {},
 });
 
+/**
+ * {@link functionTransport} for a `call()` given a `discard`: every place the
+ * attempt loop drops a value (a retried result, a hedge that lost, a late
+ * answer, a fallback's replaced one) goes through it, so a `discard` that
+ * throws cannot break the call; the value is being dropped anyway.
+ */
+export function functionTransportDiscarding(discard: (result: unknown) => void): CallTransport<GovernedFunction<unknown>, unknown> {
+  return {
+    send: functionTransport.send,
+    discard(result: unknown): void {
+      try {
+        discard(result);
+      } catch {
+        // Ignored: see above.
+      }
+    },
+  };
+}
+
 /** A returned value is a success; a thrown error is classified by its code (connect, reset, timeout, other). */
 export const functionClassifier: Classifier = Object.freeze({
   response: (): Outcome => Outcomes.success,

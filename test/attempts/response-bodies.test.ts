@@ -61,6 +61,33 @@ describe('response bodies stay within the call\'s bounds (request())', () => {
     assert.ok(performance.now() - started < 1300);
   });
 
+  it('a per-call timeout running out in the body is the caller\'s, unless an attempt before had failed by the upstream\'s doing', async () => {
+    await using c = client('orders').endpoints([upstream.address]).retry({ attempts: 2, backoff: { base: 1, cap: 1 } }).build();
+    let res = await c.request({ path: '/stall', timeout: '300ms' });
+    let error = await readError(res.body.text());
+    assert.ok(isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'), `got ${String(error)}`);
+    assert.equal(error.blame, 'caller');
+    // The first answer is a 503, the retry's body stalls: the upstream failed this call before its deadline ran out.
+    let served = 0;
+    const handler = upstream.handler;
+    upstream.handler = (req, res) => {
+      if (served++ === 0) {
+        res.statusCode = 503;
+        res.end();
+      } else stallBody(res);
+    };
+    try {
+      res = await c.request({ path: '/stall', timeout: '300ms' });
+      assert.equal(res.statusCode, 200);
+      error = await readError(res.body.text());
+      assert.ok(isMeshkitError(error, 'ERR_DEADLINE_EXCEEDED'), `got ${String(error)}`);
+      assert.equal(error.blame, 'upstream');
+      assert.equal(served, 2);
+    } finally {
+      upstream.handler = handler;
+    }
+  });
+
   it('the caller\'s abort errors the body with ERR_ABORTED (cause: the reason), closes its connection and charges nobody', async () => {
     await using c = client('orders').endpoints([upstream.address]).timeout({ total: '10s' })
       .outlierDetection({ consecutiveGatewayFailures: 5 }).build();

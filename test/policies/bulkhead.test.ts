@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { client, isMeshkitError, roundRobin, systemClock, type Classifier, type CallContext } from '../../src/index.js';
+import { circuitBreaker, client, isMeshkitError, roundRobin, systemClock, type Classifier, type CallContext } from '../../src/index.js';
 import type { CallTransport } from '../../src/core/call-transport.js';
 import { bulkhead, type BulkheadPolicy } from '../../src/policies/bulkhead.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
@@ -12,8 +12,10 @@ import { startUpstream } from '../helpers/upstream.js';
 const noTransport = {} as CallTransport;
 const noClassifier = {} as Classifier;
 
-function makeCall(options: { deadline?: number; signal?: AbortSignal } = {}): CallRecord {
-  return new CallRecord('svc', undefined, noTransport, noClassifier, 0, options.deadline ?? Infinity, true, true, options.signal);
+function makeCall(options: { deadline?: number; signal?: AbortSignal; deadlineIsCallers?: boolean } = {}): CallRecord {
+  const call = new CallRecord('svc', undefined, noTransport, noClassifier, 0, options.deadline ?? Infinity, true, true, options.signal);
+  call.deadlineIsCallers = options.deadlineIsCallers ?? false;
+  return call;
 }
 
 /** A `next` whose calls stay pending until the test settles them, in the order they started. */
@@ -179,6 +181,23 @@ describe('bulkhead state machine (virtual clock)', () => {
     await clock.advance(1);
     assert.equal(isMeshkitError(soon.error, 'ERR_DEADLINE_EXCEEDED'), true);
     assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('a deadline that runs out in the queue is never the upstream\'s: the caller\'s when it set it, else local', async () => {
+    const clock = new VirtualClock(1000);
+    const bh = bulkhead({ maxConcurrent: 1, maxQueue: 4, queueTimeout: '10s', clock });
+    const { next } = controlledNext();
+    const invoke = bh.wrap(next);
+    track(invoke(makeCall()));
+    const callersSoon = track(invoke(makeCall({ deadline: 1050, deadlineIsCallers: true })));
+    const ownSoon = track(invoke(makeCall({ deadline: 1050 })));
+    const callersPast = track(invoke(makeCall({ deadline: 1000, deadlineIsCallers: true })));
+    const ownPast = track(invoke(makeCall({ deadline: 1000 })));
+    await clock.advance(50);
+    const blames = [callersSoon, ownSoon, callersPast, ownPast].map((r) =>
+      isMeshkitError(r.error, 'ERR_DEADLINE_EXCEEDED') ? r.error.blame : `not a deadline error: ${String(r.error)}`);
+    assert.deepEqual(blames, ['caller', 'local', 'caller', 'local']);
+    assert.equal(bh.snapshot().rejected, 0, 'a deadline is not a bulkhead refusal');
   });
 
   it('an aborted queued call leaves the queue with ERR_ABORTED; the next one keeps its place', async () => {
@@ -356,6 +375,26 @@ describe('bulkhead with a real client and a slow upstream', () => {
     await res.body.dump();
     assert.equal(res.statusCode, 200);
     assert.equal(bh.snapshot().rejected, 1);
+  });
+
+  it('callers whose own short deadline runs out in the queue do not open an outer breaker on a healthy upstream', async (t) => {
+    const upstream = await startUpstream({ delayMs: 300 });
+    t.after(() => upstream.close());
+    const breaker = circuitBreaker({ volumeThreshold: 5, errorThreshold: 0.5 });
+    await using c = client('bulkhead-blame-it').endpoints([upstream.address]).timeout({ total: '10s' })
+      .policy(breaker).policy(bulkhead({ maxConcurrent: 1, maxQueue: 10 })).build();
+    const holding = c.request({ path: '/' });
+    const impatient = await Promise.all(Array.from({ length: 6 }, () => c.request({ path: '/', timeout: 50 }).then(
+      (res) => `status ${res.statusCode}`,
+      (error: unknown) => isMeshkitError(error) ? `${error.code} ${error.blame}` : String(error),
+    )));
+    assert.deepEqual(impatient, Array(6).fill('ERR_DEADLINE_EXCEEDED caller'));
+    await (await holding).body.dump();
+    assert.equal(breaker.state, 'closed');
+    const res = await c.request({ path: '/' });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200, 'the healthy upstream is still reachable');
+    assert.equal(upstream.requests.length, 2, 'the impatient calls were never sent');
   });
 
   it('a queued call gives up after queueTimeout while the upstream is slow', async (t) => {

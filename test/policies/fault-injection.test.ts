@@ -117,6 +117,19 @@ describe('faultInjection', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  it('blames a delay crossing the deadline as a slow upstream would be: the caller when it chose the deadline, else the upstream', async () => {
+    for (const callers of [true, false]) {
+      const clock = new VirtualClock();
+      const { next } = recorder(clock);
+      const call = httpCall(clock, { deadline: 300 });
+      call.deadlineIsCallers = callers;
+      const state = settled(faultInjection({ delay: { percent: 100, duration: '1s' }, clock }).wrap(next)(call));
+      await clock.advance(300);
+      assert.ok(isMeshkitError(state.error, 'ERR_DEADLINE_EXCEEDED'));
+      assert.equal(state.error.blame, callers ? 'caller' : 'upstream');
+    }
+  });
+
   it('ends a delay at once when the caller aborts, and removes its listener', async () => {
     const clock = new VirtualClock();
     const { reached, next } = recorder(clock);
