@@ -7,7 +7,6 @@ import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readFunction, readString } from '../core/options.js';
 import type { Invoke, Policy } from '../core/policy.js';
 
-
 /** Node's timer limit, as opossum's durations reach `setTimeout`/`setInterval` unchanged. */
 const TIMER_LIMIT = `<= ${MAX_DURATION_MS} (Node's timer limit)`;
 
