@@ -58,7 +58,8 @@ export function resolveRetry(options: RetryOptions | false): RetrySettings {
   const capMs = parseDuration(backoff['cap'] ?? Math.max(DEFAULT_RETRY.capMs, baseMs), 'retry.backoff.cap');
   if (capMs < baseMs) throw invalidConfig('retry.backoff.cap', `a duration >= retry.backoff.base (${baseMs} ms)`, backoff['cap']);
   const statuses = o['statuses'] ?? DEFAULT_RETRY.statuses;
-  if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+  // Array.from turns a sparse array's holes into undefined, which `every` alone would skip (and the copy keep).
+  if (!Array.isArray(statuses) || !Array.from(statuses as unknown[]).every((s) => Number.isInteger(s) && (s as number) >= 100 && (s as number) <= 599)) {
     throw invalidConfig('retry.statuses', 'an array of HTTP status codes (100-599)', statuses);
   }
   const maxRetryAfterMs = parseDuration(o['maxRetryAfter'] ?? DEFAULT_RETRY.maxRetryAfterMs, 'retry.maxRetryAfter');

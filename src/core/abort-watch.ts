@@ -30,8 +30,9 @@ export class AbortWatch<T> {
         items.clear();
       };
       watched = { items, listener };
-      this.#watched.set(signal, watched);
+      // Listening first: a signal that cannot be listened to (it throws) leaves no entry without a listener behind.
       signal.addEventListener('abort', listener, { once: true });
+      this.#watched.set(signal, watched);
     }
     watched.items.add(item);
   }

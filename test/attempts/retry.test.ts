@@ -17,6 +17,8 @@ describe('resolveRetry', () => {
     const cases: [unknown, string][] = [
       [{ attempts: 11 }, 'retry.attempts'], [{ attempts: '3' }, 'retry.attempts'], [{ backoff: 5 }, 'retry.backoff'],
       [{ backoff: { cap: 'x' } }, 'retry.backoff.cap'], [{ statuses: 'all' }, 'retry.statuses'], [null, 'retry'],
+      // A hole, as a stray comma makes one: every() would skip it.
+      [{ statuses: [502, , 503] }, 'retry.statuses'], [{ statuses: [502, 600] }, 'retry.statuses'],
     ];
     for (const [options, option] of cases) {
       assert.throws(() => resolveRetry(options as never), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === option);
