@@ -147,11 +147,12 @@ export function describeValue(value: unknown): string {
 }
 
 /** Builds the `ERR_INVALID_CONFIG` error: names the option, the expectation and the bad value. */
-export function invalidConfig(option: string, expected: string, value: unknown): MeshkitError {
+export function invalidConfig(option: string, expected: string, value: unknown, options?: ErrorOptions): MeshkitError {
   return new MeshkitError(
     'ERR_INVALID_CONFIG',
     `Invalid option ${option}: expected ${expected}, got ${describeValue(value)}`,
     { option, expected, value },
+    options,
   );
 }
 

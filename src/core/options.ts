@@ -49,18 +49,27 @@ export function isOptionsObject(value: unknown): value is Readonly<Record<string
  * Checks that `value` is an options object whose own keys are all in
  * `known`. Throws `ERR_INVALID_CONFIG` naming `option` when it is not an
  * object, or `option.key` with the nearest known key when a key is unknown.
- * Keys whose value is `undefined` are checked too: a typo is a typo.
+ * Keys whose value is `undefined` are checked too: a typo is a typo. Every
+ * value is read once here, so a getter that throws is `ERR_INVALID_CONFIG`
+ * naming its key (what it threw as `cause`), not a raw error from whichever
+ * reader comes later.
  */
 export function checkOptions(value: unknown, option: string, known: readonly string[]): Readonly<Record<string, unknown>> {
   if (!isOptionsObject(value)) {
     throw invalidConfig(option, known.length === 0 ? 'no options (it takes none)' : `an options object { ${known.join(', ')} }`, value);
   }
   for (const key of Object.keys(value)) {
+    let given: unknown;
+    try {
+      given = value[key];
+    } catch (error) {
+      throw invalidConfig(`${option}.${key}`, 'a value that can be read', 'a getter that threw', { cause: error });
+    }
     if (known.includes(key)) continue;
-    if (known.length === 0) throw invalidConfig(`${option}.${key}`, 'no options (it takes none)', value[key]);
+    if (known.length === 0) throw invalidConfig(`${option}.${key}`, 'no options (it takes none)', given);
     const near = nearestKey(key, known);
     const hint = near === undefined ? `one of ${known.join(', ')}` : `one of ${known.join(', ')} (did you mean \`${near}\`?)`;
-    throw invalidConfig(`${option}.${key}`, `a known option: ${hint}`, value[key]);
+    throw invalidConfig(`${option}.${key}`, `a known option: ${hint}`, given);
   }
   return value;
 }

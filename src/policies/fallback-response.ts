@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { invalidConfig, MeshkitError } from '../core/errors.js';
+import { invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readNumber } from '../core/options.js';
 import type { HttpResponse } from '../transports/http-types.js';
 
@@ -90,8 +90,7 @@ function toJson(body: object): string {
     cause = error;
   }
   if (typeof json === 'string') return json;
-  const error = invalidConfig('staticResponse.body', 'an object JSON.stringify can serialise (no BigInt, no cycle, a toJSON giving a value)', body);
-  throw new MeshkitError(error.code, error.message, error.details, cause === undefined ? undefined : { cause });
+  throw invalidConfig('staticResponse.body', 'an object JSON.stringify can serialise (no BigInt, no cycle, a toJSON giving a value)', body, cause === undefined ? undefined : { cause });
 }
 
 /**

@@ -62,6 +62,15 @@ describe('checkOptions', () => {
     invalid(() => checkOptions({ totl: undefined }, 'timeout', known), 'timeout.totl');
   });
 
+  it('names a key whose getter throws, with what it threw as cause, known key or not', () => {
+    const thrown = new Error('not readable');
+    for (const key of ['perTry', 'perTyr']) {
+      const options = Object.defineProperty({}, key, { enumerable: true, get: () => { throw thrown; } });
+      assert.throws(() => checkOptions(options, 'timeout', known), (error: unknown) =>
+        isMeshkitError(error, 'ERR_INVALID_CONFIG') && error.details['option'] === `timeout.${key}` && error.cause === thrown);
+    }
+  });
+
   it('refuses anything that is not a plain options object, naming the option', () => {
     for (const value of [null, undefined, 42, 'perTry', [], () => ({}), true]) invalid(() => checkOptions(value, 'timeout', known), 'timeout');
   });
