@@ -29,6 +29,12 @@ const REFUSED_CODES: ReadonlySet<string> = new Set([
  */
 const NO_OWN_IDENTITY: Outcome = Object.freeze({ reason: 'error', blame: 'local', ok: false, retryable: false, status: 0 });
 
+/**
+ * A deadline that ran out before anything was sent (a nested client's
+ * bulkhead queue, say): meshkit's own doing, so no endpoint is charged.
+ */
+const LOCAL_DEADLINE: Outcome = Object.freeze({ reason: 'deadline', blame: 'local', ok: false, retryable: false, status: 0 });
+
 /** Codes of transport-level timeouts (undici's own header and body timeouts). */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -42,7 +48,7 @@ export function classifyError(error: unknown): Outcome {
   if (isMeshkitError(error)) {
     switch (error.code) {
       case 'ERR_TIMEOUT': return Outcomes.timeout;
-      case 'ERR_DEADLINE_EXCEEDED': return error.blame === 'caller' ? Outcomes.deadline : Outcomes.totalTimeout;
+      case 'ERR_DEADLINE_EXCEEDED': return error.blame === 'caller' ? Outcomes.deadline : error.blame === 'local' ? LOCAL_DEADLINE : Outcomes.totalTimeout;
       case 'ERR_ABORTED': return error.blame === 'caller' ? Outcomes.aborted : Outcomes.cancelled;
       case 'ERR_CLIENT_CLOSED': return Outcomes.cancelled;
       case 'ERR_INVALID_ARGUMENT': return Outcomes.refused;

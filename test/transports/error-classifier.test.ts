@@ -17,6 +17,9 @@ describe('classifyError', () => {
   it('maps meshkit errors and leaves unknown errors as non-retryable failures', () => {
     assert.equal(classifyError(new MeshkitError('ERR_TIMEOUT', 't')).reason, 'timeout');
     assert.equal(classifyError(new MeshkitError('ERR_DEADLINE_EXCEEDED', 'd')).retryable, false);
+    // Whose deadline it was decides who is charged: a nested client's queue wait (local) charges no endpoint.
+    assert.deepEqual(['caller', 'local', 'upstream'].map((blame) => classifyError(new MeshkitError('ERR_DEADLINE_EXCEEDED', 'd', {}, { blame: blame as 'caller' })).blame),
+      ['caller', 'local', 'upstream']);
     assert.equal(classifyError(new MeshkitError('ERR_ABORTED', 'a')).reason, 'aborted');
     const unknown = classifyError(new Error('boom'));
     assert.deepEqual([unknown.reason, unknown.ok, unknown.retryable], ['error', false, false]);
