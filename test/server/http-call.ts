@@ -35,3 +35,22 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A caller that hangs up: sends a request to `url`, waits until the server's
+ * handler holds it (pushed its response onto `held`), disconnects, and waits
+ * until the server saw the connection close. Returns the held response.
+ */
+export async function sendAndHangUp<R extends { readonly destroyed: boolean }>(
+  url: string, held: readonly R[], headers: http.OutgoingHttpHeaders = {},
+): Promise<R> {
+  const before = held.length;
+  const req = http.request(url, { headers, agent: false });
+  req.on('error', () => {}); // it hangs up on purpose
+  req.end();
+  while (held.length === before) await sleep(1);
+  const res = held[held.length - 1] as R;
+  req.destroy();
+  while (!res.destroyed) await sleep(1);
+  return res;
+}

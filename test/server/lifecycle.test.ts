@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { isMeshkitError, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
 import { health, inbound, listen } from '../../src/express/index.js';
 import { ServerLifecycle } from '../../src/server/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
-import { call, sleep } from './http-call.js';
+import { call, sendAndHangUp, sleep } from './http-call.js';
 
 /** A registrar that records calls; the real Consul path is in sigterm-consul.test.ts. */
 function recordingRegistrar(log: string[], options: { failDeregister?: boolean; hangDeregister?: boolean } = {}): Registrar {
@@ -85,19 +84,8 @@ describe('ServerLifecycle with listen() (Express, real HTTP)', () => {
     a.get('/hold', (_req, res) => void held.push(res));
     const served = await listen(a, { lifecycle });
     try {
-      const hangUp = async (): Promise<express.Response> => {
-        const before = held.length;
-        const req = http.request(`http://${served.address}/hold`, { agent: false });
-        req.on('error', () => {}); // it hangs up on purpose
-        req.end();
-        while (held.length === before) await sleep(1);
-        const res = held[held.length - 1] as express.Response;
-        req.destroy();
-        while (!res.destroyed) await sleep(1);
-        return res;
-      };
-      const ended = await hangUp();
-      await hangUp(); // its handler never ends the response
+      const ended = await sendAndHangUp(`http://${served.address}/hold`, held);
+      await sendAndHangUp(`http://${served.address}/hold`, held); // its handler never ends the response
       assert.equal(lifecycle.inFlight, 2, 'both handlers still run');
       ended.send('done, nobody listening');
       assert.equal(lifecycle.inFlight, 1, 'counted until its handler ended the response');

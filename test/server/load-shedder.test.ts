@@ -7,7 +7,7 @@ import { inbound, listen, shedding } from '../../src/express/index.js';
 import { LoadShedder } from '../../src/server/index.js';
 import type { LimitAlgorithm } from '../../src/policies/limits/limit.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
-import { call, sleep, type Answer } from './http-call.js';
+import { call, sendAndHangUp, sleep, type Answer } from './http-call.js';
 
 /**
  * A real server whose requests wait until the test answers them, with the
@@ -54,14 +54,7 @@ async function heldServer(shedder: LoadShedder): Promise<{
       return refused;
     },
     async sendAndHangUp(headers = {}) {
-      const before = held.length;
-      const req = http.request(`http://${served.address}/hold`, { headers, agent: false });
-      req.on('error', () => {}); // it hangs up on purpose
-      req.end();
-      while (held.length === before) await sleep(1);
-      const res = held[held.length - 1] as express.Response;
-      req.destroy();
-      while (!res.destroyed) await sleep(1);
+      await sendAndHangUp(`http://${served.address}/hold`, held, headers);
     },
     endAbandoned() {
       for (const res of held.filter((r) => r.destroyed)) {
