@@ -128,8 +128,9 @@ export class Client extends ClientHooks implements AsyncDisposable {
    * a final 5xx response is returned, not thrown. A bad option (an unknown
    * key, a `method` that is not a non-empty string, a non-boolean
    * `idempotent`, a `signal` that is not an AbortSignal, a `key` or `subset`
-   * that is not a string, or a `subset` on a client without `.subsets()`)
-   * rejects with `ERR_INVALID_ARGUMENT` naming it, and nothing is sent.
+   * that is not a string, or a `subset` on a client whose balancer reads
+   * none: see `BalancerFactory.readsSubset`) rejects with
+   * `ERR_INVALID_ARGUMENT` naming it, and nothing is sent.
    */
   request(options: RequestOptions): Promise<HttpResponse> {
     if (options === null || typeof options !== 'object') {
@@ -168,8 +169,9 @@ export class Client extends ClientHooks implements AsyncDisposable {
    * service and is not contacted: the service's endpoints are). A malformed
    * or relative URL, a port, a scheme the transport does not speak, an
    * `init.method` that is not a non-empty string or an `init.signal` that is
-   * not an AbortSignal rejects with `ERR_INVALID_ARGUMENT`. Returns a standard `Response` whose `url` is
-   * the URL asked for. This is the compatibility path; `request()` is faster.
+   * not an AbortSignal rejects with `ERR_INVALID_ARGUMENT`. Returns a
+   * standard `Response` whose `url` is the URL asked for. This is the
+   * compatibility path; `request()` is faster.
    */
   fetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const target = { service: this.name, protocol: this.config.transport.connection?.protocol, defaults: this.config.requestDefaults };
