@@ -7,7 +7,7 @@ import type { CallObserver } from '../core/call-observer.js';
 import { wallClockNow, type Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
-import { parseDuration } from '../core/duration.js';
+import { parseDuration, parsePositiveDuration } from '../core/duration.js';
 import { checkOptions } from '../core/options.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
@@ -352,9 +352,10 @@ export class Client extends ClientHooks implements AsyncDisposable {
     let total = Math.min(this.config.timeouts.total, inboundRemainingMs());
     if (options.timeout !== undefined) {
       try {
-        total = Math.min(total, parseDuration(options.timeout, 'options.timeout'));
+        // 0 would fail the call before it is sent (some APIs read it as "no timeout"): refused, like the client's own.
+        total = Math.min(total, parsePositiveDuration(options.timeout, 'options.timeout'));
       } catch (error) {
-        return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration', options.timeout) : error);
+        return Promise.reject(isMeshkitError(error) ? invalidArgument('options.timeout', 'a duration > 0', options.timeout) : error);
       }
     }
     const call = new CallRecord<Attempt>(this.name, request, transport, classifier, now, now + total, idempotent, replayable, options.signal, options.key, options.subset);

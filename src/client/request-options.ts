@@ -13,7 +13,11 @@ export interface CallOptions {
    * boolean (`'false'`) is `ERR_INVALID_ARGUMENT`.
    */
   readonly idempotent?: boolean | undefined;
-  /** A total timeout for this call; the tighter of it and the client's `timeout.total` wins. Default none. */
+  /**
+   * A total timeout for this call; the tighter of it and the client's
+   * `timeout.total` wins. Default none. 0, a negative or an unparsable value
+   * is `ERR_INVALID_ARGUMENT` (omit it for the client's bound).
+   */
   readonly timeout?: Duration | undefined;
   /**
    * Routing key for hash-based balancers (a user or session id): equal keys go

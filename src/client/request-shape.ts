@@ -1,4 +1,5 @@
 import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { HEADER_EXPECTATION, headerValues } from '../core/header-values.js';
 import { checkOptions, isOptionsObject } from '../core/options.js';
 import type { HttpHeaders, HttpRequest } from '../transports/http-types.js';
 import type { QueryParameters, RequestDefaults, RequestOptions } from './request-options.js';
@@ -10,8 +11,6 @@ export interface ResolvedRequestDefaults {
   /** Default headers as a flat `[name, value, ...]` list, names in lower case. */
   readonly headers: readonly string[];
 }
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates `.defaults()` options: `ERR_INVALID_CONFIG` naming `defaults.basePath` or `defaults.headers.<name>`. */
 export function resolveRequestDefaults(options: RequestDefaults): ResolvedRequestDefaults {
@@ -25,11 +24,9 @@ export function resolveRequestDefaults(options: RequestDefaults): ResolvedReques
   if (given !== undefined) {
     if (!isOptionsObject(given)) throw invalidConfig('defaults.headers', 'an object of header values', given);
     for (const [name, value] of Object.entries(given)) {
-      const values = Array.isArray(value) ? value as unknown[] : [value];
-      if (!HEADER_NAME.test(name) || values.length === 0 || !values.every((v) => typeof v === 'string' && !/[\r\n\0]/.test(v))) {
-        throw invalidConfig(`defaults.headers.${name}`, 'a header name with a string value (or a list of them), without CR, LF or NUL', value);
-      }
-      for (const v of values as string[]) headers.push(name.toLowerCase(), v);
+      const values = headerValues(name, value);
+      if (values === undefined) throw invalidConfig(`defaults.headers.${name}`, HEADER_EXPECTATION, value);
+      for (const v of values) headers.push(name.toLowerCase(), v);
     }
   }
   return Object.freeze({ basePath: base === undefined ? '' : base.replace(/\/+$/, ''), headers: Object.freeze(headers) });

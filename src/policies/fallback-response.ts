@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { invalidConfig } from '../core/errors.js';
+import { HEADER_EXPECTATION, headerValues } from '../core/header-values.js';
 import { checkOptions, isOptionsObject, readNumber } from '../core/options.js';
 import type { HttpResponse } from '../transports/http-types.js';
 
@@ -94,6 +95,28 @@ function toJson(body: object): string {
 }
 
 /**
+ * `headers` with lower-case names, as undici gives them (a caller reading
+ * `headers['content-type']` would miss `Content-Type`). `ERR_INVALID_CONFIG`
+ * naming `staticResponse.headers.<name>` for a name that is not a token, a
+ * value that is not a string (or a list of them) or carries CR, LF or NUL, or
+ * two names that differ only in case.
+ */
+function lowerCaseHeaders(given: unknown): IncomingHttpHeaders {
+  if (!isOptionsObject(given)) throw invalidConfig('staticResponse.headers', 'an object of header values', given);
+  // A Map, then fromEntries: names such as `constructor` or `__proto__` stay plain own fields.
+  const headers = new Map<string, string | string[]>();
+  for (const [name, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    const values = headerValues(name, value);
+    if (values === undefined) throw invalidConfig(`staticResponse.headers.${name}`, HEADER_EXPECTATION, value);
+    const lower = name.toLowerCase();
+    if (headers.has(lower)) throw invalidConfig(`staticResponse.headers.${name}`, `one header per name (\`${lower}\` is given twice, in other cases)`, value);
+    headers.set(lower, Array.isArray(value) ? [...values] : values[0] as string);
+  }
+  return Object.fromEntries(headers);
+}
+
+/**
  * Builds a response shaped like the one `client.request()` resolves with
  * (undici's `{ statusCode, headers, body, trailers }`), with a body held in
  * memory. Use it in a {@link fallback} handler of an HTTP client (whose callers
@@ -103,8 +126,9 @@ function toJson(body: object): string {
  * not bytes are sent as JSON with `content-type: application/json`.
  * Throws `ERR_INVALID_CONFIG` naming `staticResponse.<option>` for a status
  * outside 100-599, a body of another type or one JSON cannot hold (a BigInt,
- * a cycle, a `toJSON` giving no value; the `cause` says why), or a bad or
- * unknown option.
+ * a cycle, a `toJSON` giving no value; the `cause` says why), a header that
+ * is not a token with string values free of CR, LF and NUL, or a bad or
+ * unknown option. Header names are lower-cased.
  */
 export function staticResponse(status: number, body: string | Uint8Array | object = '', options: StaticResponseOptions = {}): HttpResponse {
   readNumber(status, 'staticResponse.status', 0, { min: 100, max: 599, integer: true });
@@ -112,9 +136,7 @@ export function staticResponse(status: number, body: string | Uint8Array | objec
     throw invalidConfig('staticResponse.body', 'a string, bytes or an object to send as JSON', body);
   }
   const given = checkOptions(options, 'staticResponse', STATIC_RESPONSE_KEYS);
-  if (given['headers'] !== undefined && !isOptionsObject(given['headers'])) {
-    throw invalidConfig('staticResponse.headers', 'an object of header values', given['headers']);
-  }
+  const ownHeaders = given['headers'] === undefined ? undefined : lowerCaseHeaders(given['headers']);
   if (given['statusText'] !== undefined && typeof given['statusText'] !== 'string') {
     throw invalidConfig('staticResponse.statusText', 'a string', given['statusText']);
   }
@@ -130,9 +152,7 @@ export function staticResponse(status: number, body: string | Uint8Array | objec
     bytes = Buffer.from(toJson(body), 'utf8');
     contentType = 'application/json';
   }
-  const headers: IncomingHttpHeaders = options.headers !== undefined
-    ? { ...options.headers }
-    : bytes.byteLength > 0 ? { 'content-type': contentType } : {};
+  const headers: IncomingHttpHeaders = ownHeaders ?? (bytes.byteLength > 0 ? { 'content-type': contentType } : {});
   headers['content-length'] ??= String(bytes.byteLength);
   return {
     statusCode: status,

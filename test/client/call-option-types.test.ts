@@ -131,6 +131,25 @@ describe('per-call options of the wrong type', () => {
     }
   });
 
+  it('a per-call timeout of 0, negative or unparsable rejects and sends nothing; a positive one is taken', async () => {
+    const upstream = await startUpstream();
+    try {
+      await using c = client('types-timeout').endpoints([upstream.address]).build();
+      // 0 used to fail the call at once as a spent deadline; some APIs read it as "no timeout".
+      for (const timeout of [0, '0ms', -5, 'soon', Number.NaN]) {
+        const error = await rejection(() => c.request({ path: '/', timeout }));
+        assert.equal(error.details['argument'], 'options.timeout');
+        assert.match(error.message, /a duration > 0/);
+      }
+      assert.equal(upstream.requests.length, 0, 'nothing was sent');
+      const res = await c.request({ path: '/', timeout: '2s' });
+      await res.body.dump();
+      assert.equal(res.statusCode, 200);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('request() and fetch() with a method that is not a non-empty string reject and send nothing', async () => {
     const upstream = await startUpstream();
     try {

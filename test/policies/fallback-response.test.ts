@@ -30,3 +30,33 @@ describe('staticResponse body', () => {
     assert.equal(await response.body.text(), '{"items":[1],"when":"now"}');
   });
 });
+
+describe('staticResponse headers', () => {
+  it('refuses a header that is not a token with string values free of CR, LF and NUL, naming it', () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['bad name', { 'x y': 'v' }],
+      ['number value', { 'retry-after': 5 }],
+      ['CRLF in value', { location: '/a\r\nset-cookie: x=1' }],
+      ['empty list', { 'x-a': [] }],
+      ['non-string in list', { 'x-a': ['a', 1] }],
+      ['same name in two cases', { 'Content-Type': 'a', 'content-type': 'b' }],
+    ];
+    for (const [label, headers] of cases) {
+      assert.throws(() => staticResponse(503, 'busy', { headers: headers as never }), (e: unknown) => {
+        assert.ok(isMeshkitError(e, 'ERR_INVALID_CONFIG'), `${label}: expected ERR_INVALID_CONFIG, got ${String(e)}`);
+        assert.match(String(e.details['option']), /^staticResponse\.headers\./, label);
+        return true;
+      }, label);
+    }
+  });
+
+  it('lower-cases names as undici does, keeps lists, and adds content-length', async () => {
+    const response = staticResponse(503, 'busy', { headers: { 'Retry-After': '1', 'Set-Cookie': ['a=1', 'b=2'], constructor: 'x' } });
+    assert.equal(response.headers['retry-after'], '1');
+    assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(response.headers['Retry-After'], undefined);
+    assert.equal(Object.hasOwn(response.headers, 'constructor'), true);
+    assert.equal(response.headers['content-length'], '4');
+    assert.equal(await response.body.text(), 'busy');
+  });
+});
