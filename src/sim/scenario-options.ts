@@ -1,4 +1,4 @@
-import { parseDuration } from '../core/duration.js';
+import { parseDuration, parsePositiveDuration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readBoolean, readChoice, readNumber, readString } from '../core/options.js';
 import { latencySampler, type LatencySpec } from './latency.js';
@@ -93,8 +93,12 @@ function checkPath(value: unknown, option: string): void {
   if (path !== undefined && !path.startsWith('/')) throw invalidConfig(option, "a path starting with '/'", value);
 }
 
-/** Checks a client's load. */
-export function checkLoad(value: unknown, path: string): void {
+/**
+ * Checks a client's load. Its window must lie within the scenario's
+ * `durationMs`: a load starting at or after the end would send nothing, and
+ * one running past it would be cut, both without a word.
+ */
+export function checkLoad(value: unknown, path: string, durationMs: number): void {
   if (!isOptionsObject(value)) throw invalidConfig(path, "a load { type: 'open' | 'closed', ... }", value);
   const type = readChoice(value['type'], `${path}.type`, ['open', 'closed'], 'open');
   if (value['type'] === undefined) throw invalidConfig(`${path}.type`, "'open' or 'closed'", undefined);
@@ -109,6 +113,12 @@ export function checkLoad(value: unknown, path: string): void {
   }
   readNumber(o['fanout'], `${path}.fanout`, 1, { integer: true, min: 1, max: 100_000 });
   checkPath(o['path'], `${path}.path`);
-  if (o['start'] !== undefined) parseDuration(o['start'], `${path}.start`);
-  if (o['duration'] !== undefined) parseDuration(o['duration'], `${path}.duration`);
+  const start = o['start'] === undefined ? 0 : parseDuration(o['start'], `${path}.start`);
+  if (start >= durationMs) throw invalidConfig(`${path}.start`, `a time before the scenario's end (${durationMs} ms)`, o['start']);
+  if (o['duration'] !== undefined) {
+    const duration = parsePositiveDuration(o['duration'], `${path}.duration`);
+    if (start + duration > durationMs) {
+      throw invalidConfig(`${path}.duration`, `at most ${durationMs - start} ms: the window ends by the scenario's end (${durationMs} ms); omit it to run to the end`, o['duration']);
+    }
+  }
 }

@@ -80,7 +80,7 @@ function checkServices(value: unknown, durationMs: number): { names: string[]; c
   return { names, calls };
 }
 
-function checkClients(value: unknown, services: readonly string[], calls: ReadonlyMap<string, string>, clock: SimLoop['clock']): Map<string, string | undefined> {
+function checkClients(value: unknown, services: readonly string[], calls: ReadonlyMap<string, string>, clock: SimLoop['clock'], durationMs: number): Map<string, string | undefined> {
   const names: string[] = [];
   const zones = new Map<string, string | undefined>();
   list(value, 'clients', 1).forEach((entry, index) => {
@@ -103,7 +103,7 @@ function checkClients(value: unknown, services: readonly string[], calls: Readon
     const caller = calls.get(clientName);
     if (o['load'] !== undefined) {
       if (caller !== undefined) throw invalidConfig(`${path}.load`, `no load: service ${caller} calls this client from its handler`, o['load']);
-      checkLoad(o['load'], `${path}.load`);
+      checkLoad(o['load'], `${path}.load`, durationMs);
     } else if (caller === undefined) {
       throw invalidConfig(`${path}.load`, "a load, or a service whose handler calls this client", undefined);
     } else if (o['replicas'] !== undefined) {
@@ -168,7 +168,7 @@ export function validateScenario(value: unknown): Scenario {
   readNumber(o['bucketMs'], 'bucketMs', 1000, { integer: true, min: 1, max: durationMs });
   const clock = new SimLoop().clock;
   const { names: services, calls } = checkServices(o['services'], durationMs);
-  const clientZones = checkClients(o['clients'], services, calls, clock);
+  const clientZones = checkClients(o['clients'], services, calls, clock, durationMs);
   const clients = [...clientZones.keys()];
   const variants = checkVariants(o['variants'], clientZones, clock);
   if (o['published'] !== undefined) {

@@ -113,6 +113,17 @@ describe('validateScenario', () => {
     refuses(withValue('clients[0].service', 'payments'), 'clients[0].service');
   });
 
+  it("refuses a load window outside the scenario's duration (it would send nothing, or be cut without a word)", () => {
+    // The base scenario lasts 10 s.
+    refuses(withValue('clients[0].load', { type: 'open', rate: 1, start: '10s' }), 'clients[0].load.start');
+    refuses(withValue('clients[0].load', { type: 'open', rate: 1, start: '90s' }), 'clients[0].load.start');
+    refuses(withValue('clients[0].load', { type: 'open', rate: 1, start: '5s', duration: '6s' }), 'clients[0].load.duration');
+    refuses(withValue('clients[0].load', { type: 'closed', callers: 2, duration: '11s' }), 'clients[0].load.duration');
+    refuses(withValue('clients[0].load', { type: 'open', rate: 1, duration: 0 }), 'clients[0].load.duration');
+    assert.doesNotThrow(() => validateScenario(withValue('clients[0].load', { type: 'open', rate: 1, start: '5s', duration: '5s' })));
+    assert.doesNotThrow(() => validateScenario(withValue('clients[0].load', { type: 'open', rate: 1, start: '9s' })));
+  });
+
   it('checks names are unique and references resolve', () => {
     const twice = base();
     twice['services'] = [...(twice['services'] as unknown[]), { name: 'orders', instances: 1 }];
