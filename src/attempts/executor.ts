@@ -13,6 +13,7 @@ import { Attempt, discardQuietly, timeoutError, type AttemptOwner, type Call } f
 import type { AttemptRunner } from './attempt-runner.js';
 import { ActiveCalls } from './active-calls.js';
 import { ClassifierFailure, outcomeOfError, outcomeOfResponse } from './classify-safely.js';
+import { outcomeOfGatewayTimeout, tooLateToSend } from './deadline-room.js';
 import { abortedError, callError, classifierError, deadlineError, MISCLASSIFIED } from './call-errors.js';
 import type { EndpointState } from './endpoint-state.js';
 import type { ExecutorSettings } from './executor-settings.js';
@@ -122,8 +123,9 @@ export class Executor {
       }
     }
     if (call.stopped !== undefined) this.#end(call, call.stopped, undefined, true);
-    // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits.
-    else if (call.deadline <= call.admittedAt) this.#end(call, deadlineError(this.#service, call, undefined, undefined), undefined, true);
+    // An inherited deadline can be spent before the call starts: fail now rather than send work nobody awaits
+    // (or, with under a millisecond left, a deadline header of 0 the next hop refuses).
+    else if (tooLateToSend(call.deadline, call.admittedAt)) this.#end(call, deadlineError(this.#service, call, undefined, undefined), undefined, true);
     else if (this.#gates === undefined || this.#admit(call, this.#gates)) {
       // Only calls that will be sent count toward the budgets' request rates.
       this.#budget?.recordCall(call.admittedAt);
@@ -316,7 +318,7 @@ export class Executor {
       if (attempt.outcome !== undefined) return discardQuietly(attempt.call, response); // settled already (timed out, aborted): nobody will read it
       const outcome = outcomeOfResponse(attempt.call, response);
       if (outcome instanceof ClassifierFailure) return this.#misclassified(attempt, outcome, response);
-      this.#finish(attempt, outcome, response, undefined);
+      this.#finish(attempt, outcome.status === 504 ? outcomeOfGatewayTimeout(attempt.call, outcome, this.#clock) : outcome, response, undefined);
     },
     error: (attempt, error) => {
       if (attempt.outcome !== undefined) return;

@@ -3,6 +3,7 @@ import { isSafeToRetryAnyMethod, type Outcome } from '../core/outcome.js';
 import type { Attempt, Call } from './attempt.js';
 import type { AttemptRunner } from './attempt-runner.js';
 import { deadlineError } from './call-errors.js';
+import { tooLateToSend } from './deadline-room.js';
 import type { EndpointState } from './endpoint-state.js';
 import { Pause } from './pause.js';
 import { backoffDelay, type RetrySettings } from './retry.js';
@@ -92,13 +93,13 @@ export class RetryLoop {
       delay = Math.max(delay, asked);
     }
     const now = clock.now();
-    if (now + delay >= call.deadline) return asked !== undefined && asked > 0 ? 'retry-after' : 'deadline';
+    if (tooLateToSend(call.deadline, now + delay)) return asked !== undefined && asked > 0 ? 'retry-after' : 'deadline';
     // A spent budget ends the call with its last result at once, not after a backoff for nothing.
     if (this.#budget !== undefined && !this.#budget.canRetry(now)) return this.#budgetRefused(call);
     if (delay > 0) await new Pause(clock, call).wait(delay);
     if (call.stopped !== undefined || this.#runner.closing() !== undefined) return 'stopped';
     const after = clock.now();
-    if (after >= call.deadline) return 'deadline';
+    if (tooLateToSend(call.deadline, after)) return 'deadline';
     // The token is taken only now, for a retry that will start: an abort or close during the backoff costs none.
     if (this.#budget !== undefined && !this.#budget.tryRetry(after)) return this.#budgetRefused(call);
     return undefined;

@@ -57,6 +57,8 @@ export const Outcomes = Object.freeze({
   timeout: outcome('timeout', false, true),
   /** The caller's deadline (a per-call `timeout` or an inherited inbound one, tighter than the client's) ran out first. */
   deadline: outcome('deadline', false, false, 0, 'caller'),
+  /** A 504 from the next hop once the caller's deadline, which the request carried, was spent there: the caller's, like {@link Outcomes.deadline}. */
+  deadlineAnswer: outcome('deadline', false, false, 504, 'caller'),
   /** The client's own `timeout.total` ran out: the upstream was too slow for the service's stated bound. */
   totalTimeout: outcome('deadline', false, false),
   /** The caller's signal aborted the attempt. */

@@ -165,7 +165,12 @@ export interface OpossumCircuitBreakerPolicy extends Policy {
   clone(): OpossumCircuitBreakerPolicy;
 }
 
-/** A call that resolved with a final outcome that is not ok (an HTTP 5xx): rejected to opossum so it counts a failure. */
+/**
+ * A call that resolved with a final outcome that is not ok and the upstream's
+ * (an HTTP 5xx): rejected to opossum so it counts a failure. One that is not
+ * the upstream's (a 504 for the caller's deadline spent downstream) resolves,
+ * as a filtered error does.
+ */
 class FailedResult {
   constructor(readonly value: unknown) {}
 }
@@ -173,7 +178,8 @@ class FailedResult {
 /** The action every meshkit opossum breaker fires: run the rest of the pipeline. */
 async function runNext(call: CallContext, next: Invoke<unknown>): Promise<unknown> {
   const result = await next(call);
-  if (call.current?.outcome?.ok === false) throw new FailedResult(result);
+  const outcome = call.current?.outcome;
+  if (outcome !== undefined && !outcome.ok && outcome.blame === 'upstream') throw new FailedResult(result);
   return result;
 }
 

@@ -140,7 +140,8 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       if (this.#trial === call) this.#trial = undefined;
       const engine = this.#engine;
       if (!engine.active) return;
-      if (error !== undefined && isIgnoredEnd(error, call)) {
+      // A result counts as the upstream's only when its final outcome is: a 504 for the caller's deadline spent downstream is not.
+      if (error !== undefined ? isIgnoredEnd(error, call) : call.current?.outcome?.blame !== undefined && call.current.outcome.blame !== 'upstream') {
         // Not the upstream's doing: the call is not counted at all (as a success it would dilute real failures).
         // A half-open trial that says nothing re-opens the breaker: closing it would rest on no evidence.
         this.#ignored++;
@@ -233,7 +234,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
  *   errors are failures.
  * - Ignored (not counted at all, neither as a failure nor as a success):
  *   errors whose blame is not `'upstream'`, such as the caller's abort, the
- *   client's close, and `ERR_LIMIT_EXCEEDED` from an inner admission policy.
+ *   client's close, and `ERR_LIMIT_EXCEEDED` from an inner admission policy,
+ *   and results whose final outcome's blame is not (a 504 that arrived as
+ *   the caller's deadline ran out: that deadline spent at the next hop).
  *   They say nothing about the upstream, and counting them would let
  *   impatient callers or local load shedding cut the service off; as
  *   successes they would dilute real failures. A half-open trial that ends

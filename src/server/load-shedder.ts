@@ -240,7 +240,7 @@ export class LoadShedder {
     // 'close' without 'finish': the client went away (or the socket died) mid-answer.
     const onClose = (): void => {
       if (res.writableEnded) release(res.writableFinished ? this.#signalOf(res.statusCode, deadline) : 'ignore');
-      else this.#holdAbandoned(res, deadline, release);
+      else this.#holdAbandoned(res, release);
     };
     res.once('finish', onFinish);
     res.once('close', onClose);
@@ -250,12 +250,15 @@ export class LoadShedder {
   /**
    * The caller hung up before the handler ended the response: the handler
    * still runs, so the slot stays held until it ends the response (Node
-   * emits `prefinish` from `end()` on a closed response too), the request's
-   * deadline passes, or `abandonedHold` runs out. Says nothing to the limit.
+   * emits `prefinish` from `end()` on a closed response too) or
+   * `abandonedHold` runs out. Not bounded by the request's deadline: the
+   * caller chose that, and a caller sending 5 ms deadlines and hanging up
+   * would otherwise free its slot at once while its handler ran on, past
+   * `maxLimit`. Says nothing to the limit.
    */
-  #holdAbandoned(res: ServerResponse, deadline: number, release: (signal: LimiterSignal) => void): void {
+  #holdAbandoned(res: ServerResponse, release: (signal: LimiterSignal) => void): void {
     const clock = this.limiter.clock;
-    const hold = Math.min(this.#abandonedHoldMs, deadline - clock.now());
+    const hold = this.#abandonedHoldMs;
     if (!(hold > 0)) {
       release('ignore');
       return;

@@ -249,19 +249,19 @@ describe('LoadShedder: callers that hang up (real HTTP, a virtual clock)', () =>
     assert.equal(shedder.warmingUp, true, 'a request whose caller went away is no sample');
   });
 
-  it('a handler that never ends its response holds the slot until the request\'s deadline, or abandonedHold after the hang-up', async () => {
+  it('a handler that never ends its response holds the slot abandonedHold after the hang-up, however short the request\'s deadline', async () => {
     const clock = new VirtualClock();
     const shedder = new LoadShedder({ algorithm: vegas({ initialLimit: 2, maxLimit: 2 }), abandonedHold: '5s', clock });
     const server = await heldServer(shedder);
     await server.sendAndHangUp();
-    await server.sendAndHangUp({ [DEADLINE_HEADER]: '2000' });
+    // The caller chose a 5 ms deadline: released at it, a caller hanging up after its deadline would free every slot at once.
+    await server.sendAndHangUp({ [DEADLINE_HEADER]: '5' });
     assert.equal(shedder.inFlight, 2);
-    await clock.advance(1999);
-    assert.equal(shedder.inFlight, 2);
-    await clock.advance(1);
-    assert.equal(shedder.inFlight, 1, 'released at its deadline');
+    await clock.advance(2000);
+    assert.equal(shedder.inFlight, 2, 'held past the request\'s deadline');
+    assert.equal((await server.send(1)).length, 1, 'a third request is refused while both handlers run');
     await clock.advance(2999);
-    assert.equal(shedder.inFlight, 1);
+    assert.equal(shedder.inFlight, 2);
     await clock.advance(1);
     assert.equal(shedder.inFlight, 0, 'released abandonedHold after the hang-up');
     // The handlers ending late changes nothing more.
