@@ -10,8 +10,9 @@ export type InboundMiddleware = Middleware & { readonly stats: InboundStats };
 /**
  * Express middleware that runs the rest of each request inside meshkit's
  * inbound context: the deadline from `x-meshkit-deadline` (or `grpc-timeout`)
- * and, when `@opentelemetry/api` is installed, the W3C trace context from
- * `traceparent`. Every meshkit call made while handling the request, however
+ * and, when `@opentelemetry/api` is installed, the caller's trace context
+ * (extracted by the registered propagator, or read from `traceparent` as W3C
+ * Trace Context when none is registered). Every meshkit call made while handling the request, however
  * deep, inherits what is left of the deadline and continues the trace; nothing
  * is passed by hand. A request whose deadline has already passed is answered
  * 504 and no later middleware or handler runs.

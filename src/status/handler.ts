@@ -4,6 +4,7 @@ import { snapshotAll } from '../client/registry.js';
 import type { ClientSnapshot } from '../client/snapshot.js';
 import { wallClockNow, type TimerHandle } from '../core/clock.js';
 import { boundedSnapshots, clientKeys, statusDocument, type StatusDocument } from './document.js';
+import { hostAllowed } from './allowed-host.js';
 import { safeJson } from './escape.js';
 import { statusErrorReporter } from './errors.js';
 import { LatencyHistory } from './history.js';
@@ -24,6 +25,8 @@ export interface StatusHandler {
   [Symbol.dispose](): void;
 }
 
+const MISDIRECTED = 'misdirected request: this status page answers only the host names it allows (see allowedHosts)\n';
+
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -38,6 +41,11 @@ const COMMON_HEADERS = {
  * `snapshot()`, bounded (`maxClients`, `maxEndpoints`), with recent latency
  * samples per endpoint. `HEAD` works too; any other method gets 405 with
  * `Allow: GET, HEAD`; other paths call `next()` when given one (Express), else 404.
+ * A request for either whose `Host` is not an IP literal, `localhost`,
+ * `*.localhost` or one of `allowedHosts` (default none) gets 421 Misdirected
+ * Request: that is what keeps a web page in a local browser from reading it
+ * through DNS rebinding, even with the handler bound to 127.0.0.1. A request
+ * without `Host` (HTTP/1.0) is answered only from a loopback address.
  *
  * History: one unref'd timer samples every endpoint's latency estimate every
  * `sampleInterval` (default 1 s) into a ring of `historySize` (default 60) per
@@ -56,7 +64,7 @@ const COMMON_HEADERS = {
  *
  * Defaults: every live client (`snapshotAll()`), `basePath` `''`, `title`
  * `'meshkit status'`, `refreshInterval` 1 s, `sampleInterval` 1 s,
- * `historySize` 60, `maxEndpoints` 500, `maxClients` 100. Throws
+ * `historySize` 60, `maxEndpoints` 500, `maxClients` 100, `allowedHosts` `[]`. Throws
  * `ERR_INVALID_CONFIG` naming `status.<option>`.
  */
 export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler {
@@ -131,6 +139,11 @@ export function statusHandler(options: StatusHandlerOptions = {}): StatusHandler
     if (route === undefined) {
       if (next !== undefined) next();
       else send(req, res, 404, { 'content-type': 'text/plain; charset=utf-8' }, 'not found\n');
+      return;
+    }
+    if (!hostAllowed(req, settings.allowedHosts)) {
+      // A name that is not this machine's or listed: likely DNS rebinding. Constant text, never the Host itself.
+      send(req, res, 421, { 'content-type': 'text/plain; charset=utf-8' }, MISDIRECTED);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

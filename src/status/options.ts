@@ -4,6 +4,7 @@ import { parsePositiveDuration, type Duration } from '../core/duration.js';
 import { invalidConfig } from '../core/errors.js';
 import { checkOptions, readNumber } from '../core/options.js';
 import { readClock } from '../discovery/read-clock.js';
+import { normalHostName } from './allowed-host.js';
 
 /** Anything with a `snapshot()`: a meshkit `Client`, or your own wrapper of one. */
 export interface SnapshotSource {
@@ -46,6 +47,15 @@ export interface StatusHandlerOptions {
   readonly maxClients?: number;
   /** Time for the sampler's timer and the wall-clock stamps of samples and documents (its `wallNow`). Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Host names, besides IP literals, `localhost` and `*.localhost`, that a
+   * request may use in `Host` (any port, any case, a trailing dot ignored);
+   * any other name gets 421. This is what keeps a web page in a browser on
+   * the same machine from reading the page through DNS rebinding. List the
+   * names the page is really reached by (`'status.internal'`, a reverse
+   * proxy's name). Default `[]`.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Resolved {@link StatusHandlerOptions}. */
@@ -59,6 +69,8 @@ export interface StatusHandlerSettings {
   readonly maxEndpoints: number;
   readonly maxClients: number;
   readonly clock: Clock;
+  /** `allowedHosts`, lower-cased, trailing dots removed. */
+  readonly allowedHosts: ReadonlySet<string>;
 }
 
 /** Defaults of {@link StatusHandlerOptions}. */
@@ -70,6 +82,7 @@ export const DEFAULT_STATUS_HANDLER = Object.freeze({
   historySize: 60,
   maxEndpoints: 500,
   maxClients: 100,
+  allowedHosts: Object.freeze([] as string[]),
 });
 
 function integer(value: unknown, option: string, min: number, max: number, fallback: number): number {
@@ -85,7 +98,20 @@ function interval(value: unknown, option: string, fallback: number): number {
 
 const STATUS_HANDLER_KEYS: readonly (keyof StatusHandlerOptions)[] = [
   'clients', 'basePath', 'title', 'refreshInterval', 'sampleInterval', 'historySize', 'maxEndpoints', 'maxClients', 'clock',
+  'allowedHosts',
 ];
+
+// A DNS name (letters, digits, `-`, `_` in dot-separated labels), at most 253 characters, a trailing dot allowed.
+const HOST_NAME = /^(?=.{1,254}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** `allowedHosts` as a set of normalised names; refuses anything but an array of host names (no scheme, port or path). */
+function allowedHosts(value: unknown): ReadonlySet<string> {
+  const list = value ?? DEFAULT_STATUS_HANDLER.allowedHosts;
+  if (!Array.isArray(list) || !list.every((name) => typeof name === 'string' && HOST_NAME.test(name))) {
+    throw invalidConfig('status.allowedHosts', "an array of host names such as 'status.internal' (no scheme, port or path)", value);
+  }
+  return new Set((list as string[]).map(normalHostName));
+}
 
 /** Validates {@link StatusHandlerOptions}; errors name `status.<option>` (unknown keys included). */
 export function resolveStatusHandler(options: StatusHandlerOptions): StatusHandlerSettings {
@@ -111,5 +137,6 @@ export function resolveStatusHandler(options: StatusHandlerOptions): StatusHandl
     maxEndpoints: integer(o['maxEndpoints'], 'maxEndpoints', 1, 100_000, d.maxEndpoints),
     maxClients: integer(o['maxClients'], 'maxClients', 1, 10_000, d.maxClients),
     clock: readClock(o['clock'], 'status.clock'),
+    allowedHosts: allowedHosts(o['allowedHosts']),
   });
 }

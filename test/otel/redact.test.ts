@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { client } from '../../src/index.js';
 import { openTelemetry } from '../../src/otel/index.js';
 import { resolveOpenTelemetryOptions } from '../../src/otel/options.js';
-import { DEFAULT_REDACTED_QUERY_PARAMS, redactPath, redactQuery, redactUrl, SEMCONV_REDACTED_QUERY_PARAMS } from '../../src/otel/redact.js';
+import {
+  DEFAULT_REDACTED_QUERY_PARAMS, redactPath, redactQuery, redactUrl, SEMCONV_REDACTED_QUERY_PARAMS, SIGNED_URL_QUERY_PARAMS,
+} from '../../src/otel/redact.js';
+import { MeshkitError } from '../../src/core/errors.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { startSdk, type Sdk } from './support.js';
 
@@ -42,6 +45,47 @@ describe('redaction helpers', () => {
       redactQuery('x-amz-credential=AKIA%2F1&X-Amz-Security-Token=tok&X-Amz-Signature=abc&tenant=t&key=k', replaced),
       'x-amz-credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED&tenant=REDACTED&key=k',
     );
+  });
+
+  it('redactUrl(url) alone redacts with meshkit\'s own lists, as openTelemetry() does by default', () => {
+    const url = 'https://u:p@bucket.example/o?X-Amz-Credential=AKIA1&X-Amz-Signature=beef&AWSAccessKeyId=AKIA2&token=t&keep=1#frag';
+    assert.equal(
+      redactUrl(url),
+      'https://REDACTED:REDACTED@bucket.example/o?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&AWSAccessKeyId=REDACTED&token=REDACTED&keep=1',
+    );
+    assert.equal(redactUrl('/x?Api-Key=k&session=s&q=1'), '/x?Api-Key=REDACTED&session=REDACTED&q=1', 'a path alone');
+  });
+
+  it('redactUrl compares names without regard to case, whatever the case of the names given', () => {
+    const url = 'https://bucket.example/o?x-amz-signature=beef&AWSACCESSKEYID=AKIA&Token=t&keep=1';
+    const expected = 'https://bucket.example/o?x-amz-signature=REDACTED&AWSACCESSKEYID=REDACTED&Token=REDACTED&keep=1';
+    const exported = [...SEMCONV_REDACTED_QUERY_PARAMS, ...SIGNED_URL_QUERY_PARAMS, ...DEFAULT_REDACTED_QUERY_PARAMS];
+    assert.equal(redactUrl(url, new Set(exported)), expected, 'a Set of the exported, mixed-case names');
+    assert.equal(redactUrl(url, exported), expected, 'an array');
+    const mine = new Set(['TOKEN']);
+    assert.equal(redactUrl('/x?token=t&tenant=a', mine), '/x?token=REDACTED&tenant=a');
+    mine.add('Tenant');
+    assert.equal(redactUrl('/x?token=t&tenant=a', mine), '/x?token=REDACTED&tenant=REDACTED', 'a Set changed after a first use is read again');
+    mine.delete('TOKEN');
+    assert.equal(redactUrl('/x?token=t&tenant=a', mine), '/x?token=t&tenant=REDACTED');
+    for (const bad of ['token', 42, null, new Set([1])]) {
+      assert.throws(() => redactUrl('/x?a=1', bad as never), (error: unknown) => error instanceof MeshkitError && error.code === 'ERR_INVALID_CONFIG', String(bad));
+    }
+  });
+
+  it('matches names with brackets (qs, PHP, Rails) on the part before them and on each bracketed name', () => {
+    assert.equal(
+      redactQuery('token[]=a&token[]=b&api_key[0]=k&user[password]=p&user[name]=n&a[b][secret]=s&filter[q]=1&%74oken%5B%5D=e', NAMES),
+      'token[]=REDACTED&token[]=REDACTED&api_key[0]=REDACTED&user[password]=REDACTED&user[name]=n&a[b][secret]=REDACTED&filter[q]=1&%74oken%5B%5D=REDACTED',
+    );
+    assert.equal(redactQuery('user[Password]=p&USER%5BPASSWORD%5D=q&[]=x&keep[=1&token[=t', NAMES), 'user[Password]=REDACTED&USER%5BPASSWORD%5D=REDACTED&[]=x&keep[=1&token[=REDACTED');
+    assert.equal(redactUrl('http://a/x?token[]=s2&user[password]=s3&api_key[0]=s4'), 'http://a/x?token[]=REDACTED&user[password]=REDACTED&api_key[0]=REDACTED');
+  });
+
+  it('keeps empty parts, values with = in them and names without values as they were', () => {
+    assert.equal(redactQuery('&&token=a=b&&keep=1=2&token&=x&', NAMES), '&&token=REDACTED&&keep=1=2&token&=x&');
+    const query = 'a=1&b=2&c';
+    assert.equal(redactQuery(query, NAMES), query);
   });
 
   it('drops the fragment and leaves paths without a query alone', () => {
@@ -99,6 +143,19 @@ describe('redaction in spans (real SDK, real upstream)', () => {
         assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
       }
     }
+  });
+
+  it('parameters with brackets reach no span attribute in clear (url.full)', async () => {
+    sdk.exporter.reset();
+    await using orders = client('orders').endpoints([upstream.address])
+      .telemetry(openTelemetry({ tracerProvider: sdk.tracerProvider })).build();
+    const res = await orders.request({ path: '/z?token[]=s3cr3t1&user[password]=s3cr3t2&api_key[0]=s3cr3t3&page=2' });
+    await res.body.dump();
+    const spans = sdk.spans();
+    assert.equal(spans.length, 1);
+    assert.equal(spans[0]?.attributes['url.full'],
+      `http://127.0.0.1:${upstream.port}/z?token[]=REDACTED&user[password]=REDACTED&api_key[0]=REDACTED&page=2`);
+    assert.ok(!JSON.stringify(spans[0]?.attributes).includes('s3cr3t'));
   });
 
   it('redactQueryParams adds names (the semconv ones stay)', async () => {

@@ -10,7 +10,7 @@ import { startUpstreams, type Upstream } from '../helpers/upstream.js';
 import { spiffeIdOf, testFileIdentity } from '../helpers/identity.js';
 import { createCertificateAuthority } from '../helpers/tls.js';
 import { VirtualClock } from '../../src/testing/index.js';
-import { get, serve } from './support.js';
+import { get, getWithoutHost, serve } from './support.js';
 
 const EVIL = '</script><img src=x onerror="globalThis.pwned=1">&amp;';
 
@@ -264,6 +264,46 @@ describe('status handler over HTTP', () => {
     }
   });
 
+  it('answers 421 with a constant body to a Host that is not an IP literal, localhost or allowed (DNS rebinding)', async () => {
+    await withServer(statusHandler({ clients: [c], sampleInterval: false }), async (url) => {
+      const port = new URL(url).port;
+      for (const host of [`rebind.attacker.example:${port}`, 'rebind.attacker.example', `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+        for (const path of ['/', '/snapshot.json', '/index.html']) {
+          const res = await get(`${url}${path}`, 'GET', { host, origin: `http://${host}` });
+          assert.equal(res.status, 421, `${host} ${path}`);
+          assert.ok(!res.body.includes('attacker') && !res.body.includes('nip.io') && !res.body.includes('status-http'), res.body);
+          assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+          assert.equal(res.headers['access-control-allow-origin'], undefined);
+        }
+        assert.deepEqual([(await get(`${url}/snapshot.json`, 'HEAD', { host })).status, (await get(`${url}/`, 'DELETE', { host })).status], [421, 421]);
+      }
+      const bodies = new Set<string>();
+      for (const host of ['a.example', 'b.example:1']) bodies.add((await get(`${url}/snapshot.json`, 'GET', { host })).body);
+      assert.equal(bodies.size, 1, 'the body never depends on the Host');
+      assert.equal((await get(`${url}/nothing`, 'GET', { host: 'rebind.attacker.example' })).status, 404, 'paths it does not own are not its business');
+    });
+  });
+
+  it('answers IP literals, localhost, *.localhost and allowedHosts, whatever the port, case or trailing dot', async () => {
+    await withServer(statusHandler({ clients: [c], sampleInterval: false, allowedHosts: ['Status.Internal', 'admin.example.'] }), async (url) => {
+      const port = new URL(url).port;
+      const allowed = [
+        `127.0.0.1:${port}`, '127.0.0.1', '10.1.2.3:80', `[::1]:${port}`, '[::1]', `localhost:${port}`, 'LOCALHOST.', `app.localhost:${port}`,
+        'status.internal', `STATUS.INTERNAL.:${port}`, 'admin.example', 'Admin.Example.:443',
+      ];
+      for (const host of allowed) assert.equal((await get(`${url}/snapshot.json`, 'GET', { host })).status, 200, host);
+      for (const host of ['internal', 'status.internal.evil.example', 'xstatus.internal', 'localhost.example', '[::1', '::1', 'status.internal:x']) {
+        assert.equal((await get(`${url}/snapshot.json`, 'GET', { host })).status, 421, host);
+      }
+    });
+  });
+
+  it('answers a request without Host (HTTP/1.0) from a loopback address', async () => {
+    await withServer(statusHandler({ clients: [c], sampleInterval: false }), async (url) => {
+      assert.equal(await getWithoutHost(url, '/snapshot.json'), 200);
+    });
+  });
+
   it('rejects bad options naming them', () => {
     const cases: [unknown, string][] = [
       [{ basePath: 'status' }, 'status.basePath'],
@@ -276,6 +316,13 @@ describe('status handler over HTTP', () => {
       [{ maxClients: 1.5 }, 'status.maxClients'],
       [{ clients: 'all' }, 'status.clients'],
       [{ title: 42 }, 'status.title'],
+      [{ allowedHosts: 'status.internal' }, 'status.allowedHosts'],
+      [{ allowedHosts: ['status.internal:9901'] }, 'status.allowedHosts'],
+      [{ allowedHosts: ['http://status.internal'] }, 'status.allowedHosts'],
+      [{ allowedHosts: [''] }, 'status.allowedHosts'],
+      [{ allowedHosts: ['*.internal'] }, 'status.allowedHosts'],
+      [{ allowedHosts: [42] }, 'status.allowedHosts'],
+      [{ allowedhosts: [] }, 'status.allowedhosts'],
       [{ sampleIntervall: '2s' }, 'status.sampleIntervall'],
       [null, 'status'],
     ];

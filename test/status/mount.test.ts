@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +70,51 @@ describe('mounting the status handler', () => {
     } finally {
       handler.close();
       await app.close();
+    }
+  });
+  it('refuses a Host that is not this machine\'s (DNS rebinding) in every mount: http, Express, Fastify', async () => {
+    const rebound = { host: 'rebind.attacker.example', origin: 'http://rebind.attacker.example' };
+    const plain = statusHandler({ clients: [c], sampleInterval: false });
+    const server = http.createServer(plain);
+    const express0 = statusHandler({ clients: [c], sampleInterval: false, allowedHosts: ['status.internal'] });
+    const app = express();
+    app.use('/meshkit', express0);
+    app.get('/meshkit/custom', (_req, res) => {
+      res.send('still routed');
+    });
+    const expressServer = app.listen(0, '127.0.0.1');
+    const expressListening = new Promise((resolve) => expressServer.once('listening', resolve));
+    const fastify0 = statusHandler({ clients: [c], basePath: '/status', sampleInterval: false });
+    const fastify = Fastify();
+    fastify.get('/status/*', (request, reply) => {
+      reply.hijack();
+      fastify0(request.raw, reply.raw);
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      await expressListening;
+      await fastify.listen({ port: 0, host: '127.0.0.1' });
+      const urls = [
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/snapshot.json`,
+        `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}/meshkit/snapshot.json`,
+        `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}/status/snapshot.json`,
+      ];
+      for (const url of urls) {
+        const refused = await get(url, 'GET', rebound);
+        assert.equal(refused.status, 421, url);
+        assert.ok(!refused.body.includes('status-mount') && !refused.body.includes('attacker'), refused.body);
+        assert.equal((await get(url)).status, 200, `${url} by its IP literal`);
+      }
+      const viaName = await get(urls[1] as string, 'GET', { host: 'Status.Internal:9901' });
+      assert.equal(viaName.status, 200, 'Express mount: a name in allowedHosts');
+      assert.equal((await get((urls[1] as string).replace('snapshot.json', 'custom'), 'GET', rebound)).body, 'still routed', 'the app\'s own routes are its own business');
+    } finally {
+      for (const handler of [plain, express0, fastify0]) handler.close();
+      for (const s of [server, expressServer]) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await fastify.close();
     }
   });
 });
