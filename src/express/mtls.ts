@@ -7,6 +7,7 @@ import { denyRequest, readAuthorizer, readIdentity } from '../security/server-op
 import { admitRequest } from '../security/inbound-gate.js';
 import { followIdentity, identityServerOptions } from '../security/server-tls.js';
 import { loadSpanApi } from '../security/span-peer.js';
+import { gateNonRequestEvents } from '../security/upgrade-gate.js';
 
 /**
  * A request listener that runs `app` only for callers the authorizer admits
@@ -24,7 +25,10 @@ export function authorizingListener(app: http.RequestListener, authorizer: Autho
 /**
  * The server `listen` starts: plain `http`, or with `identity` an `https`
  * server that requires client certificates from the identity's roots,
- * follows its rotations, and admits requests through `authorize`.
+ * follows its rotations, and admits requests through `authorize`: the
+ * `'request'` listener and also the `'upgrade'`, `'connect'`,
+ * `'checkContinue'` and `'checkExpectation'` listeners the application adds
+ * to the returned server (a refused upgrade gets 403 on its socket).
  */
 export async function createServer(app: http.RequestListener, serverOptions: http.ServerOptions | undefined,
   identityValue: unknown, authorizeValue: unknown): Promise<http.Server> {
@@ -36,8 +40,11 @@ export async function createServer(app: http.RequestListener, serverOptions: htt
   }
   await loadSpanApi();
   const server = https.createServer({ ...serverOptions, ...(await identityServerOptions(identity)) }, authorizingListener(app, authorizer));
+  // Before any listener the application adds: an upgrade skips the request listener.
+  const ungate = gateNonRequestEvents(server, authorizer);
   const unfollow = followIdentity(server, identity);
   server.once('close', () => {
+    ungate();
     unfollow();
     void authorizer?.close?.();
   });

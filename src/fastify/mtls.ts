@@ -6,6 +6,7 @@ import { admitRequest } from '../security/inbound-gate.js';
 import { readAuthorizer, readIdentity } from '../security/server-options.js';
 import { followIdentity } from '../security/server-tls.js';
 import { loadSpanApi } from '../security/span-peer.js';
+import { gateNonRequestEvents } from '../security/upgrade-gate.js';
 import type { MeshkitFastifyOptions } from './options.js';
 
 /**
@@ -13,7 +14,10 @@ import type { MeshkitFastifyOptions } from './options.js';
  * have been created with `https: await identityServerOptions(identity)`) and
  * admits each request through `authorize` before anything else runs; a
  * refused caller gets 403 `{ error: 'forbidden', code: 'ERR_FORBIDDEN' }`.
- * The caller's identity is `request.raw.meshkit`.
+ * The server's `'upgrade'`, `'connect'`, `'checkContinue'` and
+ * `'checkExpectation'` events, which bypass Fastify's hooks, pass the same
+ * gate (a refused upgrade gets 403 on its socket). The caller's identity is
+ * `request.raw.meshkit`.
  */
 export async function setUpMutualTls(fastify: FastifyInstance, options: MeshkitFastifyOptions): Promise<void> {
   const identity = readIdentity(options.identity, 'meshkit.identity');
@@ -28,7 +32,10 @@ export async function setUpMutualTls(fastify: FastifyInstance, options: MeshkitF
   }
   await loadSpanApi();
   const unfollow = followIdentity(fastify.server as unknown as TlsServer, identity);
+  // Events the server emits instead of 'request' (a WebSocket upgrade) never reach the onRequest hook.
+  const ungate = gateNonRequestEvents(fastify.server, authorizer);
   fastify.addHook('onClose', async () => {
+    ungate();
     unfollow();
     await authorizer?.close?.();
   });

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { buildConnector } from 'undici';
 import { systemClock, wallClockNow } from '../core/clock.js';
@@ -10,20 +11,59 @@ import type { HandshakeCounters } from './handshake-counters.js';
 /** The TLS options an identity owns: a transport's own `tls` may not set them beside an identity. */
 export const IDENTITY_TLS_KEYS: readonly string[] = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'checkServerIdentity', 'session'];
 
-/** `ERR_PEER_IDENTITY` for a server whose certificate names another service (or none). */
+/** `ERR_PEER_IDENTITY` for a server whose certificate names another service (or none: no URI SAN, or several). */
 export function peerIdentityMismatch(expected: string, presented: string | undefined): MeshkitError {
   return new MeshkitError('ERR_PEER_IDENTITY',
-    `The server presented ${presented === undefined ? 'no SPIFFE ID' : `the SPIFFE ID ${presented}`} where ${expected} was expected`,
+    `The server presented ${presented === undefined ? 'no SPIFFE ID (as its one URI SAN)' : `the SPIFFE ID ${presented}`} where ${expected} was expected`,
     { expected, presented, reason: 'mismatch' });
 }
 
-/** No usable identity of our own: nothing to present, so no connection is made (the client's doing, not the endpoint's). */
+/**
+ * No usable identity of our own: nothing to present, so no connection is
+ * made (the client's doing, not the endpoint's: blame `local`).
+ * `details.reason` is `'not-loaded'` (nothing loaded yet; the message adds
+ * the source's last error), `'expired'` (past its not-after) or
+ * `'not-yet-valid'` (before its not-before).
+ */
 export function noUsableIdentity(identity: Identity, material: IdentityMaterial | undefined): MeshkitError {
-  const reason = material === undefined ? 'not-loaded' : 'expired';
-  const message = material === undefined
-    ? `No ${identity.kind} identity loaded yet: mutual TLS has no certificate to present`
-    : `The ${identity.kind} identity ${material.spiffeId.uri} expired at ${material.notAfter.toISOString()} and no renewed one arrived: it is never presented`;
-  return new MeshkitError('ERR_PEER_IDENTITY', message, { reason, expected: undefined, presented: undefined }, { blame: 'local' });
+  const local = (reason: string, message: string): MeshkitError =>
+    new MeshkitError('ERR_PEER_IDENTITY', message, { reason, expected: undefined, presented: undefined }, { blame: 'local' });
+  if (material === undefined) {
+    const lastError = statusOf(identity)?.lastError;
+    return local('not-loaded', `No ${identity.kind} identity loaded yet: mutual TLS has no certificate to present${lastError === undefined ? '' : ` (last error: ${lastError})`}`);
+  }
+  const notBefore = notBeforeOf(material);
+  if (notBefore !== undefined && notBefore.getTime() > wallClockNow(identity.clock ?? systemClock)) {
+    return local('not-yet-valid', `The ${identity.kind} identity ${material.spiffeId.uri} is not valid before ${notBefore.toISOString()}: it is not presented before then`);
+  }
+  return local('expired', `The ${identity.kind} identity ${material.spiffeId.uri} expired at ${material.notAfter.toISOString()} and no renewed one arrived: it is never presented`);
+}
+
+/** The identity's status, or undefined when reading it fails (a source of your own): only used to explain an error. */
+function statusOf(identity: Identity): ReturnType<Identity['status']> | undefined {
+  try {
+    return identity.status();
+  } catch {
+    return undefined;
+  }
+}
+
+// Material from a source that leaves notBefore out: the leaf is parsed once per material.
+const parsedNotBefore = new WeakMap<IdentityMaterial, Date | undefined>();
+
+/** The leaf's not-before: the material's own, or read from its certificate (undefined when it does not parse). */
+function notBeforeOf(material: IdentityMaterial): Date | undefined {
+  if (material.notBefore !== undefined) return material.notBefore;
+  if (!parsedNotBefore.has(material)) {
+    let notBefore: Date | undefined;
+    try {
+      notBefore = new Date(new X509Certificate(material.cert).validFrom);
+    } catch {
+      notBefore = undefined;
+    }
+    parsedNotBefore.set(material, notBefore);
+  }
+  return parsedNotBefore.get(material);
 }
 
 /**
@@ -45,13 +85,18 @@ function spiffeChecker(own: IdentityMaterial, peerService: string): (host: strin
 
 /**
  * The identity's current material when it may be presented now: loaded and
- * not past its leaf's not-after (wall-clock time, as certificates are: the
- * wall time of the identity's `clock`).
- * Undefined otherwise: an expired leaf is never presented.
+ * within its leaf's validity, not before its not-before nor past its
+ * not-after (wall-clock time, as certificates are: the wall time of the
+ * identity's `clock`). Undefined otherwise: a leaf peers would refuse is
+ * never presented.
  */
 export function usableMaterial(identity: Identity): IdentityMaterial | undefined {
   const material = identity.current();
-  return material === undefined || material.notAfter.getTime() <= wallClockNow(identity.clock ?? systemClock) ? undefined : material;
+  if (material === undefined) return undefined;
+  const wallNow = wallClockNow(identity.clock ?? systemClock);
+  if (material.notAfter.getTime() <= wallNow) return undefined;
+  const notBefore = notBeforeOf(material);
+  return notBefore !== undefined && notBefore.getTime() > wallNow ? undefined : material;
 }
 
 /**

@@ -13,6 +13,12 @@ export interface IdentityMaterial {
   readonly spiffeId: ServiceSpiffeId;
   /** The leaf's serial number (hex). */
   readonly serialNumber: string;
+  /**
+   * When the leaf starts being valid (wall-clock time). meshkit's sources
+   * always set it (they publish no leaf before it); a source of your own may
+   * leave it out, and then it is read from `cert` where it matters.
+   */
+  readonly notBefore?: Date;
   /** When the leaf stops being valid (wall-clock time: certificates are). */
   readonly notAfter: Date;
   /** Increases by one for every change (rotation, renewal, new roots); 1 for the first. */
@@ -56,7 +62,12 @@ export interface Identity {
   readonly clock?: Clock;
   /** The material in use; undefined until the first load (see {@link Identity.ready}). */
   current(): IdentityMaterial | undefined;
-  /** Resolves with the first material, or rejects when the source gives up (closed, or the first load failed for good). */
+  /**
+   * Resolves with the first material, or rejects when the source gives up:
+   * closed first (`fileIdentity`: `ERR_CLIENT_CLOSED`), or no usable material
+   * within the source's bound (`fileIdentity`'s `readyTimeout`:
+   * `ERR_PEER_IDENTITY`, reason `'not-loaded'`).
+   */
   ready(): Promise<IdentityMaterial>;
   /** Calls `listener` on every change and every failed refresh; returns the unsubscribe function. */
   subscribe(listener: (event: IdentityEvent) => void): () => void;
@@ -113,6 +124,11 @@ export class IdentityState {
   fail(error: Error): void {
     this.#error = error;
     this.#emit({ type: 'stale', error });
+  }
+
+  /** A refresh succeeded without changing anything (the files rewritten as they were): no longer stale. */
+  recover(): void {
+    this.#error = undefined;
   }
 
   /** The source gave up before a first load. */

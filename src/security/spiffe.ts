@@ -5,22 +5,38 @@ import { X509Certificate } from 'node:crypto';
  * `spiffe://<trust-domain>/ns/<namespace>/dc/<datacenter>/svc/<service>`.
  */
 export interface ServiceSpiffeId {
+  /** Lower-cased (trust domains are host names). */
   readonly trustDomain: string;
   readonly namespace: string;
   readonly datacenter: string;
   readonly service: string;
-  /** The ID as a URI. */
+  /** The ID as a URI, as given. */
   readonly uri: string;
 }
 
-const SERVICE_ID = /^spiffe:\/\/([a-z0-9._-]+)\/ns\/([^/\s]+)\/dc\/([^/\s]+)\/svc\/([^/\s]+)$/i;
+// Per SPIFFE, the scheme and the trust domain compare without case, the path exactly:
+// `spiffe://TD/ns/...` is the same ID as `spiffe://td/ns/...`, `/NS/.../SVC/x` is not.
+const SCHEME = /^spiffe:\/\//i;
+const TRUST_DOMAIN = /^spiffe:\/\/([a-z0-9._-]+)(?:\/|$)/i;
+const SERVICE_PATH = /^\/ns\/([^/\s]+)\/dc\/([^/\s]+)\/svc\/([^/\s]+)$/;
 
-/** Parses a Consul service SPIFFE ID; undefined for anything else (an agent ID, a SPIRE workload path). */
+/**
+ * The trust domain of any SPIFFE ID (`spiffe://<trust-domain>[/<path>]`),
+ * lower-cased; undefined when `uri` is not one (another scheme, an empty
+ * trust domain, a port or user part).
+ */
+export function spiffeTrustDomain(uri: string): string | undefined {
+  return TRUST_DOMAIN.exec(uri)?.[1]?.toLowerCase();
+}
+
+/** Parses a Consul service SPIFFE ID; undefined for anything else (an agent ID, a SPIRE workload path, `/NS/...` in another case). */
 export function parseServiceSpiffeId(uri: string): ServiceSpiffeId | undefined {
-  const match = SERVICE_ID.exec(uri);
+  const trustDomain = spiffeTrustDomain(uri);
+  if (trustDomain === undefined) return undefined;
+  const match = SERVICE_PATH.exec(uri.slice('spiffe://'.length + trustDomain.length));
   if (match === null) return undefined;
-  const [, trustDomain, namespace, datacenter, service] = match as unknown as [string, string, string, string, string];
-  return Object.freeze({ trustDomain: trustDomain.toLowerCase(), namespace, datacenter, service, uri });
+  const [, namespace, datacenter, service] = match as unknown as [string, string, string, string];
+  return Object.freeze({ trustDomain, namespace, datacenter, service, uri });
 }
 
 /** The SPIFFE ID of `service` in the same trust domain, namespace and datacenter as `own`. */
@@ -29,20 +45,31 @@ export function serviceSpiffeId(own: ServiceSpiffeId, service: string): string {
 }
 
 /**
- * The URI SANs of a certificate, from Node's `subjectaltname` text
- * (`DNS:a, URI:spiffe://...`). Node quotes a value that contains a comma or
- * a quote, so such a value never comes out as a plain `URI:` entry here: a
- * crafted SAN cannot pass for two.
+ * The entries of Node's `subjectaltname` text (`DNS:a, URI:spiffe://...`).
+ * Node quotes a value that contains a comma or a quote and escapes the comma
+ * (`\u002c`), so `', '` only ever separates entries: a crafted SAN cannot
+ * pass for two.
  */
-export function uriSans(subjectAltName: string | undefined): string[] {
-  if (subjectAltName === undefined || subjectAltName === '') return [];
-  return subjectAltName.split(', ').filter((entry) => entry.startsWith('URI:') && !entry.startsWith('URI:"')).map((entry) => entry.slice(4));
+function sanEntries(subjectAltName: string | undefined): string[] {
+  return subjectAltName === undefined || subjectAltName === '' ? [] : subjectAltName.split(', ');
 }
 
-/** The one SPIFFE URI SAN of a certificate, or undefined when it has none (or several, which SPIFFE forbids). */
+/** The URI SANs of a certificate that Node did not have to quote (the quoted ones are no usable URI). */
+export function uriSans(subjectAltName: string | undefined): string[] {
+  return sanEntries(subjectAltName).filter((entry) => entry.startsWith('URI:') && !entry.startsWith('URI:"')).map((entry) => entry.slice(4));
+}
+
+/**
+ * The SPIFFE ID of a certificate: its one URI SAN, when that is a
+ * `spiffe://` URI. Undefined when the certificate has no URI SAN or more
+ * than one (SPIFFE allows exactly one, so a `spiffe://` URI beside an
+ * `https://` one is refused too).
+ */
 export function spiffeUriOf(subjectAltName: string | undefined): string | undefined {
-  const ids = uriSans(subjectAltName).filter((uri) => uri.startsWith('spiffe://'));
-  return ids.length === 1 ? ids[0] : undefined;
+  const uris = sanEntries(subjectAltName).filter((entry) => entry.startsWith('URI:'));
+  if (uris.length !== 1) return undefined;
+  const uri = (uris[0] as string).slice(4);
+  return SCHEME.test(uri) ? uri : undefined;
 }
 
 /** What a leaf certificate says about itself: its SPIFFE ID, serial and validity. */

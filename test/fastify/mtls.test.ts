@@ -5,15 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { client, fileIdentity, isMeshkitError, type Identity } from '../../src/index.js';
 import { meshkit } from '../../src/fastify/index.js';
 import { identityServerOptions, type Authorizer } from '../../src/server/index.js';
 import { createCertificateAuthority, type CertificateAuthority } from '../helpers/tls.js';
+import { rawCall } from '../security/mtls-calls.js';
 
 const spiffe = (service: string): string => `spiffe://aaaa.consul/ns/default/dc/dc1/svc/${service}`;
 
@@ -76,6 +79,29 @@ describe('meshkit/fastify over mutual TLS', () => {
     const res = await c.request({ path: '/who' });
     assert.equal(res.statusCode, 403);
     assert.deepEqual(await res.body.json(), { error: 'forbidden', code: 'ERR_FORBIDDEN' });
+  });
+
+  it('gates upgrades too: a refused caller gets 403 before any upgrade listener on the server, an admitted one reaches it with req.meshkit', async (t) => {
+    const reached: string[] = [];
+    const onUpgrade = (req: IncomingMessage, socket: Duplex): void => {
+      reached.push(req.meshkit?.peer ?? '(none)');
+      socket.end(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-peer: ${req.meshkit?.peer ?? '(none)'}\r\n\r\n`);
+    };
+    app.server.on('upgrade', onUpgrade);
+    t.after(() => app.server.removeListener('upgrade', onUpgrade));
+    const headers = { connection: 'Upgrade', upgrade: 'websocket' };
+    const leafOf = (service: 'web' | 'billing'): { cert: string; key: string } => {
+      const material = ids[service].identity.current();
+      return { cert: material?.cert ?? '', key: material?.key ?? '' };
+    };
+    const refused = await rawCall({ port, leaf: leafOf('billing'), ca: ca.cert, headers });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(JSON.parse(refused.body ?? ''), { error: 'forbidden', code: 'ERR_FORBIDDEN' });
+    assert.deepEqual(reached, []);
+    const admitted = await rawCall({ port, leaf: leafOf('web'), ca: ca.cert, headers });
+    assert.equal(admitted.status, 101);
+    assert.equal(admitted.header, 'web');
+    assert.deepEqual(reached, ['web']);
   });
 
   it('refuses a client without a certificate at the handshake', async () => {

@@ -30,7 +30,7 @@ import { health, inbound, listen, shedding } from '../../src/express/index.js';
 import { meshkit as fastifyPlugin } from '../../src/fastify/index.js';
 import { meshkitGot } from '../../src/got/index.js';
 import { GrpcChannels, grpcChannels, grpcClient, grpcErrorClassifier } from '../../src/grpc/index.js';
-import { identityMetrics, openTelemetry } from '../../src/otel/index.js';
+import { identityMetrics, openTelemetry, redactUrl } from '../../src/otel/index.js';
 import { identityServerOptions, LoadShedder, loadShedder, ServerLifecycle, serverLifecycle } from '../../src/server/index.js';
 import { resolveStatusHandler, statusHandler } from '../../src/status/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
@@ -235,7 +235,7 @@ const TABLE: Readonly<Record<string, Readonly<Record<string, Row>>>> = {
   './otel': {
     openTelemetry: options({ run: () => openTelemetry({ tracerprovider: {} } as never), option: 'tracerprovider', hint: 'tracerProvider' },
       { run: () => openTelemetry({ metrics: 'yes' } as never), option: 'metrics' }),
-    redactUrl: none('redacts one URL'),
+    redactUrl: checked('takes a URL and, optionally, the names to redact', { run: () => redactUrl('http://orders/?token=1', 42 as never), option: 'redactUrl.names' }),
     identityMetrics: options({ run: () => identityMetrics(fakeIdentity, { meterprovider: {} } as never), option: 'meterprovider', hint: 'meterProvider' },
       { run: () => identityMetrics(fakeIdentity, { meterProvider: 42 } as never), option: 'meterProvider' }),
   },
