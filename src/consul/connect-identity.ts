@@ -1,5 +1,6 @@
 import { fullJitterBackoff } from '../core/backoff.js';
 import { wallClockNow, type TimerHandle } from '../core/clock.js';
+import { MeshkitError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { IdentitySource, type Identity, type IdentityMaterial } from '../security/identity.js';
 import { checkMaterial } from '../security/material.js';
@@ -148,7 +149,8 @@ class ConnectIdentity extends IdentitySource {
     const stopping = this.#loops.map((loop) => loop.stop());
     this.#http.close();
     await Promise.all(stopping);
-    this.state.abandon(new Error(`${this.#label}: closed before the first leaf arrived`));
+    // Settles only a ready() still pending, with the same typed error as a file identity closed early.
+    this.state.abandon(new MeshkitError('ERR_CLIENT_CLOSED', `${this.#label}: closed before the first leaf arrived`, { reason: 'closed' }));
   }
 }
 
