@@ -1,3 +1,4 @@
+import type { AttemptContext } from '../core/attempt.js';
 import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Attempt, Call } from './attempt.js';
@@ -10,8 +11,12 @@ export function hedgeLost(service: string): MeshkitError {
 /**
  * The error a call ends with when its final attempt failed: meshkit's own
  * errors as they are; a transport's or governed function's error wrapped
- * with the call's context (`ERR_UPSTREAM`, or `ERR_INVALID_ARGUMENT` when the
- * request was refused locally before it was sent), the original as `cause`.
+ * with the call's context, the original as `cause`: `ERR_INVALID_ARGUMENT`
+ * when the request was refused locally before it was sent; when the
+ * attempt's outcome is not the upstream's doing (blame `'caller'` or
+ * `'local'`: the caller's request stream failed, it cancelled its stream),
+ * `ERR_DEADLINE_EXCEEDED` for a `'deadline'` outcome and `ERR_ABORTED`
+ * otherwise, with the outcome's blame; else `ERR_UPSTREAM`.
  */
 export function callError(attempt: Attempt): unknown {
   const error = attempt.error;
@@ -23,9 +28,15 @@ export function callError(attempt: Attempt): unknown {
   if (outcome.reason === 'refused') {
     return invalidArgument('request', 'a request the transport can send (it refused it before sending a byte)', describeError(error), { cause: error });
   }
-  return new MeshkitError('ERR_UPSTREAM', `${service}: attempt ${attempt.number} to ${endpoint} failed: ${describeError(error)}`, {
-    service, endpoint, attempt: attempt.number, reason: outcome.reason,
-  }, { cause: error });
+  const details = { service, endpoint, attempt: attempt.number, reason: outcome.reason };
+  if (outcome.blame !== 'upstream') {
+    // Wrapped as ERR_UPSTREAM it would read as the upstream's failure, and breakers would count it.
+    const deadline = outcome.reason === 'deadline';
+    const what = deadline ? 'ran out of time' : `was stopped by the ${outcome.blame === 'caller' ? 'caller' : 'client itself'}`;
+    return new MeshkitError(deadline ? 'ERR_DEADLINE_EXCEEDED' : 'ERR_ABORTED', `${service}: attempt ${attempt.number} to ${endpoint} ${what}: ${describeError(error)}`,
+      details, { cause: error, blame: outcome.blame });
+  }
+  return new MeshkitError('ERR_UPSTREAM', `${service}: attempt ${attempt.number} to ${endpoint} failed: ${describeError(error)}`, details, { cause: error });
 }
 
 /**
@@ -71,4 +82,21 @@ export function deadlineError(service: string, call: Call, cause: unknown, last:
   return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${service}: deadline exceeded after ${call.attempts} attempt(s)`, {
     service, attempts: call.attempts, ...(stale === undefined ? {} : { stale }),
   }, cause === undefined ? { blame } : { cause, blame });
+}
+
+/**
+ * The error of an attempt whose transport was given the call's deadline and
+ * ran it out before meshkit's own timer fired (grpc-js's deadline timer,
+ * say): `ERR_DEADLINE_EXCEEDED` with the blame meshkit's timer would have
+ * given it (see `timeoutError`): the caller's when the caller set the
+ * deadline and no attempt had failed by the upstream's doing, else the
+ * upstream's. `cause` is the transport's error.
+ */
+export function attemptDeadlineError(attempt: AttemptContext, cause: unknown): MeshkitError {
+  const { call } = attempt;
+  // Calls the client runs are CallRecords, which know whether the upstream failed an earlier attempt.
+  const upstreamFailed = (call as { readonly upstreamFailed?: boolean }).upstreamFailed === true;
+  return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during attempt ${attempt.number}`, {
+    service: call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
+  }, { cause, blame: call.deadlineIsCallers && !upstreamFailed ? 'caller' : 'upstream' });
 }

@@ -1,5 +1,5 @@
 import type { CallContext } from '../core/call-context.js';
-import { blameOf } from '../core/errors.js';
+import { blameOf, isMeshkitError } from '../core/errors.js';
 
 /**
  * Whether a call's error says nothing about the upstream's health, so that a
@@ -7,9 +7,16 @@ import { blameOf } from '../core/errors.js';
  * (`ERR_ABORTED`, or its signal fired), its own deadline ran out first, its
  * request was refused locally (`ERR_INVALID_ARGUMENT`), the client is closing
  * (`ERR_CLIENT_CLOSED`), or an inner admission policy refused the call
- * locally (`ERR_LIMIT_EXCEEDED`: nothing was sent).
+ * locally (`ERR_LIMIT_EXCEEDED`: nothing was sent). An error that is not a
+ * `MeshkitError` is judged by the outcome of the attempt that raised it,
+ * when it is the call's last attempt's error (a caller's failing request
+ * stream, passed on as it is), and is the upstream's otherwise.
  * @internal Shared by the service-level breakers (meshkit's engine and the opossum one).
  */
 export function isIgnoredEnd(error: unknown, call: CallContext): boolean {
-  return call.stopped !== undefined || blameOf(error) !== 'upstream';
+  if (call.stopped !== undefined) return true;
+  if (isMeshkitError(error)) return blameOf(error) !== 'upstream';
+  // blameOf calls every foreign error the upstream's: the classifier's verdict on it knows better.
+  const last = call.current;
+  return last !== undefined && last.error === error && last.outcome !== undefined && last.outcome.blame !== 'upstream';
 }

@@ -170,21 +170,32 @@ const TLS_EXPECTED: Readonly<Record<string, string>> = {
 /** The TLS option names {@link readTlsOptions} accepts. */
 export const TLS_OPTION_KEYS: readonly string[] = Object.freeze(Object.keys(TLS_CHECKS));
 
+/** TLS options whose values are secrets (a private key, its passphrase, a PKCS#12 bundle, a session ticket): never shown in an error. */
+export const TLS_SECRET_KEYS: ReadonlySet<string> = new Set(['key', 'passphrase', 'pfx', 'session']);
+
 /**
  * Validates TLS options (`ca`, `cert`, `key`, `pfx`, `passphrase`,
  * `servername`, `rejectUnauthorized`, `minVersion`, `maxVersion`, `ciphers`,
  * `ecdhCurve`, `ALPNProtocols`, `checkServerIdentity`, `session`): unknown
  * keys and wrong types are `ERR_INVALID_CONFIG`; `key` without `cert` (or
- * the reverse) too. `rejectUnauthorized: false` emits the process warning
+ * the reverse) too. Errors never show a secret: an unknown key's value is
+ * `'<hidden>'`, and a `key`, `passphrase`, `pfx` or `session` of the wrong
+ * type reads `'<redacted>'`. `rejectUnauthorized: false` emits the process warning
  * `MESHKIT_TLS_UNVERIFIED` (once per process). Returns a frozen copy;
  * undefined when `value` is.
  */
 export function readTlsOptions(value: unknown, option: string): Readonly<Record<string, unknown>> | undefined {
   if (value === undefined) return undefined;
-  const tls = checkOptions(value, option, TLS_OPTION_KEYS);
+  // Errors end up in logs: a mistyped key (`kye`) may hold a private key, so unknown keys are named with
+  // their values hidden, a string given for the whole object may be PEM text, and a secret of the wrong
+  // type is shown redacted.
+  if (isOptionsObject(value)) checkOptions(Object.fromEntries(Object.keys(value).map((key) => [key, '<hidden>'])), option, TLS_OPTION_KEYS);
+  const tls = checkOptions(typeof value === 'string' ? '<hidden>' : value, option, TLS_OPTION_KEYS);
   for (const [key, v] of Object.entries(tls)) {
     if (v === undefined) continue;
-    if (!(TLS_CHECKS[key] as (value: unknown) => boolean)(v)) throw invalidConfig(`${option}.${key}`, TLS_EXPECTED[key] as string, v);
+    if (!(TLS_CHECKS[key] as (value: unknown) => boolean)(v)) {
+      throw invalidConfig(`${option}.${key}`, TLS_EXPECTED[key] as string, TLS_SECRET_KEYS.has(key) ? '<redacted>' : v);
+    }
   }
   // Wherever TLS options are read (transport, health checks, Consul), turning verification off is said once.
   if (tls['rejectUnauthorized'] === false) warnUnverifiedTls(`${option}.rejectUnauthorized`);

@@ -133,7 +133,7 @@ export class GovernedExchange implements ExchangeControls {
     client.request(request).then((response) => this.#respond(response), (error: unknown) => this.#fail(this.#reason ?? (error as Error)));
   }
 
-  /** Refuses the request unsent (the dispatcher is closed): the handler hears of its start, then of `error`. */
+  /** Refuses the request unsent (the dispatcher is closed, a route predicate threw): the handler hears of its start, then of `error`. */
   refuse(error: MeshkitError): void {
     try {
       this.#responder.start(this);

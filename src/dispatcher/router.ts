@@ -46,8 +46,9 @@ export class GovernedRouter {
   /**
    * Dispatches `options` through its route's client and returns true, or
    * returns false when no route matches (the caller sends it on untouched).
-   * Throws `ERR_INVALID_ARGUMENT` for a handler of neither undici API, as
-   * undici throws for one.
+   * A route predicate that throws fails this request, unsent, with
+   * `ERR_INVALID_CONFIG`. Throws `ERR_INVALID_ARGUMENT` for a handler of
+   * neither undici API, as undici throws for one.
    */
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const client = this.#routes.lookup(options?.origin);
@@ -57,6 +58,11 @@ export class GovernedRouter {
       throw invalidArgument('handler', 'an undici dispatch handler (onError, onHeaders, ... or onRequestStart, onResponseStart, ...)', handler);
     }
     const exchange = new GovernedExchange(responder, this.#forget);
+    // A route predicate threw on this origin: this request fails, the others go on.
+    if (client instanceof MeshkitError) {
+      exchange.refuse(client);
+      return true;
+    }
     if (this.#closed !== undefined) {
       exchange.refuse(this.#closed);
       return true;

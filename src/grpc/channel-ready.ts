@@ -2,23 +2,43 @@ import { connectivityState, Metadata, status, type Client as GrpcChannel, type S
 import type { Endpoint } from '../core/endpoint.js';
 
 /**
- * The error of a channel that could not connect: UNAVAILABLE with grpc-js's
- * own "No connection established" wording, so `grpcErrorClassifier` reads it
- * as a connect failure (nothing was sent: any method may be retried).
+ * The errors {@link channelReady} raised itself. Only meshkit's own check
+ * proves that nothing was sent: a status's `details` come from the server,
+ * which may word its own backend's failure ("connect ECONNREFUSED ...") as
+ * grpc-js words a refused connection.
+ */
+const notConnectedErrors = new WeakSet<object>();
+
+/**
+ * The error of a channel that could not connect: UNAVAILABLE, like grpc-js's
+ * own "No connection established", so callers matching on `code` see what
+ * grpc-js would have raised; `grpcErrorClassifier` reads it as a connect
+ * failure (nothing was sent: any method may be retried).
  */
 function notConnected(endpoint: Endpoint, state: connectivityState): ServiceError {
   const details = `No connection established to ${endpoint.id} (channel ${connectivityState[state]})`;
-  return Object.assign(new Error(`${status.UNAVAILABLE} UNAVAILABLE: ${details}`), { code: status.UNAVAILABLE, details, metadata: new Metadata() });
+  const error = Object.assign(new Error(`${status.UNAVAILABLE} UNAVAILABLE: ${details}`), { code: status.UNAVAILABLE, details, metadata: new Metadata() });
+  notConnectedErrors.add(error);
+  return error;
+}
+
+/**
+ * @internal True for a connect failure {@link channelReady} raised: the
+ * channel never became READY, so no call was started on it.
+ */
+export function isNotConnected(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && notConnectedErrors.has(error);
 }
 
 /**
  * Resolves once `channel` is READY, connecting it if it is idle; rejects
  * with a connect failure as soon as it is in TRANSIENT_FAILURE or shut down
  * (fail fast, as a gRPC call without wait-for-ready does), or with the
- * signal's reason when `signal` aborts. Request-streaming calls wait here
- * before they take anything from the caller, so a refused connection can be
- * retried on another endpoint without replaying a stream. A READY channel
- * resolves without waiting for a state change.
+ * signal's reason when `signal` aborts. Every governed call waits here
+ * before it starts the gRPC call: a failure here is known to have sent
+ * nothing (request streams: nothing was taken from the caller either), so it
+ * is retried on another endpoint for any method. A READY channel resolves
+ * without waiting for a state change.
  */
 export function channelReady(channel: GrpcChannel, endpoint: Endpoint, signal: AbortSignal): Promise<void> {
   const inner = channel.getChannel();

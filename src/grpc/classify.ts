@@ -2,6 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { invalidConfig, isMeshkitError } from '../core/errors.js';
 import { Outcomes, type Outcome } from '../core/outcome.js';
 import { classifyError } from '../transports/error-classifier.js';
+import { isNotConnected } from './channel-ready.js';
+import { localDeadlineOutcome } from './local-deadline.js';
 
 /** Default status codes retried on another endpoint: UNAVAILABLE only, as gRPC's retry design (A6) suggests. */
 export const DEFAULT_RETRYABLE_CODES: readonly status[] = Object.freeze([status.UNAVAILABLE]);
@@ -19,9 +21,6 @@ const FAILURE_CODES: ReadonlySet<status> = new Set([status.UNKNOWN, status.INTER
  * and HTTP calls alike.
  */
 const HTTP_EQUIVALENT: readonly number[] = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
-
-/** grpc-js's wording when no connection could be made: the call never reached the server, so any method may be retried. */
-const NOT_CONNECTED = /No connection established|connect ECONNREFUSED|connect EHOSTUNREACH|connect ENETUNREACH|Name resolution failed/;
 
 /** A gRPC status error as grpc-js raises it. */
 interface StatusError {
@@ -43,13 +42,17 @@ export function isStatusError(error: unknown): error is StatusError {
 }
 
 /**
- * Maps gRPC status codes to meshkit outcomes: UNAVAILABLE before a
- * connection is a connect failure (retryable for any method); other
- * `retryableCodes` are retryable failures (for idempotent methods);
- * DEADLINE_EXCEEDED is a timeout; UNKNOWN, INTERNAL, UNAVAILABLE and DATA_LOSS
- * count against the endpoint; any other code is the service's answer.
- * `outcome.status` is the code's HTTP equivalent (UNAVAILABLE: 503).
- * Throws `ERR_INVALID_CONFIG` naming `retryableCodes` unless it is an array of codes 1-16.
+ * Maps gRPC status codes to meshkit outcomes: the connect failure
+ * `channelReady` raises (the channel never became READY, so nothing was
+ * sent) is retryable for any method; `retryableCodes` are retryable failures
+ * (for idempotent methods), whatever their `details` say (the server writes
+ * those); DEADLINE_EXCEEDED is a timeout, except the call's own deadline
+ * run out on this side (a caller's deadline is the caller's); UNKNOWN,
+ * INTERNAL, UNAVAILABLE and DATA_LOSS count against the endpoint; any other
+ * code is the service's answer. `outcome.status` is the code's HTTP
+ * equivalent (UNAVAILABLE: 503). meshkit's own errors are classified as for
+ * any transport. Throws `ERR_INVALID_CONFIG` naming `retryableCodes` unless
+ * it is an array of codes 1-16.
  */
 export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_RETRYABLE_CODES): (error: unknown) => Outcome {
   checkRetryableCodes(retryableCodes, 'retryableCodes');
@@ -62,8 +65,11 @@ export function grpcErrorClassifier(retryableCodes: readonly number[] = DEFAULT_
   }
   table.set(status.DEADLINE_EXCEEDED, Outcomes.timeout);
   return (error: unknown): Outcome => {
+    // Only meshkit's own facts say that nothing was sent, or that the deadline ran out here.
+    if (isNotConnected(error)) return Outcomes.connect;
+    const deadline = localDeadlineOutcome(error);
+    if (deadline !== undefined) return deadline;
     if (isMeshkitError(error) || !isStatusError(error)) return classifyError(error);
-    if (error.code === status.UNAVAILABLE && NOT_CONNECTED.test(error.details ?? '')) return Outcomes.connect;
     if (error.code === status.CANCELLED) return Outcomes.error;
     return table.get(error.code) ?? Outcomes.error;
   };

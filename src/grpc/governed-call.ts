@@ -1,13 +1,16 @@
-import { status, type ClientReadableStream, type deserialize, type Metadata, type serialize, type ServiceError } from '@grpc/grpc-js';
+import { type ClientReadableStream, type deserialize, type Metadata, type serialize, type ServiceError } from '@grpc/grpc-js';
 import type { Client } from '../client/client.js';
 import type { CallOptions } from '../client/request-options.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { isMeshkitError, MeshkitError } from '../core/errors.js';
+import { isMeshkitError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
+import { channelReady } from './channel-ready.js';
 import type { GrpcChannels } from './channels.js';
 import { isStatusError } from './classify.js';
-import { attemptDeadline, attemptMetadata, grpcWallNow } from './metadata.js';
+import { localDeadline } from './local-deadline.js';
+import { attemptDeadline, attemptMetadata, remainingUntil } from './metadata.js';
+import { passBytes, requestBytes } from './request-bytes.js';
 
 /** Options of one governed gRPC call. */
 export interface GrpcCallOptions extends CallOptions {
@@ -34,32 +37,21 @@ export interface GovernedCallSettings {
   readonly idempotent: boolean;
 }
 
-/**
- * A DEADLINE_EXCEEDED raised locally by the deadline meshkit gave grpc-js is
- * the call's deadline: report it as meshkit does (`ERR_DEADLINE_EXCEEDED`),
- * whichever timer fired first. One raised by the server stays as it is.
- * @internal Shared with the request-streaming calls.
- */
-export function localDeadline(error: ServiceError, deadline: Date | undefined, attempt: AttemptContext): Error {
-  if (error.code !== status.DEADLINE_EXCEEDED || deadline === undefined || grpcWallNow() < deadline.getTime() - 1) return error;
-  const { call } = attempt;
-  return new MeshkitError('ERR_DEADLINE_EXCEEDED', `${call.service}: deadline exceeded during attempt ${attempt.number}`, {
-    service: call.service, endpoint: attempt.endpoint.id, attempt: attempt.number,
-  }, { cause: error });
-}
-
-function unaryAttempt<Req, Res>(
-  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Req, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
+async function unaryAttempt<Req, Res>(
+  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Buffer, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
 ): Promise<Res> {
   const signal = attempt.signal;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) throw signal.reason;
+  const deadline = attemptDeadline(attempt); // absolute: waiting for the connection spends from it
   const channel = channels.get(endpoint);
-  const deadline = attemptDeadline(attempt);
+  // A connect failure is known to have sent nothing only from this check, never from the status's text.
+  await channelReady(channel, endpoint, signal);
+  if (signal.aborted) throw signal.reason;
   return new Promise<Res>((resolve, reject) => {
     const onAbort = (): void => call.cancel();
-    const call = channel.makeUnaryRequest<Req, Res>(
-      method.path, method.requestSerialize, method.responseDeserialize, request,
-      attemptMetadata(metadata, attempt), deadline === undefined ? {} : { deadline },
+    const call = channel.makeUnaryRequest<Buffer, Res>(
+      method.path, passBytes, method.responseDeserialize, request,
+      attemptMetadata(metadata, attempt, remainingUntil(deadline)), deadline === undefined ? {} : { deadline },
       (error, value) => {
         signal.removeEventListener('abort', onAbort);
         if (error !== null) reject(localDeadline(error, deadline, attempt));
@@ -71,22 +63,25 @@ function unaryAttempt<Req, Res>(
 }
 
 /**
- * Starts a server stream and resolves with it once the server answered
- * (response metadata, sent with or before the first message); a failure
- * before that (a trailers-only UNAVAILABLE, a refused connection, the
- * per-try timeout) fails the attempt, which meshkit may retry elsewhere.
+ * Starts a server stream once the channel is READY and resolves with it once
+ * the server answered (response metadata, sent with or before the first
+ * message); a failure before that (a trailers-only UNAVAILABLE, a refused
+ * connection, the per-try timeout) fails the attempt, which meshkit may
+ * retry elsewhere.
  */
-function streamAttempt<Req, Res>(
-  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Req, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
+async function streamAttempt<Req, Res>(
+  channels: GrpcChannels, method: AnyMethod<Req, Res>, request: Buffer, metadata: Metadata | undefined, endpoint: Endpoint, attempt: AttemptContext,
 ): Promise<ClientReadableStream<Res>> {
   const signal = attempt.signal;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  const channel = channels.get(endpoint);
+  if (signal.aborted) throw signal.reason;
   const deadline = attemptDeadline(attempt);
+  const channel = channels.get(endpoint);
+  await channelReady(channel, endpoint, signal);
+  if (signal.aborted) throw signal.reason;
   return new Promise((resolve, reject) => {
-    const stream = channel.makeServerStreamRequest<Req, Res>(
-      method.path, method.requestSerialize, method.responseDeserialize, request,
-      attemptMetadata(metadata, attempt), deadline === undefined ? {} : { deadline },
+    const stream = channel.makeServerStreamRequest<Buffer, Res>(
+      method.path, passBytes, method.responseDeserialize, request,
+      attemptMetadata(metadata, attempt, remainingUntil(deadline)), deadline === undefined ? {} : { deadline },
     );
     let settled = false;
     const onAbort = (): void => stream.cancel();
@@ -131,13 +126,19 @@ export function callOptions(settings: GovernedCallSettings, options: GrpcCallOpt
   };
 }
 
-/** One governed unary call: pick, per-try timeout, deadline as the gRPC deadline, retries, breakers. */
-export function governedUnary<Req, Res>(
+/**
+ * One governed unary call: pick, per-try timeout, deadline as the gRPC
+ * deadline, retries, breakers. The request is serialised once, before any
+ * attempt: one `method.requestSerialize` cannot serialise rejects with
+ * `ERR_INVALID_ARGUMENT` (blame `'caller'`), sent nowhere and counted nowhere.
+ */
+export async function governedUnary<Req, Res>(
   settings: GovernedCallSettings, method: AnyMethod<Req, Res>, request: Req, options: GrpcCallOptions = {},
 ): Promise<Res> {
   const { channels } = settings;
+  const bytes = requestBytes(method.requestSerialize, request, 'request');
   return settings.client.call<Res>(
-    (endpoint, attempt) => unaryAttempt(channels, method, request, options.metadata, endpoint, attempt),
+    (endpoint, attempt) => unaryAttempt(channels, method, bytes, options.metadata, endpoint, attempt),
     callOptions(settings, options),
   ).catch(nativeGrpcError);
 }
@@ -146,14 +147,17 @@ export function governedUnary<Req, Res>(
  * One governed server-streaming call: meshkit governs it until the server
  * answers (pick, connection, per-try timeout, retries before the first
  * message); the stream then runs under the call's gRPC deadline. The
- * caller's `signal` still cancels the stream afterwards.
+ * caller's `signal` still cancels the stream afterwards. A request
+ * `method.requestSerialize` cannot serialise rejects with
+ * `ERR_INVALID_ARGUMENT` before any attempt.
  */
 export async function governedServerStream<Req, Res>(
   settings: GovernedCallSettings, method: AnyMethod<Req, Res>, request: Req, options: GrpcCallOptions = {},
 ): Promise<ClientReadableStream<Res>> {
   const { channels } = settings;
+  const bytes = requestBytes(method.requestSerialize, request, 'request');
   const stream = await settings.client.call<ClientReadableStream<Res>>(
-    (endpoint, attempt) => streamAttempt(channels, method, request, options.metadata, endpoint, attempt),
+    (endpoint, attempt) => streamAttempt(channels, method, bytes, options.metadata, endpoint, attempt),
     { ...callOptions(settings, options), discard: (lost) => lost.cancel() },
   ).catch(nativeGrpcError);
   const signal = options.signal;

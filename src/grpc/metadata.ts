@@ -23,6 +23,11 @@ export function attemptDeadline(attempt: AttemptContext): Date | undefined {
   return remaining === Infinity ? undefined : new Date(grpcWallNow() + Math.max(0, remaining));
 }
 
+/** @internal Milliseconds left until `deadline` (a Date, from {@link attemptDeadline}), Infinity when there is none. */
+export function remainingUntil(deadline: Date | undefined): number {
+  return deadline === undefined ? Infinity : deadline.getTime() - grpcWallNow();
+}
+
 /**
  * Epoch milliseconds as grpc-js reads them. grpc-js takes a deadline as a
  * wall-clock Date and checks it against its own `Date.now()`, so no injected

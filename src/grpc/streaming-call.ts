@@ -6,8 +6,10 @@ import { Outcomes, type Outcome } from '../core/outcome.js';
 import { channelReady } from './channel-ready.js';
 import { isStatusError } from './classify.js';
 import type { GrpcChannels } from './channels.js';
-import { callOptions, localDeadline, nativeGrpcError, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
-import { attemptDeadline, attemptMetadata, grpcWallNow } from './metadata.js';
+import { callOptions, nativeGrpcError, type AnyMethod, type GovernedCallSettings, type GrpcCallOptions } from './governed-call.js';
+import { localDeadline } from './local-deadline.js';
+import { attemptDeadline, attemptMetadata, remainingUntil } from './metadata.js';
+import { passBytes, requestBytes, unserializable, WatchedSerializer } from './request-bytes.js';
 
 /** The request messages of a client-streaming call: an array, a generator, a Node `Readable` in object mode, ... */
 export type RequestStream<Req> = Iterable<Req> | AsyncIterable<Req>;
@@ -51,16 +53,27 @@ function streamingOptions(settings: GovernedCallSettings, options: GrpcCallOptio
   return { ...callOptions(settings, options), idempotent: false, classifyError: streamingClassifier(settings.classifyError) };
 }
 
-/** Milliseconds left until `deadline` (a Date), Infinity when there is none. */
-function remainingUntil(deadline: Date | undefined): number {
-  return deadline === undefined ? Infinity : deadline.getTime() - grpcWallNow();
-}
+/** Thrown by {@link pump} for a request message the method cannot serialise (the caller's), tagged so it is not taken for the iterable's own error. */
+const badMessages = new WeakSet<object>();
 
-/** Writes `requests` to `call` with backpressure and half-closes it; stops early once `isDone()`. */
-async function pump<Req>(call: ClientWritableStream<Req>, requests: RequestStream<Req>, isDone: () => boolean, drained: () => Promise<void>): Promise<void> {
+/**
+ * Serialises `requests` (with the method's serialiser: a message it cannot
+ * serialise is the caller's, see {@link unserializable}), writes them to
+ * `call` with backpressure and half-closes it; stops early once `isDone()`.
+ */
+async function pump<Req>(
+  call: ClientWritableStream<Buffer>, requestSerialize: AnyMethod<Req>['requestSerialize'], requests: RequestStream<Req>,
+  isDone: () => boolean, drained: () => Promise<void>,
+): Promise<void> {
   for await (const request of requests) {
     if (isDone()) return; // leaving the loop closes the caller's iterator
-    if (!call.write(request)) await drained();
+    let bytes: Buffer;
+    try {
+      bytes = requestBytes(requestSerialize, request, 'requests');
+    } catch (error) {
+      throw tag(badMessages, error);
+    }
+    if (!call.write(bytes)) await drained();
     if (isDone()) return;
   }
   if (!isDone()) call.end();
@@ -86,8 +99,8 @@ async function clientStreamAttempt<Req, Res>(
       if (error === undefined) resolve(value as Res);
       else reject(error);
     };
-    const call = channel.makeClientStreamRequest<Req, Res>(
-      method.path, method.requestSerialize, method.responseDeserialize,
+    const call = channel.makeClientStreamRequest<Buffer, Res>(
+      method.path, passBytes, method.responseDeserialize,
       attemptMetadata(metadata, attempt, remainingUntil(deadline)), deadline === undefined ? {} : { deadline },
       (error, value) => finish(error === null ? undefined : tag(afterHandover, localDeadline(error, deadline, attempt)), value as Res),
     );
@@ -104,9 +117,11 @@ async function clientStreamAttempt<Req, Res>(
       wake = onDrain;
       call.on('drain', onDrain);
     });
-    pump(call, requests, () => done, drained).catch((error: unknown) => {
+    pump(call, method.requestSerialize, requests, () => done, drained).catch((error: unknown) => {
       if (done) return;
-      finish(tag(byCaller, error)); // the caller's iterable failed: its error is the answer, the call is cancelled
+      // The caller's iterable failed (its error is the answer), or one of its messages cannot be serialised
+      // (ERR_INVALID_ARGUMENT, classified as refused): either way the call is cancelled.
+      finish(badMessages.has(error as object) ? error : tag(byCaller, error));
       call.cancel();
     });
   });
@@ -122,16 +137,25 @@ async function bidiAttempt<Req, Res>(
   const channel = channels.get(endpoint);
   await channelReady(channel, endpoint, signal);
   if (signal.aborted) throw signal.reason;
+  // The caller writes its own messages: one the method cannot serialise makes grpc-js end the stream with INTERNAL.
+  const serializer = new WatchedSerializer(method.requestSerialize);
   const stream = channel.makeBidiStreamRequest<Req, Res>(
-    method.path, method.requestSerialize, method.responseDeserialize,
+    method.path, serializer.serialize, method.responseDeserialize,
     attemptMetadata(metadata, attempt, remainingUntil(deadline)), deadline === undefined ? {} : { deadline },
   );
+  // Whether the caller cancelled the stream is known from its own call of cancel(), never from the status's text.
+  const cancel = stream.cancel.bind(stream);
+  let cancelledByCaller = false;
+  stream.cancel = (): void => {
+    cancelledByCaller = true;
+    cancel();
+  };
   return new Promise<void>((resolve, reject) => {
     let failure: ServiceError | undefined;
     const onAbort = (): void => {
       // The call's deadline is the stream's gRPC deadline too: grpc-js ends it with DEADLINE_EXCEEDED, as the server sees it.
       if (deadline !== undefined && isMeshkitError(signal.reason, 'ERR_DEADLINE_EXCEEDED')) return;
-      stream.cancel();
+      cancel();
     };
     // Stays attached: the caller's own listener or iterator gets the error too, never an unhandled 'error'.
     stream.on('error', (error: ServiceError) => {
@@ -144,8 +168,8 @@ async function bidiAttempt<Req, Res>(
         return;
       }
       const error = failure ?? Object.assign(new Error(`${final.code} ${status[final.code]}: ${final.details}`), final);
-      const cancelledHere = final.code === status.CANCELLED && final.details === 'Cancelled on client' && !signal.aborted;
-      reject(tag(cancelledHere ? byCaller : afterHandover, localDeadline(error, deadline, attempt)));
+      if (serializer.failed && final.code === status.INTERNAL) reject(unserializable('requests', serializer.failure));
+      else reject(tag(cancelledByCaller && final.code === status.CANCELLED ? byCaller : afterHandover, localDeadline(error, deadline, attempt)));
     });
     signal.addEventListener('abort', onAbort, { once: true });
     handOver(stream);
@@ -173,7 +197,17 @@ export function governedClientStream<Req, Res>(
   return settings.client.call<Res>(
     (endpoint, attempt) => clientStreamAttempt(channels, method, requests, options.metadata, endpoint, attempt),
     streamingOptions(settings, options),
-  ).catch(nativeGrpcError);
+  ).catch(callersOwnError);
+}
+
+/**
+ * The call ended by the caller's doing (`ERR_ABORTED`, blame `'caller'`, so
+ * breakers do not count it): a caller whose request iterable failed gets
+ * its own error back; grpc-js statuses as {@link nativeGrpcError} passes them.
+ */
+function callersOwnError(error: unknown): never {
+  if (isMeshkitError(error, 'ERR_ABORTED') && typeof error.cause === 'object' && error.cause !== null && byCaller.has(error.cause)) throw error.cause;
+  return nativeGrpcError(error);
 }
 
 /**

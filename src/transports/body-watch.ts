@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { AttemptSink } from '../core/call-transport.js';
 import { isMeshkitError, MeshkitError } from '../core/errors.js';
+import { isRequestBodyFailure, requestBodyFailed } from './request-body.js';
 
 /** The callback of undici's request API. */
 type RequestCallback = (error: Error | null, data: Dispatcher.ResponseData<unknown>) => void;
@@ -11,6 +12,8 @@ type RequestCallback = (error: Error | null, data: Dispatcher.ResponseData<unkno
 interface RequestHandler {
   /** The request's `opaque`: the attempt. */
   readonly opaque: unknown;
+  /** The request body, until the request ends. */
+  readonly body: unknown;
   /** The response body, from the headers until the request ends; null before and after. */
   readonly res: Readable | null;
   /** Why the request was aborted; undici's `onConnect` aborts a request that has one before it is sent. */
@@ -93,7 +96,9 @@ function ignore(): void {}
  * meshkit (an abort destroys it first), the failure is the upstream's. The
  * attempt hears of it (its endpoint is charged), and a stall past the body
  * timeout (undici's `UND_ERR_BODY_TIMEOUT`) becomes `ERR_TIMEOUT`, so the
- * reader sees meshkit's error with undici's as its `cause`.
+ * reader sees meshkit's error with undici's as its `cause`. A request whose
+ * own stream body failed is the caller's instead: the request (and a
+ * response body being read) fails with `ERR_ABORTED` (see request-body.ts).
  *
  * It also wires the attempt's abort as undici wires a `signal` (a request
  * aborted before it is sent never goes; undici's abort while the headers
@@ -144,6 +149,8 @@ const WatchingHandler: (new (options: Dispatcher.RequestOptions<unknown>, callba
     }
 
     override onError(error: Error): void {
+      // The caller's body failed first (undici fails the body with its own errors only after this): the caller's doing.
+      if (!isMeshkitError(error) && isRequestBodyFailure(this.body, error)) error = requestBodyFailed(this.opaque as AttemptSink, error);
       const res = this.res;
       if (res !== null && !res.destroyed && !isMeshkitError(error)) {
         const attempt = this.opaque as AttemptSink;

@@ -3,6 +3,7 @@ import { invalidConfig } from '../core/errors.js';
 import { readChoice, readTlsOptions } from '../core/options.js';
 import { warnUnverifiedTls } from '../core/tls-warning.js';
 import type { Identity } from '../security/identity.js';
+import { redactTls } from './tls-secrets.js';
 
 /** TLS options a transport passes to Node's `tls.connect` (validated by `readTlsOptions`). */
 export type TransportTlsOptions = Readonly<Pick<ConnectionOptions,
@@ -43,12 +44,13 @@ export const PLAIN_HTTP: HttpConnection = Object.freeze({ protocol: 'http', tls:
  * `readTlsOptions` and is only allowed with `https` (TLS options on plain
  * HTTP would be ignored, so a typo would send traffic in clear text).
  * `rejectUnauthorized: false` emits the `MESHKIT_TLS_UNVERIFIED` warning.
+ * Errors never show `key`, `passphrase`, `pfx` or `session` (see tls-secrets.ts).
  */
 export function resolveConnection(protocolValue: unknown, tlsValue: unknown, option: string): HttpConnection {
   const protocol = readChoice(protocolValue, `${option}.protocol`, ['http', 'https'] as const, 'http');
   const checked = readTlsOptions(tlsValue, `${option}.tls`);
   if (checked !== undefined && protocol !== 'https') {
-    throw invalidConfig(`${option}.tls`, "no TLS options unless protocol is 'https'", tlsValue);
+    throw invalidConfig(`${option}.tls`, "no TLS options unless protocol is 'https'", redactTls(tlsValue));
   }
   if (checked === undefined) return protocol === 'http' ? PLAIN_HTTP : Object.freeze({ protocol, tls: undefined });
   // Only the keys that were set, so that spreading them never overwrites another layer's value with undefined.

@@ -4,13 +4,16 @@ import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { invalidConfig } from '../core/errors.js';
 import { parsePositiveDuration, type Duration } from '../core/duration.js';
-import { checkOptions, readString } from '../core/options.js';
+import { readString } from '../core/options.js';
 import type { Identity } from '../security/identity.js';
 import { identityConnector, IDENTITY_TLS_KEYS } from '../security/client-connector.js';
 import { handshakesOf, type HandshakeCounters } from '../security/handshake-counters.js';
 import { resolveConnection, type HttpConnection, type TransportTlsOptions } from './connection.js';
+import { redactTlsValue, redactValues } from './tls-secrets.js';
+import { checkSecretOptions } from '../discovery/secret-options.js';
 import { UNDICI_BODY_TIMEOUT_MS } from '../attempts/timeout.js';
 import { requestWatchingBody, type AbortSource } from './body-watch.js';
+import { guardedBody } from './request-body.js';
 import { undiciTimeouts, type UndiciTimeouts } from './undici-timeouts.js';
 import { onlyDeadlineHeader, withAttemptHeaders } from './deadline-header.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
@@ -35,7 +38,9 @@ export interface UndiciTransportOptions {
    * TLS options for `https` (`ca`, `cert`, `key`, `servername`,
    * `rejectUnauthorized`, ...), checked by `readTlsOptions`; only with
    * `protocol: 'https'`. `rejectUnauthorized: false` emits one process
-   * warning (`MESHKIT_TLS_UNVERIFIED`). Default none (Node's CAs, full verification).
+   * warning (`MESHKIT_TLS_UNVERIFIED`). An `ERR_INVALID_CONFIG` about them
+   * shows `key`, `passphrase`, `pfx` and `session` as `'<redacted>'`, and
+   * hides the value of a mistyped key. Default none (Node's CAs, full verification).
    */
   readonly tls?: TransportTlsOptions;
   /**
@@ -75,19 +80,23 @@ function resolveIdentity(options: UndiciTransportOptions): ResolvedOptions['iden
     return undefined;
   }
   const ok = typeof identity === 'object' && identity !== null && ['current', 'subscribe', 'status'].every((m) => typeof (identity as Record<string, unknown>)[m] === 'function');
-  if (!ok) throw invalidConfig('transport.identity', 'an Identity such as connectIdentity() or fileIdentity()', identity);
+  // A key and certificate given here by mistake are not shown.
+  if (!ok) throw invalidConfig('transport.identity', 'an Identity such as connectIdentity() or fileIdentity()', redactValues(identity));
   if (peerService === undefined) throw invalidConfig('transport.peerService', 'the name of the service called (its SPIFFE ID is checked)', undefined);
   if (options.protocol === 'http') throw invalidConfig('transport.protocol', "'https' (or none) with identity: mutual TLS is never plain HTTP", options.protocol);
   for (const key of IDENTITY_TLS_KEYS) {
-    if (options.tls !== undefined && (options.tls as Record<string, unknown>)[key] !== undefined) {
-      throw invalidConfig(`transport.tls.${key}`, 'not set beside identity (the identity owns certificates, roots and peer checks)', (options.tls as Record<string, unknown>)[key]);
+    const value = typeof options.tls === 'object' && options.tls !== null ? (options.tls as Record<string, unknown>)[key] : undefined;
+    if (value !== undefined) {
+      // A private key or passphrase is named, never shown: errors end up in logs.
+      throw invalidConfig(`transport.tls.${key}`, 'not set beside identity (the identity owns certificates, roots and peer checks)', redactTlsValue(key, value));
     }
   }
   return Object.freeze({ identity: identity as Identity, peerService });
 }
 
 function resolveOptions(options: UndiciTransportOptions): ResolvedOptions {
-  checkOptions(options, 'transport', TRANSPORT_KEYS);
+  // A mistyped key (`tsl`) may hold a private key: it is named, its value hidden.
+  checkSecretOptions(options, 'transport', TRANSPORT_KEYS);
   const identity = resolveIdentity(options);
   const { protocol, tls } = resolveConnection(identity === undefined ? options.protocol : 'https', options.tls, 'transport');
   return {
@@ -189,7 +198,8 @@ export class UndiciTransport implements Transport<HttpRequest, HttpResponse> {
       headers: request.headers == null && attempt.outboundHeaders === undefined && attempt.deadline !== Infinity
         ? onlyDeadlineHeader(attempt.deadline - attempt.startedAt)
         : withAttemptHeaders(request.headers, attempt.outboundHeaders, attempt.deadline - attempt.startedAt),
-      body: (request.body ?? null) as string | null,
+      // An iterable body is wrapped so that its throw is the caller's failure; a stream's is told when it fails (body-watch.ts).
+      body: (request.body == null ? null : guardedBody(request.body, attempt)) as string | null,
       // A body stalled longer than this fails: undici's own timer, refreshed as bytes arrive (see undici-timeouts.ts).
       bodyTimeout: this.#timeouts.bodyTimeout,
       headersTimeout: this.#timeouts.headersTimeout,

@@ -48,6 +48,25 @@ describe('client.fetch', () => {
     }
   });
 
+  it('a ReadableStream body that errors rejects with ERR_ABORTED (blame caller) and opens no breaker', async () => {
+    await using guarded = client('orders').endpoints([upstream.address])
+      .circuitBreaker({ volumeThreshold: 2, errorThreshold: 0.5, resetTimeout: '30s' }).build();
+    for (let i = 0; i < 3; i++) {
+      const body = new ReadableStream({
+        start(controller) { controller.enqueue(new TextEncoder().encode('partial')); },
+        pull(controller) { controller.error(new Error('caller body source failed')); },
+      });
+      const error = await guarded.fetch('/upload', { method: 'POST', body, duplex: 'half' } as RequestInit).then(() => undefined, (e: unknown) => e);
+      assert.ok(isMeshkitError(error, 'ERR_ABORTED'), `got ${String(error)}`);
+      assert.equal(error.blame, 'caller');
+      assert.equal(error.details['reason'], 'request-body');
+      assert.equal((error.cause as Error).message, 'caller body source failed');
+    }
+    const res = await guarded.fetch('/healthy');
+    assert.equal(res.status, 200, 'the breaker stayed closed');
+    await res.text();
+  });
+
   it('accepts a Request object', async () => {
     const res = await c.fetch(new Request('http://orders/from-request', { method: 'PUT', body: 'r', headers: { 'x-r': '1' } }));
     await res.text();

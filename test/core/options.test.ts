@@ -166,6 +166,26 @@ describe('readTlsOptions', () => {
     for (const [value, option] of cases) invalid(() => readTlsOptions(value, 'tls'), option);
   });
 
+  it('never shows a secret: a mistyped key\'s value, a secret of the wrong type, a string given for the whole object', () => {
+    const secret = '-----BEGIN PRIVATE KEY-----\nMIGHsecret\n-----END PRIVATE KEY-----\n';
+    const cases: [unknown, string][] = [
+      [{ kye: secret, cert: pem }, 'tls.kye'],
+      [{ key: 42, cert: pem }, 'tls.key'],
+      [{ key: secret, cert: pem, passphrase: Buffer.from('hunter2-S3CRET') }, 'tls.passphrase'],
+      [{ pfx: 42 }, 'tls.pfx'],
+      [secret, 'tls'],
+    ];
+    for (const [value, option] of cases) {
+      assert.throws(() => readTlsOptions(value, 'tls'), (error: unknown) => {
+        assert.ok(isMeshkitError(error, 'ERR_INVALID_CONFIG'), String(error));
+        assert.equal(error.details['option'], option);
+        const shown = `${error.message} ${JSON.stringify(error.details)}`;
+        assert.doesNotMatch(shown, /MIGHsecret|hunter2|S3CRET|PRIVATE KEY/, `${option}: ${shown}`);
+        return true;
+      });
+    }
+  });
+
   it('refuses unknown keys with a hint, and a key without its certificate (or the reverse)', () => {
     assert.match(invalid(() => readTlsOptions({ rejectUnauthorised: false }, 'tls'), 'tls.rejectUnauthorised'), /did you mean `rejectUnauthorized`\?/);
     assert.match(invalid(() => readTlsOptions({ CA: pem }, 'tls'), 'tls.CA'), /did you mean `ca`\?/);

@@ -66,6 +66,61 @@ describe('meshkitDispatcher options, routes and lifecycle', () => {
     await dispatcher.close();
   });
 
+  it('folds one trailing dot of the host: orders. is the same DNS name as orders, so it is governed too', async () => {
+    const dispatcher = meshkitDispatcher({
+      routes: [{ origin: 'http://orders', client: orders }, { origin: 'http://other.internal.:8080', client: other }],
+      fallback: agent,
+    });
+    for (const url of ['http://orders./a', 'http://ORDERS.:80/a']) {
+      const res = await request(url, { dispatcher });
+      assert.equal(await res.body.text(), `ok ${(upstreams[0] as Upstream).port}`, url);
+    }
+    // A route given with the dot matches the name without it, and the reverse.
+    const viaDotted = await request('http://other.internal:8080/b', { dispatcher });
+    assert.equal(await viaDotted.body.text(), `ok ${(upstreams[1] as Upstream).port}`);
+    assert.throws(() => meshkitDispatcher({ routes: { 'http://orders': orders, 'http://orders.': other }, fallback: agent }),
+      refusedNaming('meshkitDispatcher.routes.http://orders.'));
+    // Predicates see the origin folded.
+    const seen: string[] = [];
+    const byPredicate = meshkitDispatcher({ routes: [{ origin: (origin) => (seen.push(origin), origin === 'http://svc.other'), client: other }], fallback: agent });
+    const res = await request('http://svc.other./c', { dispatcher: byPredicate });
+    assert.equal(await res.body.text(), `ok ${(upstreams[1] as Upstream).port}`);
+    assert.deepEqual(seen, ['http://svc.other']);
+    await Promise.all([dispatcher.close(), byPredicate.close()]);
+  });
+
+  it('a route predicate that throws fails that request with ERR_INVALID_CONFIG (blame local, the thrown value as cause), sending nothing', async () => {
+    const bug = new SyntaxError('bad predicate');
+    const dispatcher = meshkitDispatcher({
+      routes: [
+        { origin: 'http://orders', client: orders },
+        { origin: (origin) => (origin.endsWith('.broken') ? JSON.parse('{bad') as boolean : origin.endsWith('.other')), client: other },
+        { origin: (origin) => { if (origin.includes('throws')) throw bug; return false; }, client: other },
+      ],
+      fallback: agent,
+    });
+    const sent = upstreams.map((u) => u.requests.length);
+    const error = await request('http://svc.broken/x', { dispatcher }).then(() => undefined, (e: unknown) => e);
+    assert.ok(isMeshkitError(error, 'ERR_INVALID_CONFIG'), `got ${String(error)}`);
+    assert.equal(error.blame, 'local');
+    assert.equal(error.details['option'], 'meshkitDispatcher.routes[1].origin');
+    assert.equal(error.details['origin'], 'http://svc.broken');
+    assert.ok(error.cause instanceof SyntaxError);
+    const second = await request('http://throws.example:8080/', { dispatcher }).then(() => undefined, (e: unknown) => e);
+    assert.ok(isMeshkitError(second, 'ERR_INVALID_CONFIG') && second.cause === bug, `got ${String(second)}`);
+    assert.equal(second.details['option'], 'meshkitDispatcher.routes[2].origin');
+    // fetch hears of it too, as fetch reports a dispatcher's error.
+    await assert.rejects(fetch('http://svc.broken/y', { dispatcher } as unknown as RequestInit), (e: unknown) => isMeshkitError((e as Error).cause, 'ERR_INVALID_CONFIG'));
+    assert.deepEqual(upstreams.map((u) => u.requests.length), sent, 'nothing was sent');
+    // Requests the routes decide without the failing predicate go on: exact routes and origins a predicate takes first.
+    const exact = await request('http://orders/ok', { dispatcher });
+    assert.equal(await exact.body.text(), `ok ${(upstreams[0] as Upstream).port}`);
+    const matched = await request('http://svc.other/ok', { dispatcher });
+    assert.equal(await matched.body.text(), `ok ${(upstreams[1] as Upstream).port}`);
+    assert.equal(dispatcher.inFlight, 0);
+    await dispatcher.close();
+  });
+
   it('a governed request with a bad path fails through its handler with ERR_INVALID_ARGUMENT, sending nothing', async () => {
     const dispatcher = meshkitDispatcher({ routes: { 'http://orders': orders }, fallback: agent });
     const sent = (upstreams[0] as Upstream).requests.length;

@@ -52,6 +52,8 @@ export const GreeterService = {
 export interface GrpcBehaviour {
   /** Fail every call with this status (before any message). Default none. */
   code?: status;
+  /** The details of that status. Default `failing with <CODE>`. */
+  details?: string;
   /** Delay before answering (or before the first message), ms. Default 0. */
   delayMs?: number;
 }
@@ -115,9 +117,9 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
   server.addService(GreeterService, {
     sayHello(call: ServerUnaryCall<HelloRequest, HelloReply>, callback: sendUnaryData<HelloReply>) {
       record('sayHello', call);
-      const { code, delayMs = 0 } = upstream.behaviour;
+      const { code, details, delayMs = 0 } = upstream.behaviour;
       const answer = (): void => {
-        if (code !== undefined) callback({ code, details: `failing with ${status[code]}` });
+        if (code !== undefined) callback({ code, details: details ?? `failing with ${status[code]}` });
         else callback(null, { message: `hello ${call.request.name}`, port: upstream.port });
       };
       if (delayMs === 0) answer();
@@ -128,10 +130,10 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
     },
     streamHellos(call: ServerWritableStream<HelloRequest, HelloReply>) {
       record('streamHellos', call);
-      const { code, delayMs = 0 } = upstream.behaviour;
+      const { code, details, delayMs = 0 } = upstream.behaviour;
       const answer = (): void => {
         if (code !== undefined) {
-          call.emit('error', { code, details: `failing with ${status[code]}` });
+          call.emit('error', { code, details: details ?? `failing with ${status[code]}` });
           return;
         }
         for (let i = 0; i < (call.request.count ?? 3); i++) call.write({ message: `hello ${call.request.name} #${i}`, port: upstream.port });
@@ -145,9 +147,9 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
     },
     collectHellos(call: ServerReadableStream<HelloRequest, HelloReply>, callback: sendUnaryData<HelloReply>) {
       record('collectHellos', call);
-      const { code, delayMs = 0 } = upstream.behaviour;
+      const { code, details, delayMs = 0 } = upstream.behaviour;
       if (code !== undefined) {
-        callback({ code, details: `failing with ${status[code]}` });
+        callback({ code, details: details ?? `failing with ${status[code]}` });
         return;
       }
       const names: string[] = [];
@@ -166,9 +168,9 @@ export async function startGrpcUpstream(behaviour: GrpcBehaviour = {}): Promise<
     },
     chatHellos(call: ServerDuplexStream<HelloRequest, HelloReply>) {
       record('chatHellos', call);
-      const { code, delayMs = 0 } = upstream.behaviour;
+      const { code, details, delayMs = 0 } = upstream.behaviour;
       if (code !== undefined) {
-        call.emit('error', { code, details: `failing with ${status[code]}` });
+        call.emit('error', { code, details: details ?? `failing with ${status[code]}` });
         return;
       }
       let pending = 0;
