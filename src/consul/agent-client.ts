@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import Consul from 'consul';
+import type { Clock } from '../core/clock.js';
 import type { ResolvedConsulOptions } from './options.js';
 
 /** An HTTP agent whose sockets do not keep the process alive: a background watch must not hold it open. */
@@ -63,4 +65,45 @@ export function createAgentClient(options: ResolvedConsulOptions, background: bo
       agent.destroy();
     },
   };
+}
+
+/** An agent request under way; `cancel()` aborts it (its `result` then rejects). */
+export interface PendingRequest<T> {
+  readonly result: Promise<T>;
+  cancel(): void;
+}
+
+/**
+ * Sends one request with a deadline on `clock`. `send` passes `ctx` to the
+ * `consul` package (`{ ctx }`) or papi (`ctx` in the request): its `cancel`
+ * event aborts the HTTP request. Past `timeoutMs` the request is aborted and
+ * `result` rejects with "the Consul agent did not answer <what> within N ms".
+ * papi's own `timeout` would run on Node's timers, not on the injected clock.
+ */
+export function withDeadline<T>(clock: Clock, timeoutMs: number, what: string, send: (ctx: EventEmitter) => Promise<T>): PendingRequest<T> {
+  // papi checks `canceled` before sending and listens for `cancel` while the request is out.
+  const ctx = Object.assign(new EventEmitter(), { canceled: false });
+  let timedOut = false;
+  let settled = false;
+  const cancel = (): void => {
+    if (settled || ctx.canceled) return;
+    ctx.canceled = true;
+    ctx.emit('cancel');
+  };
+  const timer = clock.setTimeout(() => {
+    timedOut = true;
+    cancel();
+  }, timeoutMs);
+  const result = (async () => {
+    try {
+      return await send(ctx);
+    } catch (error) {
+      if (timedOut) throw new Error(`the Consul agent did not answer ${what} within ${Math.round(timeoutMs)} ms`, { cause: error });
+      throw error;
+    } finally {
+      settled = true;
+      clock.clearTimeout(timer);
+    }
+  })();
+  return { result, cancel };
 }

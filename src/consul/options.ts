@@ -23,7 +23,11 @@ export interface ConsulTlsOptions {
   readonly rejectUnauthorized?: boolean;
 }
 
-/** Re-poll backoff after errors: full jitter between 0 and min(cap, base * 2^(n-1)). */
+/**
+ * Re-poll backoff after errors: full jitter between 0 and
+ * min(cap, base * 2^(n-1)), added to the earliest time `minInterval` allows
+ * (so watches that fail together spread out from the first re-poll).
+ */
 export interface ConsulBackoffOptions {
   /** Ceiling of the first re-poll delay after an error. Default `'500ms'`. */
   readonly base?: Duration;
@@ -94,6 +98,12 @@ export interface ConsulOptions {
    */
   readonly connect?: boolean;
   /**
+   * Deadline of each request `register()` makes to the agent (register,
+   * keep-alive, re-check, deregister); a request past it is aborted and
+   * retried at the next keep-alive. Default `'5s'`.
+   */
+  readonly requestTimeout?: Duration;
+  /**
    * Where the `CONSUL_*` variables are read, once, when the provider is
    * created; `{}` ignores them. Options always win over variables; a
    * malformed variable is `ERR_INVALID_CONFIG` naming it. Default `process.env`.
@@ -118,6 +128,7 @@ export interface ResolvedConsulOptions {
   readonly endpointFilter: EndpointFilter | undefined;
   readonly clock: Clock;
   readonly connect: boolean;
+  readonly requestTimeoutMs: number;
   /** Identity of the watch: equal options give equal keys (the token and TLS material only as a SHA-256 fingerprint). */
   readonly key: string;
 }
@@ -125,7 +136,7 @@ export interface ResolvedConsulOptions {
 const MAX_WAIT_MS = 10 * 60_000;
 const KNOWN = [
   'service', 'address', 'passingOnly', 'tags', 'nodeMeta', 'datacenter', 'token', 'tls', 'wait', 'minInterval', 'backoff',
-  'endpointFilter', 'clock', 'connect', 'env',
+  'endpointFilter', 'clock', 'connect', 'env', 'requestTimeout',
 ];
 const TLS_KNOWN = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
@@ -240,17 +251,20 @@ export function resolveConsulOptions(options: ConsulOptions): ResolvedConsulOpti
   const endpointFilter = readEndpointFilter(raw['endpointFilter'], 'consul.endpointFilter');
   const clock = readClock(raw['clock'], 'consul.clock');
   const connect = readBoolean(raw['connect'], 'consul.connect', false);
+  // Registration only (the watch is bounded by `wait`), so not part of the key.
+  const requestTimeoutMs = parsePositiveDuration(raw['requestTimeout'] ?? '5s', 'consul.requestTimeout');
   // The filter runs per subscriber, so it is not part of the key: clients with different filters share the watch.
-  const key = [
-    'consul', url.origin, datacenter ?? '', service, passingOnly ? 'passing' : 'any', tags.join(','),
-    Object.entries(nodeMeta).sort().map(([k, v]) => `${k}:${v}`).join(','),
-    token === undefined && tls === undefined ? '' : `credentials#${fingerprint({ token, tls })}`,
+  // JSON keeps every field apart: tags ['a,b'] and ['a', 'b'] (or a '|' in a name) must not share a watch.
+  const key = JSON.stringify([
+    'consul', url.origin, datacenter ?? null, service, passingOnly, tags,
+    Object.entries(nodeMeta).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    token === undefined && tls === undefined ? null : `credentials#${fingerprint({ token, tls })}`,
     waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
     // Another endpoint (/v1/health/connect) and another answer: another watch.
-    ...(connect ? ['connect'] : []),
-  ].join('|');
+    connect,
+  ]);
   return Object.freeze({
     service, url, passingOnly, tags, nodeMeta, datacenter, token: token as string | undefined, tls,
-    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, endpointFilter, clock, connect, key,
+    waitMs, minIntervalMs, backoffBaseMs, backoffCapMs, endpointFilter, clock, connect, requestTimeoutMs, key,
   });
 }

@@ -27,6 +27,22 @@ function hasWarning(checks: unknown): boolean {
   return Array.isArray(checks) && checks.some((check) => isRecord(check) && check['Status'] === 'warning');
 }
 
+/** The weight field that applies to an entry: `Warning` when one of its checks is in warning, else `Passing`. */
+function weightField(entry: Record<string, unknown>): 'Warning' | 'Passing' {
+  return hasWarning(entry['Checks']) ? 'Warning' : 'Passing';
+}
+
+/**
+ * True when the weight that applies to the entry is exactly 0: Consul accepts
+ * it (typically `Weights.Warning: 0`) as "send this instance nothing while
+ * in this state". Such an entry is not for us, and not an invalid one either.
+ */
+function weighsNothing(entry: unknown): boolean {
+  if (!isRecord(entry) || !isRecord(entry['Service'])) return false;
+  const weights = entry['Service']['Weights'];
+  return isRecord(weights) && weights[weightField(entry)] === 0;
+}
+
 /**
  * Turns one health entry into an endpoint. Host is `Service.Address`, or
  * `Node.Address` when the service registered none; weight is
@@ -54,7 +70,7 @@ export function healthEntryToEndpoint(entry: unknown, option: string): Endpoint 
   return toEndpoint({
     host,
     port: service['Port'] as number,
-    weight: orDefault(weights[hasWarning(entry['Checks']) ? 'Warning' : 'Passing'], 1) as number,
+    weight: orDefault(weights[weightField(entry)], 1) as number,
     tags: orDefault(service['Tags'], []) as string[],
     metadata: meta as Record<string, string>,
     ...(zone === undefined ? {} : { zone }),
@@ -74,8 +90,10 @@ function carriesTags(entry: unknown, required: readonly string[]): boolean {
 }
 
 /**
- * Parses a health answer: entries without every `requiredTags` tag are left
- * out silently (they are not for us), entries that fail validation (an
+ * Parses a health answer: entries without every `requiredTags` tag, and
+ * entries whose applicable weight is 0 (Consul's "send nothing", such as
+ * `Weights.Warning: 0` while a check warns), are left out silently (they are
+ * not for us), entries that fail validation (an
  * unspecified address such as `0.0.0.0` included) are rejected one by one
  * (the rest survive), and a second entry with an endpoint id already seen is
  * rejected. An answer of rejected entries only is for the caller to treat as
@@ -90,7 +108,7 @@ export function parseHealthAnswer(body: unknown, requiredTags: readonly string[]
   const rejected: RejectedEntry[] = [];
   const seen = new Set<string>();
   body.forEach((entry: unknown, index) => {
-    if (!carriesTags(entry, requiredTags)) return;
+    if (!carriesTags(entry, requiredTags) || weighsNothing(entry)) return;
     let endpoint: Endpoint;
     try {
       endpoint = healthEntryToEndpoint(entry, `${label}[${index}]`);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { fullJitterBackoff } from '../core/backoff.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { RejectedAnswerError } from '../discovery/rejected-answer.js';
@@ -18,6 +19,44 @@ interface RequestContext extends EventEmitter {
 
 interface HealthResponse {
   readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** papi's request as an `onRequest` extension sees it (papi 1.x): transport picked, HTTP request not yet made. */
+interface PapiRequest {
+  ctx?: EventEmitter;
+  transport?: { request(options: unknown): ClientRequest };
+}
+
+interface PapiClient {
+  _ext(event: 'onRequest', callback: (request: PapiRequest, next: () => void) => void): void;
+}
+
+/** The ctx event {@link watchTruncation} emits when a response's connection closed before its body ended. */
+const TRUNCATED = 'meshkit:truncated';
+
+/**
+ * A papi `onRequest` extension: papi waits for the response's `end` only, so
+ * a connection that drops mid-body would go unnoticed until the query's time
+ * limit (the wait plus a margin, ~37 s by default). This wraps the transport
+ * to see the response, and tells the request's ctx at once when it closes
+ * incomplete.
+ */
+function watchTruncation(request: PapiRequest, next: () => void): void {
+  const { ctx, transport } = request;
+  if (ctx !== undefined && transport !== undefined) {
+    request.transport = {
+      request(options: unknown): ClientRequest {
+        const req = transport.request(options);
+        req.once('response', (res: IncomingMessage) => {
+          res.once('close', () => {
+            if (!res.complete) ctx.emit(TRUNCATED);
+          });
+        });
+        return req;
+      },
+    };
+  }
+  next();
 }
 
 function signature(parsed: ParsedHealth): string {
@@ -51,6 +90,7 @@ class ConsulWatchRun {
     this.#options = options;
     this.#sink = sink;
     this.#client = createAgentClient(options, true);
+    (this.#client.consul as unknown as PapiClient)._ext('onRequest', watchTruncation);
     this.#label = `consul:${options.service}`;
   }
 
@@ -97,10 +137,16 @@ class ConsulWatchRun {
     const ctx = Object.assign(new EventEmitter(), { includeResponse: true }) as RequestContext;
     const limitMs = blocking ? waitMs + waitMs / 16 + ANSWER_MARGIN_MS : ANSWER_MARGIN_MS * 2;
     let timedOut = false;
+    let truncated = false;
     const timeout = clock.setTimeout(() => {
       timedOut = true;
       ctx.emit('cancel');
     }, limitMs);
+    // The connection closed mid-answer: fail now and back off, rather than wait out the time limit.
+    ctx.once(TRUNCATED, () => {
+      truncated = true;
+      ctx.emit('cancel');
+    });
     this.#inFlight = ctx;
     let response: HealthResponse | undefined;
     let body: unknown;
@@ -116,7 +162,9 @@ class ConsulWatchRun {
         ? connectHealth(this.#client.consul, query, this.#options.service, this.#options.token)
         : this.#client.consul.health.service(query as { service: string }))) as unknown as [HealthResponse, unknown];
     } catch (error) {
-      failure = timedOut ? new Error(`${this.#label}: the agent did not answer within ${Math.round(limitMs)} ms`, { cause: error }) : error;
+      failure = timedOut ? new Error(`${this.#label}: the agent did not answer within ${Math.round(limitMs)} ms`, { cause: error })
+        : truncated ? new Error(`${this.#label}: the agent's connection closed before the answer was complete`, { cause: error })
+        : error;
     } finally {
       clock.clearTimeout(timeout);
       if (this.#inFlight === ctx) this.#inFlight = undefined;
@@ -174,7 +222,8 @@ class ConsulWatchRun {
     this.#sink.error(error);
     const { clock, backoffBaseMs, backoffCapMs, minIntervalMs } = this.#options;
     const delay = fullJitterBackoff(this.#failures, backoffBaseMs, backoffCapMs, clock.random());
-    this.#schedule(Math.max(clock.now() + delay, this.#lastStart + minIntervalMs));
+    // Jitter above the minInterval floor, not clipped by it: watches that failed together must not re-poll in step.
+    this.#schedule(Math.max(clock.now(), this.#lastStart + minIntervalMs) + delay);
   }
 }
 

@@ -10,7 +10,7 @@ import { parseDnsOptions, type DnsOptions, type DnsSettings } from './options.js
 import { DnsWatch } from './watch.js';
 import { clockId } from '../discovery/clock-id.js';
 
-export type { DnsOptions, DnsRecordType } from './options.js';
+export type { DnsFamily, DnsOptions, DnsRecordType } from './options.js';
 export { ZERO_WEIGHT_SHARE } from './srv-weights.js';
 
 function watchKey(settings: DnsSettings): string {
@@ -24,15 +24,17 @@ function watchKey(settings: DnsSettings): string {
  * loop (through the process-wide discovery cache).
  *
  * - `type: 'srv'` (default): `name` is an SRV name; the lowest-numbered
- *   priority group with at least one target that resolves to A/AAAA is used;
- *   SRV weights become endpoint weights (weight 0: see {@link ZERO_WEIGHT_SHARE}).
+ *   priority group with at least one target that resolves to A/AAAA (or the
+ *   one `family` names) is used; SRV weights become endpoint weights (weight
+ *   0: see {@link ZERO_WEIGHT_SHARE}). One family's lookup failing while the
+ *   other has records: those are used, and the failure is a rejected entry.
  * - `type: 'a' | 'aaaa' | 'a+aaaa'`: every address of `name`, on `port`.
  *
  * The name is resolved again after min(ttlCap, max(ttlFloor, smallest TTL));
  * `refresh()` (a client saw a connection refused) resolves early, at most once
  * per ttlFloor. NXDOMAIN, "no records" or only SRV target `.` is an empty
  * set; other failures keep the last good set, report an error, and retry
- * with full-jitter backoff. Invalid records (port 0, a target without
+ * after `ttlFloor` plus full-jitter backoff. Invalid records (port 0, a target without
  * addresses, an unspecified address such as `0.0.0.0`) are rejected one by
  * one; an answer with no valid record keeps the last good set and reports a
  * `RejectedAnswerError`.

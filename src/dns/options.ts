@@ -12,6 +12,9 @@ import { readClock } from '../discovery/read-clock.js';
  */
 export type DnsRecordType = 'srv' | 'a' | 'aaaa' | 'a+aaaa';
 
+/** Address families of SRV targets: `4` (A records), `6` (AAAA records) or `'both'`. */
+export type DnsFamily = 4 | 6 | 'both';
+
 /** Options of {@link dns}. Durations are ms or strings such as `'500ms'`. */
 export interface DnsOptions {
   /** The name to resolve: `_http._tcp.orders.example.test` for SRV, `orders.example.test` for A/AAAA. Required. */
@@ -20,6 +23,15 @@ export interface DnsOptions {
   readonly type?: DnsRecordType;
   /** Port of every address for A/AAAA lookups (required there); not allowed with `'srv'` (the records carry ports). */
   readonly port?: number;
+  /**
+   * With `'srv'`, which address records of each target to look up: `4` (A
+   * only), `6` (AAAA only) or `'both'`. With `'both'`, a target whose one
+   * family fails to resolve while the other has records is used with those
+   * (the failure is reported once as a rejected entry); `4` spares a resolver
+   * that never answers AAAA the query. Not allowed with the other types
+   * (the type names the family). Default `'both'`.
+   */
+  readonly family?: DnsFamily;
   /**
    * DNS servers to ask, `'ip'` or `'ip:port'` (`'[::1]:5353'` for IPv6).
    * Default: the system's resolvers (`/etc/resolv.conf`).
@@ -38,7 +50,11 @@ export interface DnsOptions {
   readonly timeout?: Duration;
   /** Sends per query before it fails (c-ares tries). Default 2. */
   readonly tries?: number;
-  /** Re-resolve backoff after failures: full jitter between 0 and min(cap, base * 2^(n-1)), never sooner than `ttlFloor`. Default `{ base: '1s', cap: '30s' }`. */
+  /**
+   * Re-resolve backoff after failures: `ttlFloor` plus full jitter between 0
+   * and min(cap, base * 2^(n-1)), so loops that fail together spread out from
+   * the first retry. Default `{ base: '1s', cap: '30s' }`.
+   */
   readonly errorBackoff?: { readonly base?: Duration; readonly cap?: Duration };
   /**
    * Only addresses this predicate allows are used, for example
@@ -57,6 +73,8 @@ export interface DnsSettings {
   readonly name: string;
   readonly type: DnsRecordType;
   readonly port: number | undefined;
+  /** Families of SRV targets to look up; `'both'` for the other types (their type picks the family). */
+  readonly family: DnsFamily;
   readonly servers: readonly string[] | undefined;
   readonly ttlFloorMs: number;
   readonly ttlCapMs: number;
@@ -85,7 +103,7 @@ function checkServer(server: unknown, option: string): string {
   return server;
 }
 
-const KNOWN = ['name', 'type', 'port', 'servers', 'ttlFloor', 'ttlCap', 'timeout', 'tries', 'errorBackoff', 'endpointFilter', 'clock'];
+const KNOWN = ['name', 'type', 'port', 'family', 'servers', 'ttlFloor', 'ttlCap', 'timeout', 'tries', 'errorBackoff', 'endpointFilter', 'clock'];
 
 /**
  * Validates {@link DnsOptions}; throws `ERR_INVALID_CONFIG` naming the option
@@ -102,6 +120,11 @@ export function parseDnsOptions(options: DnsOptions): DnsSettings {
     if (port === undefined) throw invalidConfig('dns.port', `an integer port from 1 to 65535 (required with type ${type})`, port);
     readNumber(port, 'dns.port', undefined, { min: 1, max: 65535, integer: true });
   }
+  const family = raw['family'] ?? 'both';
+  if (type !== 'srv' && raw['family'] !== undefined) {
+    throw invalidConfig('dns.family', `no family with type ${type} (the type names the records to look up)`, raw['family']);
+  }
+  if (family !== 4 && family !== 6 && family !== 'both') throw invalidConfig('dns.family', "4, 6 or 'both'", family);
   const servers = raw['servers'];
   if (servers !== undefined && (!Array.isArray(servers) || servers.length === 0)) {
     throw invalidConfig('dns.servers', 'a non-empty array of server addresses', servers);
@@ -121,6 +144,7 @@ export function parseDnsOptions(options: DnsOptions): DnsSettings {
     name: name.endsWith('.') ? name.slice(0, -1) : name,
     type,
     port: type === 'srv' ? undefined : (port as number),
+    family,
     servers: servers === undefined ? undefined : Object.freeze([...(servers as string[])]),
     ttlFloorMs, ttlCapMs, timeoutMs, tries, backoffBaseMs, backoffCapMs,
     endpointFilter: readEndpointFilter(raw['endpointFilter'], 'dns.endpointFilter'),

@@ -91,7 +91,8 @@ class DnsLoop {
       if (this.#stopped) return;
       this.#failures += 1;
       const { backoffBaseMs, backoffCapMs } = this.#settings;
-      this.#schedule(Math.max(ttlFloorMs, fullJitterBackoff(this.#failures, backoffBaseMs, backoffCapMs, clock.random())));
+      // Jitter above the floor, not clipped by it: loops that failed together (a server restart) must not retry in step.
+      this.#schedule(ttlFloorMs + fullJitterBackoff(this.#failures, backoffBaseMs, backoffCapMs, clock.random()));
       this.#sink.error(error instanceof Error ? error : new Error(String(error)));
       return;
     }

@@ -48,7 +48,9 @@ export interface EtcdOptions {
   readonly hosts?: string | readonly string[];
   /**
    * Key prefix under which the service's instances live, one JSON value per
-   * key. Default `/meshkit/services/<service>/`.
+   * key; registration writes `<prefix><instance id>`. Must end in `/`, so
+   * that one service's prefix never matches another's keys (`/svc/orders`
+   * would also match `/svc/orders-canary/...`). Default `/meshkit/services/<service>/`.
    */
   readonly prefix?: string;
   /**
@@ -209,8 +211,9 @@ export function resolveEtcdOptions(options: EtcdOptions): EtcdSettings {
     throw invalidConfig('etcd.service', 'a service name of letters, digits, ".", "_", ":" or "-"', service);
   }
   const prefix: unknown = raw['prefix'] ?? defaultPrefix(service);
-  if (typeof prefix !== 'string' || prefix === '' || /\s/.test(prefix)) {
-    throw invalidConfig('etcd.prefix', "a non-empty key prefix without spaces, such as '/services/orders/'", prefix);
+  // Without the final '/', '/services/orders' would also match '/services/orders-canary/...': another service's instances.
+  if (typeof prefix !== 'string' || /\s/.test(prefix) || !prefix.endsWith('/') || !/[^/]/.test(prefix)) {
+    throw invalidConfig('etcd.prefix', "a key prefix ending in '/' (and not only '/'), without spaces, such as '/services/orders/'", prefix);
   }
   const { baseMs: backoffBaseMs, capMs: backoffCapMs } = checkBackoff(raw['backoff']);
   const leaseTtlMs = parseDuration(raw['leaseTtl'] ?? 10_000, 'etcd.leaseTtl');

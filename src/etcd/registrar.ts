@@ -33,7 +33,8 @@ async function keepAliveOnce(client: Etcd3, lease: string, timeoutMs: number, cl
 /**
  * One instance written under a lease. meshkit renews the lease every ttl/3
  * on an unref'd timer; if the lease is lost (etcd was down longer than the
- * TTL), the next renewal grants a new one and writes the key again.
+ * TTL), the next renewal grants a new one and writes the key again, and
+ * goes on writing it at each renewal until a write succeeds.
  */
 class LeasedRegistration implements Registration {
   readonly id: string;
@@ -44,8 +45,12 @@ class LeasedRegistration implements Registration {
   readonly #ttlSeconds: number;
   readonly #client: Etcd3;
   #lease = '0';
+  /** Whether the key is written under `#lease`: a new lease carries nothing until its put succeeds. */
+  #written = false;
   #timer: TimerHandle | undefined = undefined;
   #renewing: Promise<void> | undefined = undefined;
+  /** Set by the first deregister(): no renewal starts after it, even if that deregister() fails. */
+  #stopped = false;
   #closed: Promise<void> | undefined = undefined;
 
   constructor(settings: EtcdSettings, instance: ServiceInstance, key: string, value: string, ttlSeconds: number) {
@@ -61,7 +66,13 @@ class LeasedRegistration implements Registration {
   async write(): Promise<void> {
     const grant = await this.#client.leaseClient.leaseGrant({ TTL: this.#ttlSeconds });
     this.#lease = grant.ID; // before the put: a deregister() racing it must revoke this lease
-    await this.#client.kv.put({ key: this.#key, value: this.#value, lease: grant.ID });
+    this.#written = false;
+    await this.#put();
+  }
+
+  async #put(): Promise<void> {
+    await this.#client.kv.put({ key: this.#key, value: this.#value, lease: this.#lease });
+    this.#written = true;
   }
 
   async open(): Promise<void> {
@@ -75,7 +86,7 @@ class LeasedRegistration implements Registration {
   }
 
   #schedule(): void {
-    if (this.#closed !== undefined) return;
+    if (this.#stopped) return;
     this.#timer = this.#settings.clock.setTimeout(() => {
       this.#renewing = this.#renew();
     }, (this.#ttlSeconds * 1000) / 3);
@@ -85,7 +96,11 @@ class LeasedRegistration implements Registration {
     this.#timer = undefined;
     try {
       const ttl = await keepAliveOnce(this.#client, this.#lease, this.#settings.requestTimeoutMs, this.#settings.clock);
-      if (ttl <= 0 && this.#closed === undefined) await this.write();
+      if (!this.#stopped) {
+        if (ttl <= 0) await this.write();
+        // The lease lives but a put under it failed (a deadline during an election): the key is still missing.
+        else if (!this.#written) await this.#put();
+      }
     } catch {
       // etcd unreachable: try again next round; if the lease expired meanwhile, the next round writes the key again.
     }
@@ -95,6 +110,7 @@ class LeasedRegistration implements Registration {
 
   deregister(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#stopped = true;
       if (this.#timer !== undefined) this.#settings.clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       try {
@@ -103,10 +119,14 @@ class LeasedRegistration implements Registration {
         await this.#client.leaseClient.leaseRevoke({ ID: this.#lease });
       } catch (error) {
         // A lease that is already gone took the key with it: deregistered all the same.
-        if (!(error instanceof EtcdLeaseInvalidError)) throw error;
-      } finally {
-        this.#client.close();
+        if (!(error instanceof EtcdLeaseInvalidError)) {
+          // Not cached, and the client stays open: a later deregister() tries again. Renewals stay
+          // stopped, so if nobody does, the lease runs out and takes the key with it.
+          this.#closed = undefined;
+          throw error;
+        }
       }
+      this.#client.close();
     })();
     return this.#closed;
   }

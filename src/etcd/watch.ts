@@ -215,10 +215,11 @@ export interface EtcdWatchHooks {
 export function etcdWatchSource(settings: EtcdSettings, hooks: EtcdWatchHooks = {}): WatchSource {
   const { service, hosts, prefix, auth, credentials, requestTimeoutMs, backoffBaseMs, backoffCapMs, clock } = settings;
   return Object.freeze({
-    key: [
-      'etcd', service, hosts.join(','), prefix, auth?.username ?? '', credentials === undefined ? 'plain' : 'tls',
+    // JSON keeps every field apart: a ',' or '|' inside a prefix or user name cannot make two watches one.
+    key: JSON.stringify([
+      'etcd', service, hosts, prefix, auth?.username ?? null, credentials === undefined ? 'plain' : 'tls',
       requestTimeoutMs, backoffBaseMs, backoffCapMs, `clock#${clockId(clock)}`,
-    ].join('|'),
+    ]),
     // The password and TLS material: the cache adds their fingerprint to the key, so clients with other credentials never share this watch.
     ...(auth === undefined && credentials === undefined ? {} : { credentials: { auth, credentials } }),
     clock,

@@ -1,4 +1,4 @@
-import { invalidConfig } from '../core/errors.js';
+import { describeValue, invalidConfig } from '../core/errors.js';
 import { checkOptions, isOptionsObject, readFunction } from '../core/options.js';
 import type { HealthCheck, Registrar, Registration, ServiceInstance } from './registrar.js';
 
@@ -14,7 +14,9 @@ export interface RegisterOptions {
   /**
    * Runs after deregistering on a signal (stop accepting, drain, close clients).
    * Default: re-raise the signal with meshkit's handler removed, so the
-   * process ends as it would have without meshkit.
+   * process ends as it would have without meshkit. If it throws or rejects,
+   * meshkit reports that as a process warning (`MESHKIT_SHUTDOWN_ERROR`)
+   * and then re-raises the signal.
    */
   readonly onShutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
 }
@@ -52,8 +54,19 @@ export async function register(registrar: Registrar, instance: ServiceInstance, 
       } catch {
         // The registry is unreachable: the check or lease expiry removes us anyway.
       }
-      if (onShutdown !== undefined) await onShutdown(signal);
-      else process.kill(process.pid, signal);
+      if (onShutdown !== undefined) {
+        try {
+          await onShutdown(signal);
+          return;
+        } catch (error) {
+          // Nobody awaits this: report it, then end the process as the signal would have.
+          const detail = error instanceof Error ? String(error) : describeValue(error);
+          process.emitWarning(`meshkit: onShutdown(${signal}) failed: ${detail}`, { code: 'MESHKIT_SHUTDOWN_ERROR' });
+          // The warning is emitted on the next tick; the re-raised signal may end the process at once.
+          await new Promise<void>((resolve) => process.nextTick(resolve));
+        }
+      }
+      process.kill(process.pid, signal);
     })();
   };
   for (const name of signals) process.once(name, onSignal);

@@ -21,12 +21,25 @@ export interface ServiceInstance {
 
 /** How the registry learns that this instance is healthy. */
 export type HealthCheck =
-  /** The registry probes `http://address:port<path>` every `interval`. */
+  /**
+   * The registry probes `http://address:port<path>` every `interval` (default
+   * `'10s'`; `timeout` default `'5s'`, `deregisterAfter` default `'1m'`). Consul
+   * only; meshkit also asks the agent every `interval` (at least 1 s) whether it
+   * still has the instance, and registers it again if not.
+   */
   | { readonly http: string; readonly interval?: Duration; readonly timeout?: Duration; readonly deregisterAfter?: Duration }
-  /** meshkit reports "passing" every ttl/3; if the process dies the check turns critical after `ttl`. */
+  /**
+   * meshkit reports "passing" every ttl/3; if the process dies the check turns
+   * critical after `ttl` (at least 1 s; a bare number is milliseconds).
+   * `deregisterAfter` default `'1m'` (Consul; etcd removes the key with the lease).
+   */
   | { readonly ttl: Duration; readonly deregisterAfter?: Duration };
 
-/** A live registration; `deregister()` removes it and stops any keep-alive. Idempotent. */
+/**
+ * A live registration; `deregister()` removes it and stops any keep-alive.
+ * Idempotent once it succeeded; if it rejects (the registry is unreachable),
+ * calling it again tries again.
+ */
 export interface Registration {
   readonly id: string;
   readonly instance: ServiceInstance;

@@ -43,6 +43,9 @@ describe('consul() option validation', () => {
     rejects({ service: 's', backoff: { bsae: '1s' } }, 'consul.backoff.bsae');
     rejects({ service: 's', address: 'https://127.0.0.1:8501', tls: { pfx: 'x' } }, 'consul.tls.pfx');
     rejects({ service: 's', endpointFilter: ['127.0.0.0/8'] }, 'consul.endpointFilter');
+    rejects({ service: 's', requestTimeout: 0 }, 'consul.requestTimeout');
+    rejects({ service: 's', requestTimeout: 'soon' }, 'consul.requestTimeout');
+    rejects({ service: 's', requestTimeout: 2 ** 31 }, 'consul.requestTimeout');
   });
 
   it('never shows a secret in an error: a mistyped token key or TLS key, a token of the wrong type', () => {
@@ -67,13 +70,15 @@ describe('consul() option validation', () => {
     const a = consul({ service: 'orders' });
     assert.equal(a.kind, 'consul');
     assert.equal(a.source, 'consul:orders');
-    assert.match(a.key, /^consul\|http:\/\/127\.0\.0\.1:8500\|\|orders\|passing\|\|\|\|30000\|250\|500\|15000\|clock#\d+$/);
+    assert.match(a.key, /^\["consul","http:\/\/127\.0\.0\.1:8500",null,"orders",true,\[\],\[\],null,30000,250,500,15000,"clock#\d+",false\]$/);
+    // requestTimeout bounds registration requests only: not part of the watch.
+    assert.equal(consul({ service: 'orders', requestTimeout: '1s' }).key, a.key);
     assert.equal(consul({ service: 'orders', tags: ['b', 'a'] }).key, consul({ service: 'orders', tags: ['a', 'b', 'a'] }).key);
     assert.notEqual(consul({ service: 'orders' }).key, consul({ service: 'orders', passingOnly: false }).key);
     assert.notEqual(consul({ service: 'orders' }).key, consul({ service: 'orders', clock: new VirtualClock() }).key);
     const withToken = consul({ service: 'orders', token: 'secret-token' });
     assert.ok(!withToken.key.includes('secret-token'), 'the key shows a hash of the token, never the token');
-    assert.match(consul({ service: 'x', address: 'https://127.0.0.1:8501', tls: { ca: 'PEM', rejectUnauthorized: false } }).key, /\|credentials#[0-9a-f]{64}\|/);
+    assert.match(consul({ service: 'x', address: 'https://127.0.0.1:8501', tls: { ca: 'PEM', rejectUnauthorized: false } }).key, /,"credentials#[0-9a-f]{64}",/);
   });
 
   it('keys the watch by a fingerprint of the token and TLS material: any difference is another watch', () => {
@@ -86,6 +91,14 @@ describe('consul() option validation', () => {
     const withKey = (key: string) => consul({ ...https, tls: { cert: 'CERT', key: Buffer.from(key) } }).key;
     assert.notEqual(withKey('key one'), withKey('key two'));
     assert.ok(!/CA one|key one|token-a/.test(`${withCa('CA one')} ${withKey('key one')} ${consul({ service: 'orders', token: 'token-a' }).key}`));
+  });
+
+  it('keeps the fields of the watch key apart: filters that differ never share a watch', () => {
+    const key = (options: Partial<ConsulOptions>): string => consul({ service: 'orders', env: {}, ...options }).key;
+    assert.notEqual(key({ tags: ['blue', 'v2'] }), key({ tags: ['blue,v2'] }));
+    assert.notEqual(key({ nodeMeta: { rack: 'r1,zone:z9' } }), key({ nodeMeta: { rack: 'r1', zone: 'z9' } }));
+    assert.notEqual(key({ service: 'b|orders', datacenter: 'dc1' }), key({ service: 'orders', datacenter: 'dc1|b' }));
+    assert.equal(key({ nodeMeta: { b: '2', a: '1' } }), key({ nodeMeta: { a: '1', b: '2' } }), 'node-meta order does not matter');
   });
 
   it('an endpointFilter runs per client: it does not change the watch key', () => {

@@ -119,4 +119,25 @@ describe('consul() when the agent is killed mid-traffic', () => {
       await registration.deregister();
     }
   });
+
+  it('an HTTP-check registration comes back by itself after the agent restarts without its state', async (t) => {
+    const consulServer = registry.need(t);
+    if (consulServer === undefined) return;
+    const name = uniqueName('reregister-http');
+    const registration = await consul({ service: name, address: consulServer.address })
+      .register({ service: name, id: 'self-http', address: '127.0.0.1', port: (upstreams[0] as Upstream).port }, { http: '/health', interval: '1s' });
+    try {
+      await consulServer.restart();
+      const restarted = performance.now();
+      const agent = testAgent(consulServer.address);
+      t.after(() => agent.close());
+      // No keep-alive here: meshkit asks the agent every interval whether it still has the service.
+      await within(5000, 'registered again', async () => (await agent.ids(name)).length === 1);
+      await within(5000, 'and passing once Consul probed it', async () =>
+        ((await agent.api.health.service({ service: name, passing: true })) as unknown[]).length === 1);
+      t.diagnostic(`back in the restarted agent ${(performance.now() - restarted).toFixed(0)} ms after it was ready`);
+    } finally {
+      await registration.deregister();
+    }
+  });
 });

@@ -31,6 +31,38 @@ describe('Consul health answer parsing', () => {
     assert.equal(weightOf({ Node: { Address: '127.0.0.1' }, Service: { Address: '127.0.0.1', Port: 80, Weights: { Passing: 10 } }, Checks: [{ Status: 'warning' }] }), 1);
   });
 
+  it("leaves out silently an entry whose applicable weight is 0 (Consul's \"send nothing\"), in warning or passing", () => {
+    const weighted = (port: number, weights: unknown, status: string): unknown =>
+      ({ Node: { Address: '127.0.0.1' }, Service: { Address: '127.0.0.1', Port: port, Weights: weights }, Checks: [{ Status: status }] });
+    const { endpoints, rejected } = parseHealthAnswer([
+      weighted(80, { Passing: 5, Warning: 0 }, 'warning'),
+      weighted(81, { Passing: 5, Warning: 0 }, 'passing'),
+      weighted(82, { Passing: 0, Warning: 1 }, 'passing'),
+      weighted(83, { Passing: 0, Warning: 1 }, 'warning'),
+    ], [], 'consul:s');
+    assert.deepEqual(rejected, [], 'not an invalid entry');
+    assert.deepEqual(endpoints.map((e) => [e.port, e.weight]), [[81, 5], [83, 1]]);
+    const onlyWarning = parseHealthAnswer([weighted(80, { Passing: 5, Warning: 0 }, 'warning')], [], 'consul:s');
+    assert.deepEqual([onlyWarning.endpoints.length, onlyWarning.rejected.length], [0, 0], 'an answer of such entries only is an empty set, not a broken answer');
+    assert.equal(parseHealthAnswer([weighted(80, { Passing: 5, Warning: -1 }, 'warning')], [], 'consul:s').rejected.length, 1, 'a negative weight is still invalid');
+  });
+
+  it('rejects an address no call could reach, one entry at a time; one instance in two spellings is listed twice', () => {
+    const { endpoints, rejected } = parseHealthAnswer([
+      entry({ Address: '127.0.0.1:8080', Port: 8080 }),
+      entry({ Address: 'fe80::1%eth0', Port: 80 }),
+      entry({ Address: '127.0.0.1', Port: 80 }),
+      entry({ Address: '::ffff:127.0.0.1', Port: 80 }),
+      entry({ Address: 'NODE-7.Example', Port: 81 }),
+      entry({ Address: 'node-7.example', Port: 81 }),
+    ], [], 'consul:s');
+    assert.deepEqual(endpoints.map((e) => e.id), ['127.0.0.1:80', 'node-7.example:81']);
+    assert.deepEqual(rejected.map((r) => [isMeshkitError(r.error, 'ERR_INVALID_CONFIG') ? r.error.details['option'] : undefined]), [
+      ['consul:s[0].Service.host'], ['consul:s[1].Service.host'], ['consul:s[3]'], ['consul:s[5]'],
+    ]);
+    assert.match(rejected[0]?.error.message ?? '', /without ":port"/);
+  });
+
   it('filters by required tags and rejects duplicates', () => {
     const { endpoints, rejected } = parseHealthAnswer([
       entry({ Address: '127.0.0.1', Port: 80, Tags: ['v2', 'blue'] }),

@@ -63,6 +63,7 @@ describe('register(consul(...)) from a meshkit-served process', () => {
     const server = registry.need(t);
     if (server === undefined) return;
     const service = uniqueName('probed');
+    const agent = testAgent(server.address);
     let healthy = true;
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -74,7 +75,13 @@ describe('register(consul(...)) from a meshkit-served process', () => {
     const registration = await provider.register({ service, id: 'probed', address: '127.0.0.1', port: upstream.port }, { http: '/health', interval: '1s', timeout: '1s' });
     try {
       await using callers = client(service).balancer(roundRobin()).discovery(consul({ service, address: server.address })).build();
-      const joined = await within(10_000, 'passing after the first probe', () => callers.endpoints().endpoints.length === 1);
+      // On a miss, say what Consul and the client saw: a timing failure on a busy machine needs both to be read.
+      const joined = await within(10_000, 'passing after the first probe', () => callers.endpoints().endpoints.length === 1).catch(async (error: unknown) => {
+        const checks = await agent.api.agent.check.list().catch((e: unknown) => String(e));
+        const view = callers.endpoints();
+        throw new Error(`${String(error)}; probes seen: ${upstream.requests.filter((r) => r.url === '/health').length}; `
+          + `agent checks: ${JSON.stringify(checks)}; client view: ${JSON.stringify({ ...view, lastError: view.lastError?.message })}`, { cause: error });
+      });
       assert.ok(upstream.requests.some((r) => r.url === '/health'), 'Consul probed /health');
       const res = await callers.request({ path: '/' });
       assert.equal(await res.body.text(), `ok ${upstream.port}`);

@@ -99,6 +99,60 @@ describe('consul(): answers whose every instance is invalid keep the last good s
     await assert.rejects(orders.request({ path: '/' }), (e: unknown) => isMeshkitError(e, 'ERR_NO_ENDPOINTS'));
   });
 
+  it('an Address with a port (which the agent accepts) is rejected as one entry: every call reaches the good instance', async (t) => {
+    const server = registry.need(t);
+    if (server === undefined) return;
+    const [a] = upstreams as [Upstream];
+    const name = uniqueName('host-port');
+    const rejected: DiscoveryRejectedMessage[] = [];
+    t.after(subscribe('discoveryRejected', (m) => {
+      if (m.service === name) rejected.push(m);
+    }));
+    await registerRaw(name, 'good', '127.0.0.1', a.port);
+    await registerRaw(name, 'mistake', `127.0.0.1:${a.port}`, a.port);
+    await using orders = client(name).retry(false).discovery(consul({ service: name, address: server.address })).build();
+    await within(5000, 'the set and the rejection', () => ports(orders).length === 1 && rejected.length === 1);
+    assert.deepEqual(orders.endpoints().endpoints.map((e) => e.id), [`127.0.0.1:${a.port}`]);
+    assert.deepEqual(serviceIds(rejected.map((m) => m.entry)), ['mistake']);
+    assert.ok(isMeshkitError(rejected[0]?.error, 'ERR_INVALID_CONFIG'));
+    assert.match(rejected[0]?.error.message ?? '', /Service\.host: expected a host without ":port"/);
+    assert.equal(orders.endpoints().stale, false);
+    for (let i = 0; i < 20; i++) {
+      const res = await orders.request({ path: '/' });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+    }
+  });
+
+  it('Weights.Warning 0: an instance in warning is left out silently (no rejection, no error, not stale), and back when it passes', async (t) => {
+    const server = registry.need(t);
+    if (server === undefined) return;
+    const [a] = upstreams as [Upstream];
+    const name = uniqueName('warning-zero');
+    const reports: string[] = [];
+    t.after(subscribe('discoveryRejected', (m) => {
+      if (m.service === name) reports.push(`rejected ${m.error.message}`);
+    }));
+    t.after(subscribe('discoveryError', (m) => {
+      if (m.service === name) reports.push(`error ${m.error.message}`);
+    }));
+    // The consul package does not send Weights: the agent API directly.
+    const put = await fetch(`${server.address}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: name, ID: 'w0', Address: '127.0.0.1', Port: a.port, Weights: { Passing: 5, Warning: 0 }, Check: { TTL: '1h', Status: 'passing' } }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    await using orders = client(name).discovery(consul({ service: name, address: server.address, passingOnly: false })).build();
+    await within(5000, 'the first set', () => ports(orders).length === 1);
+    assert.equal(orders.endpoints().endpoints[0]?.weight, 5);
+    await agent.api.agent.check.warn({ id: 'service:w0' });
+    await within(2000, 'the instance in warning leaves', () => ports(orders).length === 0);
+    assert.equal(orders.endpoints().stale, false);
+    await agent.pass('w0');
+    await within(2000, 'back once it passes', () => ports(orders).length === 1);
+    assert.deepEqual(reports, []);
+  });
+
   it('endpointFilter: instances outside the allowed blocks are rejected; with none allowed the filtered client keeps its last set; one watch for both clients', async (t) => {
     const server = registry.need(t);
     if (server === undefined) return;

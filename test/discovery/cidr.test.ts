@@ -16,7 +16,8 @@ describe('allowCidrs', () => {
   it('takes a bare address as a block of one, ignores an address zone, and masks host bits', () => {
     assert.equal(allowCidrs(['127.0.0.7'])(at('127.0.0.7')), true);
     assert.equal(allowCidrs(['127.0.0.7'])(at('127.0.0.8')), false);
-    assert.equal(allowCidrs(['fe80::/10'])(at('fe80::1%eth0')), true);
+    // toEndpoint refuses a zone (a URL cannot carry one); an endpoint a custom resolver builds by hand may still have one.
+    assert.equal(allowCidrs(['fe80::/10'])({ ...at('fe80::1'), host: 'fe80::1%eth0' }), true);
     assert.equal(allowCidrs(['10.1.2.3/8'])(at('10.9.9.9')), true);
     assert.equal(allowCidrs(['0.0.0.0/0'])(at('203.0.113.5')), true);
     assert.equal(allowCidrs(['0.0.0.0/0'])(at('::1')), false, 'an IPv4 block says nothing about IPv6');

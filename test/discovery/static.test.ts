@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowCidrs, isMeshkitError, staticEndpoints, toEndpoint, type Endpoint, type ResolverUpdate } from '../../src/index.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { allowCidrs, client, isMeshkitError, staticEndpoints, toEndpoint, type Endpoint, type ResolverUpdate } from '../../src/index.js';
 
 describe('staticEndpoints', () => {
   it('delivers the validated set synchronously on subscribe', () => {
@@ -34,6 +36,39 @@ describe('staticEndpoints', () => {
     assert.throws(() => staticEndpoints([{ host: '0:0:0:0:0:0:0:0', port: 2 }]),
       (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[0].host');
     assert.throws(() => staticEndpoints(['[::]:2']), (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[0].host');
+  });
+
+  it('refuses a host no call could reach (host:port, a zone, stray characters) at creation, from staticEndpoints and .endpoints()', () => {
+    const malformed = ['10.0.0.1:9999', 'fe80::1%eth0', 'a:b', '[::1', 'host\\x', '%2F'];
+    for (const host of malformed) {
+      const named = (e: unknown): boolean => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1].host';
+      assert.throws(() => staticEndpoints(['127.0.0.1:1', { host, port: 2 }]), named, host);
+      assert.throws(() => client('orders').endpoints(['127.0.0.1:1', { host, port: 2 }]).build(), named, `.endpoints() with ${host}`);
+    }
+  });
+
+  it('one instance spelled two ways is listed twice: refused', () => {
+    for (const [a, b] of [['[::1]:2', '[0:0:0:0:0:0:0:1]:2'], ['127.0.0.1:2', '[::ffff:127.0.0.1]:2'], ['localhost:2', 'LOCALHOST:2']]) {
+      assert.throws(() => staticEndpoints([a as string, b as string]), (e: unknown) =>
+        isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[1]' && /listed twice/.test(e.message), `${a} and ${b}`);
+    }
+  });
+
+  it('every call reaches the healthy instance: a mistyped entry never gets into the set', async (t) => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    // With the mistyped host inside the set, most calls failed with ERR_INVALID_ARGUMENT; now the list is refused outright.
+    assert.throws(() => client('orders').endpoints([{ host: `127.0.0.1:${port}`, port }, { host: '127.0.0.1', port }]).build(),
+      (e: unknown) => isMeshkitError(e, 'ERR_INVALID_CONFIG') && e.details['option'] === 'endpoints[0].host');
+    await using orders = client('orders').endpoints([{ host: '::FFFF:127.0.0.1', port }]).build();
+    assert.deepEqual(orders.endpoints().endpoints.map((e) => e.id), [`127.0.0.1:${port}`], 'the IPv4-mapped spelling is the IPv4 address');
+    for (let i = 0; i < 3; i++) {
+      const res = await orders.request({ path: '/', timeout: '2s' });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+    }
   });
 
   it('endpointFilter: refused endpoints are reported to each subscriber as rejected entries; a filter that allows none fails at once', () => {

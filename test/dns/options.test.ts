@@ -25,6 +25,8 @@ describe('dns options', () => {
     assert.equal(settings.tries, 2);
     assert.equal(settings.backoffBaseMs, 1000);
     assert.equal(settings.backoffCapMs, 30_000);
+    assert.equal(settings.family, 'both');
+    assert.equal(parseDnsOptions({ name: '_http._tcp.x.test', family: 4 }).family, 4);
   });
 
   it('parses durations and servers, and drops a final dot from the name', () => {
@@ -55,6 +57,9 @@ describe('dns options', () => {
     rejects({ name: 'bad name.test' }, 'dns.name');
     rejects({ name: 'a..b' }, 'dns.name');
     rejects({ name: 'x.test', type: 'mx' }, 'dns.type');
+    rejects({ name: '_http._tcp.x.test', family: 5 }, 'dns.family');
+    rejects({ name: '_http._tcp.x.test', family: '4' }, 'dns.family');
+    rejects({ name: 'x.test', type: 'a', port: 80, family: 4 }, 'dns.family');
     rejects({ name: '_http._tcp.x.test', port: 80 }, 'dns.port');
     rejects({ name: 'x.test', type: 'a' }, 'dns.port');
     rejects({ name: 'x.test', type: 'aaaa', port: 0 }, 'dns.port');

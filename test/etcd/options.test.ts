@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { etcd, type EtcdOptions } from '../../src/etcd/index.js';
 import { resolveEtcdOptions } from '../../src/etcd/options.js';
+import { etcdWatchSource } from '../../src/etcd/watch.js';
 import { isMeshkitError, systemClock } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 
@@ -51,6 +52,8 @@ describe('etcd options', () => {
     rejects({ service: 's', hosts: 'grpc://127.0.0.1:2379' }, 'etcd.hosts');
     rejects({ service: 's', hosts: ['http://ok:1', 'ftp://x'] }, 'etcd.hosts[1]');
     rejects({ service: 's', prefix: '' }, 'etcd.prefix');
+    // Without the final '/', '/svc/orders' would also match the keys of '/svc/orders-canary/'.
+    for (const prefix of ['/svc/orders', 'orders', '/', '//', '/svc/ orders/']) rejects({ service: 's', prefix }, 'etcd.prefix');
     rejects({ service: 's', requestTimeout: 0 }, 'etcd.requestTimeout');
     rejects({ service: 's', backoff: { base: -1 } }, 'etcd.backoff.base');
     rejects({ service: 's', backoff: { base: 100, cap: 50 } }, 'etcd.backoff.cap');
@@ -81,6 +84,13 @@ describe('etcd options', () => {
         return true;
       });
     }
+  });
+
+  it('keeps the fields of the watch key apart', () => {
+    const key = (options: EtcdOptions): string => etcdWatchSource(resolveEtcdOptions({ env: {}, ...options })).key;
+    const auth = (username: string) => ({ username, password: 'p' });
+    assert.notEqual(key({ service: 's', prefix: '/a/', auth: auth('b/|c') }), key({ service: 's', prefix: '/a/|b/', auth: auth('c') }));
+    assert.equal(key({ service: 's', prefix: '/a/' }), key({ service: 's', prefix: '/a/' }));
   });
 
   it('is a resolver and a registrar', () => {

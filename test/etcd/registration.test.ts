@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { KVClient, LeaseClient } from 'etcd3';
 import { etcd } from '../../src/etcd/index.js';
 import { client, register, roundRobin } from '../../src/index.js';
 import { activeResources } from '../helpers/upstream.js';
@@ -118,6 +119,68 @@ describe('etcd registration', () => {
     } finally {
       await registration.deregister();
     }
+  });
+
+  it('keeps writing the key under the new lease until a put succeeds', async (t) => {
+    const server = fixture.need(t);
+    if (server === undefined) return;
+    const service = uniqueService('relet-put');
+    const kv = fixture.kv();
+    const registration = await register(etcd({ service, hosts: server.url, leaseTtl: '1s' }),
+      { service, address: '127.0.0.1', port: 4323, id: 'one' }, { signals: [] });
+    // The put that follows the new lease fails once, as a deadline during a leader election would.
+    const put = KVClient.prototype.put;
+    let failed = 0;
+    KVClient.prototype.put = function (this: KVClient, ...args: Parameters<KVClient['put']>) {
+      if (failed === 0) {
+        failed++;
+        return Promise.reject(new Error('injected DEADLINE_EXCEEDED'));
+      }
+      return put.apply(this, args);
+    };
+    t.after(() => {
+      KVClient.prototype.put = put;
+    });
+    try {
+      const key = `/meshkit/services/${service}/one`;
+      const first = (await kv.getAll().prefix(key).exec()).kvs[0]?.lease;
+      assert.ok(first !== undefined && first !== '0');
+      await kv.leaseClient.leaseRevoke({ ID: first });
+      // Renewal 1 (ttl/3) grants a new lease and its put fails; renewal 2 finds the new lease alive, key missing.
+      await waitFor('the key to come back', async () => (await kv.get(key).string()) !== null, 2500);
+      assert.equal(failed, 1, 'the first put did fail');
+      const second = (await kv.getAll().prefix(key).exec()).kvs[0]?.lease;
+      assert.ok(second !== undefined && second !== '0' && second !== first, 'under a new lease');
+    } finally {
+      KVClient.prototype.put = put;
+      await registration.deregister();
+    }
+  });
+
+  it('a failed deregister() is not remembered: calling it again revokes the lease', async (t) => {
+    const server = fixture.need(t);
+    if (server === undefined) return;
+    const service = uniqueService('dereg-retry');
+    const kv = fixture.kv();
+    const registration = await register(etcd({ service, hosts: server.url, leaseTtl: '10s' }),
+      { service, address: '127.0.0.1', port: 4324, id: 'one' }, { signals: [] });
+    const revoke = LeaseClient.prototype.leaseRevoke;
+    let calls = 0;
+    LeaseClient.prototype.leaseRevoke = function (this: LeaseClient, ...args: Parameters<LeaseClient['leaseRevoke']>) {
+      calls++;
+      return calls === 1 ? Promise.reject(new Error('injected UNAVAILABLE')) : revoke.apply(this, args);
+    };
+    t.after(() => {
+      LeaseClient.prototype.leaseRevoke = revoke;
+    });
+    const key = `/meshkit/services/${service}/one`;
+    await assert.rejects(registration.deregister(), /injected UNAVAILABLE/);
+    assert.notEqual(await kv.get(key).string(), null, 'still registered after the failed attempt');
+    await registration.deregister();
+    assert.equal(calls, 2, 'the second call reached etcd');
+    assert.equal(await kv.get(key).string(), null);
+    await registration.deregister();
+    assert.equal(calls, 2, 'and once done, deregister() stays done');
   });
 
   it('register() and deregister() in-process: revoking removes the key at once, and nothing stays open', async (t) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMeshkitError, register, type HealthCheck, type Registrar, type ServiceInstance } from '../../src/index.js';
+import { trackUnhandledRejections } from '../helpers/unhandled.js';
 
 /** A registrar that records what happens to it; register() is tested for its own logic (signals, order). */
 function recordingRegistrar(log: string[]): Registrar {
@@ -35,6 +36,37 @@ describe('register', () => {
     clearTimeout(keepAlive);
     assert.deepEqual(log, ['register orders default', 'deregister', 'shutdown SIGWINCH']);
     assert.equal(process.listenerCount('SIGWINCH'), listenersBefore, 'meshkit removed its handler');
+  });
+
+  it('an onShutdown that rejects is reported as a warning, not an unhandled rejection, and the signal is raised again', async (t) => {
+    const unhandled = trackUnhandledRejections();
+    t.after(() => unhandled.stop());
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    // Our own listener sees the signal meshkit handles and the one it raises again afterwards.
+    let delivered = 0;
+    const onWinch = (): void => {
+      delivered++;
+    };
+    process.on('SIGWINCH', onWinch);
+    t.after(() => process.off('SIGWINCH', onWinch));
+    await register(recordingRegistrar([]), instance, {
+      signals: ['SIGWINCH'],
+      onShutdown: async () => {
+        throw new Error('server.close: Server is not running');
+      },
+    });
+    process.kill(process.pid, 'SIGWINCH');
+    for (let i = 0; i < 100 && (delivered < 2 || warnings.length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(unhandled.reasons, []);
+    const warning = warnings.find((w) => (w as Error & { code?: string }).code === 'MESHKIT_SHUTDOWN_ERROR');
+    assert.ok(warning !== undefined, 'reported as a MESHKIT_SHUTDOWN_ERROR warning');
+    assert.match(warning.message, /onShutdown\(SIGWINCH\) failed: Error: server\.close: Server is not running/);
+    assert.equal(delivered, 2, 'the signal was raised again once onShutdown failed');
   });
 
   it('removes its signal handlers when deregistered by hand', async () => {
