@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
-import { dns, type DnsOptions } from '../../src/dns/index.js';
-import { client, isMeshkitError, type Endpoint, type ResolverUpdate } from '../../src/index.js';
+import { dns } from '../../src/dns/index.js';
+import { client, isMeshkitError } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { fakeDns, type FakeAnswer } from './fake-dns.js';
-import { sleep, waitFor } from './support.js';
+import { sleep, waitFor, watch } from './support.js';
 
 const SRV = '_http._tcp.orders.test';
 const TARGET = 'a.orders.test';
@@ -20,15 +20,6 @@ function srvServer(aaaa: FakeAnswer, a: FakeAnswer = { answers: [{ type: 'A', tt
   });
 }
 
-function watch(options: DnsOptions) {
-  const seen = { updates: [] as (readonly Endpoint[])[], errors: [] as Error[], rejected: [] as { entry: unknown; error: Error }[] };
-  const unsubscribe = dns(options).subscribe({
-    onUpdate: (update: ResolverUpdate) => seen.updates.push(update.endpoints),
-    onError: (error) => seen.errors.push(error),
-    onRejected: (entry, error) => seen.rejected.push({ entry, error }),
-  });
-  return { seen, unsubscribe };
-}
 
 describe('dns(): one address family failing (a fake resolver that fails or drops AAAA)', () => {
   it('SRV: a SERVFAIL for AAAA leaves the A records in use, reported once as a rejected entry', async (t) => {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { Endpoint, ResolverUpdate } from '../../src/index.js';
-import { dns, ZERO_WEIGHT_SHARE, type DnsOptions } from '../../src/dns/index.js';
+import type { Endpoint } from '../../src/index.js';
+import { ZERO_WEIGHT_SHARE } from '../../src/dns/index.js';
 import { DNS_SERVER_HOW_TO_GET, startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { serverMissing } from '../helpers/require-server.js';
-import { waitFor } from './support.js';
+import { waitFor, watch } from './support.js';
 
 const ZONE = 'meshkit.test';
 
-function watch(options: DnsOptions) {
-  const seen = { updates: [] as (readonly Endpoint[])[], errors: [] as Error[], rejected: [] as { entry: unknown; error: Error }[] };
-  const unsubscribe = dns(options).subscribe({
-    onUpdate: (update: ResolverUpdate) => seen.updates.push(update.endpoints),
-    onError: (error) => seen.errors.push(error),
-    onRejected: (entry, error) => seen.rejected.push({ entry, error }),
-  });
-  return { seen, unsubscribe };
-}
 
 const summary = (endpoints: readonly Endpoint[] | undefined) =>
   (endpoints ?? []).map((e) => `${e.id} w=${e.weight} ${e.metadata['target'] ?? ''}`).sort();

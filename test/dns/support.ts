@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Endpoint, ResolverUpdate } from '../../src/index.js';
+import { dns, type DnsOptions } from '../../src/dns/index.js';
 
 /** An HTTP server on any loopback address (the shared upstream helper listens on 127.0.0.1 only). */
 export interface LoopbackServer {
@@ -42,4 +44,15 @@ export async function waitFor(check: () => boolean, limitMs: number, what: strin
 /** Real-time pause. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Subscribes to `dns(options)` and records what it reports: updates, errors and rejected entries. */
+export function watch(options: DnsOptions) {
+  const seen = { updates: [] as (readonly Endpoint[])[], errors: [] as Error[], rejected: [] as { entry: unknown; error: Error }[] };
+  const unsubscribe = dns(options).subscribe({
+    onUpdate: (update: ResolverUpdate) => seen.updates.push(update.endpoints),
+    onError: (error) => seen.errors.push(error),
+    onRejected: (entry, error) => seen.rejected.push({ entry, error }),
+  });
+  return { seen, unsubscribe };
 }

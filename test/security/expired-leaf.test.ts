@@ -6,16 +6,17 @@
  * one records every certificate it is shown.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { client, fileIdentity, isMeshkitError, type Identity } from '../../src/index.js';
 import { usableMaterial } from '../../src/security/client-connector.js';
 import { VirtualClock } from '../../src/testing/index.js';
+import { identityFileWriter } from './identity-files.js';
 import { createCertificateAuthority, type CertificateAuthority, type TlsMaterial } from '../helpers/tls.js';
 
 const TRUST_DOMAIN = '11111111-2222-3333-4444-555555555555.consul';
@@ -23,20 +24,7 @@ const spiffe = (service: string): string => `spiffe://${TRUST_DOMAIN}/ns/default
 const leaf = (ca: CertificateAuthority, service: string, notAfter?: Date): TlsMaterial =>
   ca.issue({ commonName: service, altNames: [spiffe(service)], usage: 'both', ...(notAfter === undefined ? {} : { notAfter }) });
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function writeIdentity(material: TlsMaterial, ca: string, dir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-expired-'))): { cert: string; key: string; ca: string } {
-  if (!dirs.includes(dir)) dirs.push(dir);
-  const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), ca: path.join(dir, 'ca.pem') };
-  for (const [name, text] of [['cert', material.cert], ['key', material.key], ['ca', ca]] as const) {
-    writeFileSync(`${files[name]}.tmp`, text);
-    renameSync(`${files[name]}.tmp`, files[name]);
-  }
-  return files;
-}
+const writeIdentity = identityFileWriter('meshkit-expired-');
 
 async function until(timeoutMs: number, what: string, check: () => boolean): Promise<void> {
   const end = Date.now() + timeoutMs;

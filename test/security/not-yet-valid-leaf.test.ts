@@ -6,15 +6,16 @@
  * HTTPS servers on 127.0.0.1 that require a valid client certificate.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { client, fileIdentity, isMeshkitError, type Identity, type IdentityMaterial } from '../../src/index.js';
 import { noUsableIdentity, usableMaterial } from '../../src/security/client-connector.js';
 import { parseServiceSpiffeId } from '../../src/security/spiffe.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { meshLeaf, spiffeIdOf } from '../helpers/identity.js';
+import { identityFileWriter } from './identity-files.js';
 import { createCertificateAuthority, startHttpsUpstream, type CertificateAuthority, type TlsMaterial } from '../helpers/tls.js';
 
 const HOUR = 3_600_000;
@@ -22,20 +23,7 @@ const HOUR = 3_600_000;
 const futureLeaf = (ca: CertificateAuthority, notBefore: number): TlsMaterial =>
   ca.issue({ commonName: 'web', altNames: [spiffeIdOf('web')], usage: 'both', notBefore: new Date(notBefore), notAfter: new Date(notBefore + 2 * HOUR) });
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function writeIdentity(material: TlsMaterial, ca: string, dir = mkdtempSync(path.join(os.tmpdir(), 'meshkit-not-yet-'))): { cert: string; key: string; ca: string } {
-  if (!dirs.includes(dir)) dirs.push(dir);
-  const files = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), ca: path.join(dir, 'ca.pem') };
-  for (const [name, text] of [['cert', material.cert], ['key', material.key], ['ca', ca]] as const) {
-    writeFileSync(`${files[name]}.tmp`, text);
-    renameSync(`${files[name]}.tmp`, files[name]);
-  }
-  return files;
-}
+const writeIdentity = identityFileWriter('meshkit-not-yet-');
 
 async function until(timeoutMs: number, what: string, check: () => boolean, step?: () => Promise<void>): Promise<void> {
   const end = Date.now() + timeoutMs;
