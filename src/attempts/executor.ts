@@ -127,11 +127,12 @@ export class Executor {
     // (or, with under a millisecond left, a deadline header of 0 the next hop refuses).
     else if (tooLateToSend(call.deadline, call.admittedAt)) this.#end(call, deadlineError(this.#service, call, undefined, undefined), undefined, true);
     else if (this.#gates === undefined || this.#admit(call, this.#gates)) {
-      // Only calls that will be sent count toward the budgets' request rates.
-      this.#budget?.recordCall(call.admittedAt);
-      this.#hedging?.recordCall(call.admittedAt);
       try {
         const endpoint = this.#endpoints.picker?.pick(call);
+        // Only calls that will be sent count toward the budgets' request rates: not one the pick refused
+        // (an unknown subset), or malformed calls would buy retries and hedges for everyone.
+        this.#budget?.recordCall(call.admittedAt);
+        this.#hedging?.recordCall(call.admittedAt);
         if (endpoint === undefined) this.#runSlow(call).then(this.#onAttemptDone, (error: unknown) => this.#end(call, error, undefined, true));
         else {
           // A hedge is armed lazily, on the attempt's own timer entry: the race is set up only if its delay runs out first.

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../core/endpoint.js';
 import type { Balancer, BalancerEnvironment, BalancerFactory, PickArgs, Picker } from './balancer.js';
 import { readOptions, type NoOptions } from './options.js';
+import { wasTried } from './tried.js';
 
 /** Cycles through endpoints in order; skips ones the call already tried when others remain. */
 class RoundRobinPicker implements Picker {
@@ -20,7 +21,8 @@ class RoundRobinPicker implements Picker {
       const index = this.#next;
       this.#next = index + 1 === count ? 0 : index + 1;
       const endpoint = endpoints[index] as Endpoint;
-      if (args.tried === undefined || !args.tried.includes(endpoint)) return endpoint;
+      // By id too: a set update between two attempts hands out new objects for the same instances.
+      if (args.tried === undefined || !wasTried(args.tried, endpoint)) return endpoint;
     }
     // Every endpoint was tried: any of them is better than failing the retry.
     return endpoints[this.#next];

@@ -143,9 +143,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       // A result counts as the upstream's only when its final outcome is: a 504 for the caller's deadline spent downstream is not.
       if (error !== undefined ? isIgnoredEnd(error, call) : call.current?.outcome?.blame !== undefined && call.current.outcome.blame !== 'upstream') {
         // Not the upstream's doing: the call is not counted at all (as a success it would dilute real failures).
-        // A half-open trial that says nothing re-opens the breaker: closing it would rest on no evidence.
+        // A half-open trial that says nothing leaves the breaker half-open (its slot was freed above), so the next
+        // call is the trial: re-opening would let a caller that keeps aborting hold the breaker open for everyone.
         this.#ignored++;
-        if (engine.state === 'half-open') engine.open();
         return;
       }
       // A result whose final outcome failed (an HTTP 5xx) counts as a failure; the caller still receives it.
@@ -240,8 +240,9 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
  *   They say nothing about the upstream, and counting them would let
  *   impatient callers or local load shedding cut the service off; as
  *   successes they would dilute real failures. A half-open trial that ends
- *   this way re-opens the breaker (no evidence either way; closing would be
- *   the riskier guess).
+ *   this way leaves the breaker half-open, and the next call is the trial: no
+ *   evidence either way, and re-opening would let a caller that keeps aborting
+ *   hold the breaker open for everyone.
  * - Refused calls are not counted in the window.
  * - State changes are published on `meshkit:breaker:state`
  *   ({@link breakerStateChannel}).

@@ -137,3 +137,22 @@ describe('hedging and the retry budget', () => {
     assert.ok((c.snapshot().hedgeBudgetRemaining as number) >= hedgeBefore, 'and the hedge budget paid for none');
   });
 });
+
+describe('what the retry and hedge budgets count as calls', () => {
+  it('a call the pick refuses (an unknown subset) buys no retries or hedges: nothing was sent', async () => {
+    const { subsets, roundRobin } = await import('../../src/index.js');
+    const { VirtualClock } = await import('../../src/testing/index.js');
+    await using c = client('budget-refused-pick').clock(new VirtualClock(0, 1))
+      .endpoints([{ host: '127.0.0.1', port: 1, tags: ['v1'] }])
+      .balancer(subsets({ subsets: { v1: { tags: ['v1'] } } }, roundRobin()))
+      .retry({ attempts: 3 }).hedge({ after: '50ms' }).build();
+    const before = c.snapshot();
+    for (let i = 0; i < 200; i++) {
+      const error = await c.call(() => Promise.resolve('x'), { subset: 'no-such-subset' }).catch((e: unknown) => e);
+      assert.ok(isMeshkitError(error, 'ERR_INVALID_ARGUMENT') && error.blame === 'caller', String(error));
+    }
+    const after = c.snapshot();
+    assert.equal(after.retryBudgetRemaining, before.retryBudgetRemaining, 'the retry budget grew on calls never sent');
+    assert.equal(after.hedgeBudgetRemaining, before.hedgeBudgetRemaining, 'the hedge budget grew on calls never sent');
+  });
+});

@@ -44,6 +44,19 @@ describe('roundRobin', () => {
     }));
   });
 
+  it('skips a tried endpoint by id: a set update between attempts hands out new objects for the same instances', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const balancer = roundRobin().create({ service: 's', clock: new VirtualClock(0, seed) });
+      const first = balancer.update(endpoints(2));
+      const call = newCall();
+      const failed = first.pick(call) as Endpoint;
+      call.tried = [failed];
+      // Discovery re-delivered the same two instances as new objects.
+      const picked = balancer.update(endpoints(2)).pick(call) as Endpoint;
+      assert.notEqual(picked.id, failed.id, `seed ${seed}: the retry went back to ${failed.id}`);
+    }
+  });
+
   it('returns undefined for an empty set', () => {
     const picker = roundRobin().create({ service: 's', clock: new VirtualClock() }).update([]);
     assert.equal(picker.pick(newCall()), undefined);

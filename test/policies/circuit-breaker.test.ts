@@ -288,17 +288,23 @@ for (const runAs of ['gate', 'wrap'] as const) describe(`circuitBreaker state ma
     assert.equal(b.state, 'open');
   });
 
-  it('reopens (does not close) when the half-open trial is aborted', async () => {
+  it('stays half-open (neither closes nor re-opens) when the half-open trial ends by the caller\'s doing: the next call is the trial', async () => {
     const b = breaker({ volumeThreshold: 1, errorThreshold: 0, resetTimeout: 40 });
     const c = clientWith(b);
     await settle(c.call(fail));
     await waitFor('half-open', () => b.state === 'half-open');
-    const controller = new AbortController();
-    const trial = settle(c.call(() => new Promise<string>(() => {}), { signal: controller.signal }));
-    controller.abort();
-    assert.ok(isMeshkitError(await trial, 'ERR_ABORTED'));
-    assert.equal(b.state, 'open');
-    await waitFor('half-open again', () => b.state === 'half-open');
+    // A caller that aborts every trial (or sends 1 ms deadlines) must not hold the breaker open for everyone.
+    for (let i = 0; i < 3; i++) {
+      const controller = new AbortController();
+      const trial = settle(c.call(() => new Promise<string>(() => {}), { signal: controller.signal }));
+      controller.abort();
+      assert.ok(isMeshkitError(await trial, 'ERR_ABORTED'));
+      assert.equal(b.state, 'half-open', `after aborted trial ${i + 1}`);
+    }
+    const tooShort = await settle(c.call(() => new Promise<string>((resolve) => setTimeout(() => resolve('late'), 100)), { timeout: 5 }));
+    assert.ok(isMeshkitError(tooShort, 'ERR_DEADLINE_EXCEEDED') && tooShort.blame === 'caller');
+    assert.equal(b.state, 'half-open', 'after a trial cut by the caller\'s deadline');
+    assert.equal(b.stats().opened, 1, 'opened once, by the real failure');
     assert.equal(await c.call(succeed), 'ok');
     assert.equal(b.state, 'closed');
   });
