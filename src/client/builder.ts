@@ -270,7 +270,24 @@ export class ClientBuilder {
       observers: Object.freeze([...state.observers]),
       requestDefaults: state.requestDefaults,
     });
-    return new Client(config);
+    try {
+      return new Client(config);
+    } catch (error) {
+      // No client came of it: the policies made for it are released, or a shared one would never close.
+      releasePolicies(config.policies);
+      throw error;
+    }
+  }
+}
+
+/** Closes each policy made for a client that will not be; what their close() does or throws is not awaited. */
+function releasePolicies(policies: readonly Policy[]): void {
+  for (const policy of policies) {
+    try {
+      void Promise.resolve(policy.close?.()).catch(() => undefined);
+    } catch {
+      // A close() that throws at once: nothing more to release.
+    }
   }
 }
 
@@ -280,7 +297,7 @@ function makePolicies(makers: readonly ((clock: Clock) => Policy)[], clock: Cloc
   try {
     for (const make of makers) policies.push(make(clock));
   } catch (error) {
-    for (const policy of policies) void Promise.resolve(policy.close?.()).catch(() => undefined);
+    releasePolicies(policies);
     throw error;
   }
   return policies;

@@ -8,8 +8,9 @@ import { wallClockNow, type Clock } from '../core/clock.js';
 import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration, parsePositiveDuration } from '../core/duration.js';
+import { settledWithin } from './bounded-wait.js';
 import { checkOptions } from '../core/options.js';
-import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { invalidArgument, invalidConfig, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import { splitPipeline } from '../core/admission.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
@@ -93,10 +94,13 @@ export class Client extends ClientHooks implements AsyncDisposable {
       ? undefined
       : new ActiveHealthChecker(config.healthCheck, config.clock, (endpoint, healthy) => health.setActiveHealth(endpoint, healthy),
         new UndiciProber(config.healthCheck, config.transport.connection)); // probes speak the transport's scheme and TLS
-    this.#observer = guardedObserver(config.observers.map((factory) => ({
-      name: factory.name,
-      observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot(), hooks: this }),
-    })));
+    this.#observer = guardedObserver(config.observers.map((factory) => {
+      try {
+        return { name: factory.name, observer: factory.create({ service: config.name, clock: config.clock, snapshot: () => this.snapshot(), hooks: this }) };
+      } catch (error) {
+        throw invalidConfig('telemetry', `an observer factory whose create() returns an observer (${factory.name} threw)`, factory.name, { cause: error });
+      }
+    }));
     // Admission policies at the inner end run in line in the executor: no promise per policy.
     const stages = splitPipeline(config.policies, { clock: config.clock });
     this.#executor = new Executor({
@@ -303,38 +307,33 @@ export class Client extends ClientHooks implements AsyncDisposable {
     unregisterClient(this);
     this.#executor.refuseNew(closed);
     // Policies release what they hold now: calls queued in a bulkhead or waiting for a token are not in flight yet.
-    const policiesClosed = Promise.all(this.config.policies.map((policy) => policy.close?.()));
+    // Each runs on its own: one that throws must not keep the others from closing.
+    const policiesClosed = Promise.allSettled(this.config.policies.map(async (policy) => policy.close?.()));
     this.#state.stop();
     const checkerStopped = this.#checker?.stop();
-    const drained = this.#executor.active === 0 || await this.#within(this.#executor.idle(), timeoutMs);
+    const drained = this.#executor.active === 0 || await settledWithin(this.#clock, this.#executor.idle(), timeoutMs);
     if (!drained) {
       this.#executor.stopAll(closed);
       await this.#executor.idle();
     }
     // Response bodies still being read hold their connections: they get what is left of the bound, then everything still open is destroyed.
     const transportClosed = drained
-      ? this.#within(this.#http.close(), closeBy - this.#clock.now()).then((done) => (done ? undefined : this.#http.destroy(closed)))
+      ? settledWithin(this.#clock, this.#http.close(), closeBy - this.#clock.now()).then((done) => (done ? undefined : this.#http.destroy(closed)))
       : this.#http.destroy(closed);
-    await Promise.all([transportClosed, policiesClosed]);
+    await transportClosed;
     this.#timers.clear();
-    await checkerStopped;
-    await Promise.allSettled([...this.#onClose].map(async (release) => release()));
+    // What others hand in (policies, onClose releases, the telemetry observer) gets what is left of the bound:
+    // one that never settles must not keep close() from returning (it goes on in the background).
+    const released = (async () => {
+      await Promise.allSettled([policiesClosed, checkerStopped]);
+      await Promise.allSettled([...this.#onClose].map(async (release) => release()));
+      await this.#observer?.close?.();
+    })();
+    if (!await settledWithin(this.#clock, released, closeBy - this.#clock.now())) {
+      process.emitWarning(`meshkit: ${this.name}: close() returned at its bound while a policy, an onClose release or the telemetry observer was still closing`, { code: 'MESHKIT_CLOSE_OVERRUN' });
+    }
     this.#onClose.clear();
-    await this.#observer?.close?.();
     this.events.close();
-  }
-
-  /** Waits for `work` (calls in flight, the transport's close), up to `timeoutMs`; true when it finished in time. */
-  async #within(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-    const done = work.then(() => true as const, () => true as const);
-    let timer: unknown;
-    const timedOut = new Promise<false>((resolve) => {
-      // Kept alive: close() is what the caller awaits, even if nothing else holds the process open.
-      timer = this.#clock.setTimeout(() => resolve(false), Math.max(0, timeoutMs), true);
-    });
-    const finished = await Promise.race([done, timedOut]);
-    this.#clock.clearTimeout(timer);
-    return finished;
   }
 
   #run(
