@@ -91,6 +91,8 @@ export class BodyGuards {
   /** The client's per-try timeout; `Infinity` when it has none. */
   readonly stallMs: number;
   readonly #service: string;
+  /** Every body being read (guarded or not) and its request's cut record, so closing can say why it cut them. */
+  readonly #open = new Map<IncomingMessage, BodyCut>();
 
   constructor(service: string, clock: Clock, stallMs: number) {
     this.#service = service;
@@ -103,6 +105,8 @@ export class BodyGuards {
   watch(response: IncomingMessage, deadline: number, signal: AbortSignal | undefined, cut: BodyCut): void {
     // A body that has fully arrived needs no network any more: reading it cannot hang.
     if (response.complete || response.destroyed) return;
+    this.#open.set(response, cut);
+    response.once('close', () => this.#open.delete(response));
     if (deadline === Infinity && this.stallMs === Infinity && signal === undefined) return;
     const now = this.clock.now();
     const guard = new BodyGuard(this, response, deadline, signal, cut, now);
@@ -119,9 +123,18 @@ export class BodyGuards {
     if (deadline !== Infinity || this.stallMs !== Infinity) guard.schedule(now);
   }
 
-  /** Drops every pending check (the client closed: its sockets are being destroyed anyway). */
-  close(): void {
+  /**
+   * The client closed: drops every pending check and cuts every body still
+   * being read with `reason` (its socket is about to be destroyed with the
+   * agents; the caller gets `reason`, not a bare `ECONNRESET`).
+   */
+  close(reason: MeshkitError): void {
     this.timers.clear();
+    for (const [response, cut] of this.#open) {
+      cut.reason ??= reason;
+      response.destroy(reason);
+    }
+    this.#open.clear();
   }
 
   deadlineExceeded(): MeshkitError {

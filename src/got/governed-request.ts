@@ -4,7 +4,7 @@ import type { Agents, Options, RequestFunction } from 'got';
 import type { Client } from '../client/client.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { isMeshkitError } from '../core/errors.js';
+import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { Outcome } from '../core/outcome.js';
 import type { IdentityMaterial } from '../security/identity.js';
@@ -47,6 +47,9 @@ export interface GovernedRequestSettings {
    */
   readonly bodies?: { readonly guards: BodyGuards; readonly cut: BodyCut } | undefined;
 }
+
+/** Methods that carry a body: in stream mode without a `body` option, got would forward the caller's writes, which meshkit never sends. */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /** Methods whose body got drops on a 303 (or 301/302 with method rewriting): a redirect that becomes a GET sends none. */
 const BODYLESS = new Set(['GET', 'HEAD']);
@@ -150,8 +153,22 @@ function attemptOnce(
  */
 export function governedRequest(settings: GovernedRequestSettings): RequestFunction {
   const { client, options } = settings;
+  // The origin of the request as asked: redirects are followed within it only (its host names the service).
+  let origin: string | undefined;
   return (url, native) => {
+    origin ??= url.origin;
+    if (url.origin !== origin) {
+      // Sent to the service's endpoints, it would answer in another origin's name: refused, as client.fetch does.
+      return Promise.reject(new MeshkitError('ERR_REDIRECT', `${client.name}: redirect to another origin (${url.origin}) is not followed`, {
+        service: client.name,
+        location: url.href,
+      }));
+    }
     const method = (native.method ?? 'GET').toUpperCase();
+    if (options.isStream && options.body === undefined && WITH_BODY.has(method)) {
+      // The request is sent at once: what the caller writes into the stream afterwards would be lost.
+      return Promise.reject(invalidArgument('body', `the request body as got's \`body\`, \`json\` or \`form\` option (writing into a ${method} stream is not supported)`, undefined));
+    }
     const body = BODYLESS.has(method) && !BODYLESS.has(options.method.toUpperCase()) ? undefined : (options.body as GotBody);
     const replayable = isReplayable(body);
     // A stream is sent by meshkit, once; got must not pipe it a second time into its (unused) request.

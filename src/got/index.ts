@@ -6,23 +6,14 @@ import http from 'node:http';
 import https from 'node:https';
 import { got as defaultGot, type Got, type Options } from 'got';
 import type { Client } from '../client/client.js';
-import { invalidArgument, invalidConfig } from '../core/errors.js';
+import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { HttpStatusClassifier } from '../transports/http-classifier.js';
 import { reportBodyCut } from './body-error.js';
 import { BodyGuards, type BodyCut } from './body-guard.js';
+import { readContext, type GotMeshkitContext } from './context.js';
 import { governedRequest } from './governed-request.js';
 import { releaseIdleSockets } from './idle-sockets.js';
-
-/** Per-request meshkit options, given to got as `context: { meshkit: { ... } }`. */
-export interface GotMeshkitContext {
-  /** Whether the request may be sent more than once. Default: from the method (GET, PUT, DELETE...) and an `Idempotency-Key` header. */
-  readonly idempotent?: boolean;
-  /** Routing key for hash-based balancers. Default none. */
-  readonly key?: string;
-  /** Named subset to send the request to. Default: the client's split. */
-  readonly subset?: string;
-}
 
 /** Options of {@link meshkitGot}. */
 export interface MeshkitGotOptions {
@@ -44,13 +35,6 @@ export interface MeshkitGotOptions {
 const CONTEXT_KEY = 'meshkit';
 const IDLE_MS = 4000;
 
-function contextOf(options: Options): GotMeshkitContext {
-  const value = (options.context as Record<string, unknown>)[CONTEXT_KEY];
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object') throw invalidArgument('context.meshkit', '{ idempotent?, key?, subset? }', value);
-  return value as GotMeshkitContext;
-}
-
 function defaultPrefix(name: string, scheme: string): string | undefined {
   try {
     return new URL(`${scheme}://${name}`).origin;
@@ -67,6 +51,11 @@ function defaultPrefix(name: string, scheme: string): string | undefined {
  * own retry is off (`retry.limit` 0, forced per request) so meshkit's budgets
  * hold. got's hooks, `responseType`, `.json()` / `.text()` / `.buffer()`,
  * `HTTPError` and download streams (`api.stream(...)`) work as usual.
+ * Redirects are followed within the request's origin only: one to another
+ * origin fails with `ERR_REDIRECT`, nothing sent. A `POST`, `PUT` or `PATCH`
+ * stream takes its body as got's `body` / `json` / `form` option only:
+ * without one it fails with `ERR_INVALID_ARGUMENT`, nothing sent (writes
+ * into the stream would never be forwarded).
  *
  * Each attempt sends the `x-meshkit-deadline` header (the call's remaining
  * time) and the trace headers telemetry adds; got's `signal` aborts the call;
@@ -80,7 +69,9 @@ function defaultPrefix(name: string, scheme: string): string | undefined {
  * `client.request` does.
  *
  * Per-request meshkit options go in got's context:
- * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`.
+ * `api.post('v1/orders', { json, context: { meshkit: { idempotent: true } } })`;
+ * an unknown key or a value of the wrong type fails the request with
+ * `ERR_INVALID_ARGUMENT` naming `context.meshkit.<key>`, nothing sent.
  *
  * Connections: the scheme and TLS options of the client's transport
  * (`undiciTransport({ protocol: 'https', tls })`: CA, client certificate,
@@ -91,7 +82,8 @@ function defaultPrefix(name: string, scheme: string): string | undefined {
  * the peer's SPIFFE ID checked, an expired leaf never presented:
  * `ERR_PEER_IDENTITY`); keep-alive agents per instance (unless the request sets got's `agent`);
  * idle sockets to an endpoint that left the set are closed, and the agents
- * are destroyed when the client closes.
+ * are destroyed when the client closes (got bodies still being read are cut
+ * then, failing with `ERR_CLIENT_CLOSED`).
  */
 export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got {
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function') {
@@ -120,7 +112,8 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
   const guards = new BodyGuards(client.name, client.config.clock, client.config.timeouts.perTry);
   client.onClose(() => {
     unsubscribe();
-    guards.close();
+    // Bodies still being read are cut now (their sockets go with the agents): say why, not ECONNRESET.
+    guards.close(new MeshkitError('ERR_CLIENT_CLOSED', `${client.name}: the client closed while the response body was being read`, { service: client.name }));
     agent.http.destroy();
     agent.https.destroy();
   });
@@ -133,7 +126,14 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
       (gotOptions, next) => {
         // Retries are meshkit's: got retrying on top would multiply attempts past the budget.
         gotOptions.retry = { ...gotOptions.retry, limit: 0 };
-        const context = contextOf(gotOptions);
+        let context: GotMeshkitContext;
+        try {
+          context = readContext(gotOptions.context, CONTEXT_KEY);
+        } catch (error) {
+          // Failed as the request, like any refusal before sending: got's RequestError with the MeshkitError as cause, nothing sent.
+          gotOptions.request = () => Promise.reject(error);
+          return next(gotOptions);
+        }
         const timeoutMs = gotOptions.timeout.request;
         // Why meshkit cut this request's body short, if it does: first in line, so the user's hooks see it too.
         const cut: BodyCut = { reason: undefined };
@@ -158,3 +158,4 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
 }
 
 export { governedRequest, type GovernedRequestSettings } from './governed-request.js';
+export type { GotMeshkitContext } from './context.js';
