@@ -80,18 +80,23 @@ function setUpLifecycle(fastify: FastifyInstance, options: MeshkitFastifyOptions
     }
   }
 
-  lifecycle.attach(fastify.server);
+  // Attached when the plugin tree is ready, before listening; kept in onReady so that a close() racing
+  // listen() settles as before (Fastify's ready() timing depends on onReady hooks).
   fastify.addHook('onReady', async () => {
-    lifecycle.markReady();
+    lifecycle.attach(fastify.server);
   });
+  // Ready once listening, not on onReady: a listen that then fails (port in use) must leave readiness false.
   fastify.addHook('onListen', async () => {
+    lifecycle.markReady();
+    // Shutdown began while starting: the lifecycle (attach) closes the server; register nothing, handle no signal.
+    if (!lifecycle.ready) return;
     if (self !== undefined) {
       registration = lifecycle.register(self.registrar, instanceAt(self, fastify.server.address() as AddressInfo, 'meshkit.register'),
         self.check === undefined ? {} : { check: self.check });
       registration.catch((error: unknown) => fastify.log.error({ err: error }, 'meshkit: self-registration failed'));
       await registration.catch(() => undefined);
     }
-    if (lifecycle.settings.signals.length > 0) {
+    if (lifecycle.settings.signals.length > 0 && lifecycle.ready) {
       // Leave the registry while still serving (propagationDelay), then let Fastify close.
       lifecycle.installSignalHandlers(async () => {
         await lifecycle.leave();
@@ -123,7 +128,8 @@ function setUpLifecycle(fastify: FastifyInstance, options: MeshkitFastifyOptions
  *
  * The first registration also decorates `fastify.meshkit` (lifecycle,
  * shedder), adds the health routes, and ties the lifecycle to Fastify's:
- * ready on `onReady`; on `onListen`, self-registration (`register`) and the
+ * ready on `onListen` (once listening, so a failed listen leaves readiness
+ * false; not when shutdown began while starting), then self-registration (`register`) and the
  * signal handlers (SIGTERM: readiness false, deregister, keep serving for
  * `propagationDelay`, then `fastify.close()`); `preClose` deregisters and
  * drains within `drainTimeout`; `onClose` closes the lifecycle's clients.

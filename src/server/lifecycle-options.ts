@@ -13,7 +13,10 @@ export interface Closeable {
 export interface ServerLifecycleOptions {
   /**
    * How long requests in flight may take to finish once the server stops
-   * accepting; after it, their connections are destroyed. Default `'10s'`
+   * accepting; after it, every connection still open is destroyed (upgraded
+   * WebSocket and CONNECT connections included, which get this long to finish
+   * too) and the drain waits at most 1 s more for the server to close, so
+   * `close()` always ends. Default `'10s'`
    * (keep it under your orchestrator's kill grace period, 30 s in Kubernetes).
    * A request whose caller hung up still counts until its handler ends the
    * response (the clients it uses are closed only after the drain), at most

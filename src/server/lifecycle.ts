@@ -5,6 +5,14 @@ import type { HealthCheck, Registrar, Registration, ServiceInstance } from '../r
 import { resolveLifecycleOptions, type Closeable, type ServerLifecycleOptions, type ServerLifecycleSettings } from './lifecycle-options.js';
 import { delay, within } from './delay.js';
 import { RequestTracker } from './request-tracker.js';
+import { SocketTracker } from './socket-tracker.js';
+
+/**
+ * How long a drain waits for the servers to report closed once `drainTimeout`
+ * has passed and every connection was destroyed: destroyed sockets close at
+ * once, so this only bounds a server that never reports it.
+ */
+const FORCED_CLOSE_WAIT_MS = 1000;
 
 /** Where a server is in its life. Readiness is true only in `ready`. */
 export type LifecycleState = 'starting' | 'ready' | 'draining' | 'closed';
@@ -53,6 +61,7 @@ export interface LeaveOptions {
 export class ServerLifecycle {
   readonly settings: ServerLifecycleSettings;
   readonly #tracker: RequestTracker;
+  readonly #sockets = new SocketTracker();
   readonly #registrations: Registration[] = [];
   readonly #clients: Closeable[];
   readonly #listeners = new Set<(event: LifecycleEvent) => void>();
@@ -101,13 +110,28 @@ export class ServerLifecycle {
   }
 
   /**
-   * Tracks `server`'s requests for the drain and closes it on shutdown. The
-   * lifecycle turns ready once the server listens (at once if it already does).
+   * Tracks `server`'s requests and sockets for the drain and closes it on
+   * shutdown. The lifecycle turns ready once the server listens (at once if
+   * it already does). A server that starts listening after the drain began
+   * is closed at once: nothing would ever drain it.
    */
   attach(server: Server): void {
     this.#tracker.attach(server);
-    if (server.listening) this.markReady();
-    else server.once('listening', () => this.markReady());
+    this.#sockets.attach(server);
+    if (server.listening) this.#onListening(server);
+    else server.once('listening', () => this.#onListening(server));
+  }
+
+  #onListening(server: Server): void {
+    if (this.#draining === undefined && this.#state !== 'closed') {
+      this.markReady();
+      return;
+    }
+    // After the other 'listening' listeners: a framework's (Fastify's) reads server.address().
+    void Promise.resolve().then(() => {
+      server.close();
+      server.closeAllConnections();
+    });
   }
 
   /** Turns ready (readiness true), unless already draining or closed. `attach()` does this for you. */
@@ -167,7 +191,9 @@ export class ServerLifecycle {
 
   /**
    * Steps 3-4: stop listening, then wait for requests in flight, up to
-   * `drainTimeout`; connections still busy after it are destroyed. Starts
+   * `drainTimeout`; connections still open after it are destroyed, upgraded
+   * (WebSocket) and CONNECT ones included, and the servers are waited for at
+   * most 1 s more, so a drain always ends. Starts
    * {@link leave} without its propagation delay if it has not run. Runs once.
    */
   drain(): Promise<void> {
@@ -193,7 +219,9 @@ export class ServerLifecycle {
       // A connection may still be between requests or mid-way through a new one (answered with Connection: close).
       if (await Promise.race([Promise.all(closed).then(() => false), timedOut])) {
         for (const server of servers) server.closeAllConnections();
-        await Promise.all(closed);
+        // closeAllConnections() leaves upgraded and CONNECT sockets alone; server.close() waits for them.
+        this.#sockets.destroyAll();
+        await within(Promise.all(closed), FORCED_CLOSE_WAIT_MS, this.settings.clock);
       }
       this.#emit({ type: 'drained', abandoned });
     } finally {
