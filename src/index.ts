@@ -4,6 +4,7 @@
  */
 export { client, ClientBuilder } from './client/builder.js';
 export { Client, type ClientConfig, type CloseOptions } from './client/client.js';
+export type { ClientClosing } from './client/client-closing.js';
 export type { EndpointsSnapshot } from './attempts/endpoint-state.js';
 export type { ClientIdentityStatus, ClientSnapshot, EndpointStatus } from './core/client-snapshot.js';
 export { snapshotAll } from './client/registry.js';

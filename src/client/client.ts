@@ -9,8 +9,9 @@ import { guardedObserver } from '../core/guarded-observer.js';
 import { inboundRemainingMs } from '../core/inbound-context.js';
 import { parseDuration, parsePositiveDuration } from '../core/duration.js';
 import { settledWithin } from './bounded-wait.js';
+import { clientClosed, type ClientClosing } from './client-closing.js';
 import { checkOptions } from '../core/options.js';
-import { invalidArgument, invalidConfig, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { invalidArgument, invalidConfig, isMeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import { splitPipeline } from '../core/admission.js';
 import { composePolicies, type Invoke, type Policy } from '../core/policy.js';
@@ -61,7 +62,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
   /** Whether the balancer reads a call's `subset` (`BalancerFactory.readsSubset`): without it a call's `subset` names none. */
   readonly #hasSubsets: boolean;
   #closing: Promise<void> | undefined = undefined;
-  readonly #onClose = new Set<() => void | Promise<void>>();
+  readonly #onClose = new Set<(closing: ClientClosing) => void | Promise<void>>();
 
   /** @internal Use `client(name)...build()`. */
   constructor(config: ClientConfig) {
@@ -223,14 +224,16 @@ export class Client extends ClientHooks implements AsyncDisposable {
 
   /**
    * Registers `release` to run when the client closes, once calls in flight
-   * have finished (or were aborted): adapters tie what they hold per endpoint
-   * (gRPC channels, sockets) to the client's life. Runs soon if the client is
-   * closed already; a throwing `release` does not fail `close()`. Returns a
-   * function that unregisters it.
+   * have finished (or were aborted), beside the transport's close: adapters
+   * tie what they hold per endpoint (gRPC channels, sockets, bodies being
+   * read) to the client's life. `closing.closeBy` is when `close()` returns
+   * (on the client's clock): what is not done by then is cut with
+   * `closing.reason`. Runs soon if the client is closed already; a throwing
+   * `release` does not fail `close()`. Returns a function that unregisters it.
    */
-  onClose(release: () => void | Promise<void>): () => void {
+  onClose(release: (closing: ClientClosing) => void | Promise<void>): () => void {
     if (this.#closing !== undefined) {
-      void this.#closing.then(() => release()).catch(() => {});
+      void this.#closing.then(() => release({ closeBy: this.#clock.now(), reason: clientClosed(this.name) })).catch(() => {});
       return () => {};
     }
     this.#onClose.add(release);
@@ -303,7 +306,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
 
   async #close(timeoutMs: number): Promise<void> {
     const closeBy = this.#clock.now() + timeoutMs;
-    const closed = new MeshkitError('ERR_CLIENT_CLOSED', `${this.name}: the client is closed`, { service: this.name });
+    const closed = clientClosed(this.name);
     unregisterClient(this);
     this.#executor.refuseNew(closed);
     // Policies release what they hold now: calls queued in a bulkhead or waiting for a token are not in flight yet.
@@ -316,6 +319,9 @@ export class Client extends ClientHooks implements AsyncDisposable {
       this.#executor.stopAll(closed);
       await this.#executor.idle();
     }
+    // Adapters' releases run beside the transport's close, so their own bodies in flight get the same bound.
+    const closing: ClientClosing = { closeBy: drained ? closeBy : this.#clock.now(), reason: closed };
+    const releases = Promise.allSettled([...this.#onClose].map(async (release) => release(closing)));
     // Response bodies still being read hold their connections: they get what is left of the bound, then everything still open is destroyed.
     const transportClosed = drained
       ? settledWithin(this.#clock, this.#http.close(), closeBy - this.#clock.now()).then((done) => (done ? undefined : this.#http.destroy(closed)))
@@ -325,8 +331,7 @@ export class Client extends ClientHooks implements AsyncDisposable {
     // What others hand in (policies, onClose releases, the telemetry observer) gets what is left of the bound:
     // one that never settles must not keep close() from returning (it goes on in the background).
     const released = (async () => {
-      await Promise.allSettled([policiesClosed, checkerStopped]);
-      await Promise.allSettled([...this.#onClose].map(async (release) => release()));
+      await Promise.allSettled([policiesClosed, checkerStopped, releases]);
       await this.#observer?.close?.();
     })();
     if (!await settledWithin(this.#clock, released, closeBy - this.#clock.now())) {

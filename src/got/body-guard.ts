@@ -93,6 +93,8 @@ export class BodyGuards {
   readonly #service: string;
   /** Every body being read (guarded or not) and its request's cut record, so closing can say why it cut them. */
   readonly #open = new Map<IncomingMessage, BodyCut>();
+  /** `idle()` callers, told once no body is being read. */
+  #idleWaiters: (() => void)[] = [];
 
   constructor(service: string, clock: Clock, stallMs: number) {
     this.#service = service;
@@ -106,7 +108,7 @@ export class BodyGuards {
     // A body that has fully arrived needs no network any more: reading it cannot hang.
     if (response.complete || response.destroyed) return;
     this.#open.set(response, cut);
-    response.once('close', () => this.#open.delete(response));
+    response.once('close', () => this.#forget(response));
     if (deadline === Infinity && this.stallMs === Infinity && signal === undefined) return;
     const now = this.clock.now();
     const guard = new BodyGuard(this, response, deadline, signal, cut, now);
@@ -135,6 +137,24 @@ export class BodyGuards {
       response.destroy(reason);
     }
     this.#open.clear();
+    this.#wake();
+  }
+
+  /** Resolves once no body is being read (at once when none is): `close()` lets them finish first, within its bound. */
+  idle(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #forget(response: IncomingMessage): void {
+    this.#open.delete(response);
+    if (this.#open.size === 0) this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   deadlineExceeded(): MeshkitError {

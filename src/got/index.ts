@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { got as defaultGot, type Got, type Options } from 'got';
+import { settledWithin } from '../client/bounded-wait.js';
 import type { Client } from '../client/client.js';
 import { invalidConfig, MeshkitError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
@@ -110,9 +111,11 @@ export function meshkitGot(client: Client, options: MeshkitGotOptions = {}): Got
     releaseIdleSockets(agent.https, message.removed);
   });
   const guards = new BodyGuards(client.name, client.config.clock, client.config.timeouts.perTry);
-  client.onClose(() => {
+  client.onClose(async (closing) => {
     unsubscribe();
-    // Bodies still being read are cut now (their sockets go with the agents): say why, not ECONNRESET.
+    // Bodies still being read get what is left of close()'s bound, as the client's own do; the rest are cut
+    // (their sockets go with the agents), saying why rather than ECONNRESET.
+    await settledWithin(guards.clock, guards.idle(), closing.closeBy - guards.clock.now());
     guards.close(new MeshkitError('ERR_CLIENT_CLOSED', `${client.name}: the client closed while the response body was being read`, { service: client.name }));
     agent.http.destroy();
     agent.https.destroy();

@@ -43,4 +43,18 @@ describe('meshkit/got bodies being read when the client closes', () => {
       }
     });
   }
+
+  it('a body that finishes within close()\'s bound is read whole, as the client\'s own are; close() returns once it has', async () => {
+    const c = client('orders').endpoints([upstream.address]).retry(false).build();
+    const api = meshkitGot(c);
+    const body = api.get('slow').text();
+    while (open.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const closed = c.close({ timeout: '5s' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    open[0]?.end('rest');
+    assert.equal(await body, 'first;rest');
+    const started = performance.now();
+    await closed;
+    assert.ok(performance.now() - started < 2000, 'close() returned once the body was done, well within its bound');
+  });
 });
