@@ -158,7 +158,7 @@ export async function fetchThrough(input: FetchInput, init: RequestInit | undefi
     if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} with redirect: 'error'`);
     const target = new URL(location, new URL(path, BASE));
     if (target.origin !== BASE) {
-      throw new MeshkitError('ERR_REDIRECT', `fetch: redirect to another origin (${target.origin}) is not followed`, { location });
+      throw crossOriginRedirect('fetch', target.origin, { location });
     }
     if (hops + 1 >= MAX_REDIRECTS) throw new MeshkitError('ERR_REDIRECT', `fetch: more than ${MAX_REDIRECTS} redirects`, { location });
     const status = response.statusCode;
@@ -172,4 +172,12 @@ export async function fetchThrough(input: FetchInput, init: RequestInit | undefi
     }
     path = `${target.pathname}${target.search}`;
   }
+}
+
+/**
+ * `ERR_REDIRECT` for a redirect out of the service's origin: its endpoints
+ * would answer in another origin's name, so it is not followed (fetch, got).
+ */
+export function crossOriginRedirect(who: string, origin: string, details: Readonly<Record<string, unknown>>): MeshkitError {
+  return new MeshkitError('ERR_REDIRECT', `${who}: redirect to another origin (${origin}) is not followed`, details);
 }

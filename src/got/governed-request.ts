@@ -2,9 +2,10 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Agents, Options, RequestFunction } from 'got';
 import type { Client } from '../client/client.js';
+import { crossOriginRedirect } from '../client/fetch-facade.js';
 import type { AttemptContext } from '../core/attempt.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { invalidArgument, isMeshkitError, MeshkitError } from '../core/errors.js';
+import { invalidArgument, isMeshkitError } from '../core/errors.js';
 import { isIdempotentRequest } from '../core/idempotency.js';
 import type { Outcome } from '../core/outcome.js';
 import type { IdentityMaterial } from '../security/identity.js';
@@ -159,10 +160,7 @@ export function governedRequest(settings: GovernedRequestSettings): RequestFunct
     origin ??= url.origin;
     if (url.origin !== origin) {
       // Sent to the service's endpoints, it would answer in another origin's name: refused, as client.fetch does.
-      return Promise.reject(new MeshkitError('ERR_REDIRECT', `${client.name}: redirect to another origin (${url.origin}) is not followed`, {
-        service: client.name,
-        location: url.href,
-      }));
+      return Promise.reject(crossOriginRedirect(client.name, url.origin, { service: client.name, location: url.href }));
     }
     const method = (native.method ?? 'GET').toUpperCase();
     if (options.isStream && options.body === undefined && WITH_BODY.has(method)) {

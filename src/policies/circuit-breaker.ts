@@ -140,8 +140,7 @@ class CircuitBreakerPolicyImpl implements CircuitBreakerPolicy {
       if (this.#trial === call) this.#trial = undefined;
       const engine = this.#engine;
       if (!engine.active) return;
-      // A result counts as the upstream's only when its final outcome is: a 504 for the caller's deadline spent downstream is not.
-      if (error !== undefined ? isIgnoredEnd(error, call) : call.current?.outcome?.blame !== undefined && call.current.outcome.blame !== 'upstream') {
+      if (isIgnoredEnd(error, call)) {
         // Not the upstream's doing: the call is not counted at all (as a success it would dilute real failures).
         // A half-open trial that says nothing leaves the breaker half-open (its slot was freed above), so the next
         // call is the trial: re-opening would let a caller that keeps aborting hold the breaker open for everyone.
